@@ -1,0 +1,796 @@
+//! The shape of the set: loading services (as a transaction), placeholders for names that
+//! ordering settings mention, dependency edges (also changed at run time by `add-dep`,
+//! `rm-dep` and `enable`), cycle detection, and unloading.
+//!
+//! Loading is transactional: the loader opens a load, inserts the service it was asked for and
+//! every service it pulls in, adds their dependencies, and commits. Commit checks the new part
+//! of the graph for cycles. On any error the loader aborts, and every service, placeholder and
+//! edge the load added disappears: "a failed load leaves already-loaded services untouched".
+//!
+//! An edge belongs to the service whose description declared it: its `from` side, except for
+//! `before`, which the `to` side declares. Unloading a service removes the edges it owns; if
+//! other services still order themselves against it, it stays behind as a placeholder.
+
+use super::names::{self, Field, Str};
+use super::record::{flag, Edge, Link, Record};
+use super::{AddDepOutcome, CapacityError, Host, Refusal, ServiceId, ServiceSet};
+use crate::config::ServiceConfig;
+use crate::types::{DepKind, ServiceKind, ServiceState};
+
+/// A dependency cycle found when committing a load. The services on it can be listed with
+/// [`ServiceSet::cycle_path`] until the load is aborted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CycleError {
+    /// The service where the cycle closes (first and last on the path).
+    start: u32,
+    /// The last service before it closes.
+    last: u32,
+}
+
+/// Why a load failed. After any of these the loader calls [`ServiceSet::abort_load`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LoadError {
+    /// A table is full.
+    Capacity(CapacityError),
+    /// A service of that name is already loaded.
+    AlreadyLoaded(ServiceId),
+    /// Names must be non-empty.
+    InvalidName,
+    /// No load is open, or one is already open.
+    NotLoading,
+    /// A dependency's target must be a loaded service (only ordering edges may point at a
+    /// placeholder).
+    NotLoaded(ServiceId),
+    /// A service cannot depend on itself.
+    SelfDependency(ServiceId),
+    /// The graph would have a cycle.
+    Cycle(CycleError),
+}
+
+impl From<CapacityError> for LoadError {
+    fn from(e: CapacityError) -> Self {
+        LoadError::Capacity(e)
+    }
+}
+
+impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
+    // ----- slots and names --------------------------------------------------------------
+
+    fn alloc_slot(&mut self) -> Result<usize, CapacityError> {
+        let full = CapacityError::Services { capacity: S };
+        let i = if let Some(i) = self.svc_free.get() {
+            self.svc_free = self.rec(i).free_next;
+            i
+        } else if (self.svc_high as usize) < S && self.svc_high < u32::MAX - 1 {
+            let i = self.svc_high as usize;
+            self.svc_high = self.svc_high.saturating_add(1);
+            i
+        } else {
+            return Err(full);
+        };
+        let generation = self.rec(i).generation;
+        *self.rec_mut(i) = Record::EMPTY;
+        let r = self.rec_mut(i);
+        r.generation = generation;
+        r.in_use = true;
+        self.svc_count = self.svc_count.saturating_add(1);
+        Ok(i)
+    }
+
+    fn free_slot(&mut self, i: usize) {
+        let r = *self.rec(i);
+        self.names.free(r.name);
+        self.names.free(r.chain_to);
+        self.hash_remove(i);
+        self.order_remove(i);
+        let generation = r.generation.wrapping_add(1);
+        *self.rec_mut(i) = Record::EMPTY;
+        let free = self.svc_free;
+        let r = self.rec_mut(i);
+        r.generation = generation;
+        r.free_next = free;
+        self.svc_free = Link::to(i);
+        self.svc_count = self.svc_count.saturating_sub(1);
+    }
+
+    /// Stores a string for record `owner`, compacting the arena if that makes room.
+    fn store_str(&mut self, owner: usize, field: Field, data: &[u8]) -> Result<Str, CapacityError> {
+        let full = CapacityError::Names { capacity: N };
+        let owner32 = u32::try_from(owner).map_err(|_| full)?;
+        if !self.names.fits(data.len()) {
+            if !self.names.fits_after_compaction(data.len()) {
+                return Err(full);
+            }
+            self.compact_names();
+        }
+        self.names.alloc(owner32, field, data).ok_or(full)
+    }
+
+    fn compact_names(&mut self) {
+        let records = &mut self.records;
+        self.names.compact(|owner, field, old, new| {
+            let Some(r) = records.get_mut(owner as usize) else {
+                return false;
+            };
+            if !r.in_use {
+                return false;
+            }
+            let slot = match field {
+                Field::Name => &mut r.name,
+                Field::ChainTo => &mut r.chain_to,
+            };
+            if *slot != old {
+                return false;
+            }
+            if let Some(n) = new {
+                *slot = n;
+            }
+            true
+        });
+    }
+
+    fn hash_insert(&mut self, i: usize) {
+        if S == 0 {
+            return;
+        }
+        let bucket = Self::bucket_of(self.rec(i).name_hash);
+        let head = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
+        self.rec_mut(i).hash_next = head;
+        if let Some(b) = self.buckets.get_mut(bucket) {
+            *b = Link::to(i);
+        }
+    }
+
+    fn hash_remove(&mut self, i: usize) {
+        if S == 0 {
+            return;
+        }
+        let bucket = Self::bucket_of(self.rec(i).name_hash);
+        let mut prev: Option<usize> = None;
+        let mut link = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
+        while let Some(n) = link.get() {
+            let next = self.rec(n).hash_next;
+            if n == i {
+                match prev {
+                    Some(p) => self.rec_mut(p).hash_next = next,
+                    None => {
+                        if let Some(b) = self.buckets.get_mut(bucket) {
+                            *b = next;
+                        }
+                    }
+                }
+                self.rec_mut(i).hash_next = Link::NONE;
+                return;
+            }
+            prev = Some(n);
+            link = next;
+        }
+    }
+
+    fn order_append(&mut self, i: usize) {
+        let tail = self.order_tail;
+        let r = self.rec_mut(i);
+        r.order_prev = tail;
+        r.order_next = Link::NONE;
+        match tail.get() {
+            Some(t) => self.rec_mut(t).order_next = Link::to(i),
+            None => self.order_head = Link::to(i),
+        }
+        self.order_tail = Link::to(i);
+    }
+
+    fn order_remove(&mut self, i: usize) {
+        let r = self.rec(i);
+        let (prev, next) = (r.order_prev, r.order_next);
+        if prev.is_none() && next.is_none() && self.order_head != Link::to(i) {
+            return;
+        }
+        match prev.get() {
+            Some(p) => self.rec_mut(p).order_next = next,
+            None => self.order_head = next,
+        }
+        match next.get() {
+            Some(n) => self.rec_mut(n).order_prev = prev,
+            None => self.order_tail = prev,
+        }
+        let r = self.rec_mut(i);
+        r.order_prev = Link::NONE;
+        r.order_next = Link::NONE;
+    }
+
+    /// A new slot named `name`, as a placeholder, in the load list.
+    fn new_named_slot(&mut self, name: &[u8]) -> Result<usize, LoadError> {
+        let i = self.alloc_slot()?;
+        match self.store_str(i, Field::Name, name) {
+            Ok(s) => {
+                let r = self.rec_mut(i);
+                r.name = s;
+                r.name_hash = names::hash(name);
+                r.cfg = ServiceConfig::placeholder();
+            }
+            Err(e) => {
+                self.free_slot(i);
+                return Err(e.into());
+            }
+        }
+        self.hash_insert(i);
+        self.order_append(i);
+        self.load_list_push(i);
+        Ok(i)
+    }
+
+    fn load_list_push(&mut self, i: usize) {
+        let head = self.load_head;
+        let r = self.rec_mut(i);
+        r.set(flag::IN_LOAD);
+        r.load_next = head;
+        self.load_head = Link::to(i);
+    }
+
+    // ----- edges ------------------------------------------------------------------------
+
+    fn alloc_edge(&mut self) -> Result<usize, CapacityError> {
+        let full = CapacityError::Edges { capacity: E };
+        let e = if let Some(e) = self.edge_free.get() {
+            self.edge_free = self.edge(e).free_next;
+            e
+        } else if (self.edge_high as usize) < E && self.edge_high < u32::MAX - 1 {
+            let e = self.edge_high as usize;
+            self.edge_high = self.edge_high.saturating_add(1);
+            e
+        } else {
+            return Err(full);
+        };
+        *self.edge_mut(e) = Edge::EMPTY;
+        self.edge_mut(e).in_use = true;
+        self.edge_count = self.edge_count.saturating_add(1);
+        Ok(e)
+    }
+
+    /// Links a new edge `from -> to` of `kind` into both services' lists.
+    fn link_edge(&mut self, from: usize, to: usize, kind: DepKind) -> Result<usize, CapacityError> {
+        let e = self.alloc_edge()?;
+        let (Ok(from32), Ok(to32)) = (u32::try_from(from), u32::try_from(to)) else {
+            self.free_edge(e);
+            return Err(CapacityError::Edges { capacity: E });
+        };
+        let dep_head = self.rec(from).deps_head;
+        let dependent_head = self.rec(to).dependents_head;
+        // Append at the tail would need tail links; dependencies are instead prepended, and
+        // walked in reverse declaration order nowhere that matters.
+        let edge = self.edge_mut(e);
+        edge.kind = kind;
+        edge.from = from32;
+        edge.to = to32;
+        edge.next_dep = dep_head;
+        edge.next_dependent = dependent_head;
+        if let Some(h) = dep_head.get() {
+            self.edge_mut(h).prev_dep = Link::to(e);
+        }
+        if let Some(h) = dependent_head.get() {
+            self.edge_mut(h).prev_dependent = Link::to(e);
+        }
+        self.rec_mut(from).deps_head = Link::to(e);
+        self.rec_mut(to).dependents_head = Link::to(e);
+        Ok(e)
+    }
+
+    fn free_edge(&mut self, e: usize) {
+        let free = self.edge_free;
+        *self.edge_mut(e) = Edge::EMPTY;
+        self.edge_mut(e).free_next = free;
+        self.edge_free = Link::to(e);
+        self.edge_count = self.edge_count.saturating_sub(1);
+    }
+
+    /// Unlinks and frees an edge (its hold and wait must already be dropped).
+    fn unlink_edge(&mut self, e: usize) {
+        let edge = *self.edge(e);
+        match edge.prev_dep.get() {
+            Some(p) => self.edge_mut(p).next_dep = edge.next_dep,
+            None => self.rec_mut(edge.from as usize).deps_head = edge.next_dep,
+        }
+        if let Some(n) = edge.next_dep.get() {
+            self.edge_mut(n).prev_dep = edge.prev_dep;
+        }
+        match edge.prev_dependent.get() {
+            Some(p) => self.edge_mut(p).next_dependent = edge.next_dependent,
+            None => self.rec_mut(edge.to as usize).dependents_head = edge.next_dependent,
+        }
+        if let Some(n) = edge.next_dependent.get() {
+            self.edge_mut(n).prev_dependent = edge.prev_dependent;
+        }
+        self.free_edge(e);
+    }
+
+    fn find_edge(&self, from: usize, to: usize, kind: DepKind) -> Option<usize> {
+        let mut link = self.rec(from).deps_head;
+        while let Some(e) = link.get() {
+            let edge = self.edge(e);
+            if edge.to as usize == to && edge.kind == kind {
+                return Some(e);
+            }
+            link = edge.next_dep;
+        }
+        None
+    }
+
+    /// Drops an edge's hold and wait, then removes it.
+    fn remove_edge<H: Host>(&mut self, e: usize, host: &mut H) {
+        let edge = *self.edge(e);
+        if edge.holding {
+            self.edge_mut(e).holding = false;
+            self.release_acquisition(edge.to as usize, true, host);
+        }
+        if edge.waiting {
+            self.edge_mut(e).waiting = false;
+            let from = edge.from as usize;
+            let r = self.rec(from);
+            if r.state == ServiceState::Starting && r.has(flag::WAITING_FOR_DEPS) {
+                self.enqueue_transition(from);
+            }
+        }
+        self.unlink_edge(e);
+    }
+
+    fn has_edges(&self, i: usize) -> bool {
+        let r = self.rec(i);
+        !r.deps_head.is_none() || !r.dependents_head.is_none()
+    }
+
+    /// Removes the edges service `i` owns (its own dependencies, and the `before` edges it
+    /// declared). Placeholders left without edges are freed.
+    fn remove_owned_edges<H: Host>(&mut self, i: usize, host: &mut H) {
+        let mut link = self.rec(i).deps_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dep;
+            if edge.kind != DepKind::Before {
+                self.remove_edge(e, host);
+                self.free_if_orphan_placeholder(edge.to as usize, i);
+            }
+        }
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if edge.kind == DepKind::Before {
+                self.remove_edge(e, host);
+                self.free_if_orphan_placeholder(edge.from as usize, i);
+            }
+        }
+    }
+
+    fn free_if_orphan_placeholder(&mut self, i: usize, except: usize) {
+        if i != except
+            && self.rec(i).in_use
+            && self.rec(i).cfg.kind == ServiceKind::Placeholder
+            && !self.rec(i).has(flag::IN_LOAD)
+            && !self.has_edges(i)
+        {
+            self.free_slot(i);
+        }
+    }
+
+    // ----- loading ----------------------------------------------------------------------
+
+    /// Opens a load transaction.
+    pub fn begin_load(&mut self) -> Result<(), LoadError> {
+        if self.loading {
+            return Err(LoadError::NotLoading);
+        }
+        self.loading = true;
+        self.load_head = Link::NONE;
+        Ok(())
+    }
+
+    /// Is a load transaction open?
+    pub fn is_loading(&self) -> bool {
+        self.loading
+    }
+
+    /// Adds a service to the open load: a new slot, or the placeholder of that name given its
+    /// description. `chain_to` may be empty.
+    pub fn insert_service(
+        &mut self,
+        name: &[u8],
+        cfg: ServiceConfig,
+        chain_to: &[u8],
+    ) -> Result<ServiceId, LoadError> {
+        if !self.loading {
+            return Err(LoadError::NotLoading);
+        }
+        if name.is_empty() || cfg.kind == ServiceKind::Placeholder {
+            return Err(LoadError::InvalidName);
+        }
+        let i = match self.find_slot(name) {
+            Some(i) if self.rec(i).cfg.kind != ServiceKind::Placeholder => {
+                return Err(LoadError::AlreadyLoaded(self.id_of(i)));
+            }
+            Some(i) => {
+                if !self.rec(i).has(flag::IN_LOAD) {
+                    self.load_list_push(i);
+                    self.rec_mut(i).set(flag::LOAD_UPGRADED);
+                }
+                i
+            }
+            None => self.new_named_slot(name)?,
+        };
+        if !chain_to.is_empty() {
+            let old = self.rec(i).chain_to;
+            let s = self.store_str(i, Field::ChainTo, chain_to)?;
+            self.names.free(old);
+            self.rec_mut(i).chain_to = s;
+        }
+        let r = self.rec_mut(i);
+        r.cfg = cfg;
+        r.state = ServiceState::Stopped;
+        r.target = ServiceState::Stopped;
+        Ok(self.id_of(i))
+    }
+
+    /// The slot for `name` (loaded or placeholder), creating a placeholder in the open load if
+    /// there is none: the target of a `before`/`after` that is not loaded.
+    pub fn placeholder(&mut self, name: &[u8]) -> Result<ServiceId, LoadError> {
+        if !self.loading {
+            return Err(LoadError::NotLoading);
+        }
+        if name.is_empty() {
+            return Err(LoadError::InvalidName);
+        }
+        match self.find_slot(name) {
+            Some(i) => Ok(self.id_of(i)),
+            None => self.new_named_slot(name).map(|i| self.id_of(i)),
+        }
+    }
+
+    /// Adds a dependency declared by `declarer` on `other`, in the open load: for `before` the
+    /// edge runs from `other` to `declarer`, otherwise from `declarer` to `other`. A duplicate
+    /// of an existing edge is ignored.
+    pub fn add_dependency(
+        &mut self,
+        declarer: ServiceId,
+        other: ServiceId,
+        kind: DepKind,
+    ) -> Result<(), LoadError> {
+        if !self.loading {
+            return Err(LoadError::NotLoading);
+        }
+        let d = self.slot(declarer).ok_or(LoadError::NotLoaded(declarer))?;
+        let o = self.slot(other).ok_or(LoadError::NotLoaded(other))?;
+        if d == o {
+            return Err(LoadError::SelfDependency(declarer));
+        }
+        if !kind.is_ordering() && self.rec(o).cfg.kind == ServiceKind::Placeholder {
+            return Err(LoadError::NotLoaded(other));
+        }
+        let (from, to) = if kind == DepKind::Before {
+            (o, d)
+        } else {
+            (d, o)
+        };
+        if self.find_edge(from, to, kind).is_none() {
+            self.link_edge(from, to, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the open load after checking the graph for cycles. On a cycle the load stays
+    /// open (so that [`cycle_path`](Self::cycle_path) can name the services on it) and the
+    /// caller must [`abort_load`](Self::abort_load).
+    pub fn commit_load(&mut self) -> Result<(), LoadError> {
+        if !self.loading {
+            return Err(LoadError::NotLoading);
+        }
+        self.next_dfs_epoch();
+        let mut link = self.load_head;
+        while let Some(i) = link.get() {
+            link = self.rec(i).load_next;
+            if let Some((start, last)) = self.dfs(i, None) {
+                return Err(LoadError::Cycle(CycleError {
+                    start: u32::try_from(start).unwrap_or(u32::MAX),
+                    last: u32::try_from(last).unwrap_or(u32::MAX),
+                }));
+            }
+        }
+        let mut link = self.load_head;
+        while let Some(i) = link.get() {
+            let r = self.rec_mut(i);
+            link = r.load_next;
+            r.load_next = Link::NONE;
+            r.clear(flag::IN_LOAD | flag::LOAD_UPGRADED);
+        }
+        self.load_head = Link::NONE;
+        self.loading = false;
+        Ok(())
+    }
+
+    /// Undoes the open load: every service, placeholder and edge it added is removed, and
+    /// placeholders it described become placeholders again.
+    pub fn abort_load(&mut self) {
+        if !self.loading {
+            return;
+        }
+        let mut host = super::host::Silent;
+        let mut link = self.load_head;
+        while let Some(i) = link.get() {
+            link = self.rec(i).load_next;
+            self.remove_owned_edges(i, &mut host);
+        }
+        let mut link = self.load_head;
+        while let Some(i) = link.get() {
+            let r = *self.rec(i);
+            link = r.load_next;
+            if r.has(flag::LOAD_UPGRADED) || self.has_edges(i) {
+                self.names.free(r.chain_to);
+                let m = self.rec_mut(i);
+                m.chain_to = Str::EMPTY;
+                m.cfg = ServiceConfig::placeholder();
+                m.load_next = Link::NONE;
+                m.clear(flag::IN_LOAD | flag::LOAD_UPGRADED);
+            } else {
+                self.free_slot(i);
+            }
+        }
+        self.load_head = Link::NONE;
+        self.loading = false;
+    }
+
+    /// Fills `out` with the services on a cycle, in dependency order starting where it
+    /// closes, and returns how many there are (which may exceed `out.len()`; only the first
+    /// `out.len()` are written). Valid until the load is aborted.
+    pub fn cycle_path(&self, cycle: &CycleError, out: &mut [ServiceId]) -> usize {
+        // Walk back from the last service to the start through the search's `dfs_via` edges,
+        // which gives the path in reverse; count first, then fill from the end.
+        let start = cycle.start as usize;
+        let mut count = 1usize;
+        let mut cur = cycle.last as usize;
+        let mut guard = S;
+        while cur != start && guard > 0 {
+            count = count.saturating_add(1);
+            match self.rec(cur).dfs_via.get() {
+                Some(e) => cur = self.edge(e).from as usize,
+                None => break,
+            }
+            guard = guard.saturating_sub(1);
+        }
+        let mut pos = count;
+        let mut cur = cycle.last as usize;
+        let mut guard = S;
+        while guard > 0 {
+            pos = pos.saturating_sub(1);
+            if let Some(slot) = out.get_mut(pos) {
+                *slot = self.id_of(cur);
+            }
+            if cur == start || pos == 0 {
+                break;
+            }
+            match self.rec(cur).dfs_via.get() {
+                Some(e) => cur = self.edge(e).from as usize,
+                None => break,
+            }
+            guard = guard.saturating_sub(1);
+        }
+        count
+    }
+
+    // ----- cycle search -------------------------------------------------------------------
+
+    fn next_dfs_epoch(&mut self) {
+        self.dfs_epoch = self.dfs_epoch.wrapping_add(1);
+        if self.dfs_epoch == 0 {
+            for r in self.records.iter_mut() {
+                r.dfs_epoch = 0;
+            }
+            self.dfs_epoch = 1;
+        }
+    }
+
+    fn dfs_visit(&mut self, i: usize, via: Link) {
+        let epoch = self.dfs_epoch;
+        let r = self.rec_mut(i);
+        r.dfs_epoch = epoch;
+        r.dfs_via = via;
+        r.dfs_cursor = r.deps_head;
+        r.set(flag::DFS_ON_STACK);
+    }
+
+    /// Iterative depth-first search along dependency edges from `root`, skipping services
+    /// already visited in this epoch. With `target`, returns `(target, service)` as soon as an
+    /// edge reaches `target`; without, returns `(start, last)` of the first cycle found. The
+    /// path back from `last` is recorded in `dfs_via`.
+    fn dfs(&mut self, root: usize, target: Option<usize>) -> Option<(usize, usize)> {
+        if self.rec(root).dfs_epoch == self.dfs_epoch {
+            return None;
+        }
+        self.dfs_visit(root, Link::NONE);
+        let mut cur = root;
+        let mut found = None;
+        let bound = S.saturating_add(E).saturating_mul(2).saturating_add(2);
+        let mut steps = 0usize;
+        while steps < bound {
+            steps = steps.saturating_add(1);
+            match self.rec(cur).dfs_cursor.get() {
+                Some(e) => {
+                    let to = self.edge(e).to as usize;
+                    self.rec_mut(cur).dfs_cursor = self.edge(e).next_dep;
+                    if Some(to) == target {
+                        found = Some((to, cur));
+                        break;
+                    }
+                    let t = self.rec(to);
+                    if t.dfs_epoch == self.dfs_epoch {
+                        if target.is_none() && t.has(flag::DFS_ON_STACK) {
+                            found = Some((to, cur));
+                            break;
+                        }
+                        continue;
+                    }
+                    self.dfs_visit(to, Link::to(e));
+                    cur = to;
+                }
+                None => {
+                    self.rec_mut(cur).clear(flag::DFS_ON_STACK);
+                    match self.rec(cur).dfs_via.get() {
+                        Some(e) => cur = self.edge(e).from as usize,
+                        None => return None,
+                    }
+                }
+            }
+        }
+        // Leave no stale stack marks behind.
+        let mut c = cur;
+        let mut guard = S;
+        loop {
+            self.rec_mut(c).clear(flag::DFS_ON_STACK);
+            match self.rec(c).dfs_via.get() {
+                Some(e) if guard > 0 => c = self.edge(e).from as usize,
+                _ => break,
+            }
+            guard = guard.saturating_sub(1);
+        }
+        found
+    }
+
+    /// Is `target` reachable from `from` along dependency edges?
+    fn reachable(&mut self, from: usize, target: usize) -> bool {
+        if from == target {
+            return true;
+        }
+        self.next_dfs_epoch();
+        self.dfs(from, Some(target)).is_some()
+    }
+
+    // ----- run-time dependency changes ------------------------------------------------------
+
+    /// `add-dep`: adds a run-time dependency of `kind` (need, milestone or waits-for) from
+    /// `from` to `to`. Refused if it would be violated at once (a need from a service that is
+    /// not stopped to one that is not started) or would create a cycle. With `enable`
+    /// (`dinitctl enable`), a started or starting `from` also starts `to` as its dependency.
+    pub fn add_dep<H: Host>(
+        &mut self,
+        from: ServiceId,
+        to: ServiceId,
+        kind: DepKind,
+        enable: bool,
+        now: crate::time::Instant,
+        host: &mut H,
+    ) -> Result<AddDepOutcome, Refusal> {
+        let f = self.service(from)?;
+        let t = self.service(to)?;
+        if f == t {
+            return Err(Refusal::SameService);
+        }
+        if !matches!(
+            kind,
+            DepKind::Regular | DepKind::WaitsFor | DepKind::Milestone
+        ) {
+            return Err(Refusal::CycleOrState);
+        }
+        if kind == DepKind::Regular
+            && self.rec(f).state != ServiceState::Stopped
+            && self.rec(t).state != ServiceState::Started
+        {
+            return Err(Refusal::CycleOrState);
+        }
+        if self.reachable(t, f) {
+            return Err(Refusal::CycleOrState);
+        }
+        self.begin_input(now);
+        let (e, existed) = match self.find_edge(f, t, kind) {
+            Some(e) => (e, true),
+            None => {
+                let e = self.link_edge(f, t, kind).map_err(Refusal::Capacity)?;
+                if kind == DepKind::Regular && self.rec(f).is_active() {
+                    // A hard dependency of a running service must be held at once.
+                    self.edge_mut(e).holding = true;
+                    self.require(t, host);
+                }
+                (e, false)
+            }
+        };
+        if enable
+            && self.shutdown == 0
+            && matches!(
+                self.rec(f).state,
+                ServiceState::Started | ServiceState::Starting
+            )
+            && !self.edge(e).holding
+        {
+            self.edge_mut(e).holding = true;
+            self.require(t, host);
+            self.rec_mut(t).clear(flag::NO_AUTO_RESTART);
+            self.rec_mut(t).set(flag::PROP_START);
+            self.enqueue_prop(t);
+        }
+        self.process_queues(host);
+        Ok(AddDepOutcome {
+            already_existed: existed,
+        })
+    }
+
+    /// `rm-dep`: removes the dependency of `kind` from `from` to `to`. The former dependency
+    /// stops if nothing else requires it.
+    pub fn rm_dep<H: Host>(
+        &mut self,
+        from: ServiceId,
+        to: ServiceId,
+        kind: DepKind,
+        now: crate::time::Instant,
+        host: &mut H,
+    ) -> Result<(), Refusal> {
+        let f = self.service(from)?;
+        let t = self.service(to)?;
+        if f == t {
+            return Err(Refusal::SameService);
+        }
+        let e = self
+            .find_edge(f, t, kind)
+            .ok_or(Refusal::NoSuchDependency)?;
+        self.begin_input(now);
+        self.remove_edge(e, host);
+        self.process_queues(host);
+        Ok(())
+    }
+
+    /// `unload`: removes a stopped service that no loaded service depends on. If services
+    /// still order themselves before or after it, its name stays as a placeholder.
+    pub fn unload<H: Host>(
+        &mut self,
+        id: ServiceId,
+        now: crate::time::Instant,
+        host: &mut H,
+    ) -> Result<(), Refusal> {
+        let i = self.service(id)?;
+        let r = self.rec(i);
+        if r.state != ServiceState::Stopped || r.required_by > 0 || self.loading {
+            return Err(Refusal::NotStopped);
+        }
+        let mut link = r.dependents_head;
+        while let Some(e) = link.get() {
+            let edge = self.edge(e);
+            if !edge.kind.is_ordering() {
+                return Err(Refusal::HasDependencies);
+            }
+            link = edge.next_dependent;
+        }
+        self.begin_input(now);
+        self.remove_owned_edges(i, host);
+        if self.has_edges(i) {
+            let r = *self.rec(i);
+            self.names.free(r.chain_to);
+            let m = self.rec_mut(i);
+            m.chain_to = Str::EMPTY;
+            m.cfg = ServiceConfig::placeholder();
+            m.flags = 0;
+            m.stop_reason = crate::types::StopReason::Normal;
+            m.set_exit(crate::types::ExitStatus::None);
+        } else {
+            self.free_slot(i);
+        }
+        self.process_queues(host);
+        Ok(())
+    }
+}

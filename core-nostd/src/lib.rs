@@ -50,8 +50,13 @@
     deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+#[cfg(test)]
+extern crate std;
+
 pub mod config;
+pub mod desc;
 pub mod engine;
+pub mod proto;
 pub mod signal;
 pub mod status;
 pub mod time;

@@ -165,7 +165,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// Moves a service towards STARTED.
     pub(super) fn do_start<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
-        if r.cfg.kind == ServiceKind::Placeholder || self.shutdown != 0 {
+        if r.cfg.kind == ServiceKind::Placeholder || self.shutdown != 0 || r.required_by == 0 {
+            // Nothing wants it (a start request superseded by a release).
             return;
         }
         if r.has(flag::PIN_STOPPED) {
@@ -183,7 +184,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     // Already coming back once stopped.
                     return;
                 }
-                if r.has(flag::WAITING_FOR_DEPS) && !r.has(flag::STOP_ISSUED) {
+                if self.can_cancel_stop(i) {
                     // Not brought down yet: the stop can simply be abandoned.
                     self.emit(i, ServiceEvent::StopCancelled, host);
                 } else {
@@ -193,6 +194,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
             ServiceState::Stopped => {}
         }
+        // Wanted again, even if a stop command had set the target to STOPPED while dependents
+        // still held it.
+        self.set_target_started(i, host);
         let r = self.rec_mut(i);
         r.state = ServiceState::Starting;
         r.set(flag::WAITING_FOR_DEPS);
@@ -205,36 +209,49 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 | flag::NO_AUTO_RESTART,
         );
         self.update_active(i);
-        if self.start_check_dependencies(i) {
+        if self.start_check_dependencies(i, host) {
             self.enqueue_transition(i);
         }
     }
 
     /// Marks each dependency edge the starting service must wait on, asking dependencies that
     /// are neither started nor starting to start. True if nothing needs waiting for.
-    fn start_check_dependencies(&mut self, i: usize) -> bool {
+    fn start_check_dependencies<H: Host>(&mut self, i: usize, host: &mut H) -> bool {
         let mut all_started = true;
+        // A service whose stop was abandoned is still up (or its start is still under way):
+        // only its hard dependencies matter (milestones, waits-for and ordering were satisfied
+        // when it was launched).
+        let resuming = self.rec(i).has(flag::UP) || self.rec(i).has(flag::LAUNCHED);
         let mut link = self.rec(i).deps_head;
         while let Some(e) = link.get() {
             let edge = *self.edge(e);
             link = edge.next_dep;
             let to = edge.to as usize;
             let to_state = self.rec(to).state;
-            let wait = if edge.kind.is_ordering() {
+            let wait = if resuming && !matches!(edge.kind, DepKind::Regular | DepKind::PreparedBy) {
+                false
+            } else if edge.kind.is_ordering() {
                 // Only a start already under way is waited for.
                 to_state == ServiceState::Starting
-            } else if !edge.holding {
+            } else if !edge.holding && edge.kind == DepKind::WaitsFor {
                 // A soft link broken when the dependency stopped: not followed until the
                 // dependent is activated afresh (or the dependency is woken).
                 false
-            } else if to_state != ServiceState::Started {
-                if to_state != ServiceState::Starting {
-                    self.rec_mut(to).set(flag::PROP_START);
-                    self.enqueue_prop(to);
-                }
-                true
             } else {
-                false
+                if !edge.holding {
+                    // Needs and milestones are acquired again for every start.
+                    self.edge_mut(e).holding = true;
+                    self.require(to, host);
+                }
+                if to_state == ServiceState::Started {
+                    false
+                } else {
+                    if to_state != ServiceState::Starting {
+                        self.rec_mut(to).set(flag::PROP_START);
+                        self.enqueue_prop(to);
+                    }
+                    true
+                }
             };
             self.edge_mut(e).waiting = wait;
             if wait {
@@ -292,6 +309,16 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     fn all_deps_started<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
+        let kind = r.cfg.kind;
+        if r.has(flag::UP)
+            && (r.pid != 0 || !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess))
+        {
+            // A stop abandoned before anything was signalled or run: what the service runs
+            // (or what its start script set up) is still there, console included.
+            self.rec_mut(i).clear(flag::WAITING_FOR_DEPS);
+            self.started(i, host);
+            return;
+        }
         if r.cfg.needs_console_to_start() && !r.has(flag::HAS_CONSOLE) {
             if !r.has(flag::WAITING_FOR_CONSOLE) {
                 self.queue_for_console(i, host);
@@ -301,7 +328,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
         }
         self.rec_mut(i).clear(flag::WAITING_FOR_DEPS);
-        match self.rec(i).cfg.kind {
+        match kind {
             ServiceKind::Internal => self.started(i, host),
             ServiceKind::Triggered => {
                 if self.rec(i).has(flag::TRIGGERED) {
@@ -311,7 +338,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
             ServiceKind::Placeholder => {}
             ServiceKind::Process | ServiceKind::Bgprocess | ServiceKind::Scripted => {
-                self.launch(i, host)
+                let r = self.rec(i);
+                if r.has(flag::LAUNCHED) && r.pid != 0 {
+                    // A start interrupted before SIGINT was sent: its outcome is still
+                    // awaited.
+                } else {
+                    self.launch(i, host);
+                }
             }
         }
     }
@@ -374,22 +407,31 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let edge = *self.edge(e);
             link = edge.next_dependent;
             let from = edge.from as usize;
-            match edge.kind {
-                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone => {
-                    if self.rec(from).state == ServiceState::Starting {
-                        self.rec_mut(from).set(flag::PROP_FAILURE);
-                        self.enqueue_prop(from);
-                    }
+            let f = self.rec(from);
+            let (f_state, f_launched, f_up) = (f.state, f.has(flag::LAUNCHED), f.has(flag::UP));
+            let release = if edge.kind.is_ordering() {
+                false
+            } else if edge.is_hard() {
+                // A dependent still waiting to launch cannot start without this service. One
+                // that is already running (pinned started, or launched) keeps its hold: this
+                // service cannot go down under it.
+                let fails = f_state == ServiceState::Starting && !f_launched;
+                if fails {
+                    self.rec_mut(from).set(flag::PROP_FAILURE);
+                    self.enqueue_prop(from);
                     self.edge_mut(e).waiting = false;
                 }
-                DepKind::WaitsFor | DepKind::Before | DepKind::After => {
-                    if edge.waiting {
-                        self.edge_mut(e).waiting = false;
-                        self.dependency_started(from);
-                    }
-                }
+                // A dependent that is not running (stopped, or stopping without having come up)
+                // is about to let go anyway.
+                fails || !(f_up || f_launched)
+            } else {
+                true
+            };
+            if !edge.is_hard() && edge.waiting {
+                self.edge_mut(e).waiting = false;
+                self.dependency_started(from);
             }
-            if edge.holding {
+            if release && edge.holding {
                 self.edge_mut(e).holding = false;
                 self.release_acquisition(i, false, host);
             }
@@ -477,6 +519,22 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.update_active(i);
         if self.stop_dependents(i, with_restart, host) {
             self.enqueue_transition(i);
+        }
+    }
+
+    /// A stopping service can go back up without stopping first if nothing has been signalled
+    /// or run to stop it yet and what it runs is still there (a service whose process died
+    /// must finish stopping, so that its dependents are down before it is relaunched).
+    fn can_cancel_stop(&self, i: usize) -> bool {
+        let r = self.rec(i);
+        if !r.has(flag::WAITING_FOR_DEPS) || r.has(flag::STOP_ISSUED) || r.has(flag::FORCE_STOP) {
+            // FORCE_STOP: a hard dependency is going down, so this service must go down too.
+            return false;
+        }
+        match r.cfg.kind {
+            ServiceKind::Process | ServiceKind::Bgprocess => r.pid != 0,
+            ServiceKind::Scripted => r.has(flag::UP) || (r.has(flag::LAUNCHED) && r.pid != 0),
+            ServiceKind::Internal | ServiceKind::Triggered | ServiceKind::Placeholder => true,
         }
     }
 

@@ -333,6 +333,16 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
         }
         self.unlink_edge(e);
+        // A dependency waiting for its dependents to stop may have been waiting for this one.
+        let to = edge.to as usize;
+        let r = self.rec(to);
+        if edge.holding
+            && edge.is_hard()
+            && r.state == ServiceState::Stopping
+            && r.has(flag::WAITING_FOR_DEPS)
+        {
+            self.enqueue_transition(to);
+        }
     }
 
     fn has_edges(&self, i: usize) -> bool {
@@ -782,6 +792,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let r = *self.rec(i);
             self.names.free(r.chain_to);
             let m = self.rec_mut(i);
+            // The old id must not name whatever is loaded under this name later.
+            m.generation = m.generation.wrapping_add(1);
             m.chain_to = Str::EMPTY;
             m.cfg = ServiceConfig::placeholder();
             m.flags = 0;

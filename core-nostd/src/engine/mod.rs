@@ -36,6 +36,7 @@
 mod activation;
 mod graph;
 mod host;
+mod integrity;
 mod names;
 mod process;
 mod record;
@@ -43,6 +44,12 @@ mod timers;
 
 pub use graph::{CycleError, LoadError};
 pub use host::{CommandKind, Host, Notice, PidFileResult};
+pub use integrity::IntegrityError;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
 
 use crate::config::ServiceConfig;
 use crate::status::{ServiceStatus, StatusFlags};

@@ -112,6 +112,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.rec_mut(i).stop_pid = 0;
             host.notice(Notice::StopCommandNotLaunched(id, errno));
             self.send_term_signal(i, host);
+            self.stop_command_done(i, host);
             self.process_queues(host);
             return;
         }
@@ -139,7 +140,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 self.cancel_timer(i);
                 self.failed_to_start(i, false, true, host);
             }
-            ServiceState::Started if r.has(flag::SMOOTH_RECOVERY) => {
+            ServiceState::Started => {
+                // A smooth-recovery relaunch (or one adopted when a stop was abandoned)
+                // could not run: the service cannot recover.
                 r.exec_stage = stage as u16;
                 r.exec_errno = errno;
                 r.stop_reason = StopReason::ExecFailed;
@@ -200,10 +203,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             if !status.is_clean() {
                 host.notice(Notice::StopCommandFailed(id, status));
             }
-            let r = self.rec(i);
-            if r.pid == 0 && r.state == ServiceState::Stopping && r.has(flag::STOP_ISSUED) {
-                self.stopped(i, host);
-            }
+            self.stop_command_done(i, host);
             self.process_queues(host);
             return;
         }
@@ -323,6 +323,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             ServiceState::Started => self.process_terminated(i, status, host),
             ServiceState::Stopping => self.main_process_gone_while_stopping(i, host),
             _ => {}
+        }
+    }
+
+    /// The stop command of a process/bgprocess service has ended (or could not run): if the
+    /// main process is gone too, the service is stopped.
+    fn stop_command_done<H: Host>(&mut self, i: usize, host: &mut H) {
+        let r = self.rec(i);
+        if r.pid == 0 && r.state == ServiceState::Stopping && r.has(flag::STOP_ISSUED) {
+            self.main_process_gone_while_stopping(i, host);
         }
     }
 

@@ -1,0 +1,1 @@
+//! The service-description format of dinit-service(5) (work in progress).

@@ -1,0 +1,168 @@
+//! A full consistency check of the engine's tables, for tests, the simulator and debug
+//! self-checks. It walks every record and edge once (O(services + edges)) and reports the first
+//! broken invariant.
+
+use super::record::{flag, Link};
+use super::ServiceSet;
+use crate::types::{ServiceKind, ServiceState};
+
+/// The first inconsistency [`ServiceSet::verify_integrity`] found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct IntegrityError {
+    /// What is wrong.
+    pub what: &'static str,
+    /// The record (or edge) index concerned.
+    pub index: usize,
+}
+
+impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
+    /// Checks the structural invariants between inputs: counts match the tables, every edge
+    /// is linked into both of its services' lists, `required_by` equals explicit activation
+    /// plus holding edges, the timer heap is a heap whose positions agree with the records,
+    /// the queues are empty, placeholders are inert, and STARTED services have their hard
+    /// dependencies up (STARTED, or STOPPING but still waiting for their dependents).
+    pub fn verify_integrity(&self) -> Result<(), IntegrityError> {
+        let err = |what, index| Err(IntegrityError { what, index });
+        if !self.prop_head.is_none() || !self.transition_head.is_none() {
+            return err("propagation queues not drained", 0);
+        }
+        let mut in_use = 0u32;
+        let mut active = 0u32;
+        for (i, r) in self.records.iter().enumerate() {
+            if !r.in_use {
+                if !r.deps_head.is_none() || !r.dependents_head.is_none() {
+                    return err("free slot has edges", i);
+                }
+                continue;
+            }
+            in_use = in_use.saturating_add(1);
+            if r.has(flag::ACTIVE) {
+                active = active.saturating_add(1);
+            }
+            if r.has(flag::ACTIVE) != (r.is_active() && r.cfg.kind != ServiceKind::Placeholder) {
+                return err("active flag disagrees with state", i);
+            }
+            if self.find_slot(self.names.get(r.name)) != Some(i) {
+                return err("name not found in hash table", i);
+            }
+            // required_by = explicit + holding dependents.
+            let mut holders = u32::from(r.has(flag::EXPLICIT));
+            let mut link = r.dependents_head;
+            let mut guard = E.saturating_add(1);
+            while let Some(e) = link.get() {
+                let edge = self.edge(e);
+                if !edge.in_use || edge.to as usize != i {
+                    return err("dependent list holds a foreign edge", e);
+                }
+                if edge.holding {
+                    holders = holders.saturating_add(1);
+                }
+                link = edge.next_dependent;
+                guard = guard.saturating_sub(1);
+                if guard == 0 {
+                    return err("dependent list loops", i);
+                }
+            }
+            if holders != r.required_by {
+                return err(
+                    "required_by differs from explicit activation plus holding edges",
+                    i,
+                );
+            }
+            if r.required_by == 0
+                && r.target == ServiceState::Started
+                && r.state == ServiceState::Stopped
+            {
+                return err("stopped service with target STARTED but not required", i);
+            }
+            if r.state == ServiceState::Started
+                && r.target == ServiceState::Stopped
+                && !r.has(flag::PIN_STARTED)
+            {
+                return err("started service is not wanted, yet not stopping", i);
+            }
+            if r.cfg.kind == ServiceKind::Placeholder {
+                if r.state != ServiceState::Stopped || r.required_by != 0 {
+                    return err("placeholder is active", i);
+                }
+                continue;
+            }
+            let mut link = r.deps_head;
+            let mut guard = E.saturating_add(1);
+            while let Some(e) = link.get() {
+                let edge = self.edge(e);
+                if !edge.in_use || edge.from as usize != i {
+                    return err("dependency list holds a foreign edge", e);
+                }
+                if edge.holding && edge.kind.is_ordering() {
+                    return err("ordering edge holds its target", e);
+                }
+                // "Up": reached STARTED and not yet brought down (a stop may be pending, or
+                // have been abandoned), or launched and starting.
+                let not_brought_down = |s: &super::record::Record| {
+                    s.state != ServiceState::Stopping || s.has(flag::WAITING_FOR_DEPS)
+                };
+                let is_up = (r.has(flag::UP) && not_brought_down(r))
+                    || (r.state == ServiceState::Starting && r.has(flag::LAUNCHED));
+                if is_up && edge.holding && edge.is_hard() {
+                    let to = self.rec(edge.to as usize);
+                    let ok = to.has(flag::UP) && not_brought_down(to);
+                    if !ok {
+                        return err("running service has a hard dependency that is down", i);
+                    }
+                }
+                link = edge.next_dep;
+                guard = guard.saturating_sub(1);
+                if guard == 0 {
+                    return err("dependency list loops", i);
+                }
+            }
+            match r.heap_pos.get() {
+                Some(pos) => {
+                    if self.heap.get(pos).copied() != Some(Link::to(i)) {
+                        return err("timer heap position is stale", i);
+                    }
+                }
+                None => {
+                    if r.timer != super::record::TimerKind::None {
+                        return err("timer kind set without a heap entry", i);
+                    }
+                }
+            }
+        }
+        if in_use != self.svc_count {
+            return err("service count is wrong", 0);
+        }
+        if active != self.active {
+            return err("active count is wrong", 0);
+        }
+        let mut edges = 0u32;
+        for (e, edge) in self.edges.iter().enumerate() {
+            if !edge.in_use {
+                continue;
+            }
+            edges = edges.saturating_add(1);
+            if !self.rec(edge.from as usize).in_use || !self.rec(edge.to as usize).in_use {
+                return err("edge points at a free slot", e);
+            }
+        }
+        if edges != self.edge_count {
+            return err("edge count is wrong", 0);
+        }
+        let len = self.heap_len as usize;
+        for pos in 1..len {
+            let parent = pos.saturating_sub(1) / 2;
+            let (Some(a), Some(b)) = (
+                self.heap.get(parent).and_then(|l| l.get()),
+                self.heap.get(pos).and_then(|l| l.get()),
+            ) else {
+                return err("timer heap has a hole", pos);
+            };
+            if self.rec(a).deadline > self.rec(b).deadline {
+                return err("timer heap order broken", pos);
+            }
+        }
+        Ok(())
+    }
+}

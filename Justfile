@@ -13,10 +13,11 @@ build:
 unit:
     cargo test --workspace
 
-# rustfmt check and clippy with warnings denied.
+# rustfmt check and clippy with warnings denied (also for the optional features of the core).
 lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy -p dinit-core --features defmt,small -- -D warnings
 
 # Link-time proof that dinit-core's public entry points have no panicking path.
 nopanic:

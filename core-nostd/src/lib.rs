@@ -78,7 +78,7 @@ pub use types::{
 /// The default profile covers a full distribution and benchmarks of 10 000 services:
 /// 16 384 services, 65 536 dependency edges and 1 MiB of names. An empty set is all zero bits
 /// and lives in `.bss`, so these tables cost address space, not file size, and memory only for
-/// the pages that services actually use (about 200 bytes per service and 48 per edge).
+/// the pages that services actually use (192 bytes per service and 32 per edge).
 ///
 /// The `small` profile (cargo feature `small`) is for routers and boards: 64 services,
 /// 256 edges, 4 KiB of names.

@@ -6,8 +6,8 @@
 use core::hint::black_box;
 use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult, ServiceId};
 use dinit_core::{
-    DepKind, Duration, ExecStage, ExitStatus, Instant, ServiceConfig, ServiceEvent, ServiceKind, ServiceSet,
-    ServiceStatus, ShutdownKind,
+    DepKind, Duration, ExecStage, ExitStatus, Instant, ServiceConfig, ServiceEvent, ServiceKind,
+    ServiceSet, ServiceStatus, ShutdownKind,
 };
 
 extern "C" {
@@ -99,6 +99,49 @@ fn protocol(input: &[u8], seed: u32) {
     }
 }
 
+/// The description parser, substitution and environment files, on opaque input.
+fn description(input: &[u8]) {
+    use dinit_core::desc::{
+        expand_value, parse_env_file, parse_service_name, CommandSetting, Description, EnvOp,
+        Parser, PathSetting, SubstEnv,
+    };
+    let vars: [(&[u8], &[u8]); 1] = [(b"HOME", black_box(b"/root"))];
+    let arg = parse_service_name(input).ok().and_then(|n| n.argument);
+    let env = SubstEnv::new(&vars, arg);
+    let mut scratch = [0u8; 512];
+    let mut desc: Description<2048, 16> = Description::new();
+    let _ = black_box(desc.load(input, &env, &mut scratch));
+    let mut out = [0u8; 256];
+    let _ = black_box(
+        desc.expand_command(CommandSetting::Start, &env, &mut out)
+            .map(|t| t.map(|t| t.len())),
+    );
+    let _ = black_box(
+        desc.expand_path(PathSetting::Logfile, &env, &mut out)
+            .map(|p| p.map(|p| p.len())),
+    );
+    black_box(desc.dependencies().count());
+    let mut parser = Parser::new(input);
+    let mut guard = 0;
+    while guard < 64 {
+        guard += 1;
+        match parser.next_item(&env, &mut scratch) {
+            Ok(Some(entry)) => {
+                black_box(entry.line);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                black_box(e.line);
+            }
+        }
+    }
+    let _ = black_box(expand_value(input, &env, &mut out).map(|v| v.len()));
+    let _ = black_box(parse_env_file(input, &mut |line: u32, op: EnvOp<'_>| {
+        black_box((line, matches!(op, EnvOp::Clear)));
+        Ok(())
+    }));
+}
+
 #[no_mangle]
 pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
     let seed = black_box(argc as u32) ^ black_box(argv as usize as u32);
@@ -114,7 +157,11 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
     let mut cfg = ServiceConfig::new(kind_of(seed as u8));
     cfg.restart_limit_count = black_box(3);
     let a = set.insert_service(bytes, cfg, bytes);
-    let b = set.insert_service(black_box(b"other"), ServiceConfig::new(kind_of((seed >> 8) as u8)), b"");
+    let b = set.insert_service(
+        black_box(b"other"),
+        ServiceConfig::new(kind_of((seed >> 8) as u8)),
+        b"",
+    );
     let p = set.placeholder(black_box(b"ph"));
     if let (Ok(a), Ok(b), Ok(p)) = (a, b, p) {
         let _ = set.add_dependency(a, b, dep_of(seed as u8));
@@ -138,7 +185,13 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
             set.exec_succeeded(a, pid, now, &mut host);
             set.exec_failed(a, pid, ExecStage::DoExec, black_box(2), now, &mut host);
             set.ready(a, now, &mut host);
-            set.process_exited(a, pid, ExitStatus::from_si(black_box(1), black_box(0)), now, &mut host);
+            set.process_exited(
+                a,
+                pid,
+                ExitStatus::from_si(black_box(1), black_box(0)),
+                now,
+                &mut host,
+            );
         }
         if let Some(d) = set.next_deadline() {
             set.handle_timers(d, &mut host);
@@ -154,13 +207,18 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
         let _ = set.stop(a, pin, black_box(seed & 2 == 0), now, &mut host);
         let _ = set.release(b, pin, now, &mut host);
         let _ = set.unpin(a, now, &mut host);
-        set.shutdown(ShutdownKind::from_u8(black_box(2)).unwrap_or(ShutdownKind::Halt), now, &mut host);
+        set.shutdown(
+            ShutdownKind::from_u8(black_box(2)).unwrap_or(ShutdownKind::Halt),
+            now,
+            &mut host,
+        );
         set.clear_shutdown();
         let _ = set.unload(b, now, &mut host);
         black_box(set.find(bytes));
     }
     black_box(set.verify_integrity().is_ok());
     protocol(black_box(bytes), seed);
+    description(black_box(bytes));
     #[cfg(feature = "selftest")]
     {
         let table = black_box([1u8, 2, 3]);

@@ -2008,3 +2008,95 @@ fn a_ten_thousand_deep_chain_starts_and_stops_on_a_64k_stack() {
         .unwrap();
     handle.join().unwrap();
 }
+
+// ----- notices and small rules -----------------------------------------------------------------
+
+#[test]
+fn starts_rwfs_and_starts_log_are_reported_when_started() {
+    // dinit-service(5) starts-rwfs: "This prompts Dinit to attempt to create its control socket";
+    // starts-log: "Dinit will begin logging via the /dev/log socket".
+    let mut rw = internal();
+    rw.options = Options::STARTS_RWFS;
+    let mut log = internal();
+    log.options = Options::STARTS_LOG;
+    let mut w = World::with(&[("rootrw", rw), ("syslog", log)], &[]);
+    w.start("rootrw").unwrap();
+    w.start("syslog").unwrap();
+    let notices = w.notices();
+    assert!(notices.contains(&Notice::RootFsWritable(w.id("rootrw"))));
+    assert!(notices.contains(&Notice::LogReady(w.id("syslog"))));
+}
+
+#[test]
+fn kill_all_on_stop_is_requested_before_the_stop_proceeds() {
+    // dinit-service(5) kill-all-on-stop: "Before stopping this service, send a TERM signal and
+    // then (after a short pause) a KILL signal to all other processes".
+    let mut cfg = scripted();
+    cfg.options = Options::KILL_ALL_ON_STOP;
+    cfg.has_stop_command = true;
+    let mut w = World::with(&[("final", cfg)], &[]);
+    w.start("final").unwrap();
+    w.exit("final", ExitStatus::Exited(0));
+    w.take();
+    w.stop("final").unwrap();
+    let calls = w.take();
+    let kill_all = calls
+        .iter()
+        .position(|c| *c == Call::Notice(Notice::KillAll(w.id("final"))));
+    let stop_cmd = calls
+        .iter()
+        .position(|c| matches!(c, Call::Spawn(_, CommandKind::Stop, _, _)));
+    assert!(kill_all.is_some() && kill_all < stop_cmd, "{calls:?}");
+}
+
+#[test]
+fn shares_console_runs_on_the_console_without_holding_it() {
+    // dinit-service(5) shares-console: "given access to the console ... but that it should not
+    // exclusively hold the console".
+    let mut shares = process();
+    shares.options = Options::SHARES_CONSOLE;
+    let mut holds = process();
+    holds.options = Options::RUNS_ON_CONSOLE;
+    let mut w = World::with(&[("holder", holds), ("sharer", shares)], &[]);
+    w.start("holder").unwrap();
+    w.run("holder");
+    w.take();
+    w.start("sharer").unwrap();
+    let calls = w.take();
+    assert!(calls
+        .iter()
+        .any(|c| matches!(c, Call::Spawn(_, CommandKind::Start, _, true))));
+    assert!(!w
+        .status("sharer")
+        .flags
+        .has(StatusFlags::WAITING_FOR_CONSOLE));
+}
+
+#[test]
+fn records_stay_compact() {
+    // Static tables cost address space, but every service touches its record: keep it small.
+    assert!(
+        core::mem::size_of::<super::record::Record>() <= 192,
+        "{}",
+        core::mem::size_of::<super::record::Record>()
+    );
+    assert!(
+        core::mem::size_of::<super::record::Edge>() <= 48,
+        "{}",
+        core::mem::size_of::<super::record::Edge>()
+    );
+}
+
+#[test]
+fn stale_ids_and_placeholders_are_refused_by_commands() {
+    let mut w = World::with(&[("a", internal())], &[("a", "ghost", DepKind::After)]);
+    let a = w.id("a");
+    let now = w.now;
+    w.set.unload(a, now, &mut w.host).unwrap();
+    assert_eq!(
+        w.set.start(a, false, now, &mut w.host),
+        Err(Refusal::UnknownService)
+    );
+    assert_eq!(w.set.status(a), None);
+    w.check();
+}

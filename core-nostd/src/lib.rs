@@ -102,6 +102,25 @@ pub mod profile {
     /// The set of the `small` profile.
     pub type SmallSet = crate::ServiceSet<SMALL_SERVICES, SMALL_EDGES, SMALL_NAME_BYTES>;
 
+    /// Services in the profile this build uses.
+    pub const SERVICES: usize = if cfg!(feature = "small") {
+        SMALL_SERVICES
+    } else {
+        DEFAULT_SERVICES
+    };
+    /// Dependency edges in the profile this build uses.
+    pub const EDGES: usize = if cfg!(feature = "small") {
+        SMALL_EDGES
+    } else {
+        DEFAULT_EDGES
+    };
+    /// Name bytes in the profile this build uses.
+    pub const NAME_BYTES: usize = if cfg!(feature = "small") {
+        SMALL_NAME_BYTES
+    } else {
+        DEFAULT_NAME_BYTES
+    };
+
     /// The set this build uses: [`SmallSet`] with the `small` feature, else [`DefaultSet`].
     #[cfg(not(feature = "small"))]
     pub type ConfiguredSet = DefaultSet;

@@ -1,21 +1,24 @@
 //! `dinit-hosted`: the POSIX/Linux runtime of dinit-rs.
 //!
-//! This crate will hold the event loop, process spawning, the control socket, logging and the
-//! PID-1 duties, and the binaries `dinit`, `dinitctl`, `dinit-check` and `dinit-shutdown`
-//! (see the issues that build them). Today it provides the version string the binaries print.
+//! Around the pure engine of `dinit-core` this crate provides what needs an operating system:
+//! the default paths, the global environment, the loader that reads service description files
+//! into the engine, and (as the issues that build them land) process spawning, the event loop,
+//! the control socket, logging and the PID-1 duties. The binaries live in `src/bin/`.
 
 #![warn(missing_docs)]
+
+pub mod check;
+pub mod environ;
+pub mod load;
+pub mod paths;
+pub mod service;
+pub mod users;
 
 /// The version of dinit-rs, as `--version` prints it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The engine capacities this build was made with (the `small` profile of `dinit-core`
-/// shrinks them), for `--version` and the man pages.
-pub fn capacities() -> (usize, usize) {
-    let set = dinit_core::profile::ConfiguredSet::new;
-    let _ = set;
-    (
-        dinit_core::profile::DEFAULT_SERVICES,
-        dinit_core::profile::DEFAULT_EDGES,
-    )
+/// The engine capacities this build was made with: (services, dependency edges). The `small`
+/// profile of `dinit-core` shrinks them.
+pub const fn capacities() -> (usize, usize) {
+    (dinit_core::profile::SERVICES, dinit_core::profile::EDGES)
 }

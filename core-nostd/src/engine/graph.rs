@@ -586,6 +586,28 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         count
     }
 
+    /// The services on a cycle in *reverse* dependency order: the last service before the
+    /// cycle closes first, the service where it closes last (each depends on the one yielded
+    /// before it). Valid until the load is aborted.
+    pub fn cycle_members(&self, cycle: &CycleError) -> impl Iterator<Item = ServiceId> + '_ {
+        let start = cycle.start as usize;
+        let mut cur = Some(cycle.last as usize);
+        let mut guard = S;
+        core::iter::from_fn(move || {
+            let c = cur?;
+            guard = guard.checked_sub(1)?;
+            cur = if c == start {
+                None
+            } else {
+                self.rec(c)
+                    .dfs_via
+                    .get()
+                    .map(|e| self.edge(e).from as usize)
+            };
+            Some(self.id_of(c))
+        })
+    }
+
     // ----- cycle search -------------------------------------------------------------------
 
     fn next_dfs_epoch(&mut self) {

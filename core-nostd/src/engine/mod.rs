@@ -271,6 +271,49 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
     }
 
+    /// Empties the set in place, as if it had just been created (without building a second
+    /// set on the stack, which for large capacities would not fit).
+    pub fn reset(&mut self) {
+        for r in self.records.iter_mut() {
+            *r = Record::EMPTY;
+        }
+        for e in self.edges.iter_mut() {
+            *e = Edge::EMPTY;
+        }
+        for b in self.buckets.iter_mut() {
+            *b = Link::NONE;
+        }
+        for h in self.heap.iter_mut() {
+            *h = Link::NONE;
+        }
+        self.spare_record = Record::EMPTY;
+        self.spare_edge = Edge::EMPTY;
+        self.heap_len = 0;
+        self.names.clear();
+        self.svc_high = 0;
+        self.svc_free = Link::NONE;
+        self.svc_count = 0;
+        self.edge_high = 0;
+        self.edge_free = Link::NONE;
+        self.edge_count = 0;
+        self.order_head = Link::NONE;
+        self.order_tail = Link::NONE;
+        self.prop_head = Link::NONE;
+        self.prop_tail = Link::NONE;
+        self.transition_head = Link::NONE;
+        self.transition_tail = Link::NONE;
+        self.console_head = Link::NONE;
+        self.console_tail = Link::NONE;
+        self.console_holder = Link::NONE;
+        self.load_head = Link::NONE;
+        self.loading = false;
+        self.dfs_epoch = 0;
+        self.active = 0;
+        self.idle_pending = false;
+        self.shutdown = 0;
+        self.now = Instant::ZERO;
+    }
+
     /// Capacity in services.
     pub const fn service_capacity(&self) -> usize {
         S

@@ -61,6 +61,12 @@ impl<const N: usize> Arena<N> {
         }
     }
 
+    /// Forgets every string (the bytes are overwritten by later allocations).
+    pub fn clear(&mut self) {
+        self.used = 0;
+        self.dead = 0;
+    }
+
     /// Bytes in use, headers and dead blocks included.
     pub fn used(&self) -> usize {
         self.used

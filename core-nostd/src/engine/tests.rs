@@ -2100,3 +2100,26 @@ fn stale_ids_and_placeholders_are_refused_by_commands() {
     assert_eq!(w.set.status(a), None);
     w.check();
 }
+
+#[test]
+fn reset_empties_a_set_in_place() {
+    let mut w = World::with(
+        &[("a", process()), ("b", internal())],
+        &[("a", "b", DepKind::Regular)],
+    );
+    w.start("a").unwrap();
+    w.set.reset();
+    w.check();
+    assert_eq!(
+        (
+            w.set.slots_in_use(),
+            w.set.edges_in_use(),
+            w.set.active_count()
+        ),
+        (0, 0, 0)
+    );
+    assert!(w.set.find(b"a").is_none());
+    w.load(&[("a", internal())], &[]).unwrap();
+    w.start("a").unwrap();
+    assert_eq!(w.state("a"), ServiceState::Started);
+}

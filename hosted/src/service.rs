@@ -1,0 +1,139 @@
+//! What the runtime keeps for each loaded service beside the engine's record: everything of its
+//! description that the engine does not need (commands, paths, credentials, environment,
+//! logging and process settings), resolved at load time.
+
+use crate::environ::EnvOps;
+use dinit_core::desc::{IdSpec, Ioprio, LoadOptions, LogType, Resource, Rlimit, Securebits};
+use dinit_core::{DepKind, ServiceConfig};
+use std::ffi::CString;
+use std::path::PathBuf;
+
+/// A user or group given by name or number, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Id {
+    /// A name, looked up in the user or group database.
+    Name(Vec<u8>),
+    /// A numeric id.
+    Number(u32),
+}
+
+impl From<IdSpec<'_>> for Id {
+    fn from(spec: IdSpec<'_>) -> Self {
+        match spec {
+            IdSpec::Name(n) => Id::Name(n.to_vec()),
+            IdSpec::Numeric(n) => Id::Number(n),
+        }
+    }
+}
+
+/// `ready-notification`, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// `pipefd:N`.
+    PipeFd(i32),
+    /// `pipevar:NAME`.
+    PipeVar(Vec<u8>),
+}
+
+/// `socket-listen` and its settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivationSocket {
+    /// The socket path (substituted, resolved against the service directory).
+    pub path: PathBuf,
+    /// `socket-permissions`.
+    pub permissions: u32,
+    /// `socket-uid`.
+    pub uid: Option<Id>,
+    /// `socket-gid`.
+    pub gid: Option<Id>,
+}
+
+/// Logging settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `log-type`.
+    pub log_type: LogType,
+    /// `logfile` (substituted, resolved against the service directory).
+    pub file: Option<PathBuf>,
+    /// `logfile-permissions`.
+    pub permissions: u32,
+    /// `logfile-uid`.
+    pub uid: Option<Id>,
+    /// `logfile-gid`.
+    pub gid: Option<Id>,
+    /// `log-buffer-size`.
+    pub buffer_size: Option<u32>,
+}
+
+/// A dependency as the description declared it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredDependency {
+    /// Its kind.
+    pub kind: DepKind,
+    /// The service named (after pre-load substitution).
+    pub name: Vec<u8>,
+    /// Found in a `.d` directory: a name there without a description is skipped, not an error.
+    pub from_dir: bool,
+}
+
+/// Everything the runtime needs about one loaded service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceData {
+    /// Full name (`base@argument`).
+    pub name: Vec<u8>,
+    /// The description file that was loaded (the top-level one).
+    pub file: PathBuf,
+    /// The service directory it came from, as configured (the protocol's `SVCDSCDIR`).
+    pub dir: PathBuf,
+    /// Modification time of the description file when loaded: (seconds, nanoseconds).
+    pub mtime: (i64, i64),
+    /// What the engine was given.
+    pub config: ServiceConfig,
+    /// `command`, substituted and split into arguments.
+    pub command: Vec<CString>,
+    /// `stop-command`, likewise.
+    pub stop_command: Vec<CString>,
+    /// `working-dir`, or the directory of the description file.
+    pub working_dir: PathBuf,
+    /// The service's own environment: its `env-file` plus the `load-options` variables,
+    /// applied over the global environment at each launch.
+    pub env: EnvOps,
+    /// `run-as`.
+    pub run_as: Option<Id>,
+    /// `pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `socket-listen` and friends.
+    pub socket: Option<ActivationSocket>,
+    /// Logging.
+    pub log: LogSettings,
+    /// `consumer-of`.
+    pub consumer_of: Option<Vec<u8>>,
+    /// `ready-notification`.
+    pub readiness: Option<Readiness>,
+    /// `rlimit-*`.
+    pub rlimits: Vec<(Resource, Rlimit)>,
+    /// `nice`.
+    pub nice: Option<i32>,
+    /// `ioprio`.
+    pub ioprio: Option<Ioprio>,
+    /// `oom-score-adj`.
+    pub oom_score_adj: Option<i16>,
+    /// `run-in-cgroup`.
+    pub cgroup: Option<PathBuf>,
+    /// `capabilities` (IAB text).
+    pub capabilities: Option<Vec<u8>>,
+    /// `securebits`.
+    pub securebits: Option<Securebits>,
+    /// `inittab-id`.
+    pub inittab_id: Option<Vec<u8>>,
+    /// `inittab-line`.
+    pub inittab_line: Option<Vec<u8>>,
+    /// `load-options`.
+    pub load_options: LoadOptions,
+    /// `@meta enable-via`.
+    pub enable_via: Option<Vec<u8>>,
+    /// `waits-for.d` directories (resolved), used by `dinitctl enable`/`disable`.
+    pub waits_for_dirs: Vec<PathBuf>,
+    /// Dependencies as declared (including those found in `.d` directories).
+    pub dependencies: Vec<DeclaredDependency>,
+}

@@ -1,0 +1,338 @@
+//! The loader against real files: dinit(8) "SERVICE DESCRIPTION FILES" and dinit-service(5)
+//! (dependencies loaded on demand, `@include`, `.d` directories, `env-file`, service arguments,
+//! substitution, validation, cycles, and "a failed load leaves loaded services untouched").
+
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dinit_core::profile::SmallSet;
+use dinit_core::{DepKind, ServiceKind};
+use dinit_hosted::environ::Environment;
+use dinit_hosted::load::{LoadError, Loader, VecStore};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "dinit-rs-load-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn file(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Fixture {
+    dir: TempDir,
+    dirs: Vec<PathBuf>,
+    env: Environment,
+    set: Box<SmallSet>,
+    store: VecStore,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = TempDir::new();
+        let dirs = vec![dir.path().join("sd")];
+        std::fs::create_dir_all(&dirs[0]).unwrap();
+        Fixture {
+            dir,
+            dirs,
+            env: Environment::from_pairs([
+                (&b"GREETING"[..], &b"hello"[..]),
+                (b"HOME", b"/home/test"),
+            ]),
+            set: Box::default(),
+            store: VecStore::default(),
+        }
+    }
+    fn service(&self, name: &str, text: &str) -> PathBuf {
+        self.dir.file(&format!("sd/{name}"), text)
+    }
+    fn load(&mut self, name: &str) -> Result<dinit_core::ServiceId, LoadError> {
+        let mut loader = Loader::new(&self.dirs, &self.env);
+        loader.load(&mut self.set, &mut self.store, name.as_bytes())
+    }
+    fn loaded(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .set
+            .iter()
+            .map(|id| String::from_utf8_lossy(self.set.name(id).unwrap()).into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+#[test]
+fn dependencies_are_loaded_on_demand() {
+    let mut f = Fixture::new();
+    f.service(
+        "boot",
+        "type = internal\ndepends-on: net\nwaits-for = log\n",
+    );
+    f.service("net", "type = scripted\ncommand = /bin/true\n");
+    f.service("log", "type = process\ncommand = /bin/sleep 1000\n");
+    f.service("unrelated", "type = internal\n");
+    let boot = f.load("boot").unwrap();
+    assert_eq!(f.loaded(), ["boot", "log", "net"]);
+    let mut deps: Vec<(String, DepKind)> = f
+        .set
+        .dependencies(boot)
+        .map(|(id, k)| {
+            (
+                String::from_utf8_lossy(f.set.name(id).unwrap()).into_owned(),
+                k,
+            )
+        })
+        .collect();
+    deps.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        deps,
+        [
+            ("log".into(), DepKind::WaitsFor),
+            ("net".into(), DepKind::Regular)
+        ]
+    );
+    let net = f.set.find(b"net").unwrap();
+    let data = f.store.get(net).unwrap();
+    assert_eq!(data.command, [c"/bin/true".to_owned()]);
+    assert_eq!(
+        data.working_dir, f.dirs[0],
+        "working-dir defaults to the description's directory"
+    );
+    assert_eq!(data.file, f.dirs[0].join("net"));
+    // Loading again is a no-op.
+    assert_eq!(f.load("boot").unwrap(), boot);
+}
+
+#[test]
+fn missing_dependency_fails_the_whole_load_and_changes_nothing() {
+    let mut f = Fixture::new();
+    f.service("existing", "type = internal\n");
+    f.load("existing").unwrap();
+    f.service("app", "type = internal\ndepends-on: ok\n");
+    f.service("ok", "type = internal\ndepends-on: missing\n");
+    let err = f.load("app").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "service 'missing': service description not found (needed by 'ok')"
+    );
+    assert!(!err.is_description_error() && !err.is_not_found());
+    assert_eq!(f.loaded(), ["existing"]);
+    assert_eq!(f.set.slots_in_use(), 1);
+    assert!(f.store.get(f.set.find(b"existing").unwrap()).is_some());
+    let err = f.load("nosuch").unwrap_err();
+    assert!(err.is_not_found());
+}
+
+#[test]
+fn cycles_are_reported_by_name() {
+    let mut f = Fixture::new();
+    f.service("a", "type = internal\ndepends-on: b\n");
+    f.service("b", "type = internal\nwaits-for: c\n");
+    f.service("c", "type = internal\ndepends-ms: a\n");
+    let err = f.load("a").unwrap_err();
+    let LoadError::Cycle { services } = &err else {
+        panic!("{err}");
+    };
+    let mut names: Vec<String> = services
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    let pos = names.iter().position(|n| n == "a").unwrap();
+    names.rotate_left(pos);
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(f.set.slots_in_use(), 0);
+}
+
+#[test]
+fn description_errors_name_file_and_line() {
+    let mut f = Fixture::new();
+    let file = f.service("bad", "type = internal\n\nfrobnicate = yes\n");
+    let err = f.load("bad").unwrap_err();
+    assert!(err.is_description_error());
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("service 'bad': {}, line 3:", file.display())),
+        "{msg}"
+    );
+    assert!(msg.contains("frobnicate"), "{msg}");
+}
+
+#[test]
+fn includes_resolve_against_the_including_fragment() {
+    let mut f = Fixture::new();
+    f.dir.file(
+        "sd/common/base.conf",
+        "restart = false\n@include more.conf\n",
+    );
+    f.dir.file("sd/common/more.conf", "depends-on: dep\n");
+    f.service(
+        "svc",
+        "type = internal\n@include common/base.conf\n@include-opt absent.conf\n",
+    );
+    f.service("dep", "type = internal\n");
+    let id = f.load("svc").unwrap();
+    assert_eq!(f.set.dependencies(id).count(), 1);
+    f.service("broken", "type = internal\n@include nowhere.conf\n");
+    let err = f.load("broken").unwrap_err();
+    assert!(err.to_string().contains("nowhere.conf"), "{err}");
+}
+
+#[test]
+fn errors_in_included_files_name_that_file() {
+    let mut f = Fixture::new();
+    let inc = f.dir.file("sd/inc.conf", "\nbad-setting = 1\n");
+    f.service("svc", "type = internal\n@include inc.conf\n");
+    let msg = f.load("svc").unwrap_err().to_string();
+    assert!(
+        msg.starts_with(&format!("service 'svc': {}, line 2:", inc.display())),
+        "{msg}"
+    );
+}
+
+#[test]
+fn dependency_directories_skip_dot_files_and_unknown_names() {
+    let mut f = Fixture::new();
+    f.service("boot", "type = internal\nwaits-for.d = boot.d\n");
+    f.dir.file("sd/boot.d/one", "");
+    f.dir.file("sd/boot.d/.hidden", "");
+    f.dir.file("sd/boot.d/ghost", "");
+    f.service("one", "type = internal\n");
+    f.service(".hidden", "type = internal\n");
+    let mut loader = Loader::new(&f.dirs, &f.env);
+    let boot = loader.load(&mut f.set, &mut f.store, b"boot").unwrap();
+    assert_eq!(f.loaded(), ["boot", "one"]);
+    assert_eq!(f.set.dependencies(boot).count(), 1);
+    assert!(loader.warnings.iter().any(|w| w.message.contains("ghost")));
+    assert_eq!(
+        f.store.get(boot).unwrap().waits_for_dirs,
+        [f.dirs[0].join("boot.d")]
+    );
+    // A missing directory is not fatal either.
+    f.service(
+        "other",
+        "type = internal\ndepends-on.d = /nonexistent/dir.d\n",
+    );
+    let mut loader = Loader::new(&f.dirs, &f.env);
+    loader.load(&mut f.set, &mut f.store, b"other").unwrap();
+    assert!(!loader.warnings.is_empty());
+}
+
+#[test]
+fn service_arguments_and_substitution() {
+    let mut f = Fixture::new();
+    f.service(
+        "getty",
+        "type = process\ncommand = /sbin/agetty $1 ${GREETING} $/WORDS\ndepends-on: dev-$1\nenv-file = getty.env\n",
+    );
+    f.dir
+        .file("sd/getty.env", "WORDS=a b  c\nGREETING=overridden\n");
+    f.service("dev-tty1", "type = internal\n");
+    let id = f.load("getty@tty1").unwrap();
+    let data = f.store.get(id).unwrap();
+    let argv: Vec<&str> = data.command.iter().map(|c| c.to_str().unwrap()).collect();
+    assert_eq!(argv, ["/sbin/agetty", "tty1", "overridden", "a", "b", "c"]);
+    assert!(f.set.find(b"dev-tty1").is_some());
+    assert_eq!(f.set.name(id), Some(&b"getty@tty1"[..]));
+}
+
+#[test]
+fn pre_load_substitution_does_not_see_the_env_file() {
+    // dinit-service(5): pre-load substitution "is performed before any service-specific
+    // environment is loaded".
+    let mut f = Fixture::new();
+    f.service(
+        "svc",
+        "type = internal\nenv-file = svc.env\ndepends-on: dep-${GREETING}\n",
+    );
+    f.dir.file("sd/svc.env", "GREETING=other\n");
+    f.service("dep-hello", "type = internal\n");
+    f.load("svc").unwrap();
+    assert!(f.set.find(b"dep-hello").is_some());
+}
+
+#[test]
+fn load_options_export_variables() {
+    let mut f = Fixture::new();
+    f.service(
+        "svc",
+        "type = process\nload-options = export-service-name export-passwd-vars\nrun-as = root\ncommand = /bin/echo $DINIT_SERVICE $USER $HOME\n",
+    );
+    let id = f.load("svc").unwrap();
+    let argv: Vec<&str> = f
+        .store
+        .get(id)
+        .unwrap()
+        .command
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .collect();
+    assert_eq!(argv, ["/bin/echo", "svc", "root", "/root"]);
+}
+
+#[test]
+fn inconsistent_settings_are_errors() {
+    let mut f = Fixture::new();
+    f.service("nocmd", "type = process\n");
+    let err = f.load("nocmd").unwrap_err();
+    assert!(err.is_description_error());
+    assert!(err.to_string().contains("needs a 'command'"), "{err}");
+    f.service("nopid", "type = bgprocess\ncommand = /bin/true\n");
+    assert!(f
+        .load("nopid")
+        .unwrap_err()
+        .to_string()
+        .contains("pid-file"));
+}
+
+#[test]
+fn first_service_directory_wins() {
+    let mut f = Fixture::new();
+    let second = f.dir.path().join("second");
+    std::fs::create_dir_all(&second).unwrap();
+    std::fs::write(second.join("svc"), "type = triggered\n").unwrap();
+    std::fs::write(second.join("only2"), "type = internal\n").unwrap();
+    f.service("svc", "type = internal\n");
+    f.dirs.push(second.clone());
+    let id = f.load("svc").unwrap();
+    assert_eq!(f.set.config(id).unwrap().kind, ServiceKind::Internal);
+    let id = f.load("only2").unwrap();
+    assert_eq!(f.store.get(id).unwrap().dir, second);
+}
+
+#[test]
+fn before_and_after_do_not_load_the_other_service() {
+    let mut f = Fixture::new();
+    f.service("a", "type = internal\nafter: b\nbefore: c\n");
+    f.service("b", "type = internal\n");
+    f.load("a").unwrap();
+    assert_eq!(f.loaded(), ["a"]);
+    let b = f.load("b").unwrap();
+    assert_eq!(
+        f.set.dependents(b).count(),
+        1,
+        "the after relationship applies once b loads"
+    );
+}

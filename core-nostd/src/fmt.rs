@@ -66,6 +66,7 @@ display_as_str! {
         Refusal::SameService => "a service cannot depend on itself",
         Refusal::CycleOrState => "circular dependency or wrong state",
         Refusal::NoSuchDependency => "no such dependency",
+        Refusal::Incompatible => "incompatible change for a running service",
         Refusal::Capacity(_) => "a table is full",
     };
 }

@@ -1,16 +1,29 @@
 //! `dinit-hosted`: the POSIX/Linux runtime of dinit-rs.
 //!
 //! Around the pure engine of `dinit-core` this crate provides what needs an operating system:
-//! the default paths, the global environment, the loader that reads service description files
-//! into the engine, and (as the issues that build them land) process spawning, the event loop,
-//! the control socket, logging and the PID-1 duties. The binaries live in `src/bin/`.
+//!
+//! * [`paths`], [`environ`], [`users`]: default locations, the global environment, the user
+//!   database;
+//! * [`load`] and [`service`]: reading service descriptions into the engine; [`check`]:
+//!   `dinit-check`;
+//! * [`spawn`]: fork/exec with the child's whole setup done without allocation, and a status
+//!   pipe reporting the stage that failed;
+//! * [`reactor`], [`log`], [`daemon`]: the event loop, non-blocking logging, and the daemon
+//!   itself (process supervision, the control socket);
+//!
+//! The binaries live in `src/bin/` and are thin wrappers around these modules.
 
 #![warn(missing_docs)]
 
+pub mod spawn;
+
 pub mod check;
+pub mod daemon;
 pub mod environ;
 pub mod load;
+pub mod log;
 pub mod paths;
+pub mod reactor;
 pub mod service;
 pub mod users;
 

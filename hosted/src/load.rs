@@ -217,8 +217,9 @@ impl fmt::Display for Warning {
 
 /// Where the runtime keeps each loaded service's [`ServiceData`], indexed by service.
 pub trait ServiceStore {
-    /// Records the data of a newly loaded service.
-    fn insert(&mut self, id: ServiceId, data: ServiceData);
+    /// Records the data of a newly loaded service. An error (a user that does not exist,
+    /// capabilities that cannot be parsed, ...) fails the load.
+    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String>;
     /// Forgets a service (its load was undone, or it was unloaded).
     fn remove(&mut self, id: ServiceId);
 }
@@ -237,13 +238,14 @@ impl VecStore {
 }
 
 impl ServiceStore for VecStore {
-    fn insert(&mut self, id: ServiceId, data: ServiceData) {
+    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
         if self.slots.len() <= id.index() {
             self.slots.resize_with(id.index() + 1, || None);
         }
         if let Some(slot) = self.slots.get_mut(id.index()) {
             *slot = Some(data);
         }
+        Ok(())
     }
     fn remove(&mut self, id: ServiceId) {
         if let Some(slot) = self.slots.get_mut(id.index()) {
@@ -878,7 +880,14 @@ impl<'a> Loader<'a> {
                 consumers.push((n.clone(), target.clone()));
             }
             added.push(id);
-            store.insert(id, read.data);
+            let file = read.data.file.clone();
+            store
+                .insert(id, read.data)
+                .map_err(|message| LoadError::Invalid {
+                    service: n.clone(),
+                    file,
+                    message,
+                })?;
         }
         for (from, to_name, kind) in edges {
             let to = if kind.is_ordering() {

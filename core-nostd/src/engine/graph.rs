@@ -787,6 +787,140 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         Ok(())
     }
 
+    /// `reload`: gives a loaded service a new configuration, `chain-to` and set of declared
+    /// dependencies (`(other, kind)` as its description declares them: for `before`, `other`
+    /// is the service ordered after this one). Ordering targets may be placeholders; the others
+    /// must be loaded.
+    ///
+    /// A stopped service may change anything. One that is not stopped keeps its type and its
+    /// console options (`runs-on-console`, `shares-console`), and may only gain hard
+    /// dependencies that are started; otherwise the reload is refused
+    /// ([`Refusal::Incompatible`]) and nothing changes. Dependencies it no longer declares are
+    /// released (and stop if nothing else needs them); new hard dependencies of an active
+    /// service are held at once. Other changed settings take effect at its next start.
+    pub fn reload<H: Host>(
+        &mut self,
+        id: ServiceId,
+        cfg: ServiceConfig,
+        chain_to: &[u8],
+        deps: &[(ServiceId, DepKind)],
+        now: crate::time::Instant,
+        host: &mut H,
+    ) -> Result<(), Refusal> {
+        let i = self.service(id)?;
+        if self.loading || cfg.kind == ServiceKind::Placeholder {
+            return Err(Refusal::Incompatible);
+        }
+        let r = *self.rec(i);
+        let running = r.state != ServiceState::Stopped;
+        if running {
+            let console = crate::config::Options::RUNS_ON_CONSOLE
+                .with(crate::config::Options::SHARES_CONSOLE);
+            let console_bits = |o: crate::config::Options| o.bits() & console.bits();
+            if cfg.kind != r.cfg.kind || console_bits(cfg.options) != console_bits(r.cfg.options) {
+                return Err(Refusal::Incompatible);
+            }
+        }
+        // Resolve and check every declared edge before changing anything.
+        let mut new_edges = 0usize;
+        for &(other, kind) in deps {
+            let o = self.slot(other).ok_or(Refusal::UnknownService)?;
+            if o == i {
+                return Err(Refusal::SameService);
+            }
+            if !kind.is_ordering() && self.rec(o).cfg.kind == ServiceKind::Placeholder {
+                return Err(Refusal::UnknownService);
+            }
+            let (from, to) = if kind == DepKind::Before {
+                (o, i)
+            } else {
+                (i, o)
+            };
+            if self.find_edge(from, to, kind).is_some() {
+                continue;
+            }
+            new_edges = new_edges.saturating_add(1);
+            let hard = matches!(
+                kind,
+                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
+            );
+            if running && hard && self.rec(to).state != ServiceState::Started {
+                return Err(Refusal::Incompatible);
+            }
+            if self.reachable(to, from) {
+                return Err(Refusal::CycleOrState);
+            }
+        }
+        if new_edges > E.saturating_sub(self.edge_count as usize) {
+            return Err(Refusal::Capacity(CapacityError::Edges { capacity: E }));
+        }
+        let new_chain = self
+            .store_str(i, Field::ChainTo, chain_to)
+            .map_err(Refusal::Capacity)?;
+        self.begin_input(now);
+        // Drop the edges it no longer declares.
+        let declared = |set: &Self, e: &Edge| {
+            deps.iter().any(|&(other, kind)| {
+                set.slot(other).is_some_and(|o| {
+                    let (from, to) = if kind == DepKind::Before {
+                        (o, i)
+                    } else {
+                        (i, o)
+                    };
+                    e.kind == kind && e.from as usize == from && e.to as usize == to
+                })
+            })
+        };
+        let mut link = self.rec(i).deps_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dep;
+            if edge.kind != DepKind::Before && !declared(self, &edge) {
+                self.remove_edge(e, host);
+                self.free_if_orphan_placeholder(edge.to as usize, i);
+            }
+        }
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if edge.kind == DepKind::Before && !declared(self, &edge) {
+                self.remove_edge(e, host);
+                self.free_if_orphan_placeholder(edge.from as usize, i);
+            }
+        }
+        // Add the new ones.
+        for &(other, kind) in deps {
+            let Some(o) = self.slot(other) else { continue };
+            let (from, to) = if kind == DepKind::Before {
+                (o, i)
+            } else {
+                (i, o)
+            };
+            if self.find_edge(from, to, kind).is_some() {
+                continue;
+            }
+            let Ok(e) = self.link_edge(from, to, kind) else {
+                continue;
+            };
+            let hard = matches!(
+                kind,
+                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
+            );
+            if hard && from == i && self.rec(i).is_active() {
+                self.edge_mut(e).holding = true;
+                self.require(to, host);
+            }
+        }
+        let old_chain = self.rec(i).chain_to;
+        self.names.free(old_chain);
+        let rm = self.rec_mut(i);
+        rm.chain_to = new_chain;
+        rm.cfg = cfg;
+        self.process_queues(host);
+        Ok(())
+    }
+
     /// `unload`: removes a stopped service that no loaded service depends on. If services
     /// still order themselves before or after it, its name stays as a placeholder.
     pub fn unload<H: Host>(

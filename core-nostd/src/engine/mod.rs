@@ -147,6 +147,9 @@ pub enum Refusal {
     CycleOrState,
     /// `rm_dep` of a dependency that does not exist.
     NoSuchDependency,
+    /// `reload` of a service that is not stopped would change what cannot change while it
+    /// runs (its type, its console options), or add a hard dependency that is not started.
+    Incompatible,
     /// A table is full.
     Capacity(CapacityError),
 }
@@ -547,6 +550,34 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 return Some(self.id_of(i));
             }
         })
+    }
+
+    /// The loaded service in slot `index` (see [`ServiceId::index`]), if any.
+    pub fn id_at(&self, index: usize) -> Option<ServiceId> {
+        let r = self.records.get(index)?;
+        (r.in_use && r.cfg.kind != ServiceKind::Placeholder).then(|| self.id_of(index))
+    }
+
+    /// The first loaded service in load order.
+    pub fn first(&self) -> Option<ServiceId> {
+        self.after_slot(self.order_head)
+    }
+
+    /// The loaded service after `id` in load order (`None` at the end, or if `id` is not
+    /// loaded). Lets a listing resume where it stopped.
+    pub fn next_after(&self, id: ServiceId) -> Option<ServiceId> {
+        let i = self.slot(id)?;
+        self.after_slot(self.rec(i).order_next)
+    }
+
+    fn after_slot(&self, mut link: Link) -> Option<ServiceId> {
+        while let Some(i) = link.get() {
+            if self.rec(i).cfg.kind != ServiceKind::Placeholder {
+                return Some(self.id_of(i));
+            }
+            link = self.rec(i).order_next;
+        }
+        None
     }
 
     /// Dependencies of `id`: `(dependency, kind)` for each edge it declared or that points from

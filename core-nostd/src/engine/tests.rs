@@ -2123,3 +2123,130 @@ fn reset_empties_a_set_in_place() {
     w.start("a").unwrap();
     assert_eq!(w.state("a"), ServiceState::Started);
 }
+
+// ----- reload -------------------------------------------------------------------------------
+
+#[test]
+fn reload_of_a_stopped_service_replaces_its_dependencies() {
+    // dinitctl(8) reload: "Attempt to reload a service description".
+    let mut w = World::with(
+        &[
+            ("svc", internal()),
+            ("old", internal()),
+            ("new", internal()),
+            ("user", internal()),
+        ],
+        &[
+            ("svc", "old", DepKind::Regular),
+            ("user", "svc", DepKind::Regular),
+        ],
+    );
+    let (svc, new) = (w.id("svc"), w.id("new"));
+    let now = w.now;
+    let mut cfg = process();
+    cfg.restart = AutoRestart::No;
+    w.set
+        .reload(svc, cfg, b"", &[(new, DepKind::WaitsFor)], now, &mut w.host)
+        .unwrap();
+    w.check();
+    let deps: Vec<_> = w.set.dependencies(svc).collect();
+    assert_eq!(deps, vec![(new, DepKind::WaitsFor)]);
+    assert_eq!(w.set.config(svc).unwrap().kind, ServiceKind::Process);
+    assert_eq!(w.set.dependents(svc).count(), 1, "dependents are kept");
+}
+
+#[test]
+fn reload_of_a_running_service_keeps_what_cannot_change() {
+    // "the type of a running service cannot be changed ... If any hard dependencies are added
+    // to a running service, the dependencies must already be started."
+    let mut w = World::with(
+        &[
+            ("svc", internal()),
+            ("dep", internal()),
+            ("other", internal()),
+            ("started", internal()),
+        ],
+        &[("svc", "dep", DepKind::Regular)],
+    );
+    w.start("svc").unwrap();
+    w.start("started").unwrap();
+    let (svc, dep, other, started) = (w.id("svc"), w.id("dep"), w.id("other"), w.id("started"));
+    let now = w.now;
+    assert_eq!(
+        w.set.reload(
+            svc,
+            process(),
+            b"",
+            &[(dep, DepKind::Regular)],
+            now,
+            &mut w.host
+        ),
+        Err(Refusal::Incompatible)
+    );
+    assert_eq!(
+        w.set.reload(
+            svc,
+            internal(),
+            b"",
+            &[(dep, DepKind::Regular), (other, DepKind::Regular)],
+            now,
+            &mut w.host
+        ),
+        Err(Refusal::Incompatible),
+        "a new need on a stopped service"
+    );
+    w.check();
+    assert_eq!(w.set.dependencies(svc).count(), 1, "nothing changed");
+    // Dropping dep and needing an already started service is fine: dep stops.
+    w.set
+        .reload(
+            svc,
+            internal(),
+            b"",
+            &[(started, DepKind::Regular)],
+            now,
+            &mut w.host,
+        )
+        .unwrap();
+    w.check();
+    assert_eq!(w.state("dep"), ServiceState::Stopped);
+    w.release("started").unwrap();
+    assert_eq!(
+        w.state("started"),
+        ServiceState::Started,
+        "svc holds its new dependency"
+    );
+    assert_eq!(
+        w.set.reload(
+            svc,
+            internal(),
+            b"",
+            &[(svc, DepKind::Regular)],
+            now,
+            &mut w.host
+        ),
+        Err(Refusal::SameService)
+    );
+}
+
+#[test]
+fn reload_refuses_cycles() {
+    let mut w = World::with(
+        &[("a", internal()), ("b", internal())],
+        &[("b", "a", DepKind::Regular)],
+    );
+    let (a, b) = (w.id("a"), w.id("b"));
+    let now = w.now;
+    assert_eq!(
+        w.set.reload(
+            a,
+            internal(),
+            b"",
+            &[(b, DepKind::WaitsFor)],
+            now,
+            &mut w.host
+        ),
+        Err(Refusal::CycleOrState)
+    );
+    w.check();
+}

@@ -1,0 +1,787 @@
+//! The daemon: the event loop that connects the engine to the operating system.
+//!
+//! One thread. The loop waits on one multiplexer ([`Reactor`]) for: signals (through a
+//! descriptor), the control socket and its connections, each launched process's exec-status
+//! pipe, readiness pipes, and the output pipes of services whose output is buffered; its timeout
+//! is the engine's earliest deadline. Every input is handed to the engine
+//! ([`ServiceSet`](dinit_core::ServiceSet)) with the current monotonic time; the engine calls
+//! back through the runtime's `Host` implementation to launch commands, send signals, read pid files, report events to
+//! control connections and log.
+//!
+//! Allocation: loading service descriptions, accepting connections and changing the global
+//! environment allocate; the steady state (starting, stopping and restarting services, process
+//! exits, timers, status and list requests) does not — every buffer is reserved when a service
+//! is loaded or a connection accepted (see `hosted/tests/daemon_noalloc.rs`).
+
+pub mod control;
+pub mod options;
+mod procs;
+
+use crate::environ::Environment;
+use crate::load::{LoadError, Loader, ServiceStore};
+use crate::log::{Level, Logger, Sink};
+use crate::paths::{
+    default_env_file, default_service_dirs, default_socket_path, InstanceKind, ProcessEnv,
+};
+use crate::reactor::{Interest, Reactor, SignalSource, HANDLED_SIGNALS};
+use crate::service::ServiceData;
+use control::Control;
+use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult};
+use dinit_core::profile::ConfiguredSet;
+use dinit_core::{Instant, Pid, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
+use options::DaemonOptions;
+use procs::ServiceRt;
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// What a multiplexer token refers to (the top byte of the token).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum TokenKind {
+    Signals = 1,
+    Listener = 2,
+    Conn = 3,
+    /// Exec status pipe: index = slot * 2 + role (0 start, 1 stop).
+    Status = 4,
+    /// Readiness pipe of a service.
+    Ready = 5,
+    /// Output pipe of a service with `log-type = buffer`.
+    Output = 6,
+}
+
+pub(crate) fn token(kind: TokenKind, index: usize) -> u64 {
+    (u64::from(kind as u8) << 56) | (index as u64 & 0x00ff_ffff_ffff_ffff)
+}
+
+fn split_token(token: u64) -> (u8, usize) {
+    (
+        (token >> 56) as u8,
+        (token & 0x00ff_ffff_ffff_ffff) as usize,
+    )
+}
+
+/// Work the host asked for that needs the engine, done after the engine returns.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    /// Services whose `chain-to` target must be started.
+    chains: Vec<ServiceId>,
+    /// The engine became idle, with this shutdown kind.
+    idle: Option<Option<ShutdownKind>>,
+    /// `starts-rwfs`: (re)create the control socket.
+    reopen_socket: bool,
+    /// `starts-log`: open the system log.
+    open_syslog: bool,
+    /// The daemon's ends of `pass-cs-fd` connections, to add as control connections.
+    pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
+}
+
+/// Everything the daemon has besides the engine.
+#[derive(Debug)]
+pub struct Runtime {
+    pub(crate) services: Vec<Option<ServiceRt>>,
+    pub(crate) pids: HashMap<Pid, (ServiceId, u8)>,
+    /// The global environment (what services get, what substitution reads).
+    pub env: Environment,
+    /// The environment dinit started with (what `!import` reads).
+    pub original_env: Environment,
+    /// The global environment as `NAME=VALUE` strings for launches.
+    pub(crate) env_strings: Vec<CString>,
+    /// Service directories.
+    pub dirs: Vec<PathBuf>,
+    pub(crate) reactor: Reactor,
+    signals: SignalSource,
+    /// Logging.
+    pub log: Logger,
+    pub(crate) control: Control,
+    pub(crate) deferred: Deferred,
+    /// The options it was started with.
+    pub opts: DaemonOptions,
+    /// System or user instance.
+    pub instance: InstanceKind,
+    /// Performs system management (shutdown, recovery).
+    pub system_manager: bool,
+    origin: std::time::Instant,
+    /// Set when the loop should end, with the exit status.
+    exit: Option<i32>,
+}
+
+/// The engine and the runtime.
+#[derive(Debug)]
+pub struct Daemon<'s> {
+    /// The engine.
+    pub set: &'s mut ConfiguredSet,
+    /// The rest.
+    pub rt: Runtime,
+}
+
+/// The engine's view of the runtime while it processes one input.
+pub(crate) struct HostCtx<'a> {
+    pub rt: &'a mut Runtime,
+}
+
+impl Runtime {
+    /// The current monotonic time.
+    pub(crate) fn now(&self) -> Instant {
+        // Offset by a second so that no instant is zero (the engine's "never").
+        let ns = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        Instant::from_nanos(ns.saturating_add(1_000_000_000))
+    }
+
+    pub(crate) fn service(&self, id: ServiceId) -> Option<&ServiceRt> {
+        self.services.get(id.index()).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn service_mut(&mut self, id: ServiceId) -> Option<&mut ServiceRt> {
+        self.services.get_mut(id.index()).and_then(Option::as_mut)
+    }
+
+    /// Drops a service's runtime data (unloaded): its descriptors are unregistered and closed.
+    pub(crate) fn forget_service(&mut self, id: ServiceId) {
+        if let Some(mut svc) = self.services.get_mut(id.index()).and_then(Option::take) {
+            svc.release(&mut self.reactor);
+        }
+    }
+
+    /// Rebuilds the launch environment after a change to the global environment.
+    pub(crate) fn env_changed(&mut self) {
+        self.env_strings = env_strings(&self.env);
+    }
+}
+
+fn env_strings(env: &Environment) -> Vec<CString> {
+    env.iter()
+        .filter_map(|(k, v)| {
+            let mut s = Vec::with_capacity(k.len() + v.len() + 1);
+            s.extend_from_slice(k);
+            s.push(b'=');
+            s.extend_from_slice(v);
+            CString::new(s).ok()
+        })
+        .collect()
+}
+
+/// The store the loader fills: builds each service's launch specification as it is loaded.
+pub(crate) struct Store<'a> {
+    pub(crate) rt: &'a mut Runtime,
+}
+
+impl ServiceStore for Store<'_> {
+    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
+        let svc = ServiceRt::new(data, &self.rt.env_strings)?;
+        let slot = id.index();
+        if self.rt.services.len() <= slot {
+            self.rt.services.resize_with(slot + 1, || None);
+        }
+        if let Some(s) = self.rt.services.get_mut(slot) {
+            *s = Some(svc);
+        }
+        Ok(())
+    }
+    fn remove(&mut self, id: ServiceId) {
+        self.rt.forget_service(id);
+    }
+}
+
+impl Host for HostCtx<'_> {
+    fn spawn(
+        &mut self,
+        service: ServiceId,
+        command: CommandKind,
+        _on_console: bool,
+    ) -> Result<Pid, i32> {
+        procs::launch(self.rt, service, command)
+    }
+
+    fn signal(&mut self, _service: ServiceId, pid: Pid, signal: i32, group: bool) {
+        procs::send_signal(pid, signal, group);
+    }
+
+    fn read_pid_file(&mut self, service: ServiceId) -> PidFileResult {
+        procs::read_pid_file(self.rt, service)
+    }
+
+    fn event(&mut self, service: ServiceId, event: ServiceEvent, status: &ServiceStatus) {
+        Daemon::broadcast_event(self.rt, service, event, status);
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        self.rt.handle_notice(notice);
+    }
+}
+
+/// Displays a service name (bytes) without allocating.
+struct Name<'a>(&'a [u8]);
+
+impl std::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Runtime {
+    fn handle_notice(&mut self, notice: Notice) {
+        let Runtime {
+            services,
+            log,
+            deferred,
+            ..
+        } = self;
+        let name = |id: ServiceId| -> &[u8] {
+            services
+                .get(id.index())
+                .and_then(Option::as_ref)
+                .map(|s| s.data.name.as_slice())
+                .unwrap_or(b"?")
+        };
+        match notice {
+            Notice::Started(id) => log.service_state("  OK  ", name(id), Level::Notice, "started"),
+            Notice::Stopped(id) => log.service_state("STOPPD", name(id), Level::Notice, "stopped"),
+            Notice::FailedToStart {
+                service,
+                dependency,
+            } => {
+                if dependency {
+                    log.service_state(
+                        "FAILED",
+                        name(service),
+                        Level::Warn,
+                        "failed to start (a dependency failed)",
+                    );
+                } else {
+                    log.service_state("FAILED", name(service), Level::Error, "failed to start");
+                }
+            }
+            Notice::Terminated(id, status) => match status {
+                dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
+                dinit_core::ExitStatus::Exited(c) => log.logf(
+                    Level::Warn,
+                    format_args!("service {}: process exited with status {c}", Name(name(id))),
+                ),
+                dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => log
+                    .logf(
+                        Level::Warn,
+                        format_args!(
+                            "service {}: process was killed by signal {sig}",
+                            Name(name(id))
+                        ),
+                    ),
+            },
+            Notice::RestartLimitReached(id) => log.logf(
+                Level::Error,
+                format_args!(
+                    "service {} restarting too quickly; stopping",
+                    Name(name(id))
+                ),
+            ),
+            Notice::StartTimedOut(id) => log.logf(
+                Level::Warn,
+                format_args!(
+                    "service {}: start timed out; interrupting it (SIGINT)",
+                    Name(name(id))
+                ),
+            ),
+            Notice::StopTimedOut(id) => log.logf(
+                Level::Warn,
+                format_args!(
+                    "service {}: stop timed out; killing it (SIGKILL)",
+                    Name(name(id))
+                ),
+            ),
+            Notice::StopCommandFailed(id, status) => log.logf(
+                Level::Warn,
+                format_args!(
+                    "service {}: stop command failed ({status:?})",
+                    Name(name(id))
+                ),
+            ),
+            Notice::StopCommandNotLaunched(id, errno) => log.logf(
+                Level::Error,
+                format_args!(
+                    "service {}: could not run the stop command: {}",
+                    Name(name(id)),
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+            ),
+            Notice::ConsoleAcquired(_) => log.console_held = true,
+            Notice::ConsoleReleased(_) => {
+                procs::reclaim_terminal();
+                log.console_held = false;
+                log.flush();
+            }
+            Notice::RootFsWritable(_) => deferred.reopen_socket = true,
+            Notice::LogReady(_) => deferred.open_syslog = true,
+            Notice::ChainTo(id) => deferred.chains.push(id),
+            Notice::KillAll(_) => procs::kill_all_processes(),
+            Notice::Idle { shutdown } => deferred.idle = Some(shutdown),
+            Notice::PropagationLimit => log.log(
+                Level::Error,
+                b"internal error: service propagation exceeded its bound; remaining work dropped",
+            ),
+        }
+    }
+}
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub struct StartupError(pub String);
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'s> Daemon<'s> {
+    /// Sets the daemon up from its options: environment, directories, logging, signals and the
+    /// control socket. The engine must be empty.
+    pub fn new(
+        set: &'s mut ConfiguredSet,
+        opts: DaemonOptions,
+        is_pid1: bool,
+    ) -> Result<Self, StartupError> {
+        let instance = opts
+            .instance
+            .unwrap_or_else(InstanceKind::default_for_current_user);
+        let system_manager = opts.system_manager.unwrap_or(is_pid1) && !opts.container;
+        let original_env = Environment::from_process();
+        let mut env = original_env.clone();
+        let env_file = opts.env_file.clone().or_else(|| default_env_file(instance));
+        let mut warnings = Vec::new();
+        if let Some(path) = &env_file {
+            match std::fs::read(path) {
+                Ok(text) => {
+                    if let Err(e) = env.apply_env_file(&text, &original_env) {
+                        return Err(StartupError(format!(
+                            "environment file {}, {e}",
+                            path.display()
+                        )));
+                    }
+                }
+                Err(e) if opts.env_file.is_some() => {
+                    return Err(StartupError(format!(
+                        "cannot read environment file {}: {e}",
+                        path.display()
+                    )));
+                }
+                Err(_) => {}
+            }
+        }
+        let dirs = if opts.service_dirs.is_empty() {
+            default_service_dirs(instance, &ProcessEnv)
+        } else {
+            opts.service_dirs.clone()
+        };
+
+        let mut log = Logger::new();
+        let console_level = opts.console_level.unwrap_or(Level::Notice);
+        if !opts.quiet || console_level != Level::None {
+            match Sink::console(console_level) {
+                Ok(s) => log.console = Some(s),
+                Err(e) => warnings.push(format!("no console output: {e}")),
+            }
+        }
+        log.service_messages = !opts.quiet;
+        let log_level = opts.log_level.unwrap_or(Level::Notice);
+        if let Some(path) = &opts.log_file {
+            match Sink::file(path, log_level) {
+                Ok(s) => log.main = Some(s),
+                Err(e) if system_manager => {
+                    warnings.push(format!("cannot open log file {}: {e}", path.display()))
+                }
+                Err(e) => {
+                    return Err(StartupError(format!(
+                        "cannot open log file {}: {e}",
+                        path.display()
+                    )))
+                }
+            }
+        }
+
+        // Reparented descendants (daemons of bgprocess services) become our children, so
+        // that they can be supervised and reaped.
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: prctl with an integer argument.
+            unsafe {
+                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            }
+        }
+        // SAFETY: ignoring SIGPIPE: writes to closed sockets and pipes return EPIPE instead.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        let signals = SignalSource::new(&HANDLED_SIGNALS)
+            .map_err(|e| StartupError(format!("signal handling: {e}")))?;
+        let mut reactor =
+            Reactor::new(4096).map_err(|e| StartupError(format!("event loop: {e}")))?;
+        reactor
+            .add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ)
+            .map_err(|e| StartupError(format!("event loop: {e}")))?;
+
+        let socket_path = opts
+            .socket_path
+            .clone()
+            .or_else(|| default_socket_path(instance, &ProcessEnv));
+        let env_strings = env_strings(&env);
+        let mut rt = Runtime {
+            services: Vec::new(),
+            pids: HashMap::with_capacity(dinit_core::profile::SERVICES.min(4096) * 2),
+            env,
+            original_env,
+            env_strings,
+            dirs,
+            reactor,
+            signals,
+            log,
+            control: Control {
+                listener: None,
+                path: socket_path,
+                conns: Vec::with_capacity(control::MAX_CONNECTIONS),
+            },
+            deferred: Deferred {
+                chains: Vec::with_capacity(64),
+                ..Deferred::default()
+            },
+            opts,
+            instance,
+            system_manager,
+            origin: std::time::Instant::now(),
+            exit: None,
+        };
+        for w in warnings {
+            rt.log.log(Level::Warn, w.as_bytes());
+        }
+        if !system_manager && rt.opts.log_file.is_none() {
+            // A user or service-manager instance logs to syslog when one is there.
+            if let Ok(s) = Sink::syslog(std::path::Path::new("/dev/log"), log_level) {
+                rt.log.main = Some(s);
+            }
+        }
+        let mut daemon = Daemon { set, rt };
+        daemon.open_control_socket(true)?;
+        Ok(daemon)
+    }
+
+    /// Opens (or re-opens) the control socket. At start-up a live socket or any failure is
+    /// fatal, except for a system manager on a read-only file system (retried when the file
+    /// system becomes writable).
+    fn open_control_socket(&mut self, at_startup: bool) -> Result<(), StartupError> {
+        let Some(path) = self.rt.control.path.clone() else {
+            return Err(StartupError(
+                "cannot determine control socket directory (set XDG_RUNTIME_DIR or HOME, or use -p)".into(),
+            ));
+        };
+        if let Some(l) = &self.rt.control.listener {
+            // Already open: re-create it only if its file has vanished.
+            if std::fs::symlink_metadata(&path).is_ok() {
+                return Ok(());
+            }
+            let _ = self.rt.reactor.remove(l);
+            self.rt.control.listener = None;
+        }
+        match control::open_socket(&path) {
+            Ok(fd) => {
+                self.rt
+                    .reactor
+                    .add(&fd, token(TokenKind::Listener, 0), Interest::READ)
+                    .map_err(|e| StartupError(format!("event loop: {e}")))?;
+                self.rt.control.listener = Some(fd);
+                if at_startup {
+                    self.report_ready(&path);
+                }
+                Ok(())
+            }
+            Err(control::SocketError::AlreadyActive) if at_startup => Err(StartupError(format!(
+                "control socket {} is already active (another dinit is running?)",
+                path.display()
+            ))),
+            Err(e) if at_startup && !self.rt.system_manager => Err(StartupError(format!(
+                "creating control socket {}: {e}",
+                path.display()
+            ))),
+            Err(e) => {
+                self.rt.log.logf(
+                    Level::Warn,
+                    format_args!("cannot create control socket {} yet: {e}", path.display()),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// `--ready-fd`: writes the socket path and a NUL, then closes the descriptor.
+    fn report_ready(&mut self, path: &std::path::Path) {
+        let Some(fd) = self.rt.opts.ready_fd.take() else {
+            return;
+        };
+        let mut msg = path.as_os_str().as_bytes().to_vec();
+        msg.push(0);
+        // SAFETY: writing to and closing a descriptor number the caller handed us.
+        unsafe {
+            libc::write(fd, msg.as_ptr().cast(), msg.len());
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+
+    /// Loads a service (and what it needs) into the engine.
+    pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, LoadError> {
+        let dirs = self.rt.dirs.clone();
+        let env = self.rt.env.clone();
+        let original = self.rt.original_env.clone();
+        let mut loader = Loader::new(&dirs, &env);
+        loader.original_env = &original;
+        let result = loader.load(self.set, &mut Store { rt: &mut self.rt }, name);
+        for w in &loader.warnings {
+            self.rt.log.logf(Level::Warn, format_args!("{w}"));
+        }
+        result
+    }
+
+    /// Loads and starts the initial services (default `boot`). Returns how many started.
+    pub fn start_initial(&mut self) -> usize {
+        let mut names = self.rt.opts.services.clone();
+        if names.is_empty() {
+            names.push(b"boot".to_vec());
+        }
+        let mut started = 0;
+        for name in names {
+            match self.load_service(&name) {
+                Ok(id) => {
+                    let now = self.rt.now();
+                    if self
+                        .set
+                        .start(id, false, now, &mut HostCtx { rt: &mut self.rt })
+                        .is_ok()
+                    {
+                        started += 1;
+                    }
+                    self.after_engine();
+                }
+                Err(e) => self.rt.log.logf(Level::Error, format_args!("{e}")),
+            }
+        }
+        started
+    }
+
+    /// Starts a loaded service (as `dinitctl start` does).
+    pub fn start_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
+        let now = self.rt.now();
+        let r = self
+            .set
+            .start(id, false, now, &mut HostCtx { rt: &mut self.rt });
+        self.after_engine();
+        r
+    }
+
+    /// Stops a service, with its dependents (as `dinitctl stop --force` does).
+    pub fn stop_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
+        let now = self.rt.now();
+        let r = self
+            .set
+            .stop(id, false, false, now, &mut HostCtx { rt: &mut self.rt });
+        self.after_engine();
+        r
+    }
+
+    /// Restarts a service, with its dependents (as `dinitctl restart --force` does).
+    pub fn restart_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
+        let now = self.rt.now();
+        let r = self
+            .set
+            .restart(id, false, now, &mut HostCtx { rt: &mut self.rt });
+        self.after_engine();
+        r
+    }
+
+    /// Work queued by the host during an engine call.
+    pub(crate) fn after_engine(&mut self) {
+        while let Some(fd) = self.rt.deferred.new_conns.pop() {
+            self.add_connection(fd);
+        }
+        let mut guard = 0;
+        while let Some(id) = self.rt.deferred.chains.pop() {
+            guard += 1;
+            if guard > 1024 {
+                break;
+            }
+            let Some(target) = self.set.chain_to(id).map(<[u8]>::to_vec) else {
+                continue;
+            };
+            match self.load_service(&target) {
+                Ok(t) => {
+                    let now = self.rt.now();
+                    if let Err(e) = self
+                        .set
+                        .start(t, false, now, &mut HostCtx { rt: &mut self.rt })
+                    {
+                        self.rt.log.logf(
+                            Level::Warn,
+                            format_args!("chain-to {}: {e:?}", String::from_utf8_lossy(&target)),
+                        );
+                    }
+                }
+                Err(e) => self
+                    .rt
+                    .log
+                    .logf(Level::Error, format_args!("chain-to: {e}")),
+            }
+        }
+        if std::mem::take(&mut self.rt.deferred.reopen_socket) {
+            let _ = self.open_control_socket(false);
+        }
+        if std::mem::take(&mut self.rt.deferred.open_syslog) && self.rt.opts.log_file.is_none() {
+            let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
+            match Sink::syslog(std::path::Path::new("/dev/log"), level) {
+                Ok(s) => self.rt.log.main = Some(s),
+                Err(e) => self
+                    .rt
+                    .log
+                    .logf(Level::Warn, format_args!("cannot open /dev/log: {e}")),
+            }
+        }
+        if let Some(shutdown) = self.rt.deferred.idle.take() {
+            self.idle(shutdown);
+        }
+    }
+
+    /// No service is active any more.
+    fn idle(&mut self, shutdown: Option<ShutdownKind>) {
+        match shutdown {
+            Some(ShutdownKind::Remain) => {
+                // Keep serving: services may be started again.
+                self.set.clear_shutdown();
+                self.rt
+                    .log
+                    .log(Level::Notice, b"all services stopped; remaining active");
+            }
+            Some(_) | None => {
+                if !self.rt.system_manager {
+                    self.rt.exit = Some(0);
+                }
+                // A system manager shuts the machine down here (PID 1 duties).
+            }
+        }
+    }
+
+    /// Runs the event loop until the daemon should exit; returns the exit status.
+    pub fn run(&mut self) -> i32 {
+        while self.rt.exit.is_none() {
+            self.turn();
+        }
+        self.finish();
+        self.rt.exit.unwrap_or(0)
+    }
+
+    /// One iteration of the loop: wait, then handle what is ready.
+    pub fn turn(&mut self) {
+        let mut timeout = self.set.next_deadline().map(|d| {
+            let now = self.rt.now();
+            // Round up to whole milliseconds so that the wait never ends just before the
+            // deadline and spins.
+            let ns = d.saturating_since(now).as_nanos();
+            std::time::Duration::from_millis(ns.div_ceil(1_000_000))
+        });
+        if self.rt.log.pending() {
+            // A log destination was not writable: try again shortly rather than watching it.
+            let retry = std::time::Duration::from_millis(50);
+            timeout = Some(timeout.map_or(retry, |t| t.min(retry)));
+        }
+        let mut ready: [(u64, crate::reactor::Readiness); 256] = [(0, Default::default()); 256];
+        let mut count = 0usize;
+        let waited = self.rt.reactor.wait(timeout, &mut |t, r| {
+            if let Some(slot) = ready.get_mut(count) {
+                *slot = (t, r);
+                count += 1;
+            }
+        });
+        if let Err(e) = waited {
+            self.rt
+                .log
+                .logf(Level::Error, format_args!("event loop: {e}"));
+        }
+        for &(t, r) in ready.iter().take(count) {
+            self.dispatch(t, r);
+        }
+        if self.set.next_deadline().is_some_and(|d| d <= self.rt.now()) {
+            let now = self.rt.now();
+            self.set
+                .handle_timers(now, &mut HostCtx { rt: &mut self.rt });
+            self.after_engine();
+        }
+        self.rt.log.flush();
+    }
+
+    fn dispatch(&mut self, t: u64, r: crate::reactor::Readiness) {
+        let (kind, index) = split_token(t);
+        match kind {
+            k if k == TokenKind::Signals as u8 => self.handle_signals(),
+            k if k == TokenKind::Listener as u8 => self.accept_connections(),
+            k if k == TokenKind::Conn as u8 => self.connection_ready(index, r.readable || r.hangup),
+            k if k == TokenKind::Status as u8 => {
+                self.exec_status_ready(index / 2, (index % 2) as u8)
+            }
+            k if k == TokenKind::Ready as u8 => self.readiness_ready(index),
+            k if k == TokenKind::Output as u8 => self.output_ready(index),
+            _ => {}
+        }
+    }
+
+    fn handle_signals(&mut self) {
+        let mut pending: [i32; 32] = [0; 32];
+        let mut n = 0;
+        self.rt.signals.drain(&mut |s| {
+            if let Some(slot) = pending.get_mut(n) {
+                *slot = s;
+                n += 1;
+            }
+        });
+        for &sig in pending.iter().take(n) {
+            match sig {
+                libc::SIGCHLD => self.reap_children(),
+                libc::SIGINT => self.request_shutdown(if self.rt.system_manager {
+                    ShutdownKind::Reboot
+                } else {
+                    ShutdownKind::Halt
+                }),
+                libc::SIGTERM => self.request_shutdown(if self.rt.system_manager {
+                    ShutdownKind::Poweroff
+                } else {
+                    ShutdownKind::Halt
+                }),
+                libc::SIGQUIT => {
+                    self.rt
+                        .log
+                        .log(Level::Notice, b"SIGQUIT: exiting immediately");
+                    self.rt.exit = Some(0);
+                }
+                libc::SIGUSR1 => {
+                    let _ = self.open_control_socket(false);
+                }
+                _ => {}
+            }
+        }
+        // Something may have changed without a SIGCHLD being coalesced: reaping is cheap.
+        self.reap_children();
+    }
+
+    /// Before exit: close the control socket and remove its file, flush the logs.
+    fn finish(&mut self) {
+        if let Some(l) = self.rt.control.listener.take() {
+            let _ = self.rt.reactor.remove(&l);
+            if let Some(p) = &self.rt.control.path {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        self.rt.log.flush();
+    }
+}

@@ -1,0 +1,731 @@
+//! Processes: the per-service runtime record, launching (through [`crate::spawn`]), signals,
+//! pid files, reaping, exec-status and readiness pipes, and buffered service output.
+
+use super::{token, Daemon, HostCtx, Runtime, TokenKind};
+use crate::log::Level;
+use crate::reactor::{Interest, Reactor};
+use crate::service::{Id, Readiness, ServiceData};
+use crate::spawn::{
+    self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
+    Output, SpawnConfig, SpawnSpec, Stdio,
+};
+use dinit_core::desc::LogType;
+use dinit_core::engine::{CommandKind, PidFileResult};
+use dinit_core::{ExitStatus, Options, Pid, ServiceId};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::ffi::CString;
+
+/// How many global environment variables launches have room for beyond those present at
+/// load time (`dinitctl setenv` may add some).
+const ENV_HEADROOM: usize = 64;
+
+/// Default `log-buffer-size`.
+pub const DEFAULT_LOG_BUFFER: usize = 4096;
+
+/// A service's output buffer (`log-type = buffer`): fixed capacity; output beyond it is
+/// discarded (dinit-service(5)).
+#[derive(Debug)]
+pub struct LogBuffer {
+    data: Vec<u8>,
+}
+
+impl LogBuffer {
+    fn new(capacity: usize) -> Self {
+        LogBuffer {
+            data: Vec::with_capacity(capacity),
+        }
+    }
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    /// Up to `n` bytes from `offset`.
+    pub fn slice(&self, offset: usize, n: usize) -> Vec<u8> {
+        let end = offset.saturating_add(n).min(self.data.len());
+        self.data.get(offset.min(end)..end).unwrap_or(&[]).to_vec()
+    }
+    /// Empties the buffer.
+    pub fn clear(&mut self) {
+        self.data.clear();
+    }
+    fn append(&mut self, bytes: &[u8]) {
+        let room = self.data.capacity() - self.data.len();
+        let n = bytes.len().min(room);
+        self.data.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
+    }
+}
+
+/// A launched process being watched.
+#[derive(Debug)]
+pub(crate) struct Watched {
+    pid: Pid,
+    /// Until its exec outcome is known.
+    status: Option<ExecStatus>,
+}
+
+/// Everything the runtime keeps for one loaded service.
+#[derive(Debug)]
+pub struct ServiceRt {
+    /// The loaded description.
+    pub data: ServiceData,
+    start: Option<(SpawnSpec, LaunchBuffers)>,
+    stop: Option<(SpawnSpec, LaunchBuffers)>,
+    /// The start (0) and stop (1) processes launched and not yet reaped.
+    procs: [Option<Watched>; 2],
+    /// Read end of the readiness pipe of the running process.
+    ready: Option<OwnedFd>,
+    /// The output pipe (`log-type = buffer` or `pipe`): kept across restarts so that no output
+    /// is lost.
+    output: Option<(OwnedFd, OwnedFd)>,
+    /// `log-type = buffer`.
+    pub log_buffer: Option<LogBuffer>,
+    /// The listening socket of `socket-listen`, opened at the first start and kept.
+    activation: Option<OwnedFd>,
+    /// The daemon's end of the last `pass-cs-fd` connection handed out is a normal control
+    /// connection; the child's end is closed after the launch.
+    pass_cs_fd: bool,
+}
+
+fn resolve(id: &Id) -> Result<Credentials, String> {
+    let text = match id {
+        Id::Name(n) => String::from_utf8_lossy(n).into_owned(),
+        Id::Number(n) => n.to_string(),
+    };
+    spawn::resolve_user(&text).map_err(|e| format!("run-as {text}: {e}"))
+}
+
+fn resolve_uid_gid(
+    uid: &Option<Id>,
+    gid: &Option<Id>,
+) -> Result<(Option<u32>, Option<u32>), String> {
+    let mut out_uid = None;
+    let mut out_gid = None;
+    if let Some(u) = uid {
+        let c = resolve(u)?;
+        out_uid = Some(c.uid);
+        out_gid = c.gid;
+    }
+    if let Some(g) = gid {
+        let text = match g {
+            Id::Name(n) => String::from_utf8_lossy(n).into_owned(),
+            Id::Number(n) => n.to_string(),
+        };
+        out_gid = Some(spawn::resolve_group(&text).map_err(|e| format!("group {text}: {e}"))?);
+    }
+    Ok((out_uid, out_gid))
+}
+
+fn convert_limit(l: dinit_core::desc::Limit) -> spawn::Limit {
+    match l {
+        dinit_core::desc::Limit::Unchanged => spawn::Limit::Unchanged,
+        dinit_core::desc::Limit::Unlimited => spawn::Limit::Unlimited,
+        dinit_core::desc::Limit::Value(v) => spawn::Limit::Value(v),
+    }
+}
+
+/// The launch configuration of one of a service's commands.
+fn spawn_config(data: &ServiceData, command: &[CString]) -> Result<SpawnConfig, String> {
+    let opts = data.config.options;
+    let mut cfg = SpawnConfig::new(command.iter().map(|c| c.as_bytes().to_vec()));
+    // The service's own variables (env-file, load-options). Operations that remove global
+    // variables (`!clear`, `!unset`) apply to the substitution environment at load time; at
+    // launch the service's variables are added over the global environment.
+    let mut own = crate::environ::Environment::new();
+    data.env
+        .apply_to(&mut own, &crate::environ::Environment::new());
+    cfg.env = own.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+    use std::os::unix::ffi::OsStrExt;
+    cfg.working_dir = Some(data.working_dir.as_os_str().as_bytes().to_vec());
+    let console =
+        opts.contains(Options::RUNS_ON_CONSOLE) || opts.contains(Options::STARTS_ON_CONSOLE);
+    cfg.stdio = if console || opts.contains(Options::SHARES_CONSOLE) {
+        Stdio::Console(Console {
+            exclusive: console,
+            unmask_intr: opts.contains(Options::UNMASK_INTR),
+        })
+    } else {
+        let output = match data.log.log_type {
+            LogType::None => Output::Null,
+            LogType::File => match &data.log.file {
+                Some(path) => {
+                    let (uid, gid) = resolve_uid_gid(&data.log.uid, &data.log.gid)?;
+                    Output::Logfile(Logfile {
+                        path: path.as_os_str().as_bytes().to_vec(),
+                        mode: data.log.permissions,
+                        uid,
+                        gid,
+                    })
+                }
+                None => Output::Null,
+            },
+            LogType::Buffer | LogType::Pipe => Output::Pipe,
+        };
+        let input = if data.consumer_of.is_some() {
+            Input::Pipe
+        } else {
+            Input::Null
+        };
+        Stdio::Detached { input, output }
+    };
+    cfg.ready_notification = data.readiness.as_ref().map(|r| match r {
+        Readiness::PipeFd(fd) => spawn::ReadyNotification::PipeFd(*fd),
+        Readiness::PipeVar(v) => spawn::ReadyNotification::PipeVar(v.clone()),
+    });
+    cfg.socket_activation = data.socket.is_some();
+    cfg.pass_control_socket = opts.contains(Options::PASS_CS_FD);
+    if let Some(cg) = &data.cgroup {
+        let own = spawn::own_cgroup().ok().flatten();
+        let path = spawn::resolve_cgroup_path(cg.as_os_str().as_bytes(), own.as_deref())
+            .ok_or_else(|| format!("run-in-cgroup {}: cannot resolve the path", cg.display()))?;
+        cfg.cgroup = Some(path);
+    }
+    cfg.rlimits = data
+        .rlimits
+        .iter()
+        .map(|(res, lim)| {
+            let r = match res {
+                dinit_core::desc::Resource::Nofile => spawn::Resource::Nofile,
+                dinit_core::desc::Resource::Core => spawn::Resource::Core,
+                dinit_core::desc::Resource::Data => spawn::Resource::Data,
+                dinit_core::desc::Resource::Addrspace => spawn::Resource::AddrSpace,
+            };
+            (
+                r,
+                spawn::Rlimit {
+                    soft: convert_limit(lim.soft),
+                    hard: convert_limit(lim.hard),
+                },
+            )
+        })
+        .collect();
+    cfg.nice = data.nice;
+    cfg.oom_score_adj = data.oom_score_adj;
+    cfg.ioprio = data.ioprio.map(|p| match p {
+        dinit_core::desc::Ioprio::None => spawn::Ioprio::None,
+        dinit_core::desc::Ioprio::Idle => spawn::Ioprio::Idle,
+        dinit_core::desc::Ioprio::Realtime(n) => spawn::Ioprio::Realtime(n),
+        dinit_core::desc::Ioprio::BestEffort(n) => spawn::Ioprio::BestEffort(n),
+    });
+    if let Some(r) = &data.run_as {
+        cfg.run_as = Some(resolve(r)?);
+    }
+    if let Some(caps) = &data.capabilities {
+        let text = String::from_utf8_lossy(caps);
+        cfg.capabilities =
+            Some(spawn::Iab::parse(&text).map_err(|e| format!("capabilities: {e}"))?);
+    }
+    cfg.securebits = data
+        .securebits
+        .map(|b| spawn::Securebits::from_bits(u32::from(b.bits())));
+    cfg.no_new_privs = opts.contains(Options::NO_NEW_PRIVS);
+    cfg.new_process_group = true;
+    Ok(cfg)
+}
+
+fn prepare(
+    data: &ServiceData,
+    command: &[CString],
+    env_count: usize,
+) -> Result<Option<(SpawnSpec, LaunchBuffers)>, String> {
+    if command.is_empty() {
+        return Ok(None);
+    }
+    let cfg = spawn_config(data, command)?;
+    let spec = SpawnSpec::new(&cfg).map_err(|e| format!("{e}"))?;
+    let buffers = LaunchBuffers::new(&spec, env_count + ENV_HEADROOM);
+    Ok(Some((spec, buffers)))
+}
+
+impl ServiceRt {
+    /// Prepares a loaded service: resolves users, groups and capabilities, and builds its
+    /// launch specifications and buffers. Errors are load errors.
+    pub fn new(data: ServiceData, env: &[CString]) -> Result<ServiceRt, String> {
+        let start = prepare(&data, &data.command, env.len())?;
+        let stop = prepare(&data, &data.stop_command, env.len())?;
+        let log_buffer = (data.log.log_type == LogType::Buffer).then(|| {
+            LogBuffer::new(
+                data.log
+                    .buffer_size
+                    .map_or(DEFAULT_LOG_BUFFER, |n| n as usize),
+            )
+        });
+        let pass_cs_fd = data.config.options.contains(Options::PASS_CS_FD);
+        Ok(ServiceRt {
+            data,
+            start,
+            stop,
+            procs: [None, None],
+            ready: None,
+            output: None,
+            log_buffer,
+            activation: None,
+            pass_cs_fd,
+        })
+    }
+
+    /// Takes the description (settings, launch specifications) of a reloaded service, keeping
+    /// its running processes, pipes, socket and buffered output.
+    pub(crate) fn replace_description(&mut self, new: ServiceRt) {
+        self.data = new.data;
+        self.start = new.start;
+        self.stop = new.stop;
+        self.pass_cs_fd = new.pass_cs_fd;
+        match (&self.log_buffer, new.log_buffer) {
+            (_, None) => self.log_buffer = None,
+            (None, Some(b)) => self.log_buffer = Some(b),
+            (Some(_), Some(_)) => {}
+        }
+    }
+
+    /// Unregisters and closes everything the service holds (it is being unloaded).
+    pub(crate) fn release(&mut self, reactor: &mut Reactor) {
+        for w in self.procs.iter_mut() {
+            if let Some(Watched {
+                status: Some(s), ..
+            }) = w.take()
+            {
+                let _ = reactor.remove(&s);
+            }
+        }
+        if let Some(r) = self.ready.take() {
+            let _ = reactor.remove(&r);
+        }
+        if let Some((r, _)) = &self.output {
+            let _ = reactor.remove(r);
+        }
+        self.output = None;
+        self.activation = None;
+    }
+}
+
+/// Opens the activation socket of `socket-listen`.
+fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
+    use rustix::net::{
+        bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
+    };
+    let Some(sock) = &data.socket else {
+        return Err(libc::EINVAL);
+    };
+    let err = |e: rustix::io::Errno| e.raw_os_error();
+    let addr = SocketAddrUnix::new(&sock.path).map_err(err)?;
+    // A stale socket file is replaced; anything else at the path is an error (never follow or
+    // delete other files).
+    if let Ok(meta) = std::fs::symlink_metadata(&sock.path) {
+        use std::os::unix::fs::FileTypeExt;
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(&sock.path);
+        } else {
+            return Err(libc::EEXIST);
+        }
+    }
+    let fd = socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(err)?;
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o777));
+    let bound = bind(&fd, &addr);
+    rustix::process::umask(old);
+    bound.map_err(err)?;
+    let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| libc::EINVAL)?;
+    if uid.is_some() || gid.is_some() {
+        let u = uid.map(rustix::fs::Uid::from_raw);
+        let g = gid.map(rustix::fs::Gid::from_raw);
+        rustix::fs::chown(&sock.path, u, g).map_err(err)?;
+    }
+    rustix::fs::chmod(
+        &sock.path,
+        rustix::fs::Mode::from_raw_mode(sock.permissions),
+    )
+    .map_err(err)?;
+    listen(&fd, 128).map_err(err)?;
+    Ok(fd)
+}
+
+/// The engine asks for a command of `id` to be launched.
+pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> Result<Pid, i32> {
+    let slot = id.index();
+    let role: usize = match command {
+        CommandKind::Start => 0,
+        CommandKind::Stop => 1,
+    };
+    // The input pipe of a consumer is the producer's output pipe (created here if the
+    // producer has not run yet).
+    let mut input_raw: Option<i32> = None;
+    if let Some(producer) = rt
+        .service(id)
+        .and_then(|s| s.data.consumer_of.clone())
+        .and_then(|n| {
+            rt.services
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|s| s.data.name == n))
+        })
+    {
+        if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_mut) {
+            if p.output.is_none() {
+                p.output = spawn::consumer_pipe().ok();
+            }
+            input_raw = p.output.as_ref().map(|(r, _)| r.as_raw_fd());
+        }
+    }
+    let Runtime {
+        services,
+        reactor,
+        pids,
+        env_strings,
+        deferred,
+        log,
+        ..
+    } = rt;
+    let Some(svc) = services.get_mut(slot).and_then(Option::as_mut) else {
+        return Err(libc::ENOENT);
+    };
+    let log_type = svc.data.log.log_type;
+    if matches!(log_type, LogType::Buffer | LogType::Pipe) && svc.output.is_none() {
+        // The daemon reads a buffered service's output without blocking; a `pipe` is read by
+        // its consumer, which expects an ordinary blocking pipe.
+        let pipe = if log_type == LogType::Buffer {
+            spawn::child_pipe()
+        } else {
+            spawn::consumer_pipe()
+        }
+        .map_err(|e| e.raw_os_error())?;
+        if log_type == LogType::Buffer {
+            reactor
+                .add(&pipe.0, token(TokenKind::Output, slot), Interest::READ)
+                .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        }
+        svc.output = Some(pipe);
+    }
+    if svc.data.socket.is_some() && svc.activation.is_none() {
+        svc.activation = Some(open_activation_socket(&svc.data)?);
+    }
+    let (spec, buffers) = match role {
+        0 => svc.start.as_mut(),
+        _ => svc.stop.as_mut(),
+    }
+    .map(|(s, b)| (&*s, b))
+    .ok_or(libc::ENOEXEC)?;
+    let notify = if spec.needs_notify_pipe() {
+        Some(spawn::child_pipe().map_err(|e| e.raw_os_error())?)
+    } else {
+        None
+    };
+    let cs_pair = if svc.pass_cs_fd {
+        Some(
+            rustix::net::socketpair(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::STREAM,
+                rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
+                None,
+            )
+            .map_err(|e| e.raw_os_error())?,
+        )
+    } else {
+        None
+    };
+    // SAFETY: the producer's pipe is owned by its service record, which is not touched
+    // during this launch.
+    let input = input_raw.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+    let fds = LaunchFds {
+        notify: notify.as_ref().map(|(_, w)| w.as_fd()),
+        activation: svc.activation.as_ref().map(|s| s.as_fd()),
+        control: cs_pair.as_ref().map(|(_, theirs)| theirs.as_fd()),
+        input,
+        output: svc.output.as_ref().map(|(_, w)| w.as_fd()),
+    };
+    let child = match spawn::spawn(spec, buffers, &fds, env_strings) {
+        Ok(c) => c,
+        Err(spawn::SpawnError::Fork(e)) | Err(spawn::SpawnError::StatusPipe(e)) => {
+            return Err(e.raw_os_error())
+        }
+        Err(e) => {
+            log.logf(
+                Level::Error,
+                format_args!(
+                    "service {}: cannot launch: {e}",
+                    String::from_utf8_lossy(&svc.data.name)
+                ),
+            );
+            return Err(libc::E2BIG);
+        }
+    };
+    let pid = child.pid;
+    if reactor
+        .add(
+            &child.status,
+            token(TokenKind::Status, slot * 2 + role),
+            Interest::READ,
+        )
+        .is_err()
+    {
+        // Without a watch the outcome is learnt when the process is reaped.
+    }
+    if let Some(slot_proc) = svc.procs.get_mut(role) {
+        *slot_proc = Some(Watched {
+            pid,
+            status: Some(child.status),
+        });
+    }
+    if let Some((read, _write)) = notify {
+        if let Some(old) = svc.ready.take() {
+            let _ = reactor.remove(&old);
+        }
+        if reactor
+            .add(&read, token(TokenKind::Ready, slot), Interest::READ)
+            .is_ok()
+        {
+            svc.ready = Some(read);
+        }
+    }
+    pids.insert(pid, (id, u8::try_from(role).unwrap_or(0)));
+    if let Some((ours, _theirs)) = cs_pair {
+        // Our end becomes an ordinary control connection (added once the engine returns);
+        // the child's end is closed here, the child has its copy.
+        deferred.new_conns.push(ours);
+    }
+    Ok(pid)
+}
+
+/// Sends `signal` to `pid`, or to its process group; a group that does not exist (a bgprocess
+/// daemon that is not a group leader) falls back to the process.
+pub(crate) fn send_signal(pid: Pid, signal: i32, group: bool) {
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: kill(2) with numbers.
+    unsafe {
+        if group && libc::kill(-pid, signal) == 0 {
+            return;
+        }
+        libc::kill(pid, signal);
+    }
+}
+
+/// Reads the pid file of a bgprocess service.
+pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
+    let Some(path) = rt.service(id).and_then(|s| s.data.pid_file.clone()) else {
+        return PidFileResult::Invalid;
+    };
+    let mut buf = [0u8; 64];
+    let n = match std::fs::File::open(&path).and_then(|mut f| std::io::Read::read(&mut f, &mut buf))
+    {
+        Ok(n) => n,
+        Err(_) => return PidFileResult::Invalid,
+    };
+    let text = buf.get(..n).unwrap_or(&[]);
+    let digits: &[u8] = text
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(text, |end| text.get(..end).unwrap_or(&[]));
+    let Some(pid) = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| s.parse::<Pid>().ok())
+        .filter(|&p| p > 0)
+    else {
+        return PidFileResult::Invalid;
+    };
+    // SAFETY: kill with signal 0 only checks existence.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if alive {
+        rt.pids.insert(pid, (id, 0));
+        PidFileResult::Running(pid)
+    } else {
+        PidFileResult::NotRunning
+    }
+}
+
+/// Takes the terminal back after a console service released it.
+pub(crate) fn reclaim_terminal() {
+    // SAFETY: tcsetpgrp on our own stdin with our own process group; SIGTTOU is ignored for
+    // the call so that a background daemon is not stopped by it.
+    unsafe {
+        let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        libc::tcsetpgrp(0, libc::getpgrp());
+        libc::signal(libc::SIGTTOU, old);
+    }
+}
+
+/// `kill-all-on-stop`: TERM to every other process, a short pause, then KILL.
+pub(crate) fn kill_all_processes() {
+    // SAFETY: kill(-1) signals every process we may signal except ourselves (and init).
+    unsafe {
+        libc::kill(-1, libc::SIGTERM);
+        libc::kill(-1, libc::SIGCONT);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+    }
+}
+
+fn exit_status(code: libc::c_int, status: libc::c_int) -> ExitStatus {
+    match code {
+        libc::CLD_EXITED => ExitStatus::Exited(status),
+        libc::CLD_KILLED => ExitStatus::Signaled(status),
+        libc::CLD_DUMPED => ExitStatus::Dumped(status),
+        _ => ExitStatus::None,
+    }
+}
+
+impl Daemon<'_> {
+    /// Reaps every child that has ended and tells the engine about those it owns (others,
+    /// reparented orphans, are just reaped).
+    pub(crate) fn reap_children(&mut self) {
+        loop {
+            // SAFETY: waitid with WNOHANG into a zeroed siginfo_t.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let rc =
+                unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG) };
+            if rc != 0 {
+                break;
+            }
+            // SAFETY: after a successful waitid the pid/status fields are valid.
+            let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+            if pid == 0 {
+                break;
+            }
+            self.process_ended(pid, exit_status(code, status));
+        }
+        self.rt.log.flush();
+    }
+
+    fn process_ended(&mut self, pid: Pid, status: ExitStatus) {
+        let Some((id, role)) = self.rt.pids.remove(&pid) else {
+            return;
+        };
+        // The exec outcome must reach the engine before the exit.
+        self.finish_exec_status(id, role, true);
+        if let Some(svc) = self.rt.service_mut(id) {
+            if let Some(w) = svc.procs.get_mut(usize::from(role)) {
+                if w.as_ref().is_some_and(|w| w.pid == pid) {
+                    *w = None;
+                }
+            }
+        }
+        let now = self.rt.now();
+        self.set
+            .process_exited(id, pid, status, now, &mut HostCtx { rt: &mut self.rt });
+        self.after_engine();
+    }
+
+    /// The exec status pipe of `slot`/`role` is readable.
+    pub(crate) fn exec_status_ready(&mut self, slot: usize, role: u8) {
+        let Some(id) = self.set.id_at(slot) else {
+            return;
+        };
+        self.finish_exec_status(id, role, false);
+    }
+
+    /// Reads the exec outcome if it is known (`force`: the process has exited, so it is) and
+    /// reports it to the engine.
+    fn finish_exec_status(&mut self, id: ServiceId, role: u8, force: bool) {
+        let Some(svc) = self.rt.service_mut(id) else {
+            return;
+        };
+        let Some(w) = svc
+            .procs
+            .get_mut(usize::from(role))
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
+        let pid = w.pid;
+        let Some(status) = w.status.as_mut() else {
+            return;
+        };
+        let outcome = if force {
+            status.wait().ok()
+        } else {
+            match status.poll() {
+                Ok(Some(o)) => Some(o),
+                Ok(None) => return,
+                Err(_) => Some(ExecOutcome::Started),
+            }
+        };
+        if let Some(s) = w.status.take() {
+            let _ = self.rt.reactor.remove(&s);
+        }
+        let now = self.rt.now();
+        match outcome {
+            Some(ExecOutcome::Started) | None => {
+                self.set
+                    .exec_succeeded(id, pid, now, &mut HostCtx { rt: &mut self.rt });
+            }
+            Some(ExecOutcome::Failed(f)) => {
+                self.set.exec_failed(
+                    id,
+                    pid,
+                    f.stage,
+                    f.errno,
+                    now,
+                    &mut HostCtx { rt: &mut self.rt },
+                );
+            }
+        }
+        self.after_engine();
+    }
+
+    /// The readiness pipe of `slot` is readable: any data means ready; end of file closes it.
+    pub(crate) fn readiness_ready(&mut self, slot: usize) {
+        let Some(id) = self.set.id_at(slot) else {
+            return;
+        };
+        let mut buf = [0u8; 128];
+        let mut got = false;
+        let mut closed = false;
+        if let Some(svc) = self.rt.service_mut(id) {
+            if let Some(fd) = &svc.ready {
+                loop {
+                    match rustix::io::read(fd, &mut buf) {
+                        Ok(0) => {
+                            closed = true;
+                            break;
+                        }
+                        Ok(_) => got = true,
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        if got || closed {
+            if let Some(fd) = self.rt.service_mut(id).and_then(|s| s.ready.take()) {
+                let _ = self.rt.reactor.remove(&fd);
+            }
+        }
+        if got {
+            let now = self.rt.now();
+            self.set.ready(id, now, &mut HostCtx { rt: &mut self.rt });
+            self.after_engine();
+        }
+    }
+
+    /// Output of a service with `log-type = buffer` is readable.
+    pub(crate) fn output_ready(&mut self, slot: usize) {
+        let Some(id) = self.set.id_at(slot) else {
+            return;
+        };
+        let Some(svc) = self.rt.service_mut(id) else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let Some((read, _)) = &svc.output else { return };
+        loop {
+            match rustix::io::read(read, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if let Some(b) = &mut svc.log_buffer {
+                        b.append(buf.get(..n).unwrap_or(&[]));
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+}

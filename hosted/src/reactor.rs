@@ -1,0 +1,513 @@
+//! The event loop's readiness multiplexer and its signal source.
+//!
+//! One thread, non-blocking file descriptors, and one wait call per loop iteration. On Linux the
+//! multiplexer is `epoll` and signals arrive through a `signalfd`; elsewhere (and on Linux with
+//! the `poll-reactor` feature, so that the fallback is tested here too) it is `poll(2)` over a
+//! table of registrations, with signals delivered through a self-pipe written by the handler.
+//! Timers need no descriptor: the loop passes its earliest deadline as the wait's timeout.
+//!
+//! All storage is reserved up front (`Reactor::new(capacity)`), so waiting never allocates.
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+use rustix::fd::{AsRawFd, RawFd};
+use std::io;
+use std::time::Duration;
+
+/// What a registration waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Interest {
+    /// Readable (or hung up).
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+}
+
+impl Interest {
+    /// Readable only.
+    pub const READ: Interest = Interest {
+        read: true,
+        write: false,
+    };
+    /// Readable and writable.
+    pub const READ_WRITE: Interest = Interest {
+        read: true,
+        write: true,
+    };
+}
+
+/// What happened to a registration.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Readiness {
+    /// Readable.
+    pub readable: bool,
+    /// Writable.
+    pub writable: bool,
+    /// Hang-up or error: reading will report it.
+    pub hangup: bool,
+}
+
+#[cfg(all(target_os = "linux", not(feature = "poll-reactor")))]
+mod backend {
+    use super::*;
+    use rustix::buffer::spare_capacity;
+    use rustix::event::epoll;
+
+    /// `epoll`.
+    pub struct Backend {
+        epoll: OwnedFd,
+        events: Vec<epoll::Event>,
+    }
+
+    impl std::fmt::Debug for Backend {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Backend")
+                .field("epoll", &self.epoll)
+                .finish_non_exhaustive()
+        }
+    }
+
+    fn flags(interest: Interest) -> epoll::EventFlags {
+        let mut f = epoll::EventFlags::empty();
+        if interest.read {
+            f |= epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
+        }
+        if interest.write {
+            f |= epoll::EventFlags::OUT;
+        }
+        f
+    }
+
+    impl Backend {
+        pub fn new(capacity: usize) -> io::Result<Self> {
+            Ok(Backend {
+                epoll: epoll::create(epoll::CreateFlags::CLOEXEC)?,
+                events: Vec::with_capacity(capacity.clamp(16, 1024)),
+            })
+        }
+        pub fn add(
+            &mut self,
+            fd: BorrowedFd<'_>,
+            token: u64,
+            interest: Interest,
+        ) -> io::Result<()> {
+            epoll::add(
+                &self.epoll,
+                fd,
+                epoll::EventData::new_u64(token),
+                flags(interest),
+            )?;
+            Ok(())
+        }
+        pub fn modify(
+            &mut self,
+            fd: BorrowedFd<'_>,
+            token: u64,
+            interest: Interest,
+        ) -> io::Result<()> {
+            epoll::modify(
+                &self.epoll,
+                fd,
+                epoll::EventData::new_u64(token),
+                flags(interest),
+            )?;
+            Ok(())
+        }
+        pub fn remove(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+            epoll::delete(&self.epoll, fd)?;
+            Ok(())
+        }
+        pub fn wait(
+            &mut self,
+            timeout: Option<&rustix::event::Timespec>,
+            out: &mut dyn FnMut(u64, Readiness),
+        ) -> io::Result<()> {
+            self.events.clear();
+            match epoll::wait(&self.epoll, spare_capacity(&mut self.events), timeout) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            for ev in &self.events {
+                let f = ev.flags;
+                out(
+                    ev.data.u64(),
+                    Readiness {
+                        readable: f.intersects(epoll::EventFlags::IN | epoll::EventFlags::PRI),
+                        writable: f.contains(epoll::EventFlags::OUT),
+                        hangup: f.intersects(
+                            epoll::EventFlags::HUP
+                                | epoll::EventFlags::ERR
+                                | epoll::EventFlags::RDHUP,
+                        ),
+                    },
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+mod backend {
+    use super::*;
+    use rustix::event::{poll, PollFd, PollFlags};
+
+    #[derive(Debug, Clone, Copy)]
+    struct Entry {
+        fd: RawFd,
+        token: u64,
+        interest: Interest,
+    }
+
+    /// `poll(2)` over a table of registrations.
+    #[derive(Debug)]
+    pub struct Backend {
+        entries: Vec<Entry>,
+        /// The poll array, rebuilt from `entries` before each wait (within its capacity).
+        pollfds: Vec<PollFd<'static>>,
+        /// Results of the last poll, copied out so that the table may change while they are
+        /// handled.
+        ready: Vec<(u64, Readiness)>,
+    }
+
+    impl Backend {
+        pub fn new(capacity: usize) -> io::Result<Self> {
+            Ok(Backend {
+                entries: Vec::with_capacity(capacity),
+                pollfds: Vec::with_capacity(capacity),
+                ready: Vec::with_capacity(capacity),
+            })
+        }
+        pub fn add(
+            &mut self,
+            fd: BorrowedFd<'_>,
+            token: u64,
+            interest: Interest,
+        ) -> io::Result<()> {
+            let raw = fd.as_raw_fd();
+            if self.entries.iter().any(|e| e.fd == raw) {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            if self.entries.len() == self.entries.capacity() {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.entries.push(Entry {
+                fd: raw,
+                token,
+                interest,
+            });
+            Ok(())
+        }
+        pub fn modify(
+            &mut self,
+            fd: BorrowedFd<'_>,
+            token: u64,
+            interest: Interest,
+        ) -> io::Result<()> {
+            let raw = fd.as_raw_fd();
+            match self.entries.iter_mut().find(|e| e.fd == raw) {
+                Some(e) => {
+                    e.token = token;
+                    e.interest = interest;
+                    Ok(())
+                }
+                None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+            }
+        }
+        pub fn remove(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+            let raw = fd.as_raw_fd();
+            let before = self.entries.len();
+            self.entries.retain(|e| e.fd != raw);
+            if self.entries.len() == before {
+                return Err(io::Error::from_raw_os_error(libc::ENOENT));
+            }
+            Ok(())
+        }
+        pub fn wait(
+            &mut self,
+            timeout: Option<&rustix::event::Timespec>,
+            out: &mut dyn FnMut(u64, Readiness),
+        ) -> io::Result<()> {
+            self.pollfds.clear();
+            for e in &self.entries {
+                let mut flags = PollFlags::empty();
+                if e.interest.read {
+                    flags |= PollFlags::IN;
+                }
+                if e.interest.write {
+                    flags |= PollFlags::OUT;
+                }
+                // SAFETY: a registered descriptor stays open until it is removed (the owner
+                // removes it before closing it), and `pollfds` is cleared before the next
+                // change to the table.
+                let fd = unsafe { BorrowedFd::borrow_raw(e.fd) };
+                self.pollfds.push(PollFd::from_borrowed_fd(fd, flags));
+            }
+            let result = poll(&mut self.pollfds, timeout);
+            self.ready.clear();
+            for (pfd, e) in self.pollfds.iter().zip(&self.entries) {
+                let r = pfd.revents();
+                if !r.is_empty() {
+                    self.ready.push((
+                        e.token,
+                        Readiness {
+                            readable: r.contains(PollFlags::IN),
+                            writable: r.contains(PollFlags::OUT),
+                            hangup: r.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL),
+                        },
+                    ));
+                }
+            }
+            self.pollfds.clear();
+            match result {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            for &(token, readiness) in &self.ready {
+                out(token, readiness);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The readiness multiplexer.
+#[derive(Debug)]
+pub struct Reactor {
+    backend: backend::Backend,
+}
+
+impl Reactor {
+    /// A multiplexer with room for `capacity` registrations (the poll backend holds at most
+    /// that many; epoll has no fixed limit but reports at most that many events per wait).
+    pub fn new(capacity: usize) -> io::Result<Self> {
+        Ok(Reactor {
+            backend: backend::Backend::new(capacity)?,
+        })
+    }
+
+    /// Registers `fd` under `token`. The descriptor must stay open until it is removed.
+    pub fn add(&mut self, fd: impl AsFd, token: u64, interest: Interest) -> io::Result<()> {
+        self.backend.add(fd.as_fd(), token, interest)
+    }
+
+    /// Changes a registration.
+    pub fn modify(&mut self, fd: impl AsFd, token: u64, interest: Interest) -> io::Result<()> {
+        self.backend.modify(fd.as_fd(), token, interest)
+    }
+
+    /// Removes a registration (before the descriptor is closed).
+    pub fn remove(&mut self, fd: impl AsFd) -> io::Result<()> {
+        self.backend.remove(fd.as_fd())
+    }
+
+    /// Waits until something is ready or `timeout` passes (forever if `None`), then calls
+    /// `out` for each ready registration. An interrupted wait returns with no events.
+    pub fn wait(
+        &mut self,
+        timeout: Option<Duration>,
+        out: &mut dyn FnMut(u64, Readiness),
+    ) -> io::Result<()> {
+        let ts = timeout.map(|d| rustix::event::Timespec {
+            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(d.subsec_nanos()),
+        });
+        self.backend.wait(ts.as_ref(), out)
+    }
+}
+
+/// The signals the daemon handles through its loop rather than by default action.
+pub const HANDLED_SIGNALS: [i32; 7] = [
+    libc::SIGCHLD,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGQUIT,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Signals as a readable descriptor.
+#[derive(Debug)]
+pub struct SignalSource {
+    fd: OwnedFd,
+    #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+    _write: OwnedFd,
+}
+
+#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+static SELF_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SELF_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        let byte = u8::try_from(sig).unwrap_or(0);
+        // SAFETY: write(2) is async-signal-safe; the buffer is a local byte. A full pipe drops
+        // the byte, which is harmless: the loop reaps all children on any SIGCHLD byte.
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
+impl SignalSource {
+    /// Starts receiving `signals` through a descriptor (and blocks or catches them).
+    pub fn new(signals: &[i32]) -> io::Result<Self> {
+        // SAFETY: sigset_t is plain data initialised by sigemptyset; the calls only read the
+        // set and write the process signal mask / create a descriptor.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &s in signals {
+                libc::sigaddset(&mut set, s);
+            }
+            #[cfg(all(target_os = "linux", not(feature = "poll-reactor")))]
+            {
+                if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(SignalSource {
+                    fd: <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd),
+                })
+            }
+            #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+            {
+                let _ = set;
+                let (read, write) = rustix::pipe::pipe_with(
+                    rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+                )?;
+                SELF_PIPE.store(write.as_raw_fd(), std::sync::atomic::Ordering::Relaxed);
+                for &s in signals {
+                    let mut act: libc::sigaction = std::mem::zeroed();
+                    act.sa_sigaction = on_signal as *const () as usize;
+                    act.sa_flags = libc::SA_RESTART;
+                    libc::sigemptyset(&mut act.sa_mask);
+                    if libc::sigaction(s, &act, std::ptr::null_mut()) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Ok(SignalSource {
+                    fd: read,
+                    _write: write,
+                })
+            }
+        }
+    }
+
+    /// The descriptor to register for reading.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Reads pending signals, calling `out` with each signal number.
+    pub fn drain(&mut self, out: &mut dyn FnMut(i32)) {
+        #[cfg(all(target_os = "linux", not(feature = "poll-reactor")))]
+        {
+            // struct signalfd_siginfo is 128 bytes; the signal number is its first u32.
+            let mut buf = [0u8; 128 * 8];
+            loop {
+                match rustix::io::read(&self.fd, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        for rec in buf.get(..n).unwrap_or(&[]).chunks_exact(128) {
+                            let mut b = [0u8; 4];
+                            if let Some(src) = rec.get(..4) {
+                                b.copy_from_slice(src);
+                            }
+                            out(i32::try_from(u32::from_ne_bytes(b)).unwrap_or(0));
+                        }
+                    }
+                }
+            }
+        }
+        #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+        {
+            let mut buf = [0u8; 64];
+            loop {
+                match rustix::io::read(&self.fd, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        for &b in buf.get(..n).unwrap_or(&[]) {
+                            out(i32::from(b));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Restores default dispositions and an empty mask for the handled signals (used before
+/// handing over to another program, e.g. the shutdown program).
+pub fn restore_default_signals() {
+    // SAFETY: plain libc calls on a local, initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in &HANDLED_SIGNALS {
+            libc::sigaddset(&mut set, s);
+            libc::signal(s, libc::SIG_DFL);
+        }
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_readable_pipes_by_token() {
+        let mut r = Reactor::new(8).unwrap();
+        let (a_read, a_write) = rustix::pipe::pipe().unwrap();
+        let (b_read, _b_write) = rustix::pipe::pipe().unwrap();
+        r.add(&a_read, 1, Interest::READ).unwrap();
+        r.add(&b_read, 2, Interest::READ).unwrap();
+        let mut seen = Vec::new();
+        r.wait(Some(Duration::from_millis(10)), &mut |t, _| seen.push(t))
+            .unwrap();
+        assert!(seen.is_empty());
+        rustix::io::write(&a_write, b"x").unwrap();
+        r.wait(Some(Duration::from_secs(5)), &mut |t, rd| {
+            seen.push((t, rd.readable).0)
+        })
+        .unwrap();
+        assert_eq!(seen, [1]);
+        r.remove(&a_read).unwrap();
+        seen.clear();
+        r.wait(Some(Duration::from_millis(10)), &mut |t, _| seen.push(t))
+            .unwrap();
+        assert!(seen.is_empty());
+        drop(a_write);
+    }
+
+    #[test]
+    fn hang_up_is_reported() {
+        let mut r = Reactor::new(8).unwrap();
+        let (read, write) = rustix::pipe::pipe().unwrap();
+        r.add(&read, 7, Interest::READ).unwrap();
+        drop(write);
+        let mut seen = Vec::new();
+        r.wait(Some(Duration::from_secs(5)), &mut |t, rd| {
+            seen.push((t, rd.hangup || rd.readable))
+        })
+        .unwrap();
+        assert_eq!(seen, [(7, true)]);
+    }
+
+    #[test]
+    fn timeout_elapses() {
+        let mut r = Reactor::new(8).unwrap();
+        let start = std::time::Instant::now();
+        r.wait(Some(Duration::from_millis(30)), &mut |_, _| {})
+            .unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(25));
+    }
+}

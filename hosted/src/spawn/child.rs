@@ -1,0 +1,706 @@
+//! The child side of a launch: everything between `fork` and `execve`.
+//!
+//! This code runs in a copy of a possibly multi-threaded daemon in which only the forking
+//! thread exists, so it must be async-signal-safe: raw system calls only (through rustix, or
+//! libc for what rustix lacks), no heap allocation, no locks, no standard I/O, and no panics
+//! (checked slice access and non-overflowing arithmetic throughout). Every step either
+//! succeeds or ends the child with a report of its stage and errno on the status pipe.
+//!
+//! The steps, in order (stage in brackets):
+//!
+//! 1. Move every descriptor the child keeps — the status pipe, the readiness pipe, the
+//!    activation socket, the control connection and the stdio pipes — above all target
+//!    numbers, then mark every descriptor from 3 up close-on-exec [`ArrangeFds`].
+//! 2. Readiness pipe onto `pipefd:N` [`ArrangeFds`] or onto its chosen number for `pipevar`
+//!    [`SetNotifyFdVar`].
+//! 3. Activation socket onto fd 3, and the child's pid into `LISTEN_PID`
+//!    [`SetupActivationSocket`].
+//! 4. Control connection onto its number [`SetupControlSocket`].
+//! 5. `chdir` [`Chdir`].
+//! 6. Process group or session (and the terminal's foreground for a console service), then
+//!    fds 0-2: `/dev/null`, the console, a pipe [`SetupStdio`] or the log file
+//!    [`OpenLogfile`].
+//! 7. Join the cgroup [`EnterCgroup`].
+//! 8. Resource limits [`SetRlimits`].
+//! 9. Nice (clamped, errors ignored; the autogroup too when the child leads its own session),
+//!    OOM score adjustment, I/O priority [`SetPrio`].
+//! 10. Supplementary groups, gid, uid [`SetUidGid`].
+//! 11. Capabilities (inheritable, bounding, ambient), securebits, no-new-privs [`SetCaps`].
+//! 12. Default signal dispositions, then the final signal mask (empty, or just SIGINT for a
+//!     console service without `unmask-intr`), then `execve` [`DoExec`].
+//!
+//! [`ArrangeFds`]: ExecStage::ArrangeFds
+//! [`SetNotifyFdVar`]: ExecStage::SetNotifyFdVar
+//! [`SetupActivationSocket`]: ExecStage::SetupActivationSocket
+//! [`SetupControlSocket`]: ExecStage::SetupControlSocket
+//! [`Chdir`]: ExecStage::Chdir
+//! [`SetupStdio`]: ExecStage::SetupStdio
+//! [`OpenLogfile`]: ExecStage::OpenLogfile
+//! [`EnterCgroup`]: ExecStage::EnterCgroup
+//! [`SetRlimits`]: ExecStage::SetRlimits
+//! [`SetPrio`]: ExecStage::SetPrio
+//! [`SetUidGid`]: ExecStage::SetUidGid
+//! [`SetCaps`]: ExecStage::SetCaps
+//! [`DoExec`]: ExecStage::DoExec
+
+use core::ffi::{c_char, c_int, CStr};
+use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
+
+use dinit_core::ExecStage;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
+
+use super::spec::{
+    PreparedOutput, PreparedStdio, SpawnSpec, ACTIVATION_FD, LISTEN_PID_LEN, LISTEN_PID_PREFIX,
+};
+use super::status::encode_report;
+use super::Input;
+
+/// A failed step: its stage and errno.
+type Failure = (ExecStage, i32);
+
+/// Everything the child uses, prepared by the parent before `fork`.
+pub(super) struct ChildPlan<'a> {
+    pub spec: &'a SpawnSpec,
+    /// NULL-terminated argument vector.
+    pub argv: *const *const c_char,
+    /// NULL-terminated environment vector.
+    pub envp: *const *const c_char,
+    /// The `LISTEN_PID=` buffer that `envp` points to, which the child completes.
+    pub listen_pid: *mut u8,
+    /// The status pipe's write end (close-on-exec).
+    pub status: RawFd,
+    /// Descriptors passed in, by role (-1 for none).
+    pub notify: RawFd,
+    pub activation: RawFd,
+    pub control: RawFd,
+    pub input: RawFd,
+    pub output: RawFd,
+}
+
+/// The default program search path when the child's environment has no `PATH`.
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Room for a program path built during the `PATH` search (`PATH_MAX`).
+const PATH_BUFFER_LEN: usize = 4096;
+
+/// Runs the child's setup and `execve`; never returns.
+///
+/// # Safety
+/// Must be called only in the child just after `fork`, with `plan` prepared by the parent: its
+/// pointers valid NULL-terminated vectors of C strings (and a `LISTEN_PID_LEN`-byte buffer).
+pub(super) unsafe fn run(plan: &ChildPlan<'_>) -> ! {
+    let mut status = plan.status;
+    // SAFETY: the caller guarantees the plan's pointers.
+    let (stage, errno) = unsafe { setup_and_exec(plan, &mut status) };
+    let report = encode_report(stage, errno);
+    // SAFETY: `status` is the status pipe's write end, open in this process. A failed write
+    // leaves the parent with end-of-file and the exit status 127 to go on; nothing better can
+    // be done here.
+    let _ = rustix::io::write(unsafe { BorrowedFd::borrow_raw(status) }, &report);
+    // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers and buffers.
+    unsafe { libc::_exit(127) }
+}
+
+/// The errno left by the last failed libc call.
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Attaches a stage to a rustix error.
+trait AtStage<T> {
+    fn at(self, stage: ExecStage) -> Result<T, Failure>;
+}
+
+impl<T> AtStage<T> for Result<T, Errno> {
+    fn at(self, stage: ExecStage) -> Result<T, Failure> {
+        self.map_err(|e| (stage, e.raw_os_error()))
+    }
+}
+
+/// Checks a libc return value (-1 for failure).
+fn check(rc: c_int, stage: ExecStage) -> Result<c_int, Failure> {
+    if rc == -1 {
+        Err((stage, last_errno()))
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Borrows a descriptor number for one system call.
+fn fd(raw: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: only used on descriptors this process holds open (those passed to the launch,
+    // the ones the child opened, 0-2 of the daemon); a number that is not open only makes the
+    // system call fail with EBADF, which is reported.
+    unsafe { BorrowedFd::borrow_raw(raw) }
+}
+
+/// Writes the decimal digits of `value` to the start of `out`; the count, or `None` if there
+/// is no room.
+fn write_decimal(mut value: u64, out: &mut [u8]) -> Option<usize> {
+    let mut digits = [0u8; 20];
+    let mut count = 0usize;
+    loop {
+        // `value % 10` is below 10, so the narrowing and the addition cannot overflow.
+        *digits.get_mut(count)? = b'0'.wrapping_add((value % 10) as u8);
+        count = count.wrapping_add(1);
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    let out = out.get_mut(..count)?;
+    for (slot, digit) in out.iter_mut().zip(digits.get(..count)?.iter().rev()) {
+        *slot = *digit;
+    }
+    Some(count)
+}
+
+/// Copies `fd` to a close-on-exec descriptor numbered `high` or above if it is below `high`
+/// (so that no target number can clobber it), returning the number to use.
+fn move_above(raw: RawFd, high: RawFd) -> Result<RawFd, Failure> {
+    if raw < 0 || raw >= high {
+        return Ok(raw);
+    }
+    rustix::io::fcntl_dupfd_cloexec(fd(raw), high)
+        .map(IntoRawFd::into_raw_fd)
+        .at(ExecStage::ArrangeFds)
+}
+
+/// Puts `src` on `target` without close-on-exec (what `dup2` does, except when the numbers
+/// are equal, where only the flag needs clearing).
+fn place(src: RawFd, target: RawFd, stage: ExecStage) -> Result<(), Failure> {
+    if src == target {
+        return rustix::io::fcntl_setfd(fd(target), rustix::io::FdFlags::empty()).at(stage);
+    }
+    // SAFETY: dup2 on plain numbers; rustix's dup2 needs an owned target, which the child
+    // does not have for a number that is not open yet.
+    check(unsafe { libc::dup2(src, target) }, stage).map(drop)
+}
+
+/// Marks every descriptor from 3 up close-on-exec.
+fn cloexec_from_3() -> Result<(), Failure> {
+    const FIRST: libc::c_uint = 3;
+    // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            FIRST,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let errno = last_errno();
+    if errno != libc::ENOSYS && errno != libc::EINVAL {
+        return Err((ExecStage::ArrangeFds, errno));
+    }
+    // Kernels before 5.11: every number below the descriptor limit, one by one.
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(i32::MAX);
+    let mut raw: RawFd = 3;
+    while raw < limit {
+        // SAFETY: fcntl on a plain number; EBADF for numbers that are not open.
+        let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
+        if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+            // SAFETY: as above.
+            check(
+                unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) },
+                ExecStage::ArrangeFds,
+            )?;
+        }
+        raw = raw.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// The pid of this (child) process.
+fn own_pid() -> u64 {
+    u64::try_from(rustix::process::getpid().as_raw_nonzero().get()).unwrap_or(0)
+}
+
+/// Writes `text` to the file at `path` (a `/proc` or cgroup control file).
+fn write_control_file(path: &CStr, text: &[u8], stage: ExecStage) -> Result<(), Failure> {
+    let file = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).at(stage)?;
+    let written = rustix::io::write(&file, text).at(stage)?;
+    if written != text.len() {
+        return Err((stage, libc::EIO));
+    }
+    Ok(())
+}
+
+/// # Safety
+/// As for [`run`].
+unsafe fn setup_and_exec(plan: &ChildPlan<'_>, status: &mut RawFd) -> Failure {
+    // SAFETY: forwarded.
+    match unsafe { setup(plan, status) } {
+        Ok(()) => {}
+        Err(failure) => return failure,
+    }
+    // SAFETY: forwarded.
+    unsafe { exec(plan) }
+}
+
+/// Steps 1 to 11 and the signal reset.
+///
+/// # Safety
+/// As for [`run`].
+unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure> {
+    let spec = plan.spec;
+    let high = spec.fds.high;
+
+    // 1. Keep every descriptor we need out of the way of the target numbers, then make sure
+    //    nothing else from the daemon survives exec.
+    *status = move_above(*status, high)?;
+    let notify = move_above(plan.notify, high)?;
+    let activation = move_above(plan.activation, high)?;
+    let control = move_above(plan.control, high)?;
+    let input = move_above(plan.input, high)?;
+    let output = move_above(plan.output, high)?;
+    cloexec_from_3()?;
+
+    // 2. Readiness pipe.
+    if let Some((target, by_var)) = spec.fds.notify {
+        let stage = if by_var {
+            ExecStage::SetNotifyFdVar
+        } else {
+            ExecStage::ArrangeFds
+        };
+        place(notify, target, stage)?;
+    }
+
+    // 3. Activation socket.
+    if spec.fds.activation {
+        let stage = ExecStage::SetupActivationSocket;
+        place(activation, ACTIVATION_FD, stage)?;
+        // SAFETY: the parent made `listen_pid` point to a LISTEN_PID_LEN-byte buffer that only
+        // this process uses now; the environment vector points to its start.
+        let buffer = unsafe { core::slice::from_raw_parts_mut(plan.listen_pid, LISTEN_PID_LEN) };
+        let digits = buffer
+            .get_mut(LISTEN_PID_PREFIX.len()..)
+            .ok_or((stage, libc::ENOMEM))?;
+        let count = write_decimal(own_pid(), digits).ok_or((stage, libc::ENOMEM))?;
+        *digits.get_mut(count).ok_or((stage, libc::ENOMEM))? = 0;
+    }
+
+    // 4. Control connection.
+    if let Some(target) = spec.fds.control {
+        place(control, target, ExecStage::SetupControlSocket)?;
+    }
+
+    // 5. Working directory.
+    if let Some(dir) = &spec.working_dir {
+        rustix::process::chdir(dir.as_c_str()).at(ExecStage::Chdir)?;
+    }
+
+    // 6. Process group / session, terminal, standard descriptors.
+    setup_stdio(spec, input, output)?;
+
+    // 7. Cgroup.
+    if let Some(procs) = &spec.cgroup_procs {
+        let mut text = [0u8; 20];
+        let len = write_decimal(own_pid(), &mut text).unwrap_or(0);
+        let pid = text.get(..len).unwrap_or_default();
+        write_control_file(procs, pid, ExecStage::EnterCgroup)?;
+    }
+
+    // 8. Resource limits.
+    for &(resource, limit) in &spec.rlimits {
+        let resource = resource.to_rustix();
+        let current = rustix::process::getrlimit(resource);
+        let pick = |wanted: super::Limit, now: Option<u64>| match wanted {
+            super::Limit::Unchanged => now,
+            super::Limit::Unlimited => None,
+            super::Limit::Value(v) => Some(v),
+        };
+        let new = rustix::process::Rlimit {
+            current: pick(limit.soft, current.current),
+            maximum: pick(limit.hard, current.maximum),
+        };
+        rustix::process::setrlimit(resource, new).at(ExecStage::SetRlimits)?;
+    }
+
+    // 9. Priorities. `nice` is best effort by definition (dinit-service(5)): out-of-range
+    //    values are clamped at load time and failures are ignored, for the autogroup too.
+    //    The autogroup belongs to the whole session, so it is set only when the child leads
+    //    a session of its own; otherwise it would re-prioritise the daemon's session.
+    if let Some((nice, text)) = &spec.nice {
+        let _ = rustix::process::setpriority_process(None, *nice);
+        let own_session = rustix::process::getsid(None).ok() == Some(rustix::process::getpid());
+        if own_session {
+            let _ = write_control_file(c"/proc/self/autogroup", text, ExecStage::SetPrio);
+        }
+    }
+    if let Some(text) = &spec.oom_score_adj {
+        write_control_file(c"/proc/self/oom_score_adj", text, ExecStage::SetPrio)?;
+    }
+    if let Some(value) = spec.ioprio {
+        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+        // SAFETY: ioprio_set takes three integers.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_ioprio_set,
+                IOPRIO_WHO_PROCESS,
+                0 as libc::c_long,
+                libc::c_long::from(value),
+            )
+        };
+        if rc != 0 {
+            return Err((ExecStage::SetPrio, last_errno()));
+        }
+    }
+
+    // 10. Identity: supplementary groups, then the group, then the user (after which the
+    //     privilege to change groups is gone).
+    if let Some(creds) = &spec.run_as {
+        let stage = ExecStage::SetUidGid;
+        if spec.changes_capabilities() && !creds.uid.is_root() {
+            // Keep the permitted capabilities across the uid change so that step 11 can
+            // still set them up; execve clears this flag again.
+            rustix::thread::set_keep_capabilities(true).at(stage)?;
+        }
+        rustix::thread::set_thread_groups(&creds.groups).at(stage)?;
+        if let Some(gid) = creds.gid {
+            rustix::thread::set_thread_res_gid(gid, gid, gid).at(stage)?;
+        }
+        rustix::thread::set_thread_res_uid(creds.uid, creds.uid, creds.uid).at(stage)?;
+    }
+
+    // 11. Capabilities and related flags.
+    if spec.changes_capabilities() {
+        set_capabilities(spec).at(ExecStage::SetCaps)?;
+    }
+    if spec.no_new_privs {
+        rustix::thread::set_no_new_privs(true).at(ExecStage::SetCaps)?;
+    }
+
+    // 12a. Signals: the daemon ignores some (SIGPIPE) and blocks the ones it reads through a
+    //      signalfd; the command must start with default dispositions and an open mask.
+    reset_signals(spec.masks_sigint())
+}
+
+/// Step 6.
+fn setup_stdio(spec: &SpawnSpec, input: RawFd, output: RawFd) -> Result<(), Failure> {
+    let stage = ExecStage::SetupStdio;
+    match &spec.stdio {
+        PreparedStdio::Console(console) => {
+            if console.exclusive {
+                take_terminal()?;
+            } else if spec.new_process_group {
+                rustix::process::setpgid(None, None).at(stage)?;
+            }
+            // The daemon's own descriptors 0-2 are the console; make sure they survive exec
+            // (and that they are open at all).
+            for raw in 0..3 {
+                rustix::io::fcntl_setfd(fd(raw), rustix::io::FdFlags::empty()).at(stage)?;
+            }
+        }
+        PreparedStdio::Detached {
+            input: stdin,
+            output: stdout,
+        } => {
+            if spec.new_process_group {
+                rustix::process::setpgid(None, None).at(stage)?;
+            }
+            let need_null = *stdin == Input::Null || *stdout == PreparedOutput::Null;
+            let null = if need_null {
+                rustix::fs::open(
+                    c"/dev/null",
+                    OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY,
+                    Mode::empty(),
+                )
+                .at(stage)?
+                .into_raw_fd()
+            } else {
+                -1
+            };
+            match stdin {
+                Input::Null => place(null, 0, stage)?,
+                Input::Pipe => place(input, 0, stage)?,
+            }
+            match stdout {
+                PreparedOutput::Null => {
+                    place(null, 1, stage)?;
+                    place(null, 2, stage)?;
+                }
+                PreparedOutput::Pipe => {
+                    place(output, 1, stage)?;
+                    place(output, 2, stage)?;
+                }
+                PreparedOutput::Logfile {
+                    path,
+                    mode,
+                    uid,
+                    gid,
+                } => {
+                    let log = ExecStage::OpenLogfile;
+                    let file = rustix::fs::open(
+                        path.as_c_str(),
+                        OFlags::WRONLY
+                            | OFlags::APPEND
+                            | OFlags::CREATE
+                            | OFlags::CLOEXEC
+                            | OFlags::NOCTTY,
+                        Mode::from_raw_mode(*mode),
+                    )
+                    .at(log)?;
+                    // Owner first: a change of owner clears set-id bits, which the mode
+                    // then restores.
+                    if uid.is_some() || gid.is_some() {
+                        rustix::fs::fchown(
+                            &file,
+                            uid.map(rustix::fs::Uid::from_raw_unchecked),
+                            gid.map(rustix::fs::Gid::from_raw_unchecked),
+                        )
+                        .at(log)?;
+                    }
+                    // The mode given at creation is reduced by the umask, and an existing
+                    // file keeps its old one: set it explicitly.
+                    rustix::fs::fchmod(&file, Mode::from_raw_mode(*mode)).at(log)?;
+                    let raw = file.into_raw_fd();
+                    place(raw, 1, log)?;
+                    place(raw, 2, log)?;
+                    if raw > 2 {
+                        // SAFETY: `raw` is the log file's temporary descriptor, ours to close.
+                        unsafe { libc::close(raw) };
+                    }
+                }
+            }
+            if null > 2 {
+                // SAFETY: `null` is the temporary /dev/null descriptor, ours to close.
+                unsafe { libc::close(null) };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes the child the foreground of the console terminal (fd 0), if it is a terminal.
+fn take_terminal() -> Result<(), Failure> {
+    let stage = ExecStage::SetupStdio;
+    let terminal = fd(0);
+    if !rustix::termios::isatty(terminal) {
+        // No terminal to take; the child still gets a session of its own.
+        rustix::process::setsid().at(stage)?;
+        return Ok(());
+    }
+    let own_session = rustix::process::getsid(None).at(stage)?;
+    if rustix::termios::tcgetsid(terminal) == Ok(own_session) {
+        // The terminal already controls the daemon's session (a user-mode daemon started
+        // from a shell): a new session could not have it, so take a new process group in
+        // this session instead.
+        rustix::process::setpgid(None, None).at(stage)?;
+    } else {
+        rustix::process::setsid().at(stage)?;
+        rustix::process::ioctl_tiocsctty(terminal).at(stage)?;
+    }
+    // SIGTTOU is blocked here (the parent blocked every signal around fork), so a background
+    // group may make itself the foreground.
+    rustix::termios::tcsetpgrp(terminal, rustix::process::getpid()).at(stage)
+}
+
+/// Step 11: the IAB vectors and securebits.
+fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
+    if let Some(iab) = spec.capabilities {
+        // capset silently drops capabilities the kernel does not know from the inheritable
+        // set; asking about each one in the bounding set fails (EINVAL) for those instead.
+        for cap in bits(iab.inheritable | iab.ambient | iab.blocked) {
+            rustix::thread::capability_is_in_bounding_set(cap)?;
+        }
+    }
+    let current = rustix::thread::capabilities(None)?;
+    // Raise the effective set to the permitted one, which a uid change may have emptied: the
+    // bounding-set and securebits changes below need CAP_SETPCAP in effect. Nothing of this
+    // survives exec except what the kernel derives from the inheritable and ambient sets.
+    let inheritable = match spec.capabilities {
+        Some(iab) => CapabilitySet::from_bits_retain(iab.inheritable),
+        None => current.inheritable,
+    };
+    rustix::thread::set_capabilities(
+        None,
+        CapabilitySets {
+            effective: current.permitted,
+            permitted: current.permitted,
+            inheritable,
+        },
+    )?;
+    if let Some(iab) = spec.capabilities {
+        for cap in bits(iab.blocked) {
+            rustix::thread::remove_capability_from_bounding_set(cap)?;
+        }
+        rustix::thread::clear_ambient_capability_set()?;
+        for cap in bits(iab.ambient) {
+            rustix::thread::configure_capability_in_ambient_set(cap, true)?;
+        }
+    }
+    if let Some(securebits) = spec.securebits {
+        rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::from_bits_retain(
+            securebits.bits(),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The single-capability sets of the bits of `set`.
+fn bits(set: u64) -> impl Iterator<Item = CapabilitySet> {
+    (0..64u32)
+        .filter(move |&n| set & (1u64 << n) != 0)
+        .map(|n| CapabilitySet::from_bits_retain(1u64 << n))
+}
+
+/// Step 12a: default dispositions for every signal, then the final mask.
+fn reset_signals(mask_sigint: bool) -> Result<(), Failure> {
+    // The kernel's `struct sigaction` differs between architectures, but all-zero bytes mean
+    // the same everywhere: SIG_DFL, no flags, an empty mask. The buffer is larger than any
+    // architecture's structure. The raw system call is used because the C library refuses to
+    // touch the signals it reserves (32 and 33 with glibc), which the daemon may have inherited
+    // as ignored.
+    let default = [0u64; 8];
+    let last = libc::SIGRTMAX();
+    // The kernel's sigset_t size: _NSIG / 8 (SIGRTMAX is _NSIG - 1, or _NSIG on some libcs,
+    // which rounds the same).
+    let sigset_size = usize::try_from(last).unwrap_or(64).saturating_add(1) / 8;
+    for signal in 1..=last {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads a sigaction-sized structure from `default` (zeroes) and
+        // writes no old action.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                libc::c_long::from(signal),
+                default.as_ptr(),
+                core::ptr::null_mut::<u64>(),
+                sigset_size,
+            )
+        };
+        if rc != 0 {
+            return Err((ExecStage::DoExec, last_errno()));
+        }
+    }
+    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t; SIGINT is a valid signal.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        if mask_sigint {
+            libc::sigaddset(&mut set, libc::SIGINT);
+        }
+    }
+    // SAFETY: valid set, no old set wanted.
+    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
+    check(rc, ExecStage::DoExec).map(drop)
+}
+
+/// Step 12b: `execve`, searching `PATH` when the program has no slash. Returns only on
+/// failure.
+///
+/// # Safety
+/// As for [`run`].
+unsafe fn exec(plan: &ChildPlan<'_>) -> Failure {
+    let stage = ExecStage::DoExec;
+    let Some(program) = plan.spec.argv.first() else {
+        return (stage, libc::ENOENT);
+    };
+    let name = program.as_bytes();
+    if name.contains(&b'/') {
+        // SAFETY: the program is a C string; argv and envp are valid NULL-terminated vectors
+        // (the caller's guarantee).
+        unsafe { libc::execve(program.as_ptr(), plan.argv, plan.envp) };
+        return (stage, last_errno());
+    }
+
+    // SAFETY: envp is a valid NULL-terminated vector of C strings.
+    let search = unsafe { find_path(plan.envp) }.unwrap_or(DEFAULT_PATH);
+    let mut candidate = [0u8; PATH_BUFFER_LEN];
+    let mut denied = false;
+    let mut last = libc::ENOENT;
+    for dir in search.split(|&b| b == b':') {
+        // An empty entry is the current directory.
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let Some(len) = join_path(&mut candidate, dir, name) else {
+            last = libc::ENAMETOOLONG;
+            continue;
+        };
+        let Some(path) = candidate.get(..=len) else {
+            continue;
+        };
+        let Ok(path) = CStr::from_bytes_with_nul(path) else {
+            continue;
+        };
+        // SAFETY: as above.
+        unsafe { libc::execve(path.as_ptr(), plan.argv, plan.envp) };
+        let errno = last_errno();
+        match errno {
+            libc::EACCES => denied = true,
+            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => last = errno,
+            // Found but not runnable: that is the answer.
+            _ => return (stage, errno),
+        }
+    }
+    (stage, if denied { libc::EACCES } else { last })
+}
+
+/// The value of `PATH` in a NULL-terminated environment vector.
+///
+/// # Safety
+/// `envp` must be a valid NULL-terminated vector of C strings.
+unsafe fn find_path<'a>(envp: *const *const c_char) -> Option<&'a [u8]> {
+    let mut entry = envp;
+    loop {
+        // SAFETY: `entry` is within the vector, whose end is marked by a NULL pointer.
+        let item = unsafe { *entry };
+        if item.is_null() {
+            return None;
+        }
+        // SAFETY: every non-NULL entry is a C string.
+        let text = unsafe { CStr::from_ptr(item) }.to_bytes();
+        if let Some(value) = text.strip_prefix(b"PATH=") {
+            return Some(value);
+        }
+        // SAFETY: this entry was not the terminator, so the next one is in the vector.
+        entry = unsafe { entry.add(1) };
+    }
+}
+
+/// Writes `dir/name` and a NUL into `out`; the length without the NUL.
+fn join_path(out: &mut [u8], dir: &[u8], name: &[u8]) -> Option<usize> {
+    let total = dir.len().checked_add(1)?.checked_add(name.len())?;
+    out.get_mut(..dir.len())?.copy_from_slice(dir);
+    *out.get_mut(dir.len())? = b'/';
+    out.get_mut(dir.len().checked_add(1)?..total)?
+        .copy_from_slice(name);
+    *out.get_mut(total)? = 0;
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal() {
+        let mut buf = [0u8; 20];
+        let n = write_decimal(0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"0");
+        let n = write_decimal(4_194_304, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"4194304");
+        let n = write_decimal(u64::MAX, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"18446744073709551615");
+        assert_eq!(write_decimal(123, &mut buf[..2]), None);
+    }
+
+    #[test]
+    fn paths() {
+        let mut buf = [0u8; 16];
+        let n = join_path(&mut buf, b"/bin", b"sh").unwrap();
+        assert_eq!(&buf[..=n], b"/bin/sh\0");
+        assert_eq!(join_path(&mut buf, b"/a/very/long/dir", b"x"), None);
+    }
+}

@@ -1,0 +1,333 @@
+//! Process spawning: `fork`, the child's setup, `execve`, and the report of which setup step
+//! failed.
+//!
+//! # Shape
+//!
+//! A launch is prepared when the service is loaded and carried out without allocating:
+//!
+//! 1. Load time: resolve names ([`resolve_user`], [`resolve_group`], [`Iab::parse`],
+//!    [`resolve_cgroup_path`]), fill in a [`SpawnConfig`], turn it into a [`SpawnSpec`]
+//!    (validated; C strings, environment entries, descriptor numbers and numbers as text all
+//!    made up front), and make [`LaunchBuffers`] for it.
+//! 2. Launch: [`spawn`] fills the buffers' `argv`/`envp` pointer arrays (within their
+//!    reserved capacity), creates the close-on-exec status pipe, blocks every signal, forks,
+//!    and restores the mask. It returns a [`Child`]: the pid and the parent's end of the
+//!    status pipe ([`ExecStatus`]).
+//! 3. The event loop watches the status pipe: end-of-file with no data means `execve`
+//!    succeeded ([`ExecOutcome::Started`]); a report means the child failed at some
+//!    [`ExecStage`](dinit_core::ExecStage) with some errno ([`ExecOutcome::Failed`]) and
+//!    exited with status 127. Either way the child must still be reaped by the caller.
+//!
+//! # The child
+//!
+//! The child runs only async-signal-safe code (raw system calls; no allocation, locks, std
+//! I/O or panics). Its steps, in order, with the stage each reports on failure:
+//!
+//! | # | step | stage |
+//! |---|---|---|
+//! | 1 | move kept descriptors above every target number; mark all from 3 up close-on-exec | `ArrangeFds` |
+//! | 2 | readiness pipe onto `pipefd:N` / onto its chosen number for `pipevar:VAR` | `ArrangeFds` / `SetNotifyFdVar` |
+//! | 3 | activation socket onto fd 3; write own pid into `LISTEN_PID` | `SetupActivationSocket` |
+//! | 4 | control connection onto its number (`DINIT_CS_FD`) | `SetupControlSocket` |
+//! | 5 | `chdir(working-dir)` | `Chdir` |
+//! | 6 | new process group (or session and terminal foreground for the console); fds 0-2 | `SetupStdio` |
+//! | 6' | log file: `open(O_APPEND|O_CREAT)`, `fchmod`, `fchown` | `OpenLogfile` |
+//! | 7 | write own pid to `<cgroup>/cgroup.procs` | `EnterCgroup` |
+//! | 8 | `setrlimit` for each `rlimit-*` | `SetRlimits` |
+//! | 9 | `nice` (clamped, errors ignored; session autogroup only for a session leader), `oom_score_adj`, `ioprio_set` | `SetPrio` |
+//! | 10 | `setgroups`, `setresgid`, `setresuid` (keeping capabilities if they are set next) | `SetUidGid` |
+//! | 11 | inheritable set, bounding-set drops, ambient set, securebits; no-new-privs | `SetCaps` |
+//! | 12 | default signal dispositions, final signal mask, `execve` (with a `PATH` search) | `DoExec` |
+//!
+//! The environment is the spec's variables (service variables, then `VAR=<fd>` for
+//! `pipevar`, `LISTEN_FDS=1`, `DINIT_CS_FD=<fd>`), `LISTEN_PID=<pid>` (completed in the child),
+//! then the base environment passed to [`spawn`] minus any variable the others define.
+//!
+//! Nothing is skipped silently: what this system cannot do (no cgroup, no ambient
+//! capabilities, no `/proc` for `oom-score-adj`, no permission) fails the launch at its stage.
+
+mod caps;
+mod cgroup;
+mod child;
+mod ids;
+mod spec;
+mod status;
+
+use core::ffi::CStr;
+use core::fmt;
+use core::ptr;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use rustix::io::Errno;
+use rustix::pipe::{pipe_with, PipeFlags};
+
+pub use caps::{capability_from_name, capability_name, Iab, IabError, Securebits, MAX_CAPABILITY};
+pub use cgroup::{own_cgroup, own_cgroup_from, resolve_cgroup_path, CGROUP_ROOT};
+pub use ids::{resolve_group, resolve_user, Credentials, IdError};
+pub use spec::{
+    Console, Input, Ioprio, LaunchBuffers, Limit, Logfile, Output, ReadyNotification, Resource,
+    Rlimit, SpawnConfig, SpawnSpec, SpecError, Stdio,
+};
+pub use status::{ExecFailure, ExecOutcome, ExecStatus};
+
+use spec::{variable_name, LISTEN_PID_PREFIX};
+
+/// The descriptors a launch passes to the child, by role. Which ones are needed depends on
+/// the spec; the others are ignored. They may have any numbers (close-on-exec or not); the
+/// child puts them where the spec says.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaunchFds<'a> {
+    /// The write end of the readiness pipe (`ready-notification`).
+    pub notify: Option<BorrowedFd<'a>>,
+    /// The listening socket (`socket-listen`).
+    pub activation: Option<BorrowedFd<'a>>,
+    /// The control connection for `pass-cs-fd`.
+    pub control: Option<BorrowedFd<'a>>,
+    /// Standard input for [`Input::Pipe`].
+    pub input: Option<BorrowedFd<'a>>,
+    /// Standard output and error for [`Output::Pipe`].
+    pub output: Option<BorrowedFd<'a>>,
+}
+
+/// The role of a descriptor in [`LaunchFds`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum FdRole {
+    /// [`LaunchFds::notify`].
+    Notify,
+    /// [`LaunchFds::activation`].
+    Activation,
+    /// [`LaunchFds::control`].
+    Control,
+    /// [`LaunchFds::input`].
+    Input,
+    /// [`LaunchFds::output`].
+    Output,
+}
+
+/// Why [`spawn`] could not start a child at all (before `fork`, or `fork` itself). Failures
+/// inside the child are reported through [`ExecStatus`] instead.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SpawnError {
+    /// The spec needs a descriptor that [`LaunchFds`] does not have.
+    MissingFd(FdRole),
+    /// The base environment has more entries than the buffers were made for.
+    EnvironmentTooLarge {
+        /// How many base entries the buffers can take.
+        capacity: usize,
+    },
+    /// The buffers were made for a spec with fewer arguments.
+    BuffersTooSmall,
+    /// Creating the status pipe failed (descriptor limit).
+    StatusPipe(Errno),
+    /// `fork` failed (process limit, memory).
+    Fork(Errno),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::MissingFd(role) => write!(f, "no {role:?} descriptor passed to launch"),
+            SpawnError::EnvironmentTooLarge { capacity } => write!(
+                f,
+                "environment too large: room for {capacity} global variables"
+            ),
+            SpawnError::BuffersTooSmall => write!(f, "launch buffers made for another command"),
+            SpawnError::StatusPipe(e) => write!(f, "creating the status pipe: {e}"),
+            SpawnError::Fork(e) => write!(f, "fork: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// A launched child.
+#[derive(Debug)]
+pub struct Child {
+    /// Its process id (also its process group id, unless the spec said otherwise).
+    pub pid: dinit_core::Pid,
+    /// The parent's end of its status pipe, to learn whether `execve` succeeded.
+    pub status: ExecStatus,
+}
+
+/// A close-on-exec pipe whose write end goes to a child and whose read end the daemon's event
+/// loop reads (readiness notification, `log-type = buffer`): `(read end, write end)`, the read
+/// end non-blocking, the write end blocking as programs expect of their output.
+///
+/// Non-blocking mode belongs to the open pipe end, which a child shares: a pipe whose read end
+/// goes to another child must come from [`consumer_pipe`] instead.
+pub fn child_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let (read, write) = pipe_with(PipeFlags::CLOEXEC)?;
+    rustix::io::ioctl_fionbio(&read, true)?;
+    Ok((read, write))
+}
+
+/// A close-on-exec pipe from one child to another (`log-type = pipe` feeding the standard
+/// input of a `consumer-of` service, [`Input::Pipe`]): `(read end, write end)`, both blocking,
+/// as programs expect of their standard descriptors.
+pub fn consumer_pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    pipe_with(PipeFlags::CLOEXEC)
+}
+
+/// Returns the number of a descriptor the spec needs, or -1 when it does not need it.
+fn needed(wanted: bool, fd: Option<BorrowedFd<'_>>, role: FdRole) -> Result<RawFd, SpawnError> {
+    match (wanted, fd) {
+        (false, _) => Ok(-1),
+        (true, Some(fd)) => Ok(fd.as_raw_fd()),
+        (true, None) => Err(SpawnError::MissingFd(role)),
+    }
+}
+
+/// Appends to a vector within its reserved capacity only; `false` if it is full.
+fn push_within<T>(v: &mut Vec<T>, item: T) -> bool {
+    if v.len() < v.capacity() {
+        v.push(item);
+        true
+    } else {
+        false
+    }
+}
+
+/// Launches `spec`: builds `argv`/`envp` in `buffers`, forks, and runs the child's setup and
+/// `execve` (see the module documentation). `base_env` is the daemon's global environment
+/// (`NAME=value` entries); the spec's own variables take precedence over it. Performs no heap
+/// allocation.
+///
+/// The returned [`Child`] must be watched until its [`ExecStatus`] gives an outcome, and
+/// reaped (`waitpid`) in any case.
+pub fn spawn<E: AsRef<CStr>>(
+    spec: &SpawnSpec,
+    buffers: &mut LaunchBuffers,
+    fds: &LaunchFds<'_>,
+    base_env: &[E],
+) -> Result<Child, SpawnError> {
+    let notify = needed(spec.fds.notify.is_some(), fds.notify, FdRole::Notify)?;
+    let activation = needed(spec.fds.activation, fds.activation, FdRole::Activation)?;
+    let control = needed(spec.fds.control.is_some(), fds.control, FdRole::Control)?;
+    let (wants_input, wants_output) = match &spec.stdio {
+        spec::PreparedStdio::Detached { input, output } => {
+            (*input == Input::Pipe, *output == spec::PreparedOutput::Pipe)
+        }
+        spec::PreparedStdio::Console(_) => (false, false),
+    };
+    let input = needed(wants_input, fds.input, FdRole::Input)?;
+    let output = needed(wants_output, fds.output, FdRole::Output)?;
+
+    let result = fill_vectors(spec, buffers, base_env).and_then(|()| {
+        let (read, write) =
+            pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::StatusPipe)?;
+        let plan = child::ChildPlan {
+            spec,
+            argv: buffers.argv.as_ptr(),
+            envp: buffers.envp.as_ptr(),
+            listen_pid: buffers.listen_pid_buffer(),
+            status: write.as_raw_fd(),
+            notify,
+            activation,
+            control,
+            input,
+            output,
+        };
+        let pid = fork_child(&plan)?;
+        drop(write);
+        if spec.new_process_group && !spec.takes_terminal() {
+            // The child does the same; doing it here too means the group exists as soon as
+            // we return, whoever runs first. Once the child has exec'd this fails (EACCES),
+            // which is fine: by then it has done it itself.
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::setpgid(Some(pid), Some(pid));
+            }
+        }
+        Ok(Child {
+            pid,
+            status: ExecStatus::new(read),
+        })
+    });
+    // The vectors point into `spec` and `base_env`, which the caller may change next.
+    buffers.argv.clear();
+    buffers.envp.clear();
+    result
+}
+
+/// Fills the `argv` and `envp` pointer arrays of `buffers` without allocating.
+fn fill_vectors<E: AsRef<CStr>>(
+    spec: &SpawnSpec,
+    buffers: &mut LaunchBuffers,
+    base_env: &[E],
+) -> Result<(), SpawnError> {
+    buffers.argv.clear();
+    if buffers.argv.capacity() <= spec.argv.len() {
+        return Err(SpawnError::BuffersTooSmall);
+    }
+    for arg in &spec.argv {
+        push_within(&mut buffers.argv, arg.as_ptr());
+    }
+    push_within(&mut buffers.argv, ptr::null());
+
+    let full = SpawnError::EnvironmentTooLarge {
+        capacity: buffers.base_env_capacity(spec),
+    };
+    buffers.envp.clear();
+    for var in &spec.env {
+        if !push_within(&mut buffers.envp, var.as_ptr()) {
+            return Err(SpawnError::BuffersTooSmall);
+        }
+    }
+    if spec.fds.activation {
+        // The child writes its pid after the prefix.
+        let entry = buffers.listen_pid_entry().cast_const().cast();
+        if !push_within(&mut buffers.envp, entry) {
+            return Err(SpawnError::BuffersTooSmall);
+        }
+    }
+    let listen_pid = variable_name(LISTEN_PID_PREFIX);
+    for var in base_env {
+        let var = var.as_ref();
+        let bytes = var.to_bytes();
+        if !bytes.contains(&b'=') {
+            continue;
+        }
+        let name = variable_name(bytes);
+        let overridden = spec.env.iter().any(|e| variable_name(e.as_bytes()) == name)
+            || (spec.fds.activation && name == listen_pid);
+        if !overridden && !push_within(&mut buffers.envp, var.as_ptr()) {
+            return Err(full);
+        }
+    }
+    if !push_within(&mut buffers.envp, ptr::null()) {
+        return Err(full);
+    }
+    Ok(())
+}
+
+/// Forks with every signal blocked (so that no handler of the daemon runs in the child, and
+/// the child can take the terminal without SIGTTOU), runs the child, and restores the mask.
+fn fork_child(plan: &child::ChildPlan<'_>) -> Result<dinit_core::Pid, SpawnError> {
+    // SAFETY: zeroed sigset_t values are valid arguments for sigfillset/pthread_sigmask.
+    let mut all: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    let mut saved: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: valid sets.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
+    }
+    // SAFETY: after fork the child runs only `child::run`, which is async-signal-safe and
+    // never returns.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: we are the child, just after fork, with the plan the parent prepared.
+        unsafe { child::run(plan) }
+    }
+    // Read before pthread_sigmask, which may change errno.
+    let fork_errno = std::io::Error::last_os_error().raw_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &saved, ptr::null_mut()) };
+    if pid < 0 {
+        // rustix only represents errno values 1 to 4095.
+        let errno = fork_errno
+            .filter(|e| (1..4096).contains(e))
+            .unwrap_or(libc::EIO);
+        return Err(SpawnError::Fork(Errno::from_raw_os_error(errno)));
+    }
+    Ok(pid)
+}

@@ -18,6 +18,7 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy -p dinit-core --features defmt,small -- -D warnings
+    cargo clippy -p dinit-hosted --features poll-reactor --all-targets -- -D warnings
 
 # Link-time proof that dinit-core's public entry points have no panicking path.
 nopanic:

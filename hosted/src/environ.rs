@@ -184,9 +184,63 @@ impl EnvOps {
         }
     }
 
+    /// What the operations do to a process environment built at launch over the daemon's
+    /// global environment (which may change after load): whether that base is dropped
+    /// (`!clear`), the base variables hidden (`!unset`), and the variables set (`NAME=VALUE`,
+    /// and `!import` from `original`, the environment dinit started with), in order.
+    pub fn launch_view(&self, original: &Environment) -> LaunchEnv {
+        let mut view = LaunchEnv::default();
+        for op in &self.ops {
+            match op {
+                OwnedEnvOp::Set(n, v) => view.set(n, v),
+                OwnedEnvOp::Unset(n) => {
+                    view.sets.retain(|(k, _)| k != n);
+                    if !view.clear_base && !view.hidden.contains(n) {
+                        view.hidden.push(n.clone());
+                    }
+                }
+                OwnedEnvOp::Clear => {
+                    view.clear_base = true;
+                    view.hidden.clear();
+                    view.sets.clear();
+                }
+                OwnedEnvOp::Import(n) => match original.get(n) {
+                    Some(v) => view.set(n, v),
+                    None => {
+                        view.sets.retain(|(k, _)| k != n);
+                        if !view.clear_base && !view.hidden.contains(n) {
+                            view.hidden.push(n.clone());
+                        }
+                    }
+                },
+            }
+        }
+        view
+    }
+
     /// Chains `other` after `self`.
     pub fn extend(&mut self, other: &EnvOps) {
         self.ops.extend(other.ops.iter().cloned());
+    }
+}
+
+/// A service's environment operations as seen at launch; see [`EnvOps::launch_view`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LaunchEnv {
+    /// `!clear`: the daemon's global environment is not passed at all.
+    pub clear_base: bool,
+    /// Variables of the global environment not passed (`!unset`).
+    pub hidden: Vec<Vec<u8>>,
+    /// Variables set for the service, each name once.
+    pub sets: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl LaunchEnv {
+    fn set(&mut self, name: &[u8], value: &[u8]) {
+        match self.sets.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value.to_vec(),
+            None => self.sets.push((name.to_vec(), value.to_vec())),
+        }
     }
 }
 
@@ -236,6 +290,29 @@ mod tests {
         let err = env.apply_env_file(b"B=2\nthis line has no equals sign\n", &original);
         assert!(err.is_err());
         assert_eq!(env, original);
+    }
+
+    #[test]
+    fn launch_view_of_clear_unset_and_import() {
+        let original = Environment::from_pairs([(&b"HOME"[..], &b"/root"[..])]);
+        let v = EnvOps::parse(b"A=1\n!unset B\nB=2\n!unset A\n")
+            .unwrap()
+            .launch_view(&original);
+        assert!(!v.clear_base);
+        assert_eq!(v.hidden, [b"B".to_vec(), b"A".to_vec()]);
+        assert_eq!(v.sets, [(b"B".to_vec(), b"2".to_vec())]);
+        let v = EnvOps::parse(b"A=1\n!clear\nC=3\n!import HOME NOPE\n")
+            .unwrap()
+            .launch_view(&original);
+        assert!(v.clear_base);
+        assert!(v.hidden.is_empty());
+        assert_eq!(
+            v.sets,
+            [
+                (b"C".to_vec(), b"3".to_vec()),
+                (b"HOME".to_vec(), b"/root".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //!   pipe reporting the stage that failed;
 //! * [`reactor`], [`log`], [`daemon`]: the event loop, non-blocking logging, and the daemon
 //!   itself (process supervision, the control socket);
+//! * [`ctl`]: the client side of the control protocol behind `dinitctl` and `dinit-monitor`;
+//! * [`shutdown`]: `dinit-shutdown` (shutdown(8)), and the system shutdown sequence;
+//! * [`utmp`]: utmp/wtmp records.
 //!
 //! The binaries live in `src/bin/` and are thin wrappers around these modules.
 
@@ -18,6 +21,7 @@
 pub mod spawn;
 
 pub mod check;
+pub mod ctl;
 pub mod daemon;
 pub mod environ;
 pub mod load;
@@ -25,7 +29,9 @@ pub mod log;
 pub mod paths;
 pub mod reactor;
 pub mod service;
+pub mod shutdown;
 pub mod users;
+pub mod utmp;
 
 /// The version of dinit-rs, as `--version` prints it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

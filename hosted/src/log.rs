@@ -221,14 +221,30 @@ impl Sink {
     /// so that it can be non-blocking without affecting the processes that share the terminal;
     /// if that is impossible (no /proc yet at boot), a blocking duplicate.
     pub fn console(level: Level) -> io::Result<Self> {
-        use rustix::fs::{Mode, OFlags};
-        let fd = match rustix::fs::open(
-            "/proc/self/fd/1",
-            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(_) => rustix::io::fcntl_dupfd_cloexec(rustix::stdio::stdout(), 3)?,
+        use rustix::fs::{FileType, Mode, OFlags};
+        let stdout = rustix::stdio::stdout();
+        let stat = rustix::fs::fstat(stdout)?;
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        // A terminal or a pipe is opened again, so that the descriptor can be non-blocking
+        // without changing the one shared with other processes. A regular file is shared as
+        // it is (writes to it do not block, and its offset must stay shared with whatever
+        // else writes there, such as the shutdown program after the daemon).
+        let reopened = match kind {
+            FileType::RegularFile => None,
+            _ => rustix::fs::open("/proc/self/fd/1", flags, Mode::empty())
+                .ok()
+                .or_else(|| {
+                    // Early in boot /proc is not mounted; PID 1's output is the console.
+                    let console = rustix::fs::stat("/dev/console").ok()?;
+                    (kind == FileType::CharacterDevice && console.st_rdev == stat.st_rdev)
+                        .then(|| rustix::fs::open("/dev/console", flags, Mode::empty()).ok())
+                        .flatten()
+                }),
+        };
+        let fd = match reopened {
+            Some(fd) => fd,
+            None => rustix::io::fcntl_dupfd_cloexec(stdout, 3)?,
         };
         Ok(Sink::stream(fd, level))
     }

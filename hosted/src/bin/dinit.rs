@@ -30,11 +30,20 @@ fn main() {
         );
         return;
     }
+    if is_pid1 {
+        dinit_hosted::daemon::system::pid1_setup();
+    }
     let mut set = SET.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut daemon = match Daemon::new(&mut set, opts, is_pid1) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("dinit: {e}");
+            if is_pid1 {
+                // PID 1 must not exit (the kernel would panic): halt, leaving the message on
+                // the console.
+                eprintln!("dinit: cannot run as init; halting the system");
+                dinit_hosted::daemon::system::emergency_halt();
+            }
             std::process::exit(1);
         }
     };

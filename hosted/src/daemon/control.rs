@@ -94,6 +94,12 @@ impl Conn {
         self.out.len() - self.out_pos
     }
 
+    /// Output waits to be written, or a streamed reply to be continued, or the connection is
+    /// finished and must be closed.
+    pub(super) fn has_output(&self) -> bool {
+        self.queued() > 0 || self.pending.is_some() || self.dead
+    }
+
     fn room(&self) -> usize {
         OUT_CAPACITY - self.queued()
     }
@@ -1154,7 +1160,7 @@ impl Daemon<'_> {
             };
             deps.push((target, dep.kind));
         }
-        let svc = super::procs::ServiceRt::new(read.data, &self.rt.env_strings)?;
+        let svc = self.rt.prepare_service(read.data)?;
         let config = svc.data.config;
         let now = self.rt.now();
         self.set
@@ -1319,12 +1325,25 @@ impl Daemon<'_> {
 
     /// A SHUTDOWN request or signal.
     pub(super) fn request_shutdown(&mut self, kind: ShutdownKind) {
-        self.rt
-            .log
-            .logf(Level::Notice, format_args!("shutdown requested ({kind:?})"));
+        self.rt.log.logf(
+            Level::Notice,
+            format_args!("shutdown requested: {}", kind_name(kind)),
+        );
         let now = self.rt.now();
         self.set
             .shutdown(kind, now, &mut super::HostCtx { rt: &mut self.rt });
         self.after_engine();
+    }
+}
+
+/// A shutdown kind as the log names it.
+fn kind_name(kind: ShutdownKind) -> &'static str {
+    match kind {
+        ShutdownKind::Remain => "stop services and remain",
+        ShutdownKind::Halt => "halt",
+        ShutdownKind::Poweroff => "power off",
+        ShutdownKind::Reboot => "reboot",
+        ShutdownKind::SoftReboot => "soft reboot",
+        ShutdownKind::Kexec => "kexec reboot",
     }
 }

@@ -16,6 +16,7 @@
 pub mod control;
 pub mod options;
 mod procs;
+pub mod system;
 
 use crate::environ::Environment;
 use crate::load::{LoadError, Loader, ServiceStore};
@@ -75,6 +76,8 @@ pub(crate) struct Deferred {
     open_syslog: bool,
     /// The daemon's ends of `pass-cs-fd` connections, to add as control connections.
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
+    /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
+    log_boot: bool,
 }
 
 /// Everything the daemon has besides the engine.
@@ -105,6 +108,12 @@ pub struct Runtime {
     origin: std::time::Instant,
     /// Set when the loop should end, with the exit status.
     exit: Option<i32>,
+    /// The boot was recorded in wtmp.
+    boot_logged: bool,
+    /// The execs prepared for shutdown and soft reboot.
+    exits: system::Exits,
+    /// When the recovery service was last started after a boot failure.
+    recovery_started: Option<std::time::Instant>,
 }
 
 /// The engine and the runtime.
@@ -145,6 +154,16 @@ impl Runtime {
     }
 
     /// Rebuilds the launch environment after a change to the global environment.
+    /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]).
+    pub(crate) fn prepare_service(&self, data: ServiceData) -> Result<ServiceRt, String> {
+        let base = self
+            .opts
+            .cgroup_path
+            .as_ref()
+            .map(|p| p.as_os_str().as_bytes());
+        ServiceRt::new(data, &self.env_strings, base, &self.original_env)
+    }
+
     pub(crate) fn env_changed(&mut self) {
         self.env_strings = env_strings(&self.env);
     }
@@ -169,7 +188,7 @@ pub(crate) struct Store<'a> {
 
 impl ServiceStore for Store<'_> {
     fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
-        let svc = ServiceRt::new(data, &self.rt.env_strings)?;
+        let svc = self.rt.prepare_service(data)?;
         let slot = id.index();
         if self.rt.services.len() <= slot {
             self.rt.services.resize_with(slot + 1, || None);
@@ -226,7 +245,30 @@ impl std::fmt::Display for Name<'_> {
     }
 }
 
+fn name_in(services: &[Option<ServiceRt>], id: ServiceId) -> &[u8] {
+    services
+        .get(id.index())
+        .and_then(Option::as_ref)
+        .map(|s| s.data.name.as_slice())
+        .unwrap_or(b"?")
+}
+
 impl Runtime {
+    fn log_termination(log: &mut Logger, name: &[u8], status: dinit_core::ExitStatus) {
+        match status {
+            dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
+            dinit_core::ExitStatus::Exited(c) => log.logf(
+                Level::Warn,
+                format_args!("service {}: process exited with status {c}", Name(name)),
+            ),
+            dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => log
+                .logf(
+                    Level::Warn,
+                    format_args!("service {}: process was killed by signal {sig}", Name(name)),
+                ),
+        }
+    }
+
     fn handle_notice(&mut self, notice: Notice) {
         let Runtime {
             services,
@@ -234,16 +276,20 @@ impl Runtime {
             deferred,
             ..
         } = self;
-        let name = |id: ServiceId| -> &[u8] {
-            services
-                .get(id.index())
-                .and_then(Option::as_ref)
-                .map(|s| s.data.name.as_slice())
-                .unwrap_or(b"?")
-        };
         match notice {
-            Notice::Started(id) => log.service_state("  OK  ", name(id), Level::Notice, "started"),
-            Notice::Stopped(id) => log.service_state("STOPPD", name(id), Level::Notice, "stopped"),
+            Notice::Started(id) => {
+                log.service_state("  OK  ", name_in(services, id), Level::Notice, "started");
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                    let pid = svc.main_pid();
+                    svc.utmp_started(pid);
+                }
+            }
+            Notice::Stopped(id) => {
+                log.service_state("STOPPD", name_in(services, id), Level::Notice, "stopped");
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                    svc.utmp_ended();
+                }
+            }
             Notice::FailedToStart {
                 service,
                 dependency,
@@ -251,62 +297,58 @@ impl Runtime {
                 if dependency {
                     log.service_state(
                         "FAILED",
-                        name(service),
+                        name_in(services, service),
                         Level::Warn,
                         "failed to start (a dependency failed)",
                     );
                 } else {
-                    log.service_state("FAILED", name(service), Level::Error, "failed to start");
+                    log.service_state(
+                        "FAILED",
+                        name_in(services, service),
+                        Level::Error,
+                        "failed to start",
+                    );
                 }
             }
-            Notice::Terminated(id, status) => match status {
-                dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
-                dinit_core::ExitStatus::Exited(c) => log.logf(
-                    Level::Warn,
-                    format_args!("service {}: process exited with status {c}", Name(name(id))),
-                ),
-                dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => log
-                    .logf(
-                        Level::Warn,
-                        format_args!(
-                            "service {}: process was killed by signal {sig}",
-                            Name(name(id))
-                        ),
-                    ),
-            },
+            Notice::Terminated(id, status) => {
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                    svc.utmp_ended();
+                }
+                Runtime::log_termination(log, name_in(services, id), status);
+            }
             Notice::RestartLimitReached(id) => log.logf(
                 Level::Error,
                 format_args!(
                     "service {} restarting too quickly; stopping",
-                    Name(name(id))
+                    Name(name_in(services, id))
                 ),
             ),
             Notice::StartTimedOut(id) => log.logf(
                 Level::Warn,
                 format_args!(
                     "service {}: start timed out; interrupting it (SIGINT)",
-                    Name(name(id))
+                    Name(name_in(services, id))
                 ),
             ),
             Notice::StopTimedOut(id) => log.logf(
                 Level::Warn,
                 format_args!(
                     "service {}: stop timed out; killing it (SIGKILL)",
-                    Name(name(id))
+                    Name(name_in(services, id))
                 ),
             ),
             Notice::StopCommandFailed(id, status) => log.logf(
                 Level::Warn,
                 format_args!(
                     "service {}: stop command failed ({status:?})",
-                    Name(name(id))
+                    Name(name_in(services, id))
                 ),
             ),
             Notice::StopCommandNotLaunched(id, errno) => log.logf(
                 Level::Error,
                 format_args!(
                     "service {}: could not run the stop command: {}",
-                    Name(name(id)),
+                    Name(name_in(services, id)),
                     std::io::Error::from_raw_os_error(errno)
                 ),
             ),
@@ -316,7 +358,10 @@ impl Runtime {
                 log.console_held = false;
                 log.flush();
             }
-            Notice::RootFsWritable(_) => deferred.reopen_socket = true,
+            Notice::RootFsWritable(_) => {
+                deferred.reopen_socket = true;
+                deferred.log_boot = true;
+            }
             Notice::LogReady(_) => deferred.open_syslog = true,
             Notice::ChainTo(id) => deferred.chains.push(id),
             Notice::KillAll(_) => procs::kill_all_processes(),
@@ -359,10 +404,13 @@ impl<'s> Daemon<'s> {
             match std::fs::read(path) {
                 Ok(text) => {
                     if let Err(e) = env.apply_env_file(&text, &original_env) {
-                        return Err(StartupError(format!(
-                            "environment file {}, {e}",
-                            path.display()
-                        )));
+                        let msg = format!("environment file {}, {e}", path.display());
+                        if !system_manager {
+                            return Err(StartupError(msg));
+                        }
+                        // The system manager must come up: it carries on with the environment
+                        // it was given (the file changes nothing, as for any bad file).
+                        warnings.push(format!("{msg}; ignoring the file"));
                     }
                 }
                 Err(e) if opts.env_file.is_some() => {
@@ -455,7 +503,21 @@ impl<'s> Daemon<'s> {
             system_manager,
             origin: std::time::Instant::now(),
             exit: None,
+            boot_logged: false,
+            exits: system::Exits::default(),
+            recovery_started: None,
         };
+        if system_manager {
+            let mut args = std::env::args_os();
+            let argv0 = args.next().unwrap_or_default();
+            let args: Vec<std::ffi::OsString> = args.collect();
+            let env: Vec<(Vec<u8>, Vec<u8>)> = rt
+                .original_env
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .collect();
+            rt.exits = system::Exits::prepare(&argv0, &args, &env);
+        }
         for w in warnings {
             rt.log.log(Level::Warn, w.as_bytes());
         }
@@ -636,6 +698,13 @@ impl<'s> Daemon<'s> {
                     .logf(Level::Error, format_args!("chain-to: {e}")),
             }
         }
+        if std::mem::take(&mut self.rt.deferred.log_boot)
+            && self.rt.system_manager
+            && !self.rt.boot_logged
+        {
+            crate::utmp::boot();
+            self.rt.boot_logged = true;
+        }
         if std::mem::take(&mut self.rt.deferred.reopen_socket) {
             let _ = self.open_control_socket(false);
         }
@@ -664,17 +733,28 @@ impl<'s> Daemon<'s> {
                     .log
                     .log(Level::Notice, b"all services stopped; remaining active");
             }
-            Some(_) | None => {
-                if !self.rt.system_manager {
-                    self.rt.exit = Some(0);
-                }
-                // A system manager shuts the machine down here (PID 1 duties).
-            }
+            Some(_) | None if !self.rt.system_manager => self.rt.exit = Some(0),
+            Some(kind) => self.system_shutdown(kind),
+            None => self.boot_failure(),
         }
     }
 
-    /// Runs the event loop until the daemon should exit; returns the exit status.
+    /// Runs the event loop until the daemon should exit; returns the exit status. A service
+    /// manager that is not the system manager ends when no service is active ("Once all
+    /// services stop, the dinit daemon will itself terminate", dinit(8)); if none became
+    /// active at all (the initial services could not be loaded or failed at once), it ends
+    /// with status 1.
     pub fn run(&mut self) -> i32 {
+        if self.set.active_count() == 0 && self.rt.exit.is_none() {
+            if self.rt.system_manager {
+                self.boot_failure();
+            } else {
+                self.rt
+                    .log
+                    .log(Level::Error, b"no service is active; exiting");
+                self.rt.exit = Some(1);
+            }
+        }
         while self.rt.exit.is_none() {
             self.turn();
         }
@@ -718,6 +798,19 @@ impl<'s> Daemon<'s> {
                 .handle_timers(now, &mut HostCtx { rt: &mut self.rt });
             self.after_engine();
         }
+        // Events queued for connections by anything above go out now.
+        for slot in 0..self.rt.control.conns.len() {
+            let waiting = self
+                .rt
+                .control
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.has_output());
+            if waiting {
+                self.service_connection(slot);
+            }
+        }
         self.rt.log.flush();
     }
 
@@ -758,6 +851,7 @@ impl<'s> Daemon<'s> {
                 } else {
                     ShutdownKind::Halt
                 }),
+                libc::SIGQUIT if self.rt.system_manager => self.immediate_shutdown(),
                 libc::SIGQUIT => {
                     self.rt
                         .log
@@ -775,7 +869,7 @@ impl<'s> Daemon<'s> {
     }
 
     /// Before exit: close the control socket and remove its file, flush the logs.
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(l) = self.rt.control.listener.take() {
             let _ = self.rt.reactor.remove(&l);
             if let Some(p) = &self.rt.control.path {

@@ -2,6 +2,7 @@
 //! pid files, reaping, exec-status and readiness pipes, and buffered service output.
 
 use super::{token, Daemon, HostCtx, Runtime, TokenKind};
+use crate::environ::Environment;
 use crate::log::Level;
 use crate::reactor::{Interest, Reactor};
 use crate::service::{Id, Readiness, ServiceData};
@@ -84,6 +85,8 @@ pub struct ServiceRt {
     /// The daemon's end of the last `pass-cs-fd` connection handed out is a normal control
     /// connection; the child's end is closed after the launch.
     pass_cs_fd: bool,
+    /// The pid recorded in utmp (`inittab-id`/`inittab-line`) while the process runs.
+    pub(crate) utmp_pid: Option<Pid>,
 }
 
 fn resolve(id: &Id) -> Result<Credentials, String> {
@@ -124,16 +127,21 @@ fn convert_limit(l: dinit_core::desc::Limit) -> spawn::Limit {
 }
 
 /// The launch configuration of one of a service's commands.
-fn spawn_config(data: &ServiceData, command: &[CString]) -> Result<SpawnConfig, String> {
+fn spawn_config(
+    data: &ServiceData,
+    command: &[CString],
+    cgroup_base: Option<&[u8]>,
+    original_env: &Environment,
+) -> Result<SpawnConfig, String> {
     let opts = data.config.options;
     let mut cfg = SpawnConfig::new(command.iter().map(|c| c.as_bytes().to_vec()));
-    // The service's own variables (env-file, load-options). Operations that remove global
-    // variables (`!clear`, `!unset`) apply to the substitution environment at load time; at
-    // launch the service's variables are added over the global environment.
-    let mut own = crate::environ::Environment::new();
-    data.env
-        .apply_to(&mut own, &crate::environ::Environment::new());
-    cfg.env = own.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+    // The service's own variables (env-file, load-options), applied at launch over the
+    // daemon's global environment as it is then: `!clear` drops all of it, `!unset` hides a
+    // variable, `!import` takes the value dinit started with.
+    let view = data.env.launch_view(original_env);
+    cfg.env = view.sets;
+    cfg.clear_base_env = view.clear_base;
+    cfg.hidden_base_env = view.hidden;
     use std::os::unix::ffi::OsStrExt;
     cfg.working_dir = Some(data.working_dir.as_os_str().as_bytes().to_vec());
     let console =
@@ -174,7 +182,11 @@ fn spawn_config(data: &ServiceData, command: &[CString]) -> Result<SpawnConfig, 
     cfg.socket_activation = data.socket.is_some();
     cfg.pass_control_socket = opts.contains(Options::PASS_CS_FD);
     if let Some(cg) = &data.cgroup {
-        let own = spawn::own_cgroup().ok().flatten();
+        // Relative paths resolve against `-b`, or the cgroup dinit runs in.
+        let own = match cgroup_base {
+            Some(b) => Some(b.to_vec()),
+            None => spawn::own_cgroup().ok().flatten(),
+        };
         let path = spawn::resolve_cgroup_path(cg.as_os_str().as_bytes(), own.as_deref())
             .ok_or_else(|| format!("run-in-cgroup {}: cannot resolve the path", cg.display()))?;
         cfg.cgroup = Some(path);
@@ -226,22 +238,63 @@ fn prepare(
     data: &ServiceData,
     command: &[CString],
     env_count: usize,
+    cgroup_base: Option<&[u8]>,
+    original_env: &Environment,
 ) -> Result<Option<(SpawnSpec, LaunchBuffers)>, String> {
     if command.is_empty() {
         return Ok(None);
     }
-    let cfg = spawn_config(data, command)?;
+    let cfg = spawn_config(data, command, cgroup_base, original_env)?;
     let spec = SpawnSpec::new(&cfg).map_err(|e| format!("{e}"))?;
     let buffers = LaunchBuffers::new(&spec, env_count + ENV_HEADROOM);
     Ok(Some((spec, buffers)))
 }
 
 impl ServiceRt {
+    /// The pid of the running start process (the service process), if any.
+    pub(crate) fn main_pid(&self) -> Option<Pid> {
+        self.procs.first().and_then(Option::as_ref).map(|w| w.pid)
+    }
+
+    /// Records the service process in utmp if the service has `inittab-id`/`inittab-line`.
+    pub(crate) fn utmp_started(&mut self, pid: Option<Pid>) {
+        let (Some(pid), true) = (
+            pid,
+            self.data.inittab_id.is_some() || self.data.inittab_line.is_some(),
+        ) else {
+            return;
+        };
+        let id = self.data.inittab_id.as_deref().unwrap_or(&[]);
+        let line = self.data.inittab_line.as_deref().unwrap_or(&[]);
+        crate::utmp::process_started(id, line, pid);
+        self.utmp_pid = Some(pid);
+    }
+
+    /// Clears the utmp entry of a process that ended.
+    pub(crate) fn utmp_ended(&mut self) {
+        if let Some(pid) = self.utmp_pid.take() {
+            let id = self.data.inittab_id.as_deref().unwrap_or(&[]);
+            let line = self.data.inittab_line.as_deref().unwrap_or(&[]);
+            crate::utmp::process_ended(id, line, pid);
+        }
+    }
+
     /// Prepares a loaded service: resolves users, groups and capabilities, and builds its
     /// launch specifications and buffers. Errors are load errors.
-    pub fn new(data: ServiceData, env: &[CString]) -> Result<ServiceRt, String> {
-        let start = prepare(&data, &data.command, env.len())?;
-        let stop = prepare(&data, &data.stop_command, env.len())?;
+    pub fn new(
+        data: ServiceData,
+        env: &[CString],
+        cgroup_base: Option<&[u8]>,
+        original_env: &Environment,
+    ) -> Result<ServiceRt, String> {
+        let start = prepare(&data, &data.command, env.len(), cgroup_base, original_env)?;
+        let stop = prepare(
+            &data,
+            &data.stop_command,
+            env.len(),
+            cgroup_base,
+            original_env,
+        )?;
         let log_buffer = (data.log.log_type == LogType::Buffer).then(|| {
             LogBuffer::new(
                 data.log
@@ -260,6 +313,7 @@ impl ServiceRt {
             log_buffer,
             activation: None,
             pass_cs_fd,
+            utmp_pid: None,
         })
     }
 

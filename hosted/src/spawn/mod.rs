@@ -280,6 +280,7 @@ fn fill_vectors<E: AsRef<CStr>>(
         }
     }
     let listen_pid = variable_name(LISTEN_PID_PREFIX);
+    let base_env = if spec.clear_base_env { &[] } else { base_env };
     for var in base_env {
         let var = var.as_ref();
         let bytes = var.to_bytes();
@@ -288,7 +289,8 @@ fn fill_vectors<E: AsRef<CStr>>(
         }
         let name = variable_name(bytes);
         let overridden = spec.env.iter().any(|e| variable_name(e.as_bytes()) == name)
-            || (spec.fds.activation && name == listen_pid);
+            || (spec.fds.activation && name == listen_pid)
+            || spec.hidden_base_env.iter().any(|h| h.as_slice() == name);
         if !overridden && !push_within(&mut buffers.envp, var.as_ptr()) {
             return Err(full);
         }

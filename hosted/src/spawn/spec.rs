@@ -200,6 +200,10 @@ pub struct SpawnConfig {
     /// `(name, value)`. These take precedence over the base environment passed at launch;
     /// a later entry of the same name replaces an earlier one.
     pub env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Pass none of the base environment (a service `env-file` with `!clear`).
+    pub clear_base_env: bool,
+    /// Base environment variables not to pass (`!unset` in a service `env-file`).
+    pub hidden_base_env: Vec<Vec<u8>>,
     /// `working-dir`; `None` keeps the daemon's.
     pub working_dir: Option<Vec<u8>>,
     /// Standard input, output and error.
@@ -250,6 +254,8 @@ impl SpawnConfig {
         SpawnConfig {
             command: command.into_iter().map(Into::into).collect(),
             env: Vec::new(),
+            clear_base_env: false,
+            hidden_base_env: Vec::new(),
             working_dir: None,
             stdio: Stdio::default(),
             ready_notification: None,
@@ -387,6 +393,10 @@ pub struct SpawnSpec {
     /// `NAME=value` entries, service environment first, then the spawner's own variables
     /// (except `LISTEN_PID`, which only the child knows).
     pub(super) env: Vec<CString>,
+    /// Pass none of the base environment.
+    pub(super) clear_base_env: bool,
+    /// Base variables not passed.
+    pub(super) hidden_base_env: Vec<Vec<u8>>,
     pub(super) working_dir: Option<CString>,
     pub(super) stdio: PreparedStdio,
     pub(super) fds: FdPlan,
@@ -546,6 +556,8 @@ impl SpawnSpec {
         Ok(SpawnSpec {
             argv,
             env,
+            clear_base_env: config.clear_base_env,
+            hidden_base_env: config.hidden_base_env.clone(),
             working_dir,
             stdio,
             fds,

@@ -1,0 +1,10 @@
+//! `dinitctl`: control services supervised by dinit (dinitctl(8)). The logic is in
+//! `dinit_hosted::ctl::commands`.
+
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let status = dinit_hosted::ctl::commands::run(&args, &mut stdout.lock(), &mut stderr.lock());
+    std::process::exit(status);
+}

@@ -1,0 +1,680 @@
+//! The real `dinit` in user mode on temporary service directories and sockets, driven by our
+//! `dinitctl`, checked through observable effects: files services write, pids, signals, timing
+//! bounds, and `dinitctl`'s exact output (dinit(8), dinit-service(5)).
+//!
+//! Built as an integration test of dinit-hosted (see hosted/Cargo.toml), so that both binaries
+//! are at hand.
+
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+struct Instance {
+    dir: PathBuf,
+    sock: PathBuf,
+    child: Option<Child>,
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "dinit-rs-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("sd")).unwrap();
+    d
+}
+
+impl Instance {
+    /// Writes the services (`{dir}` in their text becomes the instance's directory) and starts
+    /// `dinit -u` on them with `extra` arguments, waiting until its socket answers.
+    fn start_with(services: &[(&str, &str)], extra: &[&str]) -> Instance {
+        let dir = temp_dir("daemon");
+        if !services.iter().any(|(n, _)| *n == "boot") {
+            std::fs::write(dir.join("sd").join("boot"), "type = internal\n").unwrap();
+        }
+        for (name, text) in services {
+            let path = dir.join("sd").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text.replace("{dir}", dir.to_str().unwrap())).unwrap();
+        }
+        let sock = dir.join("sock");
+        let out = std::fs::File::create(dir.join("console")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dinit"))
+            .args(["-u", "-d"])
+            .arg(dir.join("sd"))
+            .arg("-p")
+            .arg(&sock)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(
+                extra
+                    .iter()
+                    .map(|a| a.replace("{dir}", dir.to_str().unwrap())),
+            )
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let inst = Instance {
+            dir,
+            sock,
+            child: Some(child),
+        };
+        inst.wait_for("control socket", || {
+            std::os::unix::net::UnixStream::connect(&inst.sock).is_ok()
+        });
+        inst
+    }
+
+    /// Like Dinit's own test setups, the instance has a `boot` service (internal, unless the
+    /// test gives one) that keeps it running: a user instance exits once no service is active.
+    fn start(services: &[(&str, &str)]) -> Instance {
+        Instance::start_with(services, &[])
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
+    }
+
+    /// Runs dinitctl; returns stdout+stderr and the exit status.
+    fn ctl(&self, args: &[&str]) -> (String, i32) {
+        let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
+            .arg("-p")
+            .arg(&self.sock)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (text, out.status.code().unwrap_or(-1))
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (out, status) = self.ctl(args);
+        assert_eq!(
+            status,
+            0,
+            "dinitctl {args:?} failed:\n{out}\nlog:\n{}",
+            self.read("log")
+        );
+        out
+    }
+
+    fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !cond() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}; log:\n{}",
+                self.read("log")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn status(&self, svc: &str) -> String {
+        self.ctl(&["status", svc]).0
+    }
+
+    fn pid(&self, svc: &str) -> Option<i32> {
+        self.status(svc).lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("Process ID: ")
+                .map(|p| p.parse().unwrap())
+        })
+    }
+
+    fn state(&self, svc: &str) -> String {
+        self.status(svc)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("State: ").map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signalling our own child.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn proc_field(pid: i32, file: &str, key: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
+        .unwrap_or_default()
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn dependencies_start_in_order_and_stop_in_reverse() {
+    // dinit(8): "any service processes will not be launched until the dependencies are
+    // satisfied ... stopping a service first stops any dependent services".
+    let step = |name: &str| {
+        format!(
+            "type = scripted\ncommand = /bin/sh -c \"echo start-{name} >> {{dir}}/order\"\nstop-command = /bin/sh -c \"echo stop-{name} >> {{dir}}/order\"\n"
+        )
+    };
+    let a = step("a") + "depends-on: b\n";
+    let b = step("b") + "depends-on: c\n";
+    let c = step("c");
+    let i = Instance::start(&[("a", &a), ("b", &b), ("c", &c)]);
+    assert_eq!(i.ok(&["start", "a"]), "Service 'a' started.\n");
+    assert_eq!(i.read("order"), "start-c\nstart-b\nstart-a\n");
+    assert_eq!(i.ok(&["stop", "a"]), "Service 'a' stopped.\n");
+    // dinitctl returns once 'a' has stopped; its dependencies stop after it.
+    i.wait_for("c to stop", || i.state("c") == "STOPPED");
+    assert_eq!(
+        i.read("order"),
+        "start-c\nstart-b\nstart-a\nstop-a\nstop-b\nstop-c\n"
+    );
+}
+
+#[test]
+fn restart_on_crash_and_the_restart_limit() {
+    // dinit-service(5) restart, restart-limit-count (default 3), restart-delay.
+    let i = Instance::start(&[(
+        "crash",
+        "type = process\ncommand = /bin/sh -c \"echo run >> {dir}/runs; sleep 0.3; exit 1\"\nrestart-delay = 0.1\n",
+    )]);
+    let (out, status) = i.ctl(&["start", "crash"]);
+    assert_eq!((out.as_str(), status), ("Service 'crash' started.\n", 0));
+    i.wait_for("the service to give up", || {
+        i.state("crash").starts_with("STOPPED")
+    });
+    assert_eq!(
+        i.read("runs").lines().count(),
+        3,
+        "started 3 times within the limit interval"
+    );
+    assert_eq!(i.state("crash"), "STOPPED (terminated; exited - status 1)");
+    assert!(
+        i.read("log").contains("restarting too quickly"),
+        "{}",
+        i.read("log")
+    );
+    let (list, _) = i.ctl(&["list"]);
+    assert!(list.contains("[     {X}] crash (exit status: 1)"), "{list}");
+}
+
+#[test]
+fn a_killed_process_is_restarted_with_a_new_pid() {
+    let i = Instance::start(&[("svc", "type = process\ncommand = /bin/sleep 1000\n")]);
+    i.ok(&["start", "svc"]);
+    let first = i.pid("svc").unwrap();
+    // SAFETY: killing the service's process.
+    unsafe {
+        libc::kill(first, libc::SIGKILL);
+    }
+    i.wait_for("a new process", || i.pid("svc").is_some_and(|p| p != first));
+    assert_eq!(i.state("svc"), "STARTED");
+    assert!(!alive(first));
+}
+
+#[test]
+fn smooth_recovery_keeps_dependents_running() {
+    // dinit-service(5) smooth-recovery: "without first stopping any dependent services".
+    let i = Instance::start(&[
+        (
+            "daemon",
+            "type = process\ncommand = /bin/sleep 1000\nsmooth-recovery = true\n",
+        ),
+        (
+            "app",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: daemon\n",
+        ),
+    ]);
+    i.ok(&["start", "app"]);
+    let (d, a) = (i.pid("daemon").unwrap(), i.pid("app").unwrap());
+    // SAFETY: killing the service's process.
+    unsafe {
+        libc::kill(d, libc::SIGKILL);
+    }
+    i.wait_for("the daemon to be relaunched", || {
+        i.pid("daemon").is_some_and(|p| p != d)
+    });
+    assert_eq!(i.pid("app"), Some(a), "the dependent was not restarted");
+    assert_eq!(i.state("app"), "STARTED");
+}
+
+#[test]
+fn start_timeout_interrupts_and_stop_timeout_kills() {
+    // start-timeout: "its process group is sent a SIGINT signal"; stop-timeout: SIGKILL.
+    let i = Instance::start(&[
+        (
+            "slow",
+            "type = scripted\ncommand = /bin/sh -c \"trap 'echo INT >> {dir}/signals; exit 1' INT; while :; do sleep 0.05; done\"\nstart-timeout = 0.5\n",
+        ),
+        (
+            "stubborn",
+            "type = process\ncommand = /bin/sh -c \"trap '' TERM; while :; do sleep 0.05; done\"\nstop-timeout = 0.5\n",
+        ),
+    ]);
+    let start = Instant::now();
+    let (out, status) = i.ctl(&["start", "slow"]);
+    assert_eq!(status, 1);
+    assert_eq!(
+        out,
+        "Service 'slow' failed to start.\nReason: start timed out.\n"
+    );
+    assert!(start.elapsed() >= Duration::from_millis(450));
+    // The failure is reported at the timeout; the interrupted process ends just after.
+    i.wait_for("the start command to be interrupted", || {
+        i.state("slow") == "STOPPED (start timed out)"
+    });
+    assert_eq!(i.read("signals"), "INT\n");
+    let (_, st) = i.ctl(&["is-failed", "slow"]);
+    assert_eq!(st, 0);
+
+    i.ok(&["start", "stubborn"]);
+    let pid = i.pid("stubborn").unwrap();
+    let start = Instant::now();
+    assert_eq!(i.ok(&["stop", "stubborn"]), "Service 'stubborn' stopped.\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(450),
+        "it ignored TERM until the stop timeout"
+    );
+    assert!(!alive(pid));
+    assert!(i.read("log").contains("stop timed out"));
+}
+
+#[test]
+fn exec_failure_is_reported_with_its_stage() {
+    let i = Instance::start(&[
+        (
+            "execfail",
+            "type = process\ncommand = /nonexistent/binary\n",
+        ),
+        (
+            "baddir",
+            "type = process\ncommand = /bin/true\nworking-dir = /nonexistent/dir\n",
+        ),
+    ]);
+    let (out, status) = i.ctl(&["start", "execfail"]);
+    assert_eq!(status, 1);
+    assert_eq!(
+        out,
+        "Service 'execfail' failed to start.\nReason: execution of service process failed:\n        Stage: executing command\n        Error: No such file or directory\n"
+    );
+    let status = i.status("execfail");
+    assert!(
+        status.contains("State: STOPPED (could not be launched)\n        Stage: executing command\n        Error: No such file or directory"),
+        "{status}"
+    );
+    let (out, _) = i.ctl(&["start", "baddir"]);
+    assert!(out.contains("Stage: changing directory"), "{out}");
+}
+
+#[test]
+fn bgprocess_is_supervised_through_its_pid_file() {
+    let i = Instance::start(&[(
+        "bg",
+        "type = bgprocess\ncommand = /bin/sh -c \"sleep 1000 & echo $$! > {dir}/bg.pid\"\npid-file = {dir}/bg.pid\nrestart = false\n",
+    )]);
+    i.ok(&["start", "bg"]);
+    let pid: i32 = i.read("bg.pid").trim().parse().unwrap();
+    assert_eq!(i.pid("bg"), Some(pid));
+    // SAFETY: killing the daemon of the service.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    i.wait_for("the service to stop", || {
+        i.state("bg").starts_with("STOPPED")
+    });
+    assert_eq!(i.state("bg"), "STOPPED (terminated; signalled - signal 15)");
+}
+
+#[test]
+fn readiness_notification_delays_started() {
+    // ready-notification = pipefd:N: "the service will write a message to the specified file
+    // descriptor".
+    let i = Instance::start(&[
+        (
+            "ready",
+            "type = process\ncommand = /bin/sh -c \"sleep 0.5; echo ready >&3; exec sleep 1000\"\nready-notification = pipefd:3\n",
+        ),
+        (
+            "readyvar",
+            "type = process\ncommand = /bin/sh -c \"echo $$NOTIFY > {dir}/fd; echo ready >&$$NOTIFY; exec sleep 1000\"\nready-notification = pipevar:NOTIFY\n",
+        ),
+    ]);
+    let start = Instant::now();
+    assert_eq!(i.ok(&["start", "ready"]), "Service 'ready' started.\n");
+    assert!(start.elapsed() >= Duration::from_millis(450));
+    i.ok(&["start", "readyvar"]);
+    assert!(i.read("fd").trim().parse::<i32>().unwrap() >= 3);
+}
+
+#[test]
+fn log_types_file_buffer_and_none() {
+    let i = Instance::start(&[
+        (
+            "tofile",
+            "type = process\ncommand = /bin/sh -c \"echo to-file; echo err >&2; exec sleep 1000\"\nlogfile = {dir}/svc.log\nlogfile-permissions = 640\n",
+        ),
+        (
+            "buffered",
+            "type = scripted\ncommand = /bin/sh -c \"echo hello from buffered; printf partial\"\nlog-type = buffer\n",
+        ),
+        ("quiet", "type = scripted\ncommand = /bin/echo nothing\nlog-type = none\n"),
+    ]);
+    i.ok(&["start", "tofile"]);
+    i.wait_for("the log file", || i.read("svc.log") == "to-file\nerr\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(i.path("svc.log"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640);
+    i.ok(&["start", "buffered"]);
+    i.wait_for("buffered output", || {
+        i.ctl(&["catlog", "buffered"]).0.contains("partial")
+    });
+    assert_eq!(
+        i.ok(&["catlog", "--clear", "buffered"]),
+        "hello from buffered\npartial\n(last line is truncated or incomplete)\n"
+    );
+    assert_eq!(i.ok(&["catlog", "buffered"]), "");
+    i.ok(&["start", "quiet"]);
+    let (out, status) = i.ctl(&["catlog", "quiet"]);
+    assert_eq!(status, 1);
+    assert!(out.contains("not configured to buffer output"), "{out}");
+}
+
+#[test]
+fn consumer_of_loses_no_output_across_restarts() {
+    // consumer-of: "this service consumes (as its standard input) the output of another
+    // service"; log-type: "the pipe created may outlive the service process and be re-used".
+    let i = Instance::start(&[
+        (
+            "producer",
+            "type = process\ncommand = /bin/sh -c \"i=0; while [ $$i -lt 5 ]; do echo line-$$$$-$$i; i=$$((i+1)); done; exec sleep 1000\"\nlog-type = pipe\n",
+        ),
+        ("consumer", "type = process\ncommand = /bin/sh -c \"cat >> {dir}/consumed\"\nconsumer-of = producer\n"),
+    ]);
+    i.ok(&["start", "consumer"]);
+    i.ok(&["start", "producer"]);
+    i.wait_for("5 lines", || i.read("consumed").lines().count() == 5);
+    i.ok(&["restart", "producer"]);
+    i.wait_for("10 lines", || i.read("consumed").lines().count() == 10);
+    i.ok(&["restart", "consumer"]);
+    i.ok(&["restart", "producer"]);
+    i.wait_for("15 lines", || i.read("consumed").lines().count() == 15);
+    let text = i.read("consumed");
+    for l in text.lines() {
+        assert!(l.starts_with("line-"), "{text}");
+    }
+}
+
+#[test]
+fn socket_activation_passes_the_listening_socket() {
+    let i = Instance::start(&[(
+        "sock",
+        "type = process\ncommand = /bin/sh -c \"echo $$LISTEN_FDS $$LISTEN_PID $$$$ > {dir}/listen; [ -S /proc/self/fd/3 ] && echo socket >> {dir}/listen; exec sleep 1000\"\nsocket-listen = {dir}/svc.sock\nsocket-permissions = 660\n",
+    )]);
+    i.ok(&["start", "sock"]);
+    i.wait_for("the service's report", || {
+        i.read("listen").lines().count() == 2
+    });
+    let text = i.read("listen");
+    let mut words = text.split_whitespace();
+    assert_eq!(words.next(), Some("1"));
+    let (lp, me) = (words.next().unwrap(), words.next().unwrap());
+    assert_eq!(lp, me, "LISTEN_PID is the service process");
+    assert!(text.ends_with("socket\n"));
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(i.path("svc.sock")).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    std::os::unix::net::UnixStream::connect(i.path("svc.sock")).unwrap();
+}
+
+#[test]
+fn environment_files_and_substitution() {
+    // dinit-service(5) VARIABLE SUBSTITUTION: the service's env-file takes priority over the
+    // global environment (here from `-e`); `$$` is a literal dollar, left for the shell, which
+    // then reads the process environment; `$1` is the service argument.
+    let i = Instance::start_with(
+        &[
+            ("global.env", "GLOBAL=from-global\nSHARED=global\n"),
+            (
+                "envsvc",
+                "type = scripted\nenv-file = envsvc.env\ncommand = /bin/sh -c \"echo $GLOBAL/$SHARED/$OWN/$1/$$OWN/$$SHARED > {dir}/env-$1\"\n",
+            ),
+            ("envsvc.env", "OWN=own\nSHARED=service\n"),
+            ("late", "type = scripted\ncommand = /bin/sh -c \"echo $$LATER > {dir}/late\"\n"),
+        ],
+        &["-e", "{dir}/sd/global.env"],
+    );
+    i.ok(&["start", "envsvc@arg"]);
+    assert_eq!(
+        i.read("env-arg"),
+        "from-global/service/own/arg/own/service\n"
+    );
+    // dinitctl setenv: "Any subsequently started or restarted service will have these
+    // environment variables available."
+    assert_eq!(i.ok(&["setenv", "LATER=set-later"]), "");
+    i.ok(&["start", "late"]);
+    assert_eq!(i.read("late"), "set-later\n");
+}
+
+#[test]
+fn service_env_file_unset_and_clear_shape_the_process_environment() {
+    // dinit(8) FILES: `!unset` removes variables, `!clear` removes all of them, `!import`
+    // brings one back from the environment dinit started with. In a service's env-file they
+    // act on what the process receives, on top of the global environment of the moment.
+    let i = Instance::start_with(
+        &[
+            ("global.env", "KEEP=k\nDROP=d\n"),
+            (
+                "unsetsvc",
+                "type = scripted\nenv-file = unset.env\ncommand = /usr/bin/env\nlogfile = {dir}/unset.out\n",
+            ),
+            ("unset.env", "!unset DROP LATE\nMINE=m\n"),
+            (
+                "clearsvc",
+                "type = scripted\nenv-file = clear.env\ncommand = /usr/bin/env\nlogfile = {dir}/clear.out\n",
+            ),
+            ("clear.env", "!clear\nONLY=o\n!import HOME\n"),
+        ],
+        &["-e", "{dir}/sd/global.env"],
+    );
+    i.ok(&["setenv", "LATE=l"]);
+    i.ok(&["start", "unsetsvc"]);
+    let out = i.read("unset.out");
+    let mut vars: Vec<&str> = out.lines().collect();
+    vars.sort();
+    assert!(
+        vars.contains(&"KEEP=k") && vars.contains(&"MINE=m"),
+        "{out}"
+    );
+    assert!(!out.contains("DROP=") && !out.contains("LATE="), "{out}");
+    i.ok(&["start", "clearsvc"]);
+    let out = i.read("clear.out");
+    let mut vars: Vec<String> = out.lines().map(str::to_owned).collect();
+    vars.sort();
+    let home = format!("HOME={}", std::env::var("HOME").unwrap());
+    assert_eq!(vars, [home, "ONLY=o".to_owned()], "{out}");
+}
+
+#[test]
+fn run_as_rlimits_and_nice_are_applied() {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: needs root (CI runs as root)");
+        return;
+    }
+    let i = Instance::start(&[(
+        "limited",
+        "type = process\ncommand = /bin/sleep 1000\nrun-as = nobody\nrlimit-nofile = 123:456\nnice = 7\n",
+    )]);
+    i.ok(&["start", "limited"]);
+    let pid = i.pid("limited").unwrap();
+    let uid = proc_field(pid, "status", "Uid:");
+    let nobody = dinit_hosted::users::user_by_name(b"nobody").unwrap().uid;
+    assert!(uid.starts_with(&format!("{nobody}\t{nobody}")), "{uid}");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert!(line.contains(" 123 ") && line.contains(" 456 "), "{line}");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit(')').next().unwrap();
+    let nice: i32 = after.split_whitespace().nth(16).unwrap().parse().unwrap();
+    assert_eq!(nice, 7);
+}
+
+#[test]
+fn chain_to_starts_the_next_service() {
+    let i = Instance::start(&[
+        (
+            "first",
+            "type = process\ncommand = /bin/true\nrestart = false\nchain-to = second\n",
+        ),
+        (
+            "second",
+            "type = scripted\ncommand = /bin/sh -c \"echo chained > {dir}/chained\"\n",
+        ),
+    ]);
+    i.ok(&["start", "first"]);
+    i.wait_for("the chained service", || i.read("chained") == "chained\n");
+}
+
+#[test]
+fn shutdown_stops_everything_and_the_daemon_exits() {
+    let mut i = Instance::start(&[
+        ("boot", "type = internal\ndepends-on: svc\n"),
+        ("svc", "type = process\ncommand = /bin/sleep 1000\n"),
+    ]);
+    i.ok(&["start", "boot"]);
+    let pid = i.pid("svc").unwrap();
+    let (out, status) = i.ctl(&["shutdown"]);
+    assert_eq!(
+        (out.as_str(), status),
+        ("Shutting down dinit...\nConnection closed.\n", 0)
+    );
+    let mut child = i.child.take().unwrap();
+    let code = child.wait().unwrap();
+    assert!(code.success());
+    assert!(!alive(pid));
+    assert!(!i.sock.exists(), "the socket file is removed");
+    let console = i.read("console");
+    assert!(console.contains("[STOPPD] svc"), "{console}");
+}
+
+#[test]
+fn a_second_daemon_refuses_a_live_socket() {
+    let i = Instance::start(&[("boot", "type = internal\n")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_dinit"))
+        .args(["-u", "-d"])
+        .arg(i.dir.join("sd"))
+        .arg("-p")
+        .arg(&i.sock)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already active"));
+    assert!(
+        Path::new(&i.sock).exists(),
+        "the live socket was left alone"
+    );
+}
+
+#[test]
+fn inittab_settings_record_the_process_in_utmp() {
+    // dinit-service(5) inittab-id/inittab-line: "an entry will be created in the system 'utmp'
+    // database ... The entry will be cleared when the service terminates."
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: needs root to write utmp (CI runs as root)");
+        return;
+    }
+    // The utmp file is created at boot by the system's init (ours: at `starts-rwfs`); a bare
+    // container may lack it, and pututxline does not create it.
+    let utmp = std::path::Path::new("/var/run/utmp");
+    let created = !utmp.exists() && std::fs::File::create(utmp).is_ok();
+    let id = format!("{}", std::process::id() % 10_000);
+    let svc = format!(
+        "type = process\ncommand = /bin/sleep 1000\ninittab-id = {id}\ninittab-line = ttyT9\n"
+    );
+    let i = Instance::start(&[("getty", &svc)]);
+    i.ok(&["start", "getty"]);
+    let pid = i.pid("getty").unwrap();
+    assert_eq!(
+        dinit_hosted::utmp::find(id.as_bytes()),
+        Some((libc::INIT_PROCESS, pid))
+    );
+    i.ok(&["stop", "getty"]);
+    assert_eq!(
+        dinit_hosted::utmp::find(id.as_bytes()),
+        Some((libc::DEAD_PROCESS, pid))
+    );
+    if created {
+        let _ = std::fs::remove_file(utmp);
+    }
+}
+
+#[test]
+fn relative_cgroup_paths_resolve_against_dash_b() {
+    // dinit(8) -b: "the path to resolve relative cgroup paths against".
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let base = root.join(format!("dinit-rs-test-{}", std::process::id()));
+    if std::fs::create_dir(&base).is_err() || std::fs::create_dir(base.join("child")).is_err() {
+        eprintln!("skipped: cannot create a cgroup here");
+        let _ = std::fs::remove_dir(&base);
+        return;
+    }
+    let i = Instance::start_with(
+        &[(
+            "cg",
+            "type = process\ncommand = /bin/sleep 1000\nrun-in-cgroup = child\n",
+        )],
+        &["-b", base.to_str().unwrap()],
+    );
+    let (out, status) = i.ctl(&["start", "cg"]);
+    if status == 0 {
+        let pid = i.pid("cg").unwrap();
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let name = base.file_name().unwrap().to_str().unwrap();
+        assert!(cgroup.contains(&format!("{name}/child")), "{cgroup}");
+        i.ok(&["stop", "cg"]);
+    } else {
+        // Some hosts refuse to move processes between these cgroups (delegation): the failure
+        // must then be reported at its stage, not ignored.
+        assert!(out.contains("Stage: entering cgroup"), "{out}");
+    }
+    drop(i);
+    let _ = std::fs::remove_dir(base.join("child"));
+    let _ = std::fs::remove_dir(&base);
+}

@@ -169,7 +169,60 @@ One or more errors found (1 error, 0 warnings).
     let (out, status) = check(&["--help"]);
     assert_eq!(status, 0);
     assert!(out.starts_with("dinit-check: check dinit service descriptions\n"));
-    let (out, status) = check(&["-n"]);
+}
+
+#[test]
+fn online_mode_asks_the_running_daemon() {
+    // dinit-check(8) --online: the directories and environment come from the running dinit,
+    // so substitutions need no warning; -d is ignored.
+    let tmp = std::env::temp_dir().join(format!("dinit-rs-check-online-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("sd")).unwrap();
+    std::fs::write(
+        tmp.join("sd/keeper"),
+        "type = process\ncommand = /bin/sleep 1000\n",
+    )
+    .unwrap();
+    let sock = tmp.join("sock");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_dinit"))
+        .args(["-u", "-q", "-d"])
+        .arg(tmp.join("sd"))
+        .arg("-d")
+        .arg(fixtures().join("args"))
+        .arg("-p")
+        .arg(&sock)
+        .arg("-l")
+        .arg(tmp.join("log"))
+        .arg("keeper")
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sock_arg = sock.to_str().unwrap();
+    let (out, status) = check(&["-n", "-p", sock_arg, "-d", "/nonexistent"]);
+    assert_eq!(
+        (out.as_str(), status),
+        (
+            "Checking service: boot...\nChecking service: worker@1...\nChecking service: worker@2...\nNo problems found.\n",
+            0
+        )
+    );
+    let (out, status) = check(&["--online", "--socket-path", sock_arg, "keeper", "nope"]);
     assert_eq!(status, 1);
-    assert!(out.contains("--online"), "{out}");
+    assert!(
+        out.contains("Error: service 'nope': service description not found"),
+        "{out}"
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let (out, status) = check(&["-n", "-p", "/nonexistent/sock"]);
+    assert_eq!(status, 1);
+    assert_eq!(
+        out,
+        "dinit-check: connecting to socket: /nonexistent/sock: No such file or directory\n"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -26,6 +26,7 @@ struct Options {
     env_file: Option<PathBuf>,
     kind: Option<InstanceKind>,
     online: bool,
+    socket_path: Option<OsString>,
     services: Vec<Vec<u8>>,
     help: bool,
 }
@@ -61,9 +62,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         match a.as_ref() {
             "-d" | "--services-dir" => o.dirs.push(PathBuf::from(value("a directory")?)),
             "-e" | "--env-file" => o.env_file = Some(PathBuf::from(value("a file")?)),
-            "-p" | "--socket-path" => {
-                value("a socket path")?;
-            }
+            "-p" | "--socket-path" => o.socket_path = Some(value("a socket path")?),
             "-s" | "--system" => o.kind = Some(InstanceKind::System),
             "-u" | "--user" => o.kind = Some(InstanceKind::User),
             "-n" | "--online" => o.online = true,
@@ -95,16 +94,20 @@ pub fn run(args: &[OsString], out: &mut impl Write) -> i32 {
         let _ = out.write_all(USAGE.as_bytes());
         return 0;
     }
-    if opts.online {
-        let _ = writeln!(
-            out,
-            "dinit-check: --online needs the control-protocol client, which this version does not have yet"
-        );
-        return 1;
-    }
     let kind = opts
         .kind
         .unwrap_or_else(InstanceKind::default_for_current_user);
+    if opts.online {
+        return match online_settings(&opts, kind, out) {
+            Ok((dirs, env)) => {
+                let mut checker = Checker::new(&dirs, &env, &env);
+                checker.online = true;
+                let report = checker.check(&opts.services);
+                print_report(&report, out)
+            }
+            Err(code) => code,
+        };
+    }
     let dirs = if opts.dirs.is_empty() {
         default_service_dirs(kind, &ProcessEnv)
     } else {
@@ -135,6 +138,11 @@ pub fn run(args: &[OsString], out: &mut impl Write) -> i32 {
     }
     let mut checker = Checker::new(&dirs, &env, &original);
     let report = checker.check(&opts.services);
+    print_report(&report, out)
+}
+
+/// Prints the report and its summary; returns the exit status.
+fn print_report(report: &Report, out: &mut impl Write) -> i32 {
     for line in &report.lines {
         let _ = writeln!(out, "{line}");
     }
@@ -160,6 +168,57 @@ pub fn run(args: &[OsString], out: &mut impl Write) -> i32 {
     }
 }
 
+/// `--online`: the service directories and environment of the running daemon (`-p`,
+/// `DINIT_SOCKET_PATH` or the instance's default socket), through `QUERY_LOAD_MECH` and
+/// `GETALLENV`. Relative directories are resolved against the daemon's working directory.
+fn online_settings(
+    opts: &Options,
+    kind: InstanceKind,
+    out: &mut impl Write,
+) -> Result<(Vec<PathBuf>, Environment), i32> {
+    use crate::ctl::commands::connect_with;
+    use crate::ctl::socket::SocketOptions;
+    use dinit_core::proto::{Reply, Request};
+    use std::os::unix::ffi::OsStrExt;
+    let mut msgs: Vec<u8> = Vec::new();
+    let mut info: Vec<u8> = Vec::new();
+    let socket = SocketOptions {
+        socket_path: opts.socket_path.clone(),
+        use_passed_cfd: false,
+        instance: Some(kind),
+    };
+    let connected = {
+        let mut ui = crate::ctl::Ui::new("dinit-check", &mut info, &mut msgs);
+        connect_with(&socket, &mut ui)
+    };
+    let _ = out.write_all(&msgs);
+    let mut conn = connected?;
+    let fail = |out: &mut dyn Write| {
+        let _ = writeln!(
+            out,
+            "dinit-check: cannot query the running dinit: control socket protocol error"
+        );
+        1
+    };
+    let dirs = match conn.request(&Request::QueryLoadMech) {
+        Ok(reply) => match reply.parse() {
+            Ok(Reply::LoaderMech { cwd, dirs }) => {
+                let cwd = PathBuf::from(std::ffi::OsStr::from_bytes(cwd));
+                dirs.iter()
+                    .map(|d| cwd.join(std::ffi::OsStr::from_bytes(d)))
+                    .collect::<Vec<_>>()
+            }
+            _ => return Err(fail(out)),
+        },
+        Err(_) => return Err(fail(out)),
+    };
+    let env = match crate::ctl::enable::daemon_env(&mut conn) {
+        Ok(Some(env)) => env,
+        _ => return Err(fail(out)),
+    };
+    Ok((dirs, env))
+}
+
 /// The outcome of a check.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -182,6 +241,8 @@ type ReadOk = (
 #[derive(Debug)]
 pub struct Checker<'a> {
     loader: Loader<'a>,
+    /// The environment is the running daemon's (`--online`): substitutions need no warning.
+    pub online: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -189,7 +250,10 @@ impl<'a> Checker<'a> {
     pub fn new(dirs: &'a [PathBuf], env: &'a Environment, original: &'a Environment) -> Self {
         let mut loader = Loader::new(dirs, env);
         loader.original_env = original;
-        Checker { loader }
+        Checker {
+            loader,
+            online: false,
+        }
     }
 
     /// Checks `services` and everything they depend on.
@@ -235,7 +299,7 @@ impl<'a> Checker<'a> {
             report.warnings += new_warnings.len();
             report.lines.extend(new_warnings);
             let Ok(read) = read else { continue };
-            for setting in &read.substituted {
+            for setting in read.substituted.iter().filter(|_| !self.online) {
                 report.lines.push(format!(
                     "Warning: service '{}': '{setting}' depends on environment variables; dinit substitutes them from its own environment, which may differ",
                     String::from_utf8_lossy(&name)

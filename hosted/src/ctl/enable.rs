@@ -229,7 +229,7 @@ pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
 /// The daemon's activation environment (`GETALLENV`, protocol 4+), used for substitutions
 /// in the descriptions the client reads; older daemons cannot say, and the client's own
 /// environment stands in.
-fn daemon_env(conn: &mut Connection) -> Result<Option<Environment>, CtlError> {
+pub fn daemon_env(conn: &mut Connection) -> Result<Option<Environment>, CtlError> {
     if conn.version() < 4 {
         return Ok(Some(Environment::from_process()));
     }

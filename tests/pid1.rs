@@ -153,6 +153,9 @@ impl Pid1 {
         });
         let p = Pid1 { dir, child, init };
         assert!(p.init != 0, "no init process; console:\n{}", p.console());
+        if services.iter().any(|(_, text)| text.contains("{dir}/up")) {
+            p.wait_file("up", "up");
+        }
         p
     }
 
@@ -290,7 +293,8 @@ const POWERED_OFF: Ended = Ended::Signal(libc::SIGINT);
 
 const BOOT: &str = "type = internal\ndepends-on = daemon\n";
 /// A supervised process that records being stopped (by the term signal).
-const DAEMON: &str = "type = process\ncommand = /bin/sh -c \"trap 'echo stopped >> {dir}/stops; exit 0' TERM; sleep 1000 & wait\"\n";
+/// It writes `up` once its trap is set: tests that stop it wait for that first.
+const DAEMON: &str = "type = process\ncommand = /bin/sh -c \"trap 'echo stopped >> {dir}/stops; exit 0' TERM; echo up > {dir}/up; sleep 1000 & wait\"\n";
 
 #[test]
 fn orphans_are_reaped_and_sigterm_powers_off() {
@@ -426,9 +430,11 @@ fn soft_reboot_restarts_the_services_in_the_same_init() {
     );
     p.wait_file("marks", "started");
     p.wait_socket();
+    std::fs::remove_file(p.dir.join("up")).unwrap();
     let out = p.run_inside(env!("CARGO_BIN_EXE_dinit-shutdown"), &["-s"]);
     assert!(out.status.success() || out.status.signal().is_some());
     p.wait_file("marks", "started\nstarted\n");
+    p.wait_file("up", "up");
     p.wait_file("hook.out", "soft\n");
     // The same process (PID 1 of the namespace) runs the new daemon.
     assert!(children_of(p.init).iter().any(|(_, s)| *s != 'Z'));

@@ -249,6 +249,7 @@ impl<'a> Checker<'a> {
     /// A checker over `dirs`, substituting from `env` (`original` is what `!import` reads).
     pub fn new(dirs: &'a [PathBuf], env: &'a Environment, original: &'a Environment) -> Self {
         let mut loader = Loader::new(dirs, env);
+        loader.detect_substitution = true;
         loader.original_env = original;
         Checker {
             loader,

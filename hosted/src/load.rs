@@ -277,6 +277,17 @@ pub struct Loader<'a> {
     pub original_env: &'a Environment,
     /// Warnings collected while reading.
     pub warnings: Vec<Warning>,
+    /// Find out which settings depend on environment variables
+    /// ([`ReadService::substituted`]); only `dinit-check` needs to know, and it costs two more
+    /// expansions of every setting.
+    pub detect_substitution: bool,
+}
+
+/// Dependencies named by `depends-on` and the like, in order, each (kind, name) once.
+#[derive(Default)]
+struct DepList {
+    list: Vec<(DepKind, Vec<u8>)>,
+    seen: std::collections::HashSet<(DepKind, Vec<u8>)>,
 }
 
 struct Found {
@@ -295,6 +306,7 @@ impl<'a> Loader<'a> {
             env,
             original_env: env,
             warnings: Vec::new(),
+            detect_substitution: false,
         }
     }
 
@@ -371,9 +383,12 @@ impl<'a> Loader<'a> {
         let mut desc: Box<Desc> = Box::default();
         let mut fragments: Vec<PathBuf> = vec![found.file.clone()];
         let first_error = errors.len();
+        // Dependencies are collected here rather than in the description, whose storage is
+        // bounded: a `boot` may name thousands of services.
+        let mut deps = DepList::default();
         self.parse_fragment(
             name,
-            &mut desc,
+            (&mut desc, &mut deps),
             &found.text,
             0,
             0,
@@ -442,44 +457,46 @@ impl<'a> Loader<'a> {
             SubstEnv::new(&NoVars, sn.argument),
             SubstEnv::new(&Probe, sn.argument),
         );
-        let mut a = vec![0u8; SCRATCH_BYTES];
-        let mut b = vec![0u8; SCRATCH_BYTES];
-        for (which, key) in [
-            (CommandSetting::Start, "command"),
-            (CommandSetting::Stop, "stop-command"),
-        ] {
-            let x = desc
-                .expand_command(which, &unset, &mut a)
-                .ok()
-                .flatten()
-                .map(|t| t.as_bytes().to_vec());
-            let y = desc
-                .expand_command(which, &probe, &mut b)
-                .ok()
-                .flatten()
-                .map(|t| t.as_bytes().to_vec());
-            if x != y {
-                substituted.push(key);
+        if self.detect_substitution {
+            let mut a = vec![0u8; SCRATCH_BYTES];
+            let mut b = vec![0u8; SCRATCH_BYTES];
+            for (which, key) in [
+                (CommandSetting::Start, "command"),
+                (CommandSetting::Stop, "stop-command"),
+            ] {
+                let x = desc
+                    .expand_command(which, &unset, &mut a)
+                    .ok()
+                    .flatten()
+                    .map(|t| t.as_bytes().to_vec());
+                let y = desc
+                    .expand_command(which, &probe, &mut b)
+                    .ok()
+                    .flatten()
+                    .map(|t| t.as_bytes().to_vec());
+                if x != y {
+                    substituted.push(key);
+                }
             }
-        }
-        for (which, key) in [
-            (PathSetting::WorkingDir, "working-dir"),
-            (PathSetting::PidFile, "pid-file"),
-            (PathSetting::SocketListen, "socket-listen"),
-            (PathSetting::Logfile, "logfile"),
-        ] {
-            let x = desc
-                .expand_path(which, &unset, &mut a)
-                .ok()
-                .flatten()
-                .map(<[u8]>::to_vec);
-            let y = desc
-                .expand_path(which, &probe, &mut b)
-                .ok()
-                .flatten()
-                .map(<[u8]>::to_vec);
-            if x != y {
-                substituted.push(key);
+            for (which, key) in [
+                (PathSetting::WorkingDir, "working-dir"),
+                (PathSetting::PidFile, "pid-file"),
+                (PathSetting::SocketListen, "socket-listen"),
+                (PathSetting::Logfile, "logfile"),
+            ] {
+                let x = desc
+                    .expand_path(which, &unset, &mut a)
+                    .ok()
+                    .flatten()
+                    .map(<[u8]>::to_vec);
+                let y = desc
+                    .expand_path(which, &probe, &mut b)
+                    .ok()
+                    .flatten()
+                    .map(<[u8]>::to_vec);
+                if x != y {
+                    substituted.push(key);
+                }
             }
         }
         let path = |which: PathSetting, out: &mut Vec<u8>| -> Result<Option<PathBuf>, LoadError> {
@@ -495,14 +512,16 @@ impl<'a> Loader<'a> {
         let socket_path = path(PathSetting::SocketListen, &mut out)?;
         let logfile = path(PathSetting::Logfile, &mut out)?;
 
-        let mut dependencies: Vec<DeclaredDependency> = desc
-            .dependencies()
-            .map(|d| DeclaredDependency {
-                kind: d.kind,
-                name: d.name.to_vec(),
+        let mut dependencies: Vec<DeclaredDependency> = deps
+            .list
+            .into_iter()
+            .map(|(kind, name)| DeclaredDependency {
+                kind,
+                name,
                 from_dir: false,
             })
             .collect();
+        let mut declared = deps.seen;
         let mut waits_for_dirs = Vec::new();
         for dd in desc.dependency_dirs() {
             let base = fragments
@@ -523,10 +542,7 @@ impl<'a> Loader<'a> {
                         .collect();
                     names.sort();
                     for n in names {
-                        if dependencies
-                            .iter()
-                            .any(|d| d.kind == dd.kind && d.name == n)
-                        {
+                        if !declared.insert((dd.kind, n.clone())) {
                             continue;
                         }
                         dependencies.push(DeclaredDependency {
@@ -609,7 +625,7 @@ impl<'a> Loader<'a> {
     fn parse_fragment(
         &mut self,
         service: &[u8],
-        desc: &mut Desc,
+        (desc, deps): (&mut Desc, &mut DepList),
         text: &[u8],
         fragment: u16,
         depth: usize,
@@ -642,6 +658,11 @@ impl<'a> Loader<'a> {
                 }
             };
             match entry.item {
+                Item::Setting(dinit_core::desc::Setting::Dependency { kind, name }) => {
+                    if deps.seen.insert((kind, name.to_vec())) {
+                        deps.list.push((kind, name.to_vec()));
+                    }
+                }
                 Item::Setting(setting) => {
                     if let Err(e) = desc.apply(entry.line, setting) {
                         report(errors, e);
@@ -684,7 +705,7 @@ impl<'a> Loader<'a> {
                     fragments.push(target);
                     self.parse_fragment(
                         service,
-                        desc,
+                        (&mut *desc, &mut *deps),
                         &included,
                         index,
                         depth + 1,

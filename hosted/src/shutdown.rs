@@ -158,6 +158,18 @@ pub fn run(invoked_as: &str, args: &[OsString]) -> i32 {
     if parsed.system {
         let mut console = std::io::stdout();
         system_shutdown(parsed.action, &Config::default(), &mut console);
+        if parsed.action == Action::Soft {
+            // The processes are gone and the hook has run; the service manager restarts
+            // itself (the daemon does this part).
+            return 0;
+        }
+        // reboot(2) failed and has been reported. As process 1 (exec'd by the daemon) this
+        // program must not exit, or the kernel panics.
+        while std::process::id() == 1 {
+            reap_all();
+            // SAFETY: sleep(3).
+            unsafe { libc::sleep(60) };
+        }
         return 1;
     }
     request_shutdown(parsed.action, parsed.use_passed_cfd)

@@ -336,3 +336,44 @@ fn before_and_after_do_not_load_the_other_service() {
         "the after relationship applies once b loads"
     );
 }
+
+#[test]
+fn a_service_may_name_thousands_of_dependencies() {
+    // Dinit puts no bound on the dependencies one description names; a `boot` of a large
+    // system may list thousands, directly or in a waits-for.d directory.
+    static SET: std::sync::Mutex<dinit_core::profile::DefaultSet> =
+        std::sync::Mutex::new(dinit_core::profile::DefaultSet::new());
+    let mut set = SET.lock().unwrap();
+    set.reset();
+    let dir = TempDir::new();
+    let mut boot = String::from("type = internal\nwaits-for.d = boot.d\n");
+    for i in 0..1000 {
+        let name = format!("a-service-with-a-rather-long-name-{i:05}");
+        boot.push_str(&format!("depends-on = {name}\ndepends-on = {name}\n"));
+        dir.file(&format!("sd/{name}"), "type = internal\n");
+    }
+    for i in 0..100 {
+        let name = format!("waited-{i:03}");
+        dir.file(&format!("sd/{name}"), "type = internal\n");
+        dir.file(&format!("sd/boot.d/{name}"), "");
+    }
+    // Named both ways: one dependency of each kind.
+    dir.file("sd/boot.d/a-service-with-a-rather-long-name-00007", "");
+    dir.file("sd/boot", &boot);
+    let dirs = vec![dir.path().join("sd")];
+    let env = Environment::new();
+    let mut store = VecStore::default();
+    let id = Loader::new(&dirs, &env)
+        .load(&mut *set, &mut store, b"boot")
+        .unwrap();
+    let kinds: Vec<DepKind> = set.dependencies(id).map(|(_, k)| k).collect();
+    assert_eq!(kinds.len(), 1101);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == DepKind::Regular).count(),
+        1000
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == DepKind::WaitsFor).count(),
+        101
+    );
+}

@@ -37,6 +37,20 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
+/// Gives memory freed after a load (the parser's scratch buffers, the descriptions read) back
+/// to the system, so that the daemon's resident size reflects what it keeps, not what loading
+/// needed for a moment.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the C allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Readiness events taken from the multiplexer per wait (more are taken at the next turn).
+const EVENTS_PER_WAIT: usize = 256;
+
 /// What a multiplexer token refers to (the top byte of the token).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -189,6 +203,12 @@ pub(crate) struct Store<'a> {
 impl ServiceStore for Store<'_> {
     fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
         let svc = self.rt.prepare_service(data)?;
+        // Room to track the start and stop processes of every loaded service, so that a
+        // launch never has to grow the table.
+        let want = id.index().saturating_add(1).saturating_mul(2);
+        if self.rt.pids.capacity() < want {
+            self.rt.pids.reserve(want - self.rt.pids.len());
+        }
         let slot = id.index();
         if self.rt.services.len() <= slot {
             self.rt.services.resize_with(slot + 1, || None);
@@ -414,10 +434,11 @@ impl<'s> Daemon<'s> {
                     }
                 }
                 Err(e) if opts.env_file.is_some() => {
-                    return Err(StartupError(format!(
-                        "cannot read environment file {}: {e}",
-                        path.display()
-                    )));
+                    let msg = format!("cannot read environment file {}: {e}", path.display());
+                    if !system_manager {
+                        return Err(StartupError(msg));
+                    }
+                    warnings.push(msg);
                 }
                 Err(_) => {}
             }
@@ -469,7 +490,7 @@ impl<'s> Daemon<'s> {
         let signals = SignalSource::new(&HANDLED_SIGNALS)
             .map_err(|e| StartupError(format!("signal handling: {e}")))?;
         let mut reactor =
-            Reactor::new(4096).map_err(|e| StartupError(format!("event loop: {e}")))?;
+            Reactor::new(EVENTS_PER_WAIT).map_err(|e| StartupError(format!("event loop: {e}")))?;
         reactor
             .add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ)
             .map_err(|e| StartupError(format!("event loop: {e}")))?;
@@ -481,7 +502,7 @@ impl<'s> Daemon<'s> {
         let env_strings = env_strings(&env);
         let mut rt = Runtime {
             services: Vec::new(),
-            pids: HashMap::with_capacity(dinit_core::profile::SERVICES.min(4096) * 2),
+            pids: HashMap::new(),
             env,
             original_env,
             env_strings,
@@ -492,7 +513,7 @@ impl<'s> Daemon<'s> {
             control: Control {
                 listener: None,
                 path: socket_path,
-                conns: Vec::with_capacity(control::MAX_CONNECTIONS),
+                conns: Vec::new(),
             },
             deferred: Deferred {
                 chains: Vec::with_capacity(64),
@@ -606,6 +627,8 @@ impl<'s> Daemon<'s> {
         for w in &loader.warnings {
             self.rt.log.logf(Level::Warn, format_args!("{w}"));
         }
+        drop(loader);
+        release_free_memory();
         result
     }
 
@@ -707,6 +730,17 @@ impl<'s> Daemon<'s> {
         }
         if std::mem::take(&mut self.rt.deferred.reopen_socket) {
             let _ = self.open_control_socket(false);
+            // A log file that could not be opened at boot (read-only root) is tried again.
+            if let (Some(path), None) = (self.rt.opts.log_file.clone(), &self.rt.log.main) {
+                let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
+                match Sink::file(&path, level) {
+                    Ok(s) => self.rt.log.main = Some(s),
+                    Err(e) => self.rt.log.logf(
+                        Level::Warn,
+                        format_args!("cannot open log file {}: {e}", path.display()),
+                    ),
+                }
+            }
         }
         if std::mem::take(&mut self.rt.deferred.open_syslog) && self.rt.opts.log_file.is_none() {
             let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
@@ -776,7 +810,8 @@ impl<'s> Daemon<'s> {
             let retry = std::time::Duration::from_millis(50);
             timeout = Some(timeout.map_or(retry, |t| t.min(retry)));
         }
-        let mut ready: [(u64, crate::reactor::Readiness); 256] = [(0, Default::default()); 256];
+        let mut ready: [(u64, crate::reactor::Readiness); EVENTS_PER_WAIT] =
+            [(0, Default::default()); EVENTS_PER_WAIT];
         let mut count = 0usize;
         let waited = self.rt.reactor.wait(timeout, &mut |t, r| {
             if let Some(slot) = ready.get_mut(count) {

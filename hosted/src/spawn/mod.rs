@@ -303,6 +303,75 @@ fn fill_vectors<E: AsRef<CStr>>(
 
 /// Forks with every signal blocked (so that no handler of the daemon runs in the child, and
 /// the child can take the terminal without SIGTTOU), runs the child, and restores the mask.
+/// The stack of a child started with `CLONE_VM`: it runs only until `execve` or `_exit`, while
+/// the launching thread is suspended (`CLONE_VFORK`), so one stack serves every launch, taken
+/// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
+/// ever become resident.
+#[cfg(target_os = "linux")]
+struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
+
+#[cfg(target_os = "linux")]
+const CHILD_STACK_LEN: usize = 256 * 1024;
+
+// SAFETY: the stack is only used by a child while CHILD_STACK_LOCK is held by its launcher.
+#[cfg(target_os = "linux")]
+unsafe impl Sync for ChildStack {}
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHILD_STACK_LEN]));
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[cfg(target_os = "linux")]
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the plan `start_child` passed, alive on the suspended launcher's stack.
+    unsafe { child::run(&*arg.cast::<child::ChildPlan<'_>>()) }
+}
+
+/// Starts the child process running `child::run(plan)`; returns its pid, or -1 with errno set.
+///
+/// On Linux the child shares the daemon's memory until it execs (`clone` with `CLONE_VM |
+/// CLONE_VFORK`, as `posix_spawn` does): nothing is copied, so a launch costs the same however
+/// large the daemon is, and the child's `execve` has no copied address space to tear down.
+/// The child only writes to its own stack, the `LISTEN_PID` buffer and its status pipe, runs
+/// with every signal blocked and with its own signal dispositions (no `CLONE_SIGHAND`), and
+/// ends in `execve` or `_exit`. Elsewhere it is a plain `fork`.
+fn start_child(plan: &child::ChildPlan<'_>) -> libc::pid_t {
+    #[cfg(target_os = "linux")]
+    {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = CHILD_STACK.0.get().cast::<u8>();
+        // The top of the stack, 16-byte aligned as the ABI wants.
+        let top = base.wrapping_add(CHILD_STACK_LEN);
+        let top = top.wrapping_sub(top as usize % 16);
+        // SAFETY: the child entry never returns; the stack is ours under the lock; the plan
+        // outlives the call, since CLONE_VFORK suspends this thread until the child has
+        // exec'd or exited.
+        unsafe {
+            libc::clone(
+                child_entry,
+                top.cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                core::ptr::from_ref(plan).cast_mut().cast(),
+            )
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        // SAFETY: after fork the child runs only `child::run`, which is async-signal-safe and
+        // never returns.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: we are the child, just after fork, with the plan the parent prepared.
+            unsafe { child::run(plan) }
+        }
+        pid
+    }
+}
+
 fn fork_child(plan: &child::ChildPlan<'_>) -> Result<dinit_core::Pid, SpawnError> {
     // SAFETY: zeroed sigset_t values are valid arguments for sigfillset/pthread_sigmask.
     let mut all: libc::sigset_t = unsafe { core::mem::zeroed() };
@@ -313,13 +382,7 @@ fn fork_child(plan: &child::ChildPlan<'_>) -> Result<dinit_core::Pid, SpawnError
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
     }
-    // SAFETY: after fork the child runs only `child::run`, which is async-signal-safe and
-    // never returns.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: we are the child, just after fork, with the plan the parent prepared.
-        unsafe { child::run(plan) }
-    }
+    let pid = start_child(plan);
     // Read before pthread_sigmask, which may change errno.
     let fork_errno = std::io::Error::last_os_error().raw_os_error();
     // SAFETY: restores the mask saved above.

@@ -2,8 +2,9 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs.
-test: lint unit nopanic doc
+# Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs, the QEMU
+# boot scenarios, the package tests.
+test: lint unit nopanic doc e2e packages-test
 
 # Build the workspace (release profile: LTO, one codegen unit, size-optimised, abort on panic).
 build:
@@ -32,3 +33,35 @@ doc:
 sim seeds="2000" steps="800" first="0":
     SIM_FIRST_SEED={{first}} SIM_SEEDS={{seeds}} SIM_STEPS={{steps}} \
         cargo test --release -p dinit-core --lib sim_many -- --ignored --nocapture
+
+# The .debs dinit-rs and dinit-rs-init in target/packages (cargo-deb; packaging/README.md).
+deb:
+    packaging/build.sh deb
+
+# The same two packages as .rpms in target/packages (rpmbuild, from the .debs' payload).
+rpm: deb
+    packaging/build.sh rpm
+
+# Both package formats.
+packages: rpm
+
+# Package tests: build, lintian/rpmlint, install into a debootstrapped Debian 12 root (cached in
+# target/pkgtest) and with `rpm --root`. Needs root and the tools of packaging/README.md.
+packages-test:
+    cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 2
+
+# The QEMU boot image in target/qemu (kernel + initramfs); a no-op when no input changed.
+image:
+    qemu-images/build.sh
+
+# Boot the image under QEMU with a shell on the serial console. To quit QEMU: Ctrl-A, then X.
+boot: image
+    qemu-images/run.sh
+
+# Build everything, boot, watch the services start, list them with dinitctl, power off.
+demo: image
+    qemu-images/run.sh quiet dinit_e2e=demo -- -t boot -t e2e
+
+# The QEMU boot scenarios of tests/qemu.rs, one machine at a time (about a minute under TCG).
+e2e: image
+    cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture

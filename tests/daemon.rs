@@ -491,6 +491,27 @@ fn environment_files_and_substitution() {
 }
 
 #[test]
+fn many_variables_set_later_all_reach_the_service() {
+    // The launch buffers are sized at load time; setenv beyond their headroom must grow them
+    // rather than fail the launch.
+    let i = Instance::start(&[(
+        "printenv",
+        "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
+    )]);
+    i.ok(&["start", "printenv"]);
+    i.ok(&["stop", "printenv"]);
+    for n in 0..40 {
+        i.ok(&["setenv", &format!("LATER_{n}=v{n}")]);
+    }
+    std::fs::remove_file(i.path("env.out")).unwrap();
+    i.ok(&["start", "printenv"]);
+    let out = i.read("env.out");
+    for n in 0..40 {
+        assert!(out.contains(&format!("LATER_{n}=v{n}\n")), "{out}");
+    }
+}
+
+#[test]
 fn service_env_file_unset_and_clear_shape_the_process_environment() {
     // dinit(8) FILES: `!unset` removes variables, `!clear` removes all of them, `!import`
     // brings one back from the environment dinit started with. In a service's env-file they

@@ -97,7 +97,7 @@ pub(crate) struct Deferred {
 /// Everything the daemon has besides the engine.
 #[derive(Debug)]
 pub struct Runtime {
-    pub(crate) services: Vec<Option<ServiceRt>>,
+    pub(crate) services: Vec<Option<Box<ServiceRt>>>,
     pub(crate) pids: HashMap<Pid, (ServiceId, u8)>,
     /// The global environment (what services get, what substitution reads).
     pub env: Environment,
@@ -153,11 +153,13 @@ impl Runtime {
     }
 
     pub(crate) fn service(&self, id: ServiceId) -> Option<&ServiceRt> {
-        self.services.get(id.index()).and_then(Option::as_ref)
+        self.services.get(id.index()).and_then(Option::as_deref)
     }
 
     pub(crate) fn service_mut(&mut self, id: ServiceId) -> Option<&mut ServiceRt> {
-        self.services.get_mut(id.index()).and_then(Option::as_mut)
+        self.services
+            .get_mut(id.index())
+            .and_then(Option::as_deref_mut)
     }
 
     /// Drops a service's runtime data (unloaded): its descriptors are unregistered and closed.
@@ -180,6 +182,10 @@ impl Runtime {
 
     pub(crate) fn env_changed(&mut self) {
         self.env_strings = env_strings(&self.env);
+        let len = self.env_strings.len();
+        for svc in self.services.iter_mut().flatten() {
+            svc.reserve_env(len);
+        }
     }
 }
 
@@ -214,7 +220,7 @@ impl ServiceStore for Store<'_> {
             self.rt.services.resize_with(slot + 1, || None);
         }
         if let Some(s) = self.rt.services.get_mut(slot) {
-            *s = Some(svc);
+            *s = Some(Box::new(svc));
         }
         Ok(())
     }
@@ -265,10 +271,10 @@ impl std::fmt::Display for Name<'_> {
     }
 }
 
-fn name_in(services: &[Option<ServiceRt>], id: ServiceId) -> &[u8] {
+fn name_in(services: &[Option<Box<ServiceRt>>], id: ServiceId) -> &[u8] {
     services
         .get(id.index())
-        .and_then(Option::as_ref)
+        .and_then(Option::as_deref)
         .map(|s| s.data.name.as_slice())
         .unwrap_or(b"?")
 }
@@ -299,14 +305,14 @@ impl Runtime {
         match notice {
             Notice::Started(id) => {
                 log.service_state("  OK  ", name_in(services, id), Level::Notice, "started");
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     let pid = svc.main_pid();
                     svc.utmp_started(pid);
                 }
             }
             Notice::Stopped(id) => {
                 log.service_state("STOPPD", name_in(services, id), Level::Notice, "stopped");
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     svc.utmp_ended();
                 }
             }
@@ -331,7 +337,7 @@ impl Runtime {
                 }
             }
             Notice::Terminated(id, status) => {
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_mut) {
+                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     svc.utmp_ended();
                 }
                 Runtime::log_termination(log, name_in(services, id), status);

@@ -17,8 +17,9 @@ use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::ffi::CString;
 
 /// How many global environment variables launches have room for beyond those present at
-/// load time (`dinitctl setenv` may add some).
-const ENV_HEADROOM: usize = 64;
+/// load time; a `dinitctl setenv` that adds more grows every service's buffers (see
+/// [`ServiceRt::reserve_env`]).
+const ENV_HEADROOM: usize = 8;
 
 /// Default `log-buffer-size`.
 pub const DEFAULT_LOG_BUFFER: usize = 4096;
@@ -69,8 +70,8 @@ pub(crate) struct Watched {
 pub struct ServiceRt {
     /// The loaded description.
     pub data: ServiceData,
-    start: Option<(SpawnSpec, LaunchBuffers)>,
-    stop: Option<(SpawnSpec, LaunchBuffers)>,
+    start: Option<Box<Launch>>,
+    stop: Option<Box<Launch>>,
     /// The start (0) and stop (1) processes launched and not yet reaped.
     procs: [Option<Watched>; 2],
     /// Read end of the readiness pipe of the running process.
@@ -240,17 +241,29 @@ fn prepare(
     env_count: usize,
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
-) -> Result<Option<(SpawnSpec, LaunchBuffers)>, String> {
+) -> Result<Option<Box<Launch>>, String> {
     if command.is_empty() {
         return Ok(None);
     }
     let cfg = spawn_config(data, command, cgroup_base, original_env)?;
     let spec = SpawnSpec::new(&cfg).map_err(|e| format!("{e}"))?;
     let buffers = LaunchBuffers::new(&spec, env_count + ENV_HEADROOM);
-    Ok(Some((spec, buffers)))
+    Ok(Some(Box::new((spec, buffers))))
 }
 
+/// A command's prepared launch; boxed, since most services have no stop command.
+type Launch = (SpawnSpec, LaunchBuffers);
+
 impl ServiceRt {
+    /// Makes the launch buffers big enough for a global environment of `env_len` variables
+    /// (called when `setenv` grows it, so that launches never allocate).
+    pub(crate) fn reserve_env(&mut self, env_len: usize) {
+        for launch in [&mut self.start, &mut self.stop].into_iter().flatten() {
+            let (spec, buffers) = &mut **launch;
+            buffers.reserve_base_env(spec, env_len);
+        }
+    }
+
     /// The pid of the running start process (the service process), if any.
     pub(crate) fn main_pid(&self) -> Option<Pid> {
         self.procs.first().and_then(Option::as_ref).map(|w| w.pid)
@@ -303,6 +316,11 @@ impl ServiceRt {
             )
         });
         let pass_cs_fd = data.config.options.contains(Options::PASS_CS_FD);
+        // What the launch specifications and the engine now hold need not be kept twice.
+        let mut data = data;
+        data.command = Vec::new();
+        data.stop_command = Vec::new();
+        data.dependencies = Vec::new();
         Ok(ServiceRt {
             data,
             start,
@@ -417,7 +435,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
                 .position(|s| s.as_ref().is_some_and(|s| s.data.name == n))
         })
     {
-        if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_mut) {
+        if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_deref_mut) {
             if p.output.is_none() {
                 p.output = spawn::consumer_pipe().ok();
             }
@@ -433,7 +451,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         log,
         ..
     } = rt;
-    let Some(svc) = services.get_mut(slot).and_then(Option::as_mut) else {
+    let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
         return Err(libc::ENOENT);
     };
     let log_type = svc.data.log.log_type;
@@ -460,7 +478,10 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         0 => svc.start.as_mut(),
         _ => svc.stop.as_mut(),
     }
-    .map(|(s, b)| (&*s, b))
+    .map(|launch| {
+        let (s, b) = &mut **launch;
+        (&*s, b)
+    })
     .ok_or(libc::ENOEXEC)?;
     let notify = if spec.needs_notify_pipe() {
         Some(spawn::child_pipe().map_err(|e| e.raw_os_error())?)
@@ -781,5 +802,16 @@ impl Daemon<'_> {
                 Err(_) => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod size_guard {
+    /// Every loaded service carries one of these: keep it small (the launch specifications
+    /// are boxed, most services have no stop command). A regression guard, not a target.
+    #[test]
+    fn runtime_record_stays_small() {
+        let size = core::mem::size_of::<super::ServiceRt>();
+        assert!(size <= 1024, "ServiceRt grew to {size} bytes");
     }
 }

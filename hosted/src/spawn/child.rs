@@ -405,7 +405,7 @@ fn setup_stdio(spec: &SpawnSpec, input: RawFd, output: RawFd) -> Result<(), Fail
             output: stdout,
         } => {
             if spec.new_process_group {
-                rustix::process::setpgid(None, None).at(stage)?;
+                rustix::process::setsid().at(stage)?;
             }
             let need_null = *stdin == Input::Null || *stdout == PreparedOutput::Null;
             let null = if need_null {

@@ -30,7 +30,7 @@
 //! | 3 | activation socket onto fd 3; write own pid into `LISTEN_PID` | `SetupActivationSocket` |
 //! | 4 | control connection onto its number (`DINIT_CS_FD`) | `SetupControlSocket` |
 //! | 5 | `chdir(working-dir)` | `Chdir` |
-//! | 6 | new process group (or session and terminal foreground for the console); fds 0-2 | `SetupStdio` |
+//! | 6 | new session (a console service taking the terminal: session and terminal foreground; sharing the console: new process group); fds 0-2 | `SetupStdio` |
 //! | 6' | log file: `open(O_APPEND|O_CREAT)`, `fchmod`, `fchown` | `OpenLogfile` |
 //! | 7 | write own pid to `<cgroup>/cgroup.procs` | `EnterCgroup` |
 //! | 8 | `setrlimit` for each `rlimit-*` | `SetRlimits` |
@@ -229,14 +229,9 @@ pub fn spawn<E: AsRef<CStr>>(
         };
         let pid = fork_child(&plan)?;
         drop(write);
-        if spec.new_process_group && !spec.takes_terminal() {
-            // The child does the same; doing it here too means the group exists as soon as
-            // we return, whoever runs first. Once the child has exec'd this fails (EACCES),
-            // which is fine: by then it has done it itself.
-            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                let _ = rustix::process::setpgid(Some(pid), Some(pid));
-            }
-        }
+        // The child makes its own session or group (the parent must not: a child that is
+        // already a group leader cannot call setsid). On Linux it has done so before `clone`
+        // returns (CLONE_VFORK).
         Ok(Child {
             pid,
             status: ExecStatus::new(read),

@@ -238,9 +238,11 @@ pub struct SpawnConfig {
     pub securebits: Option<Securebits>,
     /// `options: no-new-privs`.
     pub no_new_privs: bool,
-    /// Make the child the leader of a new process group (the default), so that the daemon
-    /// can signal the whole group. A console service that takes the terminal always gets its
-    /// own group (or session), whatever this says.
+    /// Make the child the leader of a new session, and so of a new process group (the
+    /// default: a `getty` or `login` finds itself the session leader it wants to be, and the
+    /// daemon can signal the whole group). A service sharing the console gets
+    /// a new process group in the daemon's session instead; one that takes the terminal
+    /// always gets its own session, whatever this says.
     pub new_process_group: bool,
 }
 
@@ -595,18 +597,6 @@ impl SpawnSpec {
         self.fds.notify.is_some()
     }
 
-    /// Whether the child takes the terminal (and so becomes a session or group leader of its
-    /// own, not through the parent).
-    pub(super) fn takes_terminal(&self) -> bool {
-        matches!(
-            self.stdio,
-            PreparedStdio::Console(Console {
-                exclusive: true,
-                ..
-            })
-        )
-    }
-
     /// Whether SIGINT stays blocked in the child.
     pub(super) fn masks_sigint(&self) -> bool {
         matches!(
@@ -748,6 +738,17 @@ impl LaunchBuffers {
             *entry.add(LISTEN_PID_PREFIX.len()) = 0;
         }
         entry
+    }
+
+    /// Makes room for `base_env_len` base environment entries at each launch of `spec` (for
+    /// when the global environment grows); allocates only if the room is not there yet.
+    pub fn reserve_base_env(&mut self, spec: &SpawnSpec, base_env_len: usize) {
+        let want = base_env_len
+            .saturating_add(spec.own_env_len())
+            .saturating_add(1);
+        if self.envp.capacity() < want {
+            self.envp.reserve_exact(want - self.envp.len());
+        }
     }
 
     /// How many base environment entries a launch can take with these buffers and `spec`.

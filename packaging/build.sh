@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds the packages into target/packages/ (see packaging/README.md):
+#   packaging/build.sh deb    dinit-rs and dinit-rs-init .debs (cargo-deb)
+#   packaging/build.sh rpm    the same two as .rpms (rpmbuild, from the .debs' payload)
+#   packaging/build.sh all    both
+# Needs: cargo-deb (`cargo install cargo-deb --locked`) and dpkg-deb; for rpm, rpmbuild (the
+# Debian package `rpm`). Run as any user: file owners in the packages are root either way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/target/packages
+mkdir -p "$out"
+
+# The workspace version, and the Debian revision cargo-deb gives (its default, "1").
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+revision=1
+debver=$version-$revision
+deb_main=dinit-rs_${debver}_$(dpkg --print-architecture 2>/dev/null || echo amd64).deb
+deb_init=dinit-rs-init_${debver}_all.deb
+
+# The one-line synopsis of each package; cargo-deb would use the crate's description for both.
+synopsis_main="service manager and init system (Dinit reimplemented in Rust)"
+synopsis_init="dinit-rs as the system init: /sbin/init and shutdown commands"
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || {
+        echo "packaging/build.sh: '$1' not found; $2" >&2
+        exit 1
+    }
+}
+
+# fix_control DEB OUT SYNOPSIS [DEPENDS]: rebuilds DEB as OUT with the package's own synopsis
+# (and Depends), and the md5sums that dpkg --verify uses (cargo-deb writes none). A package
+# without any architecture-dependent file (dinit-rs-init: only links) becomes Architecture: all.
+fix_control() {
+    local deb=$1 new=$2 synopsis=$3 depends=${4:-} tmp
+    tmp=$(mktemp -d)
+    dpkg-deb -R "$deb" "$tmp/pkg"
+    sed -i "s|^Description: .*|Description: $synopsis|" "$tmp/pkg/DEBIAN/control"
+    if [ -n "$depends" ]; then
+        sed -i "s|^Depends: .*|Depends: $depends|" "$tmp/pkg/DEBIAN/control"
+    fi
+    # cargo-deb writes an empty field for an emptied list in a variant.
+    sed -i '/^[A-Za-z-]*: *$/d' "$tmp/pkg/DEBIAN/control"
+    if [ -z "$(find "$tmp/pkg" -path "$tmp/pkg/DEBIAN" -prune -o -type f -perm -u+x -print)" ]; then
+        sed -i 's/^Architecture: .*/Architecture: all/' "$tmp/pkg/DEBIAN/control"
+    fi
+    (cd "$tmp/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z \
+        | xargs -0 -r md5sum) > "$tmp/md5sums"
+    mv "$tmp/md5sums" "$tmp/pkg/DEBIAN/md5sums"
+    chmod 644 "$tmp/pkg/DEBIAN/md5sums"
+    rm "$deb"
+    dpkg-deb --root-owner-group -Zxz -b "$tmp/pkg" "$new" >/dev/null
+    rm -rf "$tmp"
+}
+
+build_deb() {
+    need cargo-deb "install it with: cargo install cargo-deb --locked"
+    need dpkg-deb "install it with: apt-get install dpkg"
+    cargo build --release -p dinit-hosted --bins
+    rm -f "$out"/dinit-rs*.deb
+    cargo deb -p dinit-hosted --no-build --no-strip -o "$out/cargo-deb-main.deb"
+    cargo deb -p dinit-hosted --no-build --no-strip --variant init -o "$out/cargo-deb-init.deb"
+    fix_control "$out/cargo-deb-main.deb" "$out/$deb_main" "$synopsis_main"
+    fix_control "$out/cargo-deb-init.deb" "$out/$deb_init" "$synopsis_init" "dinit-rs (= $debver)"
+    ls -l "$out"/*.deb
+}
+
+build_rpm() {
+    need rpmbuild "install it with: apt-get install rpm"
+    local main=$out/$deb_main init=$out/$deb_init
+    if [ ! -f "$main" ] || [ ! -f "$init" ]; then
+        echo "packaging/build.sh: build the .debs first (packaging/build.sh deb)" >&2
+        exit 1
+    fi
+    local top=$root/target/rpmbuild
+    rm -rf "$top" && mkdir -p "$top"
+    rm -f "$out"/dinit-rs*.rpm
+    rpmbuild -bb --quiet \
+        --define "_topdir $top" \
+        --define "_rpmdir $out" \
+        --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
+        --define "pkg_version $version" \
+        --define "pkg_release $revision" \
+        --define "deb_main $main" \
+        --define "deb_init $init" \
+        packaging/rpm/dinit-rs.spec
+    ls -l "$out"/*.rpm
+}
+
+case ${1:-all} in
+    deb) build_deb ;;
+    rpm) build_rpm ;;
+    all)
+        build_deb
+        build_rpm
+        ;;
+    *)
+        echo "usage: packaging/build.sh deb|rpm|all" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,105 @@
+#!/bin/sh
+# The in-guest half of the QEMU boot scenarios (tests/qemu.rs). The `e2e` service runs this once
+# `boot` has started (or `recovery` hands over to it); `dinit_e2e=NAME` on the kernel command
+# line picks the scenario. Lines starting "E2E: " are the markers the host waits for; the host
+# also reads the daemon's own console messages ("[  OK  ] name", "[STOPPD] name").
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+exec </dev/null >/dev/console 2>&1
+
+say() { echo "E2E: $*"; }
+
+# `dinitctl list` between markers, for the host to parse.
+list() {
+    say "list begin"
+    dinitctl list
+    say "list end"
+}
+
+# The pid of a service ("Process ID: N" in `dinitctl status`), or nothing.
+pid_of() {
+    dinitctl status "$1" | sed -n 's/^ *Process ID: *//p'
+}
+
+# retry N COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most N times.
+retry() {
+    n=$1
+    shift
+    until "$@"; do
+        n=$((n - 1))
+        [ "$n" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+ticker_restarted() {
+    new=$(pid_of ticker)
+    [ -n "$new" ] && [ "$new" != "$old" ]
+}
+
+crasher_stopped() {
+    dinitctl status crasher | grep -q 'State: STOPPED'
+}
+
+# Announces a shutdown request (the host times from this line), then makes it. Commands are
+# given by path: for a bare `poweroff`, `reboot` or `halt` busybox's shell would run its own
+# applets, which only signal PID 1.
+request() {
+    say "shutdown requested: $*"
+    "$@"
+    say "$* exited with status $?"
+}
+
+case "${dinit_e2e:-}" in
+boot)
+    list
+    say "done"
+    ;;
+demo)
+    list
+    request /sbin/poweroff
+    ;;
+supervision)
+    old=$(pid_of ticker)
+    say "killing ticker (pid $old)"
+    kill -KILL "$old"
+    retry 50 ticker_restarted || say "ticker was not restarted"
+    say "ticker pid $old -> $(pid_of ticker)"
+    dinitctl start crasher
+    retry 100 crasher_stopped || say "crasher still running"
+    say "crasher status begin"
+    dinitctl status crasher
+    say "crasher status end"
+    list
+    say "done"
+    ;;
+poweroff) request /sbin/poweroff ;;
+shutdown-p) request /sbin/shutdown -p ;;
+reboot) request /sbin/reboot ;;
+shutdown-r) request /sbin/shutdown -r ;;
+ctrl-alt-del)
+    list
+    say "ready for ctrl-alt-del"
+    ;;
+soft-reboot-halt)
+    # The root file system is the initramfs, kept across a soft reboot: a file there tells the
+    # second run of this script from the first.
+    if [ ! -e /soft-rebooted ]; then
+        : >/soft-rebooted
+        say "ticker pid before: $(pid_of ticker)"
+        request /sbin/shutdown -s
+    else
+        say "soft reboot done"
+        say "ticker pid after: $(pid_of ticker)"
+        list
+        request dinitctl shutdown
+    fi
+    ;;
+recovery)
+    say "recovery reached"
+    list
+    request /sbin/poweroff
+    ;;
+*)
+    say "unknown scenario '${dinit_e2e:-}'"
+    ;;
+esac

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Boots the image that build.sh made under QEMU (TCG: KVM does not work on these machines) with
+# the serial console on this terminal. To quit QEMU: Ctrl-A, then X.
+#
+#   qemu-images/run.sh [KERNEL-OPTION...] [-- INIT-ARGUMENT...]
+#
+# The arguments are appended to the kernel command line: the kernel passes NAME=VALUE options
+# it does not know to init's environment and what follows `--` to init's arguments, e.g.
+#   qemu-images/run.sh dinit_e2e=demo -- -t boot -t e2e
+#
+# Environment: DINIT_QEMU_OUT (image folder, default target/qemu), DINIT_QEMU_MONITOR (a path:
+# the QEMU monitor listens there on a Unix socket), DINIT_QEMU_MEM (guest memory, default 256M).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${DINIT_QEMU_OUT:-$root/target/qemu}
+for f in vmlinux initramfs.cpio.gz; do
+    [[ -e $out/$f ]] || { echo "run: $out/$f is missing: run 'just image' first" >&2; exit 1; }
+done
+monitor=()
+if [[ -n ${DINIT_QEMU_MONITOR:-} ]]; then
+    monitor=(-monitor "unix:$DINIT_QEMU_MONITOR,server,nowait")
+fi
+# panic=-1: a kernel panic (e.g. init exiting) reboots at once, and -no-reboot turns that into
+# QEMU exiting, so nothing hangs.
+exec qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -m "${DINIT_QEMU_MEM:-256M}" -smp 1 \
+    -nographic -no-reboot -nic none "${monitor[@]}" \
+    -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio.gz" \
+    -append "console=ttyS0 rdinit=/sbin/init panic=-1 printk.time=1 $*"

@@ -71,11 +71,11 @@ fn lookup(key: Key<'_>) -> Result<UserEntry, LookupError> {
             buf.resize(len, 0);
             continue;
         }
-        if rc != 0 {
-            return Err(LookupError::Io(std::io::Error::from_raw_os_error(rc)));
-        }
-        if result.is_null() {
+        if (rc == 0 && result.is_null()) || (rc != 0 && means_not_found(rc)) {
             return Err(LookupError::NotFound);
+        }
+        if rc != 0 || result.is_null() {
+            return Err(LookupError::Io(std::io::Error::from_raw_os_error(rc)));
         }
         // SAFETY: on success the string fields are NUL-terminated strings inside `buf` (or
         // static storage of the C library), valid until `buf` is dropped below.
@@ -96,10 +96,25 @@ fn lookup(key: Key<'_>) -> Result<UserEntry, LookupError> {
     }
 }
 
+/// Whether a `getpwnam_r`/`getgrnam_r` error number means "no such entry" (POSIX leaves this
+/// open; these are the values the C libraries use).
+pub(crate) fn means_not_found(errno: i32) -> bool {
+    errno == 0
+        || errno == libc::ENOENT
+        || errno == libc::ESRCH
+        || errno == libc::EBADF
+        || errno == libc::EPERM
+}
+
 /// Looks a user up by name.
 pub fn user_by_name(name: &[u8]) -> Result<UserEntry, LookupError> {
     let name = CString::new(name).map_err(|_| LookupError::NotFound)?;
     lookup(Key::Name(&name))
+}
+
+/// Looks a user up by a name already in C form.
+pub(crate) fn user_by_c_name(name: &CStr) -> Result<UserEntry, LookupError> {
+    lookup(Key::Name(name))
 }
 
 /// Looks a user up by uid.

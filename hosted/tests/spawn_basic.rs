@@ -563,7 +563,7 @@ fn rlimits_are_applied() {
             },
         ),
         (
-            Resource::AddrSpace,
+            Resource::Addrspace,
             Rlimit {
                 soft: Limit::Value(1 << 40),
                 hard: Limit::Unlimited,
@@ -693,7 +693,10 @@ fn securebits_are_applied() {
         return;
     }
     // keep-caps itself is cleared by execve; its lock is not.
-    let bits = Securebits::parse("noroot no-setuid-fixup keep-caps keep-caps-locked").unwrap();
+    let bits = Securebits::NOROOT
+        .with(Securebits::NO_SETUID_FIXUP)
+        .with(Securebits::KEEP_CAPS)
+        .with(Securebits::KEEP_CAPS_LOCKED);
     let expected = bits.bits() & !Securebits::KEEP_CAPS.bits();
     let report = probe(|c| c.securebits = Some(bits));
     assert_eq!(probe_value(&report, "securebits"), i64::from(expected));

@@ -119,14 +119,6 @@ fn resolve_uid_gid(
     Ok((out_uid, out_gid))
 }
 
-fn convert_limit(l: dinit_core::desc::Limit) -> spawn::Limit {
-    match l {
-        dinit_core::desc::Limit::Unchanged => spawn::Limit::Unchanged,
-        dinit_core::desc::Limit::Unlimited => spawn::Limit::Unlimited,
-        dinit_core::desc::Limit::Value(v) => spawn::Limit::Value(v),
-    }
-}
-
 /// The launch configuration of one of a service's commands.
 fn spawn_config(
     data: &ServiceData,
@@ -192,33 +184,10 @@ fn spawn_config(
             .ok_or_else(|| format!("run-in-cgroup {}: cannot resolve the path", cg.display()))?;
         cfg.cgroup = Some(path);
     }
-    cfg.rlimits = data
-        .rlimits
-        .iter()
-        .map(|(res, lim)| {
-            let r = match res {
-                dinit_core::desc::Resource::Nofile => spawn::Resource::Nofile,
-                dinit_core::desc::Resource::Core => spawn::Resource::Core,
-                dinit_core::desc::Resource::Data => spawn::Resource::Data,
-                dinit_core::desc::Resource::Addrspace => spawn::Resource::AddrSpace,
-            };
-            (
-                r,
-                spawn::Rlimit {
-                    soft: convert_limit(lim.soft),
-                    hard: convert_limit(lim.hard),
-                },
-            )
-        })
-        .collect();
+    cfg.rlimits = data.rlimits.clone();
     cfg.nice = data.nice;
     cfg.oom_score_adj = data.oom_score_adj;
-    cfg.ioprio = data.ioprio.map(|p| match p {
-        dinit_core::desc::Ioprio::None => spawn::Ioprio::None,
-        dinit_core::desc::Ioprio::Idle => spawn::Ioprio::Idle,
-        dinit_core::desc::Ioprio::Realtime(n) => spawn::Ioprio::Realtime(n),
-        dinit_core::desc::Ioprio::BestEffort(n) => spawn::Ioprio::BestEffort(n),
-    });
+    cfg.ioprio = data.ioprio;
     if let Some(r) = &data.run_as {
         cfg.run_as = Some(resolve(r)?);
     }
@@ -227,9 +196,7 @@ fn spawn_config(
         cfg.capabilities =
             Some(spawn::Iab::parse(&text).map_err(|e| format!("capabilities: {e}"))?);
     }
-    cfg.securebits = data
-        .securebits
-        .map(|b| spawn::Securebits::from_bits(u32::from(b.bits())));
+    cfg.securebits = data.securebits;
     cfg.no_new_privs = opts.contains(Options::NO_NEW_PRIVS);
     cfg.new_process_group = true;
     Ok(cfg)

@@ -160,65 +160,8 @@ impl Iab {
     }
 }
 
-/// `securebits` flags (capabilities(7)), with the kernel's `SECBIT_*` values.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-pub struct Securebits(u32);
-
-impl Securebits {
-    /// `noroot`
-    pub const NOROOT: Securebits = Securebits(1 << 0);
-    /// `noroot-locked`
-    pub const NOROOT_LOCKED: Securebits = Securebits(1 << 1);
-    /// `no-setuid-fixup`
-    pub const NO_SETUID_FIXUP: Securebits = Securebits(1 << 2);
-    /// `no-setuid-fixup-locked`
-    pub const NO_SETUID_FIXUP_LOCKED: Securebits = Securebits(1 << 3);
-    /// `keep-caps`
-    pub const KEEP_CAPS: Securebits = Securebits(1 << 4);
-    /// `keep-caps-locked`
-    pub const KEEP_CAPS_LOCKED: Securebits = Securebits(1 << 5);
-
-    /// The flag names of the setting.
-    pub const NAMES: [(&'static str, Securebits); 6] = [
-        ("keep-caps", Self::KEEP_CAPS),
-        ("keep-caps-locked", Self::KEEP_CAPS_LOCKED),
-        ("no-setuid-fixup", Self::NO_SETUID_FIXUP),
-        ("no-setuid-fixup-locked", Self::NO_SETUID_FIXUP_LOCKED),
-        ("noroot", Self::NOROOT),
-        ("noroot-locked", Self::NOROOT_LOCKED),
-    ];
-
-    /// From raw `SECBIT_*` bits (only the six flags of the setting are kept).
-    pub const fn from_bits(bits: u32) -> Self {
-        Securebits(bits & 0x3f)
-    }
-
-    /// The bits, as `prctl(PR_SET_SECUREBITS)` takes them.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-
-    /// `self` with `other`'s flags added (what `securebits +=` does).
-    #[must_use]
-    pub const fn with(self, other: Securebits) -> Self {
-        Securebits(self.0 | other.0)
-    }
-
-    /// Parses the whitespace-separated flag names of a `securebits` setting; the error names
-    /// the unknown flag.
-    pub fn parse(text: &str) -> Result<Securebits, String> {
-        let mut bits = Securebits::default();
-        for word in text.split_ascii_whitespace() {
-            let flag = Self::NAMES
-                .iter()
-                .find(|(name, _)| *name == word)
-                .map(|&(_, flag)| flag)
-                .ok_or_else(|| format!("unknown securebits flag \"{word}\""))?;
-            bits = bits.with(flag);
-        }
-        Ok(bits)
-    }
-}
+/// `securebits` flags: the description parser's type, with the kernel's `SECBIT_*` values.
+pub use dinit_core::desc::Securebits;
 
 #[cfg(test)]
 mod tests {
@@ -296,19 +239,7 @@ mod tests {
             if let Ok(iab) = Iab::parse(&text) {
                 assert_eq!(iab.ambient & !iab.inheritable, 0, "{text}");
             }
-            let _ = Securebits::parse(&text);
             state = state.wrapping_add(1);
         }
-    }
-
-    #[test]
-    fn securebits_words() {
-        let b = Securebits::parse("keep-caps noroot-locked\tno-setuid-fixup").unwrap();
-        assert_eq!(b.bits(), (1 << 4) | (1 << 1) | (1 << 2));
-        assert_eq!(Securebits::parse("").unwrap().bits(), 0);
-        assert!(Securebits::parse("keep-caps bogus")
-            .unwrap_err()
-            .contains("bogus"));
-        assert_eq!(Securebits::from_bits(0xff).bits(), 0x3f);
     }
 }

@@ -311,7 +311,7 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
 
     // 8. Resource limits.
     for &(resource, limit) in &spec.rlimits {
-        let resource = resource.to_rustix();
+        let resource = super::spec::rustix_resource(resource);
         let current = rustix::process::getrlimit(resource);
         let pick = |wanted: super::Limit, now: Option<u64>| match wanted {
             super::Limit::Unchanged => now,
@@ -540,7 +540,7 @@ fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
     }
     if let Some(securebits) = spec.securebits {
         rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::from_bits_retain(
-            securebits.bits(),
+            u32::from(securebits.bits()),
         ))?;
     }
     Ok(())

@@ -97,49 +97,17 @@ fn initial_buffer_len(which: libc::c_int) -> usize {
 /// The largest buffer a `get*_r` lookup may ask for before we give up.
 const MAX_BUFFER_LEN: usize = 1 << 20;
 
-/// Whether a `getpwnam_r`/`getgrnam_r` error number means "no such entry" (POSIX leaves this
-/// open; these are the values the C libraries use).
-fn means_not_found(errno: i32) -> bool {
-    errno == 0
-        || errno == libc::ENOENT
-        || errno == libc::ESRCH
-        || errno == libc::EBADF
-        || errno == libc::EPERM
-}
+use crate::users::means_not_found;
 
 /// Looks a user up by name: `(uid, primary gid)`, or `None` if there is no such user.
 fn passwd_by_name(name: &CStr, shown: &str) -> Result<Option<(u32, u32)>, IdError> {
-    let mut buffer = vec![0u8; initial_buffer_len(libc::_SC_GETPW_R_SIZE_MAX)];
-    loop {
-        // SAFETY: passwd is plain old data; zeroed is a valid (if meaningless) value that
-        // getpwnam_r overwrites.
-        let mut entry: libc::passwd = unsafe { core::mem::zeroed() };
-        let mut result: *mut libc::passwd = core::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call: the name is NUL-terminated, the buffer
-        // is writable for its whole length, entry and result are locals.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                name.as_ptr(),
-                &mut entry,
-                buffer.as_mut_ptr().cast(),
-                buffer.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE && buffer.len() < MAX_BUFFER_LEN {
-            buffer.resize(buffer.len().saturating_mul(2), 0);
-            continue;
-        }
-        if rc == 0 && !result.is_null() {
-            return Ok(Some((entry.pw_uid, entry.pw_gid)));
-        }
-        if means_not_found(rc) {
-            return Ok(None);
-        }
-        return Err(IdError::Lookup {
+    match crate::users::user_by_c_name(name) {
+        Ok(entry) => Ok(Some((entry.uid, entry.gid))),
+        Err(crate::users::LookupError::NotFound) => Ok(None),
+        Err(crate::users::LookupError::Io(e)) => Err(IdError::Lookup {
             name: shown.to_owned(),
-            errno: rc,
-        });
+            errno: e.raw_os_error().unwrap_or(libc::EIO),
+        }),
     }
 }
 

@@ -115,78 +115,31 @@ pub enum ReadyNotification {
     PipeVar(Vec<u8>),
 }
 
-/// The resource of an `rlimit-*` setting.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
-pub enum Resource {
-    /// `rlimit-nofile` (`RLIMIT_NOFILE`).
-    Nofile,
-    /// `rlimit-core` (`RLIMIT_CORE`).
-    Core,
-    /// `rlimit-data` (`RLIMIT_DATA`).
-    Data,
-    /// `rlimit-addrspace` (`RLIMIT_AS`).
-    AddrSpace,
-}
+/// The resource limits and I/O priority of a service: the description parser's types.
+pub use dinit_core::desc::{Ioprio, Limit, Resource, Rlimit};
 
-impl Resource {
-    pub(super) fn to_rustix(self) -> rustix::process::Resource {
-        use rustix::process::Resource as R;
-        match self {
-            Resource::Nofile => R::Nofile,
-            Resource::Core => R::Core,
-            Resource::Data => R::Data,
-            Resource::AddrSpace => R::As,
-        }
+/// The `rustix` resource of an `rlimit-*` setting.
+pub(super) fn rustix_resource(r: Resource) -> rustix::process::Resource {
+    use rustix::process::Resource as R;
+    match r {
+        Resource::Nofile => R::Nofile,
+        Resource::Core => R::Core,
+        Resource::Data => R::Data,
+        Resource::Addrspace => R::As,
     }
 }
 
-/// One side of a resource limit.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-pub enum Limit {
-    /// Omitted: kept as inherited from the daemon.
-    #[default]
-    Unchanged,
-    /// `-`: no limit (`RLIM_INFINITY`).
-    Unlimited,
-    /// A number.
-    Value(u64),
-}
-
-/// A `soft:hard` resource limit (dinit-service(5) "RESOURCE LIMITS").
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-pub struct Rlimit {
-    /// The soft (effective) limit.
-    pub soft: Limit,
-    /// The hard limit.
-    pub hard: Limit,
-}
-
-/// `ioprio`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
-pub enum Ioprio {
-    /// `none`: no class (the kernel derives one from the nice value).
-    None,
-    /// `idle`.
-    Idle,
-    /// `realtime:N`, N from 0 to 7.
-    Realtime(u8),
-    /// `best-effort:N`, N from 0 to 7.
-    BestEffort(u8),
-}
-
-impl Ioprio {
-    /// The value `ioprio_set(2)` takes (class in bits 13-15, level below), or `None` if the
-    /// level is out of range.
-    pub fn value(self) -> Option<i32> {
-        const CLASS_SHIFT: i32 = 13;
-        let (class, level) = match self {
-            Ioprio::None => (0, 0),
-            Ioprio::Realtime(n) => (1, n),
-            Ioprio::BestEffort(n) => (2, n),
-            Ioprio::Idle => (3, 0),
-        };
-        (level <= 7).then_some((class << CLASS_SHIFT) | i32::from(level))
-    }
+/// The value `ioprio_set(2)` takes for `p` (class in bits 13-15, level below), or `None` if
+/// the level is out of range.
+pub fn ioprio_value(p: Ioprio) -> Option<i32> {
+    const CLASS_SHIFT: i32 = 13;
+    let (class, level) = match p {
+        Ioprio::None => (0, 0),
+        Ioprio::Realtime(n) => (1, n),
+        Ioprio::BestEffort(n) => (2, n),
+        Ioprio::Idle => (3, 0),
+    };
+    (level <= 7).then_some((class << CLASS_SHIFT) | i32::from(level))
 }
 
 /// Everything that determines how one command of a service is launched. Build it at load time
@@ -542,7 +495,7 @@ impl SpawnSpec {
             None => None,
         };
         let ioprio = match config.ioprio {
-            Some(p) => Some(p.value().ok_or(SpecError::BadIoprio)?),
+            Some(p) => Some(ioprio_value(p).ok_or(SpecError::BadIoprio)?),
             None => None,
         };
         let run_as = config.run_as.as_ref().map(|c| PreparedCreds {
@@ -910,10 +863,10 @@ mod tests {
 
     #[test]
     fn ioprio_values() {
-        assert_eq!(Ioprio::None.value(), Some(0));
-        assert_eq!(Ioprio::Idle.value(), Some(3 << 13));
-        assert_eq!(Ioprio::Realtime(4).value(), Some((1 << 13) | 4));
-        assert_eq!(Ioprio::BestEffort(7).value(), Some((2 << 13) | 7));
-        assert_eq!(Ioprio::BestEffort(8).value(), None);
+        assert_eq!(ioprio_value(Ioprio::None), Some(0));
+        assert_eq!(ioprio_value(Ioprio::Idle), Some(3 << 13));
+        assert_eq!(ioprio_value(Ioprio::Realtime(4)), Some((1 << 13) | 4));
+        assert_eq!(ioprio_value(Ioprio::BestEffort(7)), Some((2 << 13) | 7));
+        assert_eq!(ioprio_value(Ioprio::BestEffort(8)), None);
     }
 }

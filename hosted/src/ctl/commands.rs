@@ -208,6 +208,8 @@ fn dispatch(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, 
 struct Recorded {
     started: bool,
     stopped: bool,
+    /// The status that came with the first `STOPPED` event.
+    stopped_status: Option<SvcStatus>,
     failed: Option<Option<SvcStatus>>,
 }
 
@@ -217,7 +219,10 @@ impl Recorded {
         for ev in conn.events().iter().filter(|e| e.handle == handle) {
             match ev.kind() {
                 Some(ServiceEvent::Started) => r.started = true,
-                Some(ServiceEvent::Stopped) => r.stopped = true,
+                Some(ServiceEvent::Stopped) if !r.stopped => {
+                    r.stopped = true;
+                    r.stopped_status = ev.status;
+                }
                 Some(ServiceEvent::FailedStart) if r.failed.is_none() => r.failed = Some(ev.status),
                 _ => {}
             }
@@ -249,6 +254,12 @@ pub enum Phase {
 
 /// Waits for the event that ends `phase` for `handle` (spec §10.4 step 9), prints the result
 /// and returns the exit status.
+///
+/// Unlike the stock client, a start also ends with a `STOPPED` event that says the service is
+/// no longer wanted (target state STOPPED): it was stopped before it could start (say, a
+/// start that had to wait for a stop in progress, or the start half of a restart, when a
+/// dependency is then stopped with `--force`), the daemon sends no `STARTCANCELLED` for it,
+/// and no start will follow. That is reported as a cancelled start instead of waiting forever.
 pub fn wait_for(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -256,49 +267,66 @@ pub fn wait_for(
     name: &[u8],
     phase: Phase,
 ) -> i32 {
+    wait_event(conn, ui, handle, name, phase).0
+}
+
+/// [`wait_for`], also returning the status that came with the event that ended the wait.
+fn wait_event(
+    conn: &mut Connection,
+    ui: &mut Ui<'_>,
+    handle: Handle,
+    name: &[u8],
+    phase: Phase,
+) -> (i32, Option<SvcStatus>) {
     loop {
         let ev = match conn.recv(StatusFormat::Status10) {
             Ok(Incoming::Event(ev)) => ev,
             Ok(Incoming::Env(_) | Incoming::OtherInfo(_)) => continue,
             Ok(Incoming::Reply(_)) | Err(CtlError::Eof | CtlError::Malformed) => {
                 ui.error(b"protocol error");
-                return 1;
+                return (1, None);
             }
             Err(CtlError::Read(e) | CtlError::Write(e)) => {
                 ui.error(format!("read: {}", io_error_text(&e)).as_bytes());
-                return 1;
+                return (1, None);
             }
             Err(CtlError::Encode) => {
                 ui.error(b"protocol error");
-                return 1;
+                return (1, None);
             }
         };
         if ev.handle != handle {
             continue;
         }
-        match (phase, ev.kind()) {
+        let unwanted = ev.status.is_some_and(|s| s.target == ServiceState::Stopped);
+        let code = match (phase, ev.kind()) {
             (Phase::Start, Some(ServiceEvent::Started)) => {
                 ui.info(&service_msg(name, b"started."));
-                return 0;
+                0
             }
             (Phase::Start, Some(ServiceEvent::StartCancelled)) => {
                 ui.info(&service_msg(name, b"start cancelled."));
-                return 1;
+                1
+            }
+            (Phase::Start, Some(ServiceEvent::Stopped)) if unwanted => {
+                ui.info(&service_msg(name, b"start cancelled."));
+                1
             }
             (Phase::Start, Some(ServiceEvent::FailedStart)) => {
                 print_failed(ui, name, ev.status.as_ref());
-                return 1;
+                1
             }
             (Phase::Stop, Some(ServiceEvent::Stopped)) => {
                 ui.info(&service_msg(name, b"stopped."));
-                return 0;
+                0
             }
             (Phase::Stop, Some(ServiceEvent::StopCancelled)) => {
                 ui.info(&service_msg(name, b"stop cancelled."));
-                return 1;
+                1
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        return (code, ev.status);
     }
 }
 
@@ -459,13 +487,23 @@ fn start_stop(
         return Ok(wait_for(conn, ui, handle, name, Phase::Stop));
     }
     if cmd == C::Restart {
-        if rec.stopped {
+        let stopped = if rec.stopped {
             ui.info(&service_msg(name, b"stopped."));
+            rec.stopped_status
         } else {
-            let code = wait_for(conn, ui, handle, name, Phase::Stop);
+            let (code, status) = wait_event(conn, ui, handle, name, Phase::Stop);
             if code != 0 {
                 return Ok(code);
             }
+            status
+        };
+        // Stopped, and no longer wanted: the start half will not come (see `wait_for`).
+        if !rec.started
+            && rec.failed.is_none()
+            && stopped.is_some_and(|s| s.target == ServiceState::Stopped)
+        {
+            ui.info(&service_msg(name, b"start cancelled."));
+            return Ok(1);
         }
     }
     if rec.started {
@@ -485,8 +523,9 @@ fn start_stop(
     Ok(wait_for(conn, ui, handle, name, Phase::Start))
 }
 
-/// After `release` was acknowledged: if the service stays required by active dependents it
-/// will not stop, so say so rather than wait forever (spec §14 item 4); otherwise wait.
+/// After `release` was acknowledged: if the service stays required by active dependents, or
+/// stays started because it is pinned, it will not stop (not before something else happens),
+/// so say so rather than wait indefinitely (spec §14 item 4); otherwise wait.
 fn release_outcome(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -508,6 +547,15 @@ fn release_outcome(
             ui.info(&service_msg(
                 name,
                 b"released; it remains active as other services require it.",
+            ));
+            Ok(0)
+        }
+        // Still started though nothing wants it: a service being stopped is STOPPING at once,
+        // so this one is pinned started, and stops only once unpinned.
+        Some(s) if s.state == ServiceState::Started => {
+            ui.info(&service_msg(
+                name,
+                b"released; it remains started as it is pinned.",
             ));
             Ok(0)
         }

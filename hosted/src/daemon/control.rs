@@ -12,6 +12,7 @@
 
 use super::Daemon;
 use crate::log::Level;
+use crate::reactor::Interest;
 use dinit_core::proto::{
     emit_service_event_pair, BodyReply, Command, Handle, Handles, Info, Malformed, ParseError,
     Reply, Request, ServiceDirs, StartFlags, StatusBlock, StatusFormat, Timespec,
@@ -33,6 +34,8 @@ pub const OUT_CAPACITY: usize = 64 * 1024;
 pub const BACKPRESSURE: usize = 16 * 1024;
 /// The receive buffer (spec 4.1): the largest request.
 pub const RECV_CAPACITY: usize = 1024;
+/// Information packets held back while a reply body streams (see [`Conn::push_info`]).
+pub const HELD_CAPACITY: usize = 16 * 1024;
 
 /// A streamed reply in progress.
 #[derive(Debug, Clone, Copy)]
@@ -69,8 +72,14 @@ pub struct Conn {
     /// To be dropped (EOF, error, overflow).
     pub(super) dead: bool,
     pub(super) pending: Option<Pending>,
-    /// Registered for writability.
-    want_write: bool,
+    /// Information packets that arrived while a reply body was half queued; they follow it.
+    /// Allocated when first needed.
+    held: Vec<u8>,
+    /// What the connection is registered for. Input is watched only while it can be read
+    /// (not closing, room in the receive buffer): the reactor is level-triggered, and unread
+    /// input of a client that does not read its replies would otherwise wake the loop at
+    /// once, forever.
+    interest: Interest,
 }
 
 impl Conn {
@@ -86,7 +95,8 @@ impl Conn {
             closing: false,
             dead: false,
             pending: None,
-            want_write: false,
+            held: Vec::new(),
+            interest: Interest::READ,
         }
     }
 
@@ -128,11 +138,65 @@ impl Conn {
         true
     }
 
+    /// Is a reply body (`SERVICE_LOG`, `ALLENV`) partly queued, the rest to follow as the
+    /// client reads?
+    fn mid_packet(&self) -> bool {
+        matches!(
+            self.pending,
+            Some(Pending::Env { .. } | Pending::Log { .. })
+        )
+    }
+
+    /// Queues an information packet. Such packets may come between any two packets but never
+    /// inside one (spec 4.4): while a reply body streams they wait, and follow it. A client
+    /// that lets more than [`HELD_CAPACITY`] bytes of them pile up that way is disconnected,
+    /// as one whose queue overflows.
+    fn push_info(&mut self, bytes: &[u8]) -> bool {
+        if !self.mid_packet() {
+            return self.push_bytes(bytes);
+        }
+        if self.dead {
+            return false;
+        }
+        if self.held.len() + bytes.len() > HELD_CAPACITY {
+            self.dead = true;
+            return false;
+        }
+        if self.held.capacity() == 0 {
+            self.held.reserve_exact(HELD_CAPACITY);
+        }
+        self.held.extend_from_slice(bytes);
+        true
+    }
+
+    /// Ends a streamed reply; the information packets held back meanwhile follow it.
+    fn end_pending(&mut self) {
+        self.pending = None;
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.push_bytes(&held);
+            self.held = held;
+            self.held.clear();
+        }
+    }
+
     /// Queues a reply.
     pub(super) fn send(&mut self, reply: &Reply<'_>) -> bool {
         let mut buf = [0u8; 2048];
-        match reply.emit(&mut buf) {
-            Ok(n) => self.push_bytes(buf.get(..n).unwrap_or(&[])),
+        let emitted = match reply.emit(&mut buf) {
+            Ok(n) => return self.push_bytes(buf.get(..n).unwrap_or(&[])),
+            // Larger than the usual replies: `DEPENDENTS` of a service many others need (4
+            // bytes a handle), a long directory in `SVCDSCDIR`.
+            Err(_) => {
+                let mut big = vec![0u8; reply.buffer_len()];
+                reply.emit(&mut big).map(|n| {
+                    big.truncate(n);
+                    big
+                })
+            }
+        };
+        match emitted {
+            Ok(bytes) => self.push_bytes(&bytes),
             Err(_) => {
                 self.dead = true;
                 false
@@ -149,7 +213,7 @@ impl Conn {
     ) -> bool {
         let mut buf = [0u8; SERVICE_EVENT_PAIR_LEN];
         match emit_service_event_pair(handle, event, status, &mut buf) {
-            Ok(n) => self.push_bytes(buf.get(..n).unwrap_or(&[])),
+            Ok(n) => self.push_info(buf.get(..n).unwrap_or(&[])),
             Err(_) => false,
         }
     }
@@ -228,6 +292,9 @@ pub struct Control {
 pub enum SocketError {
     /// Another daemon answers on that path.
     AlreadyActive,
+    /// Something that is not a socket (a file, a symbolic link, a directory) is at that path;
+    /// it is left alone.
+    NotASocket,
     /// A system call failed.
     Io(std::io::Error),
 }
@@ -236,7 +303,10 @@ impl std::fmt::Display for SocketError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SocketError::AlreadyActive => f.write_str("control socket is already active"),
-            SocketError::Io(e) => write!(f, "{e}"),
+            SocketError::NotASocket => {
+                f.write_str("it exists and is not a socket; not replacing it")
+            }
+            SocketError::Io(e) => f.write_str(&crate::ctl::format::io_error_text(e)),
         }
     }
 }
@@ -265,9 +335,7 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
         if meta.file_type().is_socket() {
             let _ = std::fs::remove_file(path);
         } else {
-            return Err(SocketError::Io(std::io::Error::from_raw_os_error(
-                libc::EEXIST,
-            )));
+            return Err(SocketError::NotASocket);
         }
     }
     let fd = socket_with(
@@ -288,6 +356,50 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
     Ok(fd)
 }
 
+/// A descriptor (on `/dev/null`) held in reserve for the moment the daemon runs out of them: it
+/// is released to accept, and at once close, a connection that could not be accepted
+/// otherwise (see [`Daemon::accept_connections`]). One per process, taken when connections are
+/// first accepted.
+mod spare {
+    use rustix::fd::{FromRawFd, IntoRawFd, OwnedFd};
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    static SPARE: AtomicI32 = AtomicI32::new(-1);
+
+    /// Takes the spare descriptor if it is not held.
+    pub(super) fn reserve() {
+        if SPARE.load(Ordering::Relaxed) >= 0 {
+            return;
+        }
+        if let Ok(fd) = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
+            let raw = fd.into_raw_fd();
+            if SPARE
+                .compare_exchange(-1, raw, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+            {
+                // SAFETY: `raw` was just taken from an OwnedFd and is not stored anywhere.
+                drop(unsafe { OwnedFd::from_raw_fd(raw) });
+            }
+        }
+    }
+
+    /// Closes the spare descriptor; false if none was held.
+    pub(super) fn release() -> bool {
+        let raw = SPARE.swap(-1, Ordering::Relaxed);
+        if raw < 0 {
+            return false;
+        }
+        // SAFETY: the number came from an OwnedFd given up in `reserve`, and only this swap
+        // takes it back.
+        drop(unsafe { OwnedFd::from_raw_fd(raw) });
+        true
+    }
+}
+
 fn status_block(status: ServiceStatus, format: StatusFormat, mtime: (i64, i64)) -> StatusBlock {
     match format {
         StatusFormat::Status10 => StatusBlock::Status10(status),
@@ -305,6 +417,7 @@ fn status_block(status: ServiceStatus, format: StatusFormat, mtime: (i64, i64)) 
 impl Daemon<'_> {
     /// Accepts pending connections.
     pub(super) fn accept_connections(&mut self) {
+        spare::reserve();
         loop {
             let accepted = {
                 let Some(listener) = &self.rt.control.listener else {
@@ -319,6 +432,26 @@ impl Daemon<'_> {
                 Ok(fd) => fd,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(rustix::io::Errno::AGAIN) => break,
+                Err(e @ (rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)) => {
+                    // The connection stays pending, so the listening socket stays readable:
+                    // unless it is taken off the queue, the (level-triggered) loop would come
+                    // straight back here, forever. Free the spare descriptor, accept and close
+                    // the connection with it, and take the spare again.
+                    let refused = spare::release()
+                        && self.rt.control.listener.as_ref().is_some_and(|l| {
+                            // Closed at once (before the spare is taken again).
+                            rustix::net::accept_with(l, rustix::net::SocketFlags::CLOEXEC).is_ok()
+                        });
+                    spare::reserve();
+                    self.rt.log.logf(
+                        Level::Warn,
+                        format_args!("accepting a control connection: {e}; refusing it"),
+                    );
+                    if refused {
+                        continue;
+                    }
+                    break;
+                }
                 Err(e) => {
                     self.rt.log.logf(
                         Level::Warn,
@@ -350,11 +483,7 @@ impl Daemon<'_> {
             }
         };
         let token = super::token(super::TokenKind::Conn, slot);
-        if let Err(e) = self
-            .rt
-            .reactor
-            .add(&fd, token, crate::reactor::Interest::READ)
-        {
+        if let Err(e) = self.rt.reactor.add(&fd, token, Interest::READ) {
             self.rt.log.logf(
                 Level::Warn,
                 format_args!("watching a control connection: {e}"),
@@ -429,8 +558,20 @@ impl Daemon<'_> {
                 continue;
             }
             let Some(c) = self.conn(slot) else { return };
-            if c.closing || c.queued() > BACKPRESSURE || c.rlen == 0 {
+            if c.closing || c.rlen == 0 {
                 break;
+            }
+            if c.queued() > BACKPRESSURE {
+                // The client may have read since the output was queued: write first, so that
+                // a connection whose input is no longer watched (its receive buffer is full)
+                // goes on once its output drains.
+                if !c.write_out() {
+                    c.dead = true;
+                    break;
+                }
+                if c.queued() > BACKPRESSURE {
+                    break;
+                }
             }
             let mut req = [0u8; RECV_CAPACITY];
             let n = match Request::parse_prefix(c.rbuf.get(..c.rlen).unwrap_or(&[])) {
@@ -497,14 +638,12 @@ impl Daemon<'_> {
             }
             return;
         }
-        let want_write = c.queued() > 0 || c.pending.is_some();
-        if want_write != c.want_write {
-            c.want_write = want_write;
-            let interest = if want_write {
-                crate::reactor::Interest::READ_WRITE
-            } else {
-                crate::reactor::Interest::READ
-            };
+        let interest = Interest {
+            read: !c.closing && c.rlen < RECV_CAPACITY,
+            write: c.queued() > 0 || c.pending.is_some(),
+        };
+        if interest != c.interest {
+            c.interest = interest;
             let token = super::token(super::TokenKind::Conn, slot);
             let _ = reactor.modify(c.fd.as_fd(), token, interest);
         }
@@ -834,14 +973,20 @@ impl Daemon<'_> {
                 mut remaining,
             } => {
                 while remaining > 0 {
-                    let Some((k, v)) = self.rt.env.iter().nth(index) else {
-                        break;
-                    };
-                    let need = k.len() + v.len() + 2;
+                    let entry = self.rt.env.iter().nth(index);
                     let Some(c) = self.rt.control.conns.get_mut(slot).and_then(Option::as_mut)
                     else {
                         return false;
                     };
+                    // Another client changed the environment since the size was sent (while
+                    // this one was slow to read): the reply can no longer be completed, and
+                    // ending the connection is better than breaking the framing.
+                    let Some((k, v)) = entry.filter(|(k, v)| k.len() + v.len() + 2 <= remaining)
+                    else {
+                        c.dead = true;
+                        return false;
+                    };
+                    let need = k.len() + v.len() + 2;
                     if c.room() < need || c.queued() > BACKPRESSURE {
                         c.pending = Some(Pending::Env { index, remaining });
                         return false;
@@ -854,12 +999,7 @@ impl Daemon<'_> {
                     index += 1;
                 }
                 if let Some(c) = self.conn(slot) {
-                    // The environment cannot change while a reply streams (the loop serves
-                    // one request at a time), but pad defensively to keep the framing whole.
-                    for _ in 0..remaining {
-                        c.push_bytes(b"\0");
-                    }
-                    c.pending = None;
+                    c.end_pending();
                 }
                 true
             }
@@ -870,38 +1010,43 @@ impl Daemon<'_> {
                 clear,
             } => {
                 while remaining > 0 {
-                    let chunk = {
-                        let Some(buf) = self.rt.service(id).and_then(|s| s.log_buffer.as_ref())
-                        else {
-                            break;
-                        };
-                        let room = self
-                            .rt
-                            .control
-                            .conns
-                            .get(slot)
-                            .and_then(Option::as_ref)
-                            .map_or(0, |c| c.room());
-                        let n = remaining.min(room).min(4096);
-                        if n == 0 {
-                            if let Some(c) = self.conn(slot) {
-                                c.pending = Some(Pending::Log {
-                                    id,
-                                    offset,
-                                    remaining,
-                                    clear,
-                                });
-                            }
-                            return false;
-                        }
-                        buf.slice(offset, n)
+                    let Some(c) = self.rt.control.conns.get(slot).and_then(Option::as_ref) else {
+                        return false;
                     };
-                    let n = chunk.len().max(1);
-                    if let Some(c) = self.rt.control.conns.get_mut(slot).and_then(Option::as_mut) {
-                        c.push_bytes(&chunk);
+                    // Leave room for the events of the service (as for `list`): a full queue
+                    // would end the connection.
+                    let n = remaining.min(c.room()).min(4096);
+                    if n == 0 || c.queued() > BACKPRESSURE {
+                        if let Some(c) = self.conn(slot) {
+                            c.pending = Some(Pending::Log {
+                                id,
+                                offset,
+                                remaining,
+                                clear,
+                            });
+                        }
+                        return false;
                     }
+                    let chunk = self
+                        .rt
+                        .service(id)
+                        .and_then(|s| s.log_buffer.as_ref())
+                        .map(|buf| buf.slice(offset, n))
+                        .unwrap_or_default();
+                    let Some(c) = self.conn(slot) else {
+                        return false;
+                    };
+                    if chunk.len() < n {
+                        // The buffer was cleared by another client, or went with an unload or
+                        // reload, since its length was sent: the reply can no longer be
+                        // completed, and ending the connection is better than breaking the
+                        // framing.
+                        c.dead = true;
+                        return false;
+                    }
+                    c.push_bytes(&chunk);
                     offset += n;
-                    remaining = remaining.saturating_sub(n);
+                    remaining -= n;
                 }
                 if clear {
                     if let Some(b) = self.rt.service_mut(id).and_then(|s| s.log_buffer.as_mut()) {
@@ -909,7 +1054,7 @@ impl Daemon<'_> {
                     }
                 }
                 if let Some(c) = self.conn(slot) {
-                    c.pending = None;
+                    c.end_pending();
                 }
                 true
             }
@@ -1059,12 +1204,28 @@ impl Daemon<'_> {
         if others {
             return Reply::Nak;
         }
+        let successor = self.set.next_after(id);
         let now = self.rt.now();
         match self
             .set
             .unload(id, now, &mut super::HostCtx { rt: &mut self.rt })
         {
             Ok(()) => {
+                // Listings streaming to other clients resume after it.
+                for c in self.rt.control.conns.iter_mut().flatten() {
+                    if let Some(Pending::List {
+                        next: Some(next),
+                        format,
+                    }) = c.pending
+                    {
+                        if next == id {
+                            c.pending = Some(Pending::List {
+                                next: successor,
+                                format,
+                            });
+                        }
+                    }
+                }
                 self.rt.forget_service(id);
                 if let Some(c) = self.conn(slot) {
                     c.drop_handles(id);
@@ -1289,7 +1450,7 @@ impl Daemon<'_> {
         if let Ok(n) = info.emit(&mut buf) {
             for c in self.rt.control.conns.iter_mut().flatten() {
                 if c.listen_env {
-                    c.push_bytes(buf.get(..n).unwrap_or(&[]));
+                    c.push_info(buf.get(..n).unwrap_or(&[]));
                 }
             }
         }

@@ -1,0 +1,3939 @@
+//! Our daemon driven by our `dinitctl`: every subcommand and option of dinitctl(8), with the
+//! exact output and exit status that shared/spec/control-protocol.md (§10-§12) quotes, checked
+//! through observable effects (`status` and `list` output, files the services write, symbolic
+//! links on disk); then abuse of the control socket by misbehaving clients while a
+//! well-behaved one keeps working; then the socket's permissions and what the daemon does with
+//! whatever already sits at the socket path.
+//!
+//! Built as an integration test of dinit-hosted (see hosted/Cargo.toml), so that both binaries
+//! are at hand.
+
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CTL: &str = env!("CARGO_BIN_EXE_dinitctl");
+const DINIT: &str = env!("CARGO_BIN_EXE_dinit");
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "dinit-rs-ctl-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("sd")).unwrap();
+    d
+}
+
+/// Writes service files into `dir/sd`; `{dir}` becomes the directory and `{ctl}` our dinitctl.
+/// A name ending in `/` makes a directory.
+fn write_services(dir: &Path, services: &[(&str, &str)]) {
+    for (name, text) in services {
+        let path = dir.join("sd").join(name);
+        if name.ends_with('/') {
+            std::fs::create_dir_all(&path).unwrap();
+            continue;
+        }
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = text
+            .replace("{dir}", dir.to_str().unwrap())
+            .replace("{ctl}", CTL);
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// What one `dinitctl` run printed, and its exit status.
+#[derive(Debug, PartialEq, Eq)]
+struct Out {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn run_ctl(args: &[&str], env: &[(&str, &str)], setup: impl FnOnce(&mut Command)) -> Out {
+    let mut cmd = Command::new(CTL);
+    cmd.args(args)
+        .env_remove("DINIT_SOCKET_PATH")
+        .env_remove("DINIT_CS_FD")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    setup(&mut cmd);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running dinitctl {args:?}: {e}"));
+    Out {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+struct Instance {
+    dir: PathBuf,
+    sock: PathBuf,
+    child: Option<Child>,
+}
+
+impl Instance {
+    /// Writes the services and starts `dinit -u` on them (with `extra` arguments), waiting
+    /// until its socket answers. A `boot` service (internal, with `waits-for.d = boot.d`) is
+    /// added unless the test gives one: it keeps the user instance running.
+    fn start_with(services: &[(&str, &str)], extra: &[&str]) -> Instance {
+        let dir = temp_dir("d");
+        if !services.iter().any(|(n, _)| *n == "boot") {
+            write_services(
+                &dir,
+                &[
+                    ("boot", "type = internal\nwaits-for.d = boot.d\n"),
+                    ("boot.d/", ""),
+                ],
+            );
+        }
+        write_services(&dir, services);
+        Instance::launch(dir, extra)
+    }
+
+    fn start(services: &[(&str, &str)]) -> Instance {
+        Instance::start_with(services, &[])
+    }
+
+    /// Starts the daemon on an already prepared directory.
+    fn launch(dir: PathBuf, extra: &[&str]) -> Instance {
+        let sock = dir.join("sock");
+        let child = Instance::spawn_daemon(&dir, &sock, extra, |_| {});
+        let inst = Instance {
+            dir,
+            sock,
+            child: Some(child),
+        };
+        inst.wait_for("the control socket", || {
+            UnixStream::connect(&inst.sock).is_ok()
+        });
+        inst
+    }
+
+    fn spawn_daemon(
+        dir: &Path,
+        sock: &Path,
+        extra: &[&str],
+        setup: impl FnOnce(&mut Command),
+    ) -> Child {
+        let out = std::fs::File::create(dir.join("console")).unwrap();
+        let mut cmd = Command::new(DINIT);
+        cmd.args(["-u", "-d"])
+            .arg(dir.join("sd"))
+            .arg("-p")
+            .arg(sock)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        setup(&mut cmd);
+        cmd.spawn().unwrap()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
+    }
+
+    /// The description file of `name` as `status` shows it.
+    fn file(&self, name: &str) -> String {
+        format!("{}/sd/{name}", self.dir.display())
+    }
+
+    fn sock(&self) -> &str {
+        self.sock.to_str().unwrap()
+    }
+
+    fn ctl(&self, args: &[&str]) -> Out {
+        let mut all = vec!["-p", self.sock()];
+        all.extend_from_slice(args);
+        run_ctl(&all, &[], |_| {})
+    }
+
+    /// Runs dinitctl and asserts its exact output and status.
+    #[track_caller]
+    fn expect(&self, args: &[&str], stdout: &str, stderr: &str, code: i32) {
+        let out = self.ctl(args);
+        assert_eq!(
+            out,
+            Out {
+                stdout: stdout.to_owned(),
+                stderr: stderr.to_owned(),
+                code
+            },
+            "dinitctl {args:?}\nlog:\n{}",
+            self.read("log")
+        );
+    }
+
+    /// Runs dinitctl, asserts success, returns its standard output.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert_eq!(
+            out.code,
+            0,
+            "dinitctl {args:?} failed: {out:?}\nlog:\n{}",
+            self.read("log")
+        );
+        out.stdout
+    }
+
+    #[track_caller]
+    fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !cond() {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}; log:\n{}",
+                self.read("log")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn status(&self, svc: &str) -> String {
+        self.ctl(&["status", svc]).stdout
+    }
+
+    fn pid(&self, svc: &str) -> Option<i32> {
+        self.status(svc).lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("Process ID: ")
+                .map(|p| p.parse().unwrap())
+        })
+    }
+
+    fn state(&self, svc: &str) -> String {
+        self.status(svc)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("State: ").map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The `list` line of `svc` (without its newline), or "" if it is not listed.
+    fn list_line(&self, svc: &str) -> String {
+        let list = self.ok(&["list"]);
+        list.lines()
+            .find(|l| {
+                l.get(11..)
+                    .is_some_and(|rest| rest == svc || rest.starts_with(&format!("{svc} (")))
+            })
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The daemon's consumed CPU time (user + system).
+    fn cpu_time(&self) -> Duration {
+        let pid = self.child.as_ref().unwrap().id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // SAFETY: sysconf has no memory effects.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+        Duration::from_millis(ticks * 1000 / hz)
+    }
+
+    fn daemon_alive(&mut self) -> bool {
+        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
+    }
+
+    /// Waits for the daemon to exit and returns its status.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "the daemon did not exit; log:\n{}",
+                self.read("log")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // Lets the services with a gated stop (GATED_STOP) go.
+        let _ = std::fs::write(self.dir.join("go"), "");
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signalling our own child.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `read`, again when a signal interrupts it.
+fn read_some(mut s: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match s.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn kill(pid: i32, sig: i32) {
+    // SAFETY: signalling a process the test started (through the daemon).
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+/// Sets a file's modification time one minute into the past, as an edit would change it.
+fn touch_back(path: &Path) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+}
+
+fn status_text(inst: &Instance, name: &str, body: &str) -> String {
+    format!("Service: {name}\n    File: {}\n{body}", inst.file(name))
+}
+
+const SLEEPER: &str = "type = process\ncommand = /bin/sleep 1000\n";
+
+/// A process whose stop takes until the test creates the file `go` (so that a test sees it
+/// STOPPING for as long as it needs to, however slow the machine). It is started once its
+/// trap is set, so that an early SIGTERM cannot kill it outright.
+const GATED_STOP: &str = "type = process\ncommand = /bin/sh -c \"trap 'until [ -e {dir}/go ]; do sleep 0.02; done; exit 0' TERM; echo ready >&3; while :; do sleep 0.05; done\"\nready-notification = pipefd:3\n";
+
+// ---------------------------------------------------------------------------------------------
+// start, stop, restart, wake, release, pins (spec §10.4, §12.1, §12.2, §12.4)
+
+#[test]
+fn start_stop_restart_with_dependents() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        (
+            "dependent",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+        ),
+        ("internal", "type = internal\n"),
+        ("scripted", "type = scripted\ncommand = /bin/true\n"),
+    ]);
+    i.expect(&["start", "sleeper"], "Service 'sleeper' started.\n", "", 0);
+    let pid = i.pid("sleeper").unwrap();
+    assert!(alive(pid));
+    assert_eq!(
+        i.status("sleeper"),
+        status_text(
+            &i,
+            "sleeper",
+            &format!(
+                "    State: STARTED\n    Activation: explicitly started\n    Process ID: {pid}\n"
+            )
+        )
+    );
+    assert_eq!(
+        i.list_line("sleeper"),
+        format!("[[+]     ] sleeper (pid: {pid})")
+    );
+    i.expect(&["start", "sleeper"], "Service (already) started.\n", "", 0);
+    i.expect(
+        &["start", "dependent"],
+        "Service 'dependent' started.\n",
+        "",
+        0,
+    );
+
+    // A gentle stop is refused while a dependent runs; nothing changes.
+    i.expect(
+        &["stop", "sleeper"],
+        "",
+        "dinitctl: cannot stop service 'sleeper' due to the following dependents:\n\
+         (only direct dependents are listed. Exercise caution before using '--force' !!)\n  dependent\n",
+        1,
+    );
+    assert_eq!(i.pid("sleeper"), Some(pid));
+    assert_eq!(i.state("dependent"), "STARTED");
+
+    // --force stops the dependents too.
+    let dep_pid = i.pid("dependent").unwrap();
+    i.expect(
+        &["stop", "--force", "sleeper"],
+        "Service 'sleeper' stopped.\n",
+        "",
+        0,
+    );
+    assert!(!alive(pid));
+    i.wait_for("the dependent to stop", || !alive(dep_pid));
+    assert!(
+        i.state("dependent").starts_with("STOPPED"),
+        "{}",
+        i.status("dependent")
+    );
+    assert_eq!(i.state("sleeper"), "STOPPED");
+
+    i.ok(&["start", "sleeper"]);
+    let pid = i.pid("sleeper").unwrap();
+    i.expect(
+        &["restart", "sleeper"],
+        "Service 'sleeper' stopped.\nService 'sleeper' started.\n",
+        "",
+        0,
+    );
+    let new = i.pid("sleeper").unwrap();
+    assert!(new != pid && !alive(pid));
+    i.expect(
+        &["restart", "dependent"],
+        "",
+        "dinitctl: cannot restart service; service not started.\n",
+        1,
+    );
+    assert_eq!(
+        i.state("dependent"),
+        "STOPPED (dependency failed/terminated)"
+    );
+
+    i.ok(&["start", "dependent"]);
+    i.expect(
+        &["restart", "sleeper"],
+        "",
+        "dinitctl: cannot stop service 'sleeper' due to the following dependents:\n  dependent\n",
+        1,
+    );
+    assert_eq!(i.pid("sleeper"), Some(new));
+    i.expect(
+        &["restart", "--force", "sleeper"],
+        "Service 'sleeper' stopped.\nService 'sleeper' started.\n",
+        "",
+        0,
+    );
+    let newer = i.pid("sleeper").unwrap();
+    assert!(newer != new && !alive(new));
+
+    // Internal services change state before the reply: the name-less wording.
+    i.expect(&["restart", "boot"], "Service restarted.\n", "", 0);
+    i.expect(&["start", "internal"], "Service started.\n", "", 0);
+    assert_eq!(i.list_line("internal"), "[[+]     ] internal");
+    i.expect(&["stop", "internal"], "Service stopped.\n", "", 0);
+    assert_eq!(i.list_line("internal"), "[     {-}] internal");
+    i.expect(&["stop", "internal"], "Service (already) stopped.\n", "", 0);
+
+    // --ignore-unstarted.
+    i.ok(&["stop", "--force", "sleeper"]);
+    i.expect(
+        &["restart", "--ignore-unstarted", "sleeper"],
+        "Service 'sleeper' is not currently started.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.state("sleeper"), "STOPPED");
+    i.expect(&["stop", "--ignore-unstarted", "nosuch"], "", "", 0);
+    i.expect(&["release", "--ignore-unstarted", "nosuch"], "", "", 0);
+    i.expect(
+        &["start", "--ignore-unstarted", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+
+    // A description edited after loading: start warns, status says so, reload clears it.
+    i.ok(&["start", "scripted"]);
+    i.ok(&["stop", "scripted"]);
+    touch_back(&i.path("sd/scripted"));
+    i.expect(
+        &["start", "scripted"],
+        "Service 'scripted' started.\n",
+        "dinitctl: warning: service description may have changed; use 'dinitctl reload scripted' to apply changes.\n",
+        0,
+    );
+    assert_eq!(
+        i.status("scripted"),
+        format!(
+            "Service: scripted\n    File: {} (modified since loaded)\n    State: STARTED\n    Activation: explicitly started\n",
+            i.file("scripted")
+        )
+    );
+    i.expect(
+        &["reload", "scripted"],
+        "Service 'scripted' reloaded.\n",
+        "",
+        0,
+    );
+    assert_eq!(
+        i.status("scripted"),
+        status_text(
+            &i,
+            "scripted",
+            "    State: STARTED\n    Activation: explicitly started\n"
+        )
+    );
+}
+
+#[test]
+fn no_wait_returns_before_the_transition_completes() {
+    let i = Instance::start(&[
+        ("trig", "type = triggered\n"),
+        ("slowstop", GATED_STOP),
+        (
+            "slowstart",
+            "type = process\ncommand = /bin/sh -c \"until [ -e {dir}/ready ]; do sleep 0.02; done; echo ready >&3; exec sleep 1000\"\nready-notification = pipefd:3\n",
+        ),
+    ]);
+    i.expect(
+        &["start", "--no-wait", "trig"],
+        "Issued start command successfully for service 'trig'.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.list_line("trig"), "[[ ]<<   ] trig");
+    assert_eq!(
+        i.status("trig"),
+        status_text(
+            &i,
+            "trig",
+            "    State: STARTING\n    Activation: explicitly started\n"
+        )
+    );
+
+    i.ok(&["start", "slowstop"]);
+    let pid = i.pid("slowstop").unwrap();
+    i.expect(
+        &["stop", "--no-wait", "slowstop"],
+        "Issued stop command successfully for service 'slowstop'.\n",
+        "",
+        0,
+    );
+    assert_eq!(
+        i.list_line("slowstop"),
+        format!("[   >>{{ }}] slowstop (pid: {pid})")
+    );
+    assert_eq!(
+        i.status("slowstop"),
+        status_text(
+            &i,
+            "slowstop",
+            &format!("    State: STOPPING\n    Process ID: {pid}\n")
+        )
+    );
+    std::fs::write(i.path("go"), "").unwrap();
+    i.wait_for("slowstop to stop", || i.state("slowstop") == "STOPPED");
+
+    i.expect(
+        &["start", "--no-wait", "slowstart"],
+        "Issued start command successfully for service 'slowstart'.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.state("slowstart"), "STARTING");
+    // Starting it again waits for the start in progress.
+    let waiting = Command::new(CTL)
+        .args(["-p", i.sock(), "start", "slowstart"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(i.state("slowstart"), "STARTING");
+    std::fs::write(i.path("ready"), "").unwrap();
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&out.stdout).as_ref(),
+            out.status.code()
+        ),
+        ("Service 'slowstart' started.\n", Some(0))
+    );
+    assert_eq!(i.state("slowstart"), "STARTED");
+}
+
+#[test]
+fn wake_and_release() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        ("waiter", "type = internal\nwaits-for: sleeper\n"),
+        (
+            "dependent",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+        ),
+    ]);
+    i.expect(&["start", "waiter"], "Service 'waiter' started.\n", "", 0);
+    assert_eq!(
+        i.status("sleeper"),
+        status_text(
+            &i,
+            "sleeper",
+            &format!(
+                "    State: STARTED\n    Activation: start due to dependent(s)\n    Process ID: {}\n",
+                i.pid("sleeper").unwrap()
+            )
+        )
+    );
+    assert!(i
+        .list_line("sleeper")
+        .starts_with("[{+}     ] sleeper (pid: "));
+    // A waits-for dependent does not hold its dependency up.
+    i.expect(&["stop", "sleeper"], "Service 'sleeper' stopped.\n", "", 0);
+    assert_eq!(i.state("waiter"), "STARTED");
+    i.expect(&["wake", "sleeper"], "Service 'sleeper' started.\n", "", 0);
+    assert!(
+        i.list_line("sleeper").starts_with("[{+}     ] sleeper"),
+        "woken, not activated"
+    );
+    i.expect(
+        &["wake", "--no-wait", "sleeper"],
+        "Service (already) started.\n",
+        "",
+        0,
+    );
+    let pid = i.pid("sleeper").unwrap();
+    i.expect(&["release", "waiter"], "Service stopped.\n", "", 0);
+    // Nothing requires the sleeper any more: it stops.
+    i.wait_for("sleeper to stop", || i.state("sleeper") == "STOPPED");
+    assert!(!alive(pid));
+    i.expect(
+        &["release", "sleeper"],
+        "Service (already) stopped.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["wake", "sleeper"],
+        "",
+        "dinitctl: service has no active dependents, cannot wake.\n",
+        1,
+    );
+    assert_eq!(i.state("sleeper"), "STOPPED");
+
+    // Release of a service that stays required (docs/CONTROL.md, choice 2): no hang.
+    i.ok(&["start", "sleeper"]);
+    i.ok(&["start", "dependent"]);
+    i.expect(
+        &["release", "sleeper"],
+        "Service 'sleeper' released; it remains active as other services require it.\n",
+        "",
+        0,
+    );
+    assert!(i.list_line("sleeper").starts_with("[{+}     ] sleeper"));
+    // Released: stopping the dependent now stops it.
+    i.ok(&["stop", "dependent"]);
+    i.wait_for("sleeper to stop", || i.state("sleeper") == "STOPPED");
+}
+
+#[test]
+fn pins() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        (
+            "dependent",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+        ),
+    ]);
+    i.ok(&["start", "sleeper"]);
+    i.expect(
+        &["start", "--pin", "sleeper"],
+        "Service (already) started.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["stop", "sleeper"],
+        "",
+        "dinitctl: cannot stop service 'sleeper' as it is pinned started\n",
+        1,
+    );
+    i.expect(
+        &["stop", "--force", "sleeper"],
+        "",
+        "dinitctl: cannot stop service 'sleeper' as it is pinned started\n",
+        1,
+    );
+    assert_eq!(i.state("sleeper"), "STARTED");
+    i.expect(
+        &["unpin", "sleeper"],
+        "Service 'sleeper' unpinned.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["stop", "--pin", "sleeper"],
+        "Service 'sleeper' stopped.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["start", "sleeper"],
+        "",
+        "dinitctl: cannot start service 'sleeper' as it is pinned stopped\n",
+        1,
+    );
+    i.expect(
+        &["wake", "sleeper"],
+        "",
+        "dinitctl: cannot start service 'sleeper' as it is pinned stopped\n",
+        1,
+    );
+    assert_eq!(i.state("sleeper"), "STOPPED");
+    // A dependent cannot start: its dependency is pinned stopped. The failure is known before
+    // the acknowledgement; the stock client hangs here (spec §14 item 4), ours finishes.
+    let start = Instant::now();
+    i.expect(
+        &["start", "dependent"],
+        "Service 'dependent' failed to start.\nReason: a dependency of the service failed to start. Check dinit log.\n",
+        "",
+        1,
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        i.state("dependent"),
+        "STOPPED (dependency failed/terminated)"
+    );
+    assert_eq!(i.list_line("dependent"), "[     {X}] dependent");
+    i.ok(&["unpin", "sleeper"]);
+    i.expect(
+        &["start", "dependent"],
+        "Service 'dependent' started.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.state("sleeper"), "STARTED");
+
+    // Released while pinned started: it stays started (no longer wanted) until unpinned. The
+    // stock client waits for the stop meanwhile; ours says so (docs/CONTROL.md, choice 2).
+    i.ok(&["stop", "dependent"]);
+    i.wait_for("sleeper to stop", || i.state("sleeper") == "STOPPED");
+    i.expect(
+        &["start", "--pin", "sleeper"],
+        "Service 'sleeper' started.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["release", "sleeper"],
+        "Service 'sleeper' released; it remains started as it is pinned.\n",
+        "",
+        0,
+    );
+    let pid = i.pid("sleeper").unwrap();
+    assert_eq!(
+        i.status("sleeper"),
+        status_text(
+            &i,
+            "sleeper",
+            &format!("    State: STARTED\n    Process ID: {pid}\n")
+        )
+    );
+    assert_eq!(
+        i.list_line("sleeper"),
+        format!("[ +   {{ }}] sleeper (pid: {pid})")
+    );
+    i.expect(
+        &["unpin", "sleeper"],
+        "Service 'sleeper' unpinned.\n",
+        "",
+        0,
+    );
+    i.wait_for("sleeper to stop once unpinned", || {
+        i.state("sleeper") == "STOPPED"
+    });
+    assert!(!alive(pid));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures, status, is-started, is-failed, list (spec §10.5, §11, §12.3)
+
+#[test]
+fn failures_and_their_reports() {
+    let i = Instance::start(&[
+        (
+            "failing",
+            "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n",
+        ),
+        (
+            "execfail",
+            "type = process\ncommand = /nonexistent/binary\n",
+        ),
+        ("depfail", "type = internal\ndepends-on: failing\n"),
+        (
+            "timeout",
+            "type = scripted\ncommand = /bin/sleep 10\nstart-timeout = 0.3\n",
+        ),
+        (
+            "bad",
+            "type = process\ncommand = /bin/true\nfrobnicate = 1\n",
+        ),
+        ("depmissing", "type = internal\ndepends-on: nonexistent\n"),
+        (
+            "shortlived",
+            "type = process\ncommand = /bin/sh -c \"until [ -e {dir}/exit ]; do sleep 0.02; done; exit 7\"\nrestart = false\n",
+        ),
+        (
+            "killed",
+            "type = process\ncommand = /bin/sleep 1000\nrestart = false\n",
+        ),
+    ]);
+    i.expect(
+        &["start", "failing"],
+        "Service 'failing' failed to start.\nReason: service process terminated before ready: exited - status 3\n",
+        "",
+        1,
+    );
+    assert_eq!(
+        i.status("failing"),
+        status_text(
+            &i,
+            "failing",
+            "    State: STOPPED (failed to start; exited - status 3)\n"
+        )
+    );
+    assert_eq!(i.list_line("failing"), "[     {X}] failing");
+    i.expect(
+        &["start", "execfail"],
+        "Service 'execfail' failed to start.\nReason: execution of service process failed:\n        Stage: executing command\n        Error: No such file or directory\n",
+        "",
+        1,
+    );
+    assert_eq!(
+        i.status("execfail"),
+        status_text(
+            &i,
+            "execfail",
+            "    State: STOPPED (could not be launched)\n        Stage: executing command\n        Error: No such file or directory\n"
+        )
+    );
+    i.expect(
+        &["start", "depfail"],
+        "Service 'depfail' failed to start.\nReason: a dependency of the service failed to start. Check dinit log.\n",
+        "",
+        1,
+    );
+    assert_eq!(
+        i.status("depfail"),
+        status_text(
+            &i,
+            "depfail",
+            "    State: STOPPED (dependency failed/terminated)\n"
+        )
+    );
+    i.expect(
+        &["start", "timeout"],
+        "Service 'timeout' failed to start.\nReason: start timed out.\n",
+        "",
+        1,
+    );
+    i.wait_for("the timed-out start to end", || {
+        i.state("timeout") == "STOPPED (start timed out)"
+    });
+    assert_eq!(i.list_line("timeout"), "[     {X}] timeout");
+    i.expect(
+        &["start", "bad"],
+        "",
+        "dinitctl: error in service description.\n\
+         dinitctl: try 'dinit-check <service-name>' or check log for more information.\n",
+        1,
+    );
+    assert!(i.read("log").contains("frobnicate"), "{}", i.read("log"));
+    i.expect(
+        &["start", "depmissing"],
+        "",
+        "dinitctl: error loading service (or dependency of service).\n\
+         dinitctl: try 'dinit-check <service-name>' or check log for more information.\n",
+        1,
+    );
+    i.expect(&["start", "@bad"], "", "dinitctl: protocol error\n", 1);
+    i.expect(&["start", ".hidden"], "", "dinitctl: protocol error\n", 1);
+    // The connection that got BADREQ was closed; the daemon serves the next one.
+    i.expect(&["is-failed", "failing"], "STOPPED\n", "", 0);
+    i.expect(&["is-started", "failing"], "STOPPED\n", "", 1);
+    i.expect(&["is-failed", "execfail"], "STOPPED\n", "", 0);
+    i.expect(&["is-failed", "timeout"], "STOPPED\n", "", 0);
+    i.expect(&["is-failed", "depfail"], "STOPPED\n", "", 0);
+
+    i.ok(&["start", "shortlived"]);
+    i.expect(&["is-started", "shortlived"], "STARTED\n", "", 0);
+    i.expect(&["is-failed", "shortlived"], "STARTED\n", "", 1);
+    std::fs::write(i.path("exit"), "").unwrap();
+    i.wait_for("shortlived to exit", || {
+        i.state("shortlived").starts_with("STOPPED")
+    });
+    assert_eq!(
+        i.status("shortlived"),
+        status_text(
+            &i,
+            "shortlived",
+            "    State: STOPPED (terminated; exited - status 7)\n"
+        )
+    );
+    assert_eq!(
+        i.list_line("shortlived"),
+        "[     {X}] shortlived (exit status: 7)"
+    );
+    // TERMINATED, even with a non-zero status, is not "failed".
+    i.expect(&["is-failed", "shortlived"], "STOPPED\n", "", 1);
+
+    i.ok(&["start", "killed"]);
+    i.expect(&["signal", "KILL", "killed"], "", "", 0);
+    i.wait_for("killed to stop", || {
+        i.state("killed").starts_with("STOPPED")
+    });
+    assert_eq!(
+        i.status("killed"),
+        status_text(
+            &i,
+            "killed",
+            "    State: STOPPED (terminated; signalled - signal 9)\n"
+        )
+    );
+    assert_eq!(i.list_line("killed"), "[     {X}] killed (signal: 9)");
+
+    i.expect(
+        &["status", "nosuch"],
+        "",
+        "dinitctl: service not loaded.\n",
+        1,
+    );
+    i.expect(&["is-started", "nosuch"], "", "", 1);
+    i.expect(&["is-failed", "nosuch"], "", "", 1);
+    // status/is-* only find: they never load.
+    i.expect(
+        &["status", "sleeper-not-loaded"],
+        "",
+        "dinitctl: service not loaded.\n",
+        1,
+    );
+    // --quiet silences the state name, not the exit status.
+    i.expect(&["--quiet", "is-failed", "failing"], "", "", 0);
+    i.expect(&["is-started", "--quiet", "failing"], "", "", 1);
+}
+
+#[test]
+fn list_shows_every_loaded_service() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        ("tmpl", "type = internal\n"),
+        ("other", "type = scripted\ncommand = /bin/true\n"),
+    ]);
+    i.ok(&["start", "sleeper"]);
+    i.ok(&["start", "tmpl@foo"]);
+    i.ok(&["start", "other"]);
+    i.ok(&["stop", "other"]);
+    let pid = i.pid("sleeper").unwrap();
+    assert_eq!(
+        i.ok(&["list"]),
+        format!(
+            "[[+]     ] boot\n[[+]     ] sleeper (pid: {pid})\n[[+]     ] tmpl@foo\n[     {{-}}] other\n"
+        )
+    );
+    assert_eq!(
+        i.status("tmpl@foo"),
+        format!(
+            "Service: tmpl@foo\n    File: {}\n    State: STARTED\n    Activation: explicitly started\n",
+            i.file("tmpl")
+        )
+    );
+    // `list` takes no operand; bad command lines are refused locally.
+    let invalid = "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n";
+    i.expect(&["list", "x"], "", invalid, 1);
+    i.expect(&["frobnicate"], "", invalid, 1);
+    i.expect(&["start"], "", invalid, 1);
+    i.expect(&["start", ""], "", invalid, 1);
+    i.expect(&["status", "--force", "sleeper"], "", invalid, 1);
+    i.expect(&["list", "--pin"], "", invalid, 1);
+    let help = i.ctl(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help
+        .stdout
+        .contains("dinitctl [options] catlog [--clear] <service-name>"));
+    let version = i.ctl(&["--version"]);
+    assert_eq!(version.code, 0);
+    assert!(version.stdout.starts_with("Dinit version "), "{version:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// unload, reload (spec §10.8, §10.9, §12.5; dinitctl(8) reload)
+
+#[test]
+fn unload_and_reload() {
+    let i = Instance::start(&[
+        ("internal", "type = internal\n"),
+        ("sleeper", SLEEPER),
+        (
+            "dependent",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+        ),
+        ("scripted", "type = scripted\ncommand = /bin/true\n"),
+    ]);
+    i.ok(&["start", "internal"]);
+    i.ok(&["stop", "internal"]);
+    i.expect(
+        &["unload", "internal"],
+        "Service 'internal' unloaded.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.list_line("internal"), "");
+    i.expect(
+        &["unload", "internal"],
+        "",
+        "dinitctl: service not loaded.\n",
+        1,
+    );
+    i.expect(
+        &["unload", "nosuch"],
+        "",
+        "dinitctl: service not loaded.\n",
+        1,
+    );
+
+    let refused = "dinitctl: could not unload service; service not stopped, or is a dependency of another service.\n";
+    i.ok(&["start", "sleeper"]);
+    i.expect(&["unload", "sleeper"], "", refused, 1);
+    assert_eq!(i.state("sleeper"), "STARTED");
+    // Stopped, but a loaded service depends on it.
+    i.ok(&["start", "dependent"]);
+    i.ok(&["stop", "--force", "sleeper"]);
+    i.wait_for("dependent to stop", || {
+        i.state("dependent").starts_with("STOPPED")
+    });
+    i.expect(&["unload", "sleeper"], "", refused, 1);
+    i.expect(
+        &["unload", "dependent"],
+        "Service 'dependent' unloaded.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["unload", "sleeper"],
+        "Service 'sleeper' unloaded.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.list_line("sleeper"), "");
+
+    i.ok(&["start", "scripted"]);
+    i.expect(
+        &["reload", "scripted"],
+        "Service 'scripted' reloaded.\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["reload", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+    // Reloading a service that is not loaded loads it.
+    i.expect(
+        &["reload", "internal"],
+        "Service 'internal' reloaded.\n",
+        "",
+        0,
+    );
+    assert_eq!(i.list_line("internal"), "[     {-}] internal");
+}
+
+#[test]
+fn reload_limits_for_running_services() {
+    // dinitctl(8) reload: "the type of a running service cannot be changed; nor can the
+    // inittab-id, inittab-line, or pid-file settings, or the runs-on-console or shares-console
+    // flags. If any hard dependencies are added to a running service, the dependencies must
+    // already be started." Other changes "may not take effect until the service is restarted".
+    let v = |n: u32, extra: &str| {
+        format!("type = process\ncommand = /bin/sh -c \"echo v{n} >> {{dir}}/versions; exec sleep 1000\"\n{extra}")
+    };
+    let i = Instance::start(&[
+        ("svc", &v(1, "")),
+        ("started", SLEEPER),
+        ("stopped", "type = internal\n"),
+        ("stoppedsvc", "type = process\ncommand = /bin/sleep 1000\n"),
+    ]);
+    let refused = "dinitctl: could not reload service; service in wrong state, incompatible change, or bad service description.\n";
+    i.ok(&["start", "svc"]);
+    i.ok(&["start", "started"]);
+    // Loaded (reload of a service not loaded loads it), not started.
+    i.ok(&["reload", "stopped"]);
+    let pid = i.pid("svc").unwrap();
+    let write = |text: &str| {
+        std::fs::write(
+            i.path("sd/svc"),
+            text.replace("{dir}", i.dir.to_str().unwrap()),
+        )
+        .unwrap()
+    };
+    for bad in [
+        "type = internal\n".to_owned(),
+        v(1, "type = bgprocess\npid-file = /nonexistent/pid\n"),
+        v(1, "options = runs-on-console\n"),
+        v(1, "inittab-id = zz\n"),
+        v(1, "depends-on: stopped\n"),
+        "type = process\ncommand = /bin/true\nfrobnicate = 1\n".to_owned(),
+    ] {
+        write(&bad);
+        i.expect(&["reload", "svc"], "", refused, 1);
+        // Without any effect on the service.
+        assert_eq!(i.pid("svc"), Some(pid), "after {bad:?}");
+        assert_eq!(i.state("stopped"), "STOPPED", "after {bad:?}");
+    }
+    // A started hard dependency may be added, and other changes apply at the next start.
+    write(&v(2, "depends-on: started\n"));
+    i.expect(&["reload", "svc"], "Service 'svc' reloaded.\n", "", 0);
+    assert_eq!(i.pid("svc"), Some(pid));
+    assert_eq!(i.read("versions"), "v1\n");
+    i.expect(
+        &["stop", "started"],
+        "",
+        "dinitctl: cannot stop service 'started' due to the following dependents:\n\
+         (only direct dependents are listed. Exercise caution before using '--force' !!)\n  svc\n",
+        1,
+    );
+    i.ok(&["restart", "svc"]);
+    i.wait_for("the new command to run", || {
+        i.read("versions") == "v1\nv2\n"
+    });
+    // A stopped service may change anything, its type included.
+    i.ok(&["stop", "svc"]);
+    write("type = internal\n");
+    i.expect(&["reload", "svc"], "Service 'svc' reloaded.\n", "", 0);
+    i.expect(&["start", "svc"], "Service started.\n", "", 0);
+    assert_eq!(
+        i.status("svc"),
+        status_text(
+            &i,
+            "svc",
+            "    State: STARTED\n    Activation: explicitly started\n"
+        )
+    );
+    assert_eq!(i.read("versions"), "v1\nv2\n");
+    // A stopped process service that is not running may gain any dependency.
+    std::fs::write(
+        i.path("sd/stoppedsvc"),
+        "type = process\ncommand = /bin/sleep 1000\ndepends-on: stopped\n",
+    )
+    .unwrap();
+    i.ok(&["reload", "stoppedsvc"]);
+    i.ok(&["start", "stoppedsvc"]);
+    assert_eq!(i.state("stopped"), "STARTED");
+}
+
+// ---------------------------------------------------------------------------------------------
+// add-dep, rm-dep, enable, disable (spec §10.11, §10.12, §12.6)
+
+#[test]
+fn add_and_remove_dependencies() {
+    let i = Instance::start(&[
+        ("scripted", "type = scripted\ncommand = /bin/true\n"),
+        ("trig", "type = triggered\ndepends-on: scripted\n"),
+        ("sleeper", SLEEPER),
+        ("a", "type = internal\n"),
+        (
+            "b",
+            "type = scripted\ncommand = /bin/sh -c \"echo b >> {dir}/b\"\n",
+        ),
+    ]);
+    i.expect(
+        &["add-dep", "waits-for", "scripted", "b"],
+        "Service 'scripted': dependency 'b' added\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["rm-dep", "waits-for", "scripted", "b"],
+        "Service 'scripted': dependency 'b' removed\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["rm-dep", "waits-for", "scripted", "b"],
+        "",
+        "dinitctl: no such dependency to remove\n",
+        1,
+    );
+    // trig needs scripted: the reverse would be a cycle.
+    i.expect(
+        &["add-dep", "need", "scripted", "trig"],
+        "",
+        "dinitctl: could not add dependency: circular dependency or wrong state\n",
+        1,
+    );
+    i.expect(
+        &["add-dep", "need", "sleeper", "sleeper"],
+        "",
+        "dinitctl: control socket protocol error\n",
+        1,
+    );
+    i.expect(
+        &["add-dep", "soft", "a", "b"],
+        "",
+        "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+        1,
+    );
+    i.expect(
+        &["add-dep", "need", "a", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+    // The dependency is real: starting a starts b; b cannot stop while a needs it.
+    i.expect(
+        &["add-dep", "regular", "a", "b"],
+        "Service 'a': dependency 'b' added\n",
+        "",
+        0,
+    );
+    i.ok(&["start", "a"]);
+    assert_eq!(i.read("b"), "b\n");
+    assert_eq!(
+        i.status("b"),
+        status_text(
+            &i,
+            "b",
+            "    State: STARTED\n    Activation: start due to dependent(s)\n"
+        )
+    );
+    i.expect(
+        &["stop", "b"],
+        "",
+        "dinitctl: cannot stop service 'b' due to the following dependents:\n\
+         (only direct dependents are listed. Exercise caution before using '--force' !!)\n  a\n",
+        1,
+    );
+    // Removing it releases b, which stops as nothing else needs it.
+    i.expect(
+        &["rm-dep", "need", "a", "b"],
+        "Service 'a': dependency 'b' removed\n",
+        "",
+        0,
+    );
+    i.wait_for("b to stop", || i.state("b") == "STOPPED");
+    assert_eq!(i.state("a"), "STARTED");
+    // milestone: the same shape.
+    i.expect(
+        &["add-dep", "milestone", "a", "sleeper"],
+        "Service 'a': dependency 'sleeper' added\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["rm-dep", "milestone", "a", "sleeper"],
+        "Service 'a': dependency 'sleeper' removed\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["rm-dep", "need", "a", "sleeper"],
+        "",
+        "dinitctl: no such dependency to remove\n",
+        1,
+    );
+}
+
+fn link_of(i: &Instance, rel: &str) -> Option<PathBuf> {
+    std::fs::read_link(i.path(rel)).ok()
+}
+
+#[test]
+fn enable_and_disable_with_the_daemon() {
+    let i = Instance::start(&[
+        ("enableme", SLEEPER),
+        ("efail2", "type = process\ncommand = /nonexistent/binary\n"),
+        ("fromstopped", "type = internal\nwaits-for.d = from.d\n"),
+        ("from.d/", ""),
+        ("waiter", "type = internal\nwaits-for: efail2\n"),
+        (
+            "via",
+            "type = process\ncommand = /bin/sleep 1000\n@meta enable-via viahost\n",
+        ),
+        ("viahost", "type = internal\nwaits-for.d = viahost.d\n"),
+        ("viahost.d/", ""),
+        (
+            "fixed",
+            "type = internal\nwaits-for: enableme\nwaits-for.d = fixed.d\n",
+        ),
+        ("fixed.d/", ""),
+        (
+            "multi",
+            "type = internal\nwaits-for.d = m1.d\nwaits-for.d = m2.d\n",
+        ),
+    ]);
+    i.expect(
+        &["enable", "enableme"],
+        "Service 'enableme' has been enabled.\nService 'enableme' started.\n",
+        "",
+        0,
+    );
+    assert_eq!(
+        link_of(&i, "sd/boot.d/enableme"),
+        Some(PathBuf::from("../enableme"))
+    );
+    assert!(i
+        .list_line("enableme")
+        .starts_with("[{+}     ] enableme (pid: "));
+    i.expect(
+        &["enable", "enableme"],
+        "",
+        "dinitctl: service already enabled.\n",
+        1,
+    );
+    let pid = i.pid("enableme").unwrap();
+    i.expect(
+        &["disable", "enableme"],
+        "Service 'enableme' has been disabled.\n",
+        "",
+        0,
+    );
+    assert_eq!(link_of(&i, "sd/boot.d/enableme"), None);
+    i.wait_for("enableme to stop", || i.state("enableme") == "STOPPED");
+    assert!(!alive(pid));
+    i.expect(
+        &["disable", "enableme"],
+        "",
+        "dinitctl: service not currently enabled\n",
+        1,
+    );
+
+    // Already explicitly started: enable just adds the dependency; disable leaves it running.
+    i.ok(&["start", "enableme"]);
+    i.expect(
+        &["enable", "enableme"],
+        "Service 'enableme' has been enabled.\n",
+        "",
+        0,
+    );
+    assert!(i.path("sd/boot.d/enableme").symlink_metadata().is_ok());
+    i.expect(
+        &["disable", "enableme"],
+        "Service 'enableme' has been disabled.\n",
+        "dinitctl: note: disabled service may have other dependents\n",
+        0,
+    );
+    assert_eq!(i.state("enableme"), "STARTED");
+    i.ok(&["stop", "enableme"]);
+
+    // The start fails: still enabled (the link stays), exit 1.
+    i.expect(
+        &["enable", "efail2"],
+        "Service 'efail2' has been enabled.\nService 'efail2' failed to start.\nReason: execution of service process failed:\n        Stage: executing command\n        Error: No such file or directory\n",
+        "",
+        1,
+    );
+    assert_eq!(
+        link_of(&i, "sd/boot.d/efail2"),
+        Some(PathBuf::from("../efail2"))
+    );
+
+    // --from a service that is not started: the dependency is added, nothing starts.
+    i.expect(
+        &["enable", "--from", "fromstopped", "enableme"],
+        "Service 'enableme' has been enabled.\n",
+        "dinitctl: warning: enabling dependency for non-started service\n",
+        0,
+    );
+    assert_eq!(
+        link_of(&i, "sd/from.d/enableme"),
+        Some(PathBuf::from("../enableme"))
+    );
+    assert_eq!(i.state("enableme"), "STOPPED");
+    i.ok(&["start", "fromstopped"]);
+    i.wait_for("enableme to start with fromstopped", || {
+        i.state("enableme") == "STARTED"
+    });
+    i.expect(
+        &["disable", "--from", "fromstopped", "enableme"],
+        "Service 'enableme' has been disabled.\n",
+        "",
+        0,
+    );
+    assert_eq!(link_of(&i, "sd/from.d/enableme"), None);
+    i.wait_for("enableme to stop", || i.state("enableme") == "STOPPED");
+
+    i.expect(
+        &["enable", "--from", "waiter", "enableme"],
+        "",
+        "dinitctl: service 'waiter' has no waits-for.d directory specified\n",
+        1,
+    );
+    i.expect(
+        &["enable", "--from", "fixed", "enableme"],
+        "",
+        "dinitctl: there is a fixed dependency to service 'enableme' in the service description of 'fixed'.\n",
+        1,
+    );
+    i.expect(
+        &["enable", "--from", "multi", "enableme"],
+        "",
+        "dinitctl: service 'multi' has multiple waits-for.d directories specified in service description\n",
+        1,
+    );
+    i.expect(
+        &["enable", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+    assert_eq!(std::fs::read_dir(i.path("sd/fixed.d")).unwrap().count(), 0);
+
+    // @meta enable-via names the service to enable from (viahost is not started yet).
+    i.expect(
+        &["enable", "via"],
+        "Service 'via' has been enabled.\n",
+        "dinitctl: warning: enabling dependency for non-started service\n",
+        0,
+    );
+    assert_eq!(
+        link_of(&i, "sd/viahost.d/via"),
+        Some(PathBuf::from("../via"))
+    );
+    assert_eq!(link_of(&i, "sd/boot.d/via"), None);
+    i.ok(&["start", "viahost"]);
+    i.wait_for("via to start", || i.state("via") == "STARTED");
+    i.expect(
+        &["disable", "via"],
+        "Service 'via' has been disabled.\n",
+        "",
+        0,
+    );
+    assert_eq!(link_of(&i, "sd/viahost.d/via"), None);
+    i.expect(
+        &["--from", "a@b", "enable", "via"],
+        "",
+        "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+        1,
+    );
+}
+
+#[test]
+fn enable_and_disable_offline() {
+    // `--offline` edits the links without a daemon; the next daemon honours them.
+    let dir = temp_dir("offline");
+    write_services(
+        &dir,
+        &[
+            ("boot", "type = internal\nwaits-for.d = boot.d\n"),
+            ("boot.d/", ""),
+            ("svc", "type = process\ncommand = /bin/sleep 1000\n"),
+            (
+                "via",
+                "type = process\ncommand = /bin/sleep 1000\n@meta enable-via other\n",
+            ),
+            ("other", "type = internal\nwaits-for.d = other.d\n"),
+            ("other.d/", ""),
+        ],
+    );
+    let sd = dir.join("sd");
+    let sd = sd.to_str().unwrap();
+    let offline = |args: &[&str]| {
+        let mut all = vec!["--offline", "-d", sd];
+        all.extend_from_slice(args);
+        run_ctl(&all, &[], |_| {})
+    };
+    let out = |stdout: &str, stderr: &str, code: i32| Out {
+        stdout: stdout.to_owned(),
+        stderr: stderr.to_owned(),
+        code,
+    };
+    assert_eq!(
+        offline(&["enable", "svc"]),
+        out("Service 'svc' has been enabled.\n", "", 0)
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("sd/boot.d/svc")).unwrap(),
+        PathBuf::from("../svc")
+    );
+    assert_eq!(
+        offline(&["enable", "svc"]),
+        out("", "dinitctl: service already enabled.\n", 1)
+    );
+    assert_eq!(
+        offline(&["enable", "via"]),
+        out("Service 'via' has been enabled.\n", "", 0)
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("sd/other.d/via")).unwrap(),
+        PathBuf::from("../via")
+    );
+    assert_eq!(
+        offline(&["enable", "nosuch"]),
+        out(
+            "",
+            "dinitctl: failed to find service description.\ndinitctl: check service description file exists / service name spelling.\n",
+            1
+        )
+    );
+    // -o is the short form; --quiet silences the message.
+    let quiet = run_ctl(&["-o", "-d", sd, "--quiet", "disable", "via"], &[], |_| {});
+    assert_eq!(quiet, out("", "", 0));
+    assert!(dir.join("sd/other.d/via").symlink_metadata().is_err());
+
+    let i = Instance::launch(dir, &[]);
+    i.wait_for("svc to start at boot", || i.state("svc") == "STARTED");
+    assert!(
+        i.list_line("svc").starts_with("[{+}     ] svc (pid: "),
+        "{}",
+        i.ok(&["list"])
+    );
+    assert_eq!(i.list_line("via"), "");
+    // Offline disable while the daemon runs only edits the files.
+    let out2 = run_ctl(&["--offline", "-d", sd, "disable", "svc"], &[], |_| {});
+    assert_eq!(out2, out("Service 'svc' has been disabled.\n", "", 0));
+    assert!(i.path("sd/boot.d/svc").symlink_metadata().is_err());
+    assert_eq!(i.state("svc"), "STARTED");
+    let again = run_ctl(&["--offline", "-d", sd, "disable", "svc"], &[], |_| {});
+    assert_eq!(
+        again,
+        out("", "dinitctl: service not currently enabled\n", 1)
+    );
+    // --offline applies to enable/disable only.
+    let bad = run_ctl(&["--offline", "-d", sd, "start", "svc"], &[], |_| {});
+    assert_eq!(
+        bad,
+        out(
+            "",
+            "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+            1
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// setenv, unsetenv, trigger, untrigger, catlog, signal (spec §10.13-§10.16, §12.7)
+
+#[test]
+fn environment_of_the_daemon() {
+    let i = Instance::start(&[(
+        "envsvc",
+        "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
+    )]);
+    i.expect(&["setenv", "FOO=bar"], "", "", 0);
+    i.expect(&["setenv", "A=1", "B=2", "C=3"], "", "", 0);
+    i.expect(
+        &["unsetenv", "FOO=1"],
+        "",
+        "dinitctl: environment variable 'FOO=1' must not contain the '=' sign.\n",
+        1,
+    );
+    i.expect(
+        &["setenv", "=bad"],
+        "",
+        "dinitctl: failed to export environment.\n",
+        1,
+    );
+    // `setenv NAME` exports dinitctl's own value (empty if unset there).
+    let out = run_ctl(
+        &["-p", i.sock(), "setenv", "FROMCTL", "EMPTYVAR"],
+        &[("FROMCTL", "from-ctl")],
+        |c| {
+            c.env_remove("EMPTYVAR");
+        },
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    i.expect(&["unsetenv", "A"], "", "", 0);
+    let long = format!("LONG={}", "x".repeat(1100));
+    i.expect(
+        &["setenv", &long],
+        "",
+        "dinitctl: environment variable 'LONG' too long.\n",
+        1,
+    );
+    i.ok(&["start", "envsvc"]);
+    let env = i.read("env.out");
+    let vars: Vec<&str> = env.lines().collect();
+    for want in ["FOO=bar", "B=2", "C=3", "FROMCTL=from-ctl", "EMPTYVAR="] {
+        assert!(vars.contains(&want), "{want} missing:\n{env}");
+    }
+    assert!(
+        !vars
+            .iter()
+            .any(|v| v.starts_with("A=") || v.starts_with("LONG=")),
+        "{env}"
+    );
+    // A later change applies to the next start only.
+    i.ok(&["setenv", "FOO=baz"]);
+    i.ok(&["unsetenv", "B"]);
+    i.ok(&["restart", "envsvc"]);
+    let env = i.read("env.out");
+    assert!(
+        env.contains("FOO=bar\n") && env.contains("FOO=baz\n"),
+        "{env}"
+    );
+    assert_eq!(env.matches("B=2").count(), 1, "{env}");
+}
+
+#[test]
+fn trigger_and_untrigger() {
+    let i = Instance::start(&[
+        ("trig", "type = triggered\n"),
+        ("waiting", "type = scripted\ncommand = /bin/sh -c \"echo ran >> {dir}/waiting\"\ndepends-on: trig\n"),
+        ("sleeper", SLEEPER),
+    ]);
+    // A start of a dependent waits until the trigger is set.
+    let waiting = Command::new(CTL)
+        .args(["-p", i.sock(), "start", "waiting"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    i.wait_for("trig to be starting", || {
+        i.list_line("trig") == "[{ }<<   ] trig"
+    });
+    assert_eq!(i.state("waiting"), "STARTING");
+    assert_eq!(i.read("waiting"), "");
+    i.expect(&["trigger", "trig"], "", "", 0);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Service 'waiting' started.\n"
+    );
+    assert_eq!(i.read("waiting"), "ran\n");
+    assert_eq!(i.list_line("trig"), "[{+}     ] trig");
+    // Untriggering does not stop it; the next start waits again.
+    i.expect(&["untrigger", "trig"], "", "", 0);
+    assert_eq!(i.state("trig"), "STARTED");
+    i.ok(&["stop", "--force", "trig"]);
+    i.ok(&["start", "--no-wait", "trig"]);
+    assert_eq!(i.list_line("trig"), "[[ ]<<   ] trig");
+    i.expect(&["trigger", "trig"], "", "", 0);
+    i.wait_for("trig to start", || i.state("trig") == "STARTED");
+    // Triggering while stopped: it starts at once next time.
+    i.ok(&["stop", "trig"]);
+    i.ok(&["trigger", "trig"]);
+    i.expect(&["start", "trig"], "Service started.\n", "", 0);
+    i.expect(
+        &["trigger", "sleeper"],
+        "",
+        "dinitctl: cannot trigger a service that is not of 'triggered' type.\n",
+        1,
+    );
+    i.expect(
+        &["untrigger", "sleeper"],
+        "",
+        "dinitctl: cannot trigger a service that is not of 'triggered' type.\n",
+        1,
+    );
+    i.expect(
+        &["trigger", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+}
+
+#[test]
+fn catlog_shows_and_clears_the_buffer() {
+    let i = Instance::start(&[
+        (
+            "logged",
+            "type = process\ncommand = /bin/sh -c \"echo hello from logged; echo second line; exec sleep 1000\"\nlog-type = buffer\n",
+        ),
+        (
+            "partial",
+            "type = scripted\ncommand = /bin/sh -c \"echo line one; printf 'no newline'\"\nlog-type = buffer\n",
+        ),
+        (
+            "small",
+            "type = scripted\ncommand = /bin/sh -c \"echo 0123456789abcdef; echo more\"\nlog-type = buffer\nlog-buffer-size = 10\n",
+        ),
+        ("sleeper", SLEEPER),
+    ]);
+    i.ok(&["start", "logged"]);
+    i.wait_for("the log", || {
+        i.ctl(&["catlog", "logged"]).stdout.contains("second")
+    });
+    i.expect(
+        &["catlog", "logged"],
+        "hello from logged\nsecond line\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["catlog", "--clear", "logged"],
+        "hello from logged\nsecond line\n",
+        "",
+        0,
+    );
+    i.expect(&["catlog", "logged"], "", "", 0);
+    i.ok(&["start", "partial"]);
+    i.expect(
+        &["catlog", "partial"],
+        "line one\nno newline\n(last line is truncated or incomplete)\n",
+        "",
+        0,
+    );
+    // --quiet does not silence the log itself.
+    i.expect(
+        &["--quiet", "catlog", "partial"],
+        "line one\nno newline\n(last line is truncated or incomplete)\n",
+        "",
+        0,
+    );
+    i.ok(&["start", "small"]);
+    i.expect(
+        &["catlog", "small"],
+        "0123456789\n(last line is truncated or incomplete)\n",
+        "",
+        0,
+    );
+    i.expect(
+        &["catlog", "sleeper"],
+        "",
+        "dinitctl: cannot cat log for service not configured to buffer output.\n",
+        1,
+    );
+    i.expect(
+        &["--clear", "status", "logged"],
+        "",
+        "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+        1,
+    );
+}
+
+#[test]
+fn signals_reach_the_service_process() {
+    let i = Instance::start(&[
+        (
+            "trapper",
+            "type = process\ncommand = /bin/sh -c \"trap 'echo USR1 >> {dir}/sigs' USR1; trap 'echo HUP >> {dir}/sigs' HUP; echo ready >&3; while :; do sleep 0.05; done\"\nready-notification = pipefd:3\n",
+        ),
+        ("sleeper", SLEEPER),
+        ("killed", "type = process\ncommand = /bin/sleep 1000\nrestart = false\n"),
+        ("internal", "type = internal\n"),
+    ]);
+    i.expect(
+        &["signal", "-l"],
+        "dinitctl: The following signal names are supported:\n\
+         dinitctl: HUP  -> 1\ndinitctl: INT  -> 2\ndinitctl: QUIT -> 3\ndinitctl: KILL -> 9\n\
+         dinitctl: USR1 -> 10\ndinitctl: USR2 -> 12\ndinitctl: TERM -> 15\ndinitctl: CONT -> 18\n\
+         dinitctl: STOP -> 19\n",
+        "",
+        0,
+    );
+    assert_eq!(i.ctl(&["signal", "--list"]), i.ctl(&["signal", "-l"]));
+    i.ok(&["start", "trapper"]);
+    let pid = i.pid("trapper").unwrap();
+    i.expect(&["signal", "USR1", "trapper"], "", "", 0);
+    i.wait_for("USR1", || i.read("sigs") == "USR1\n");
+    i.expect(&["signal", "1", "trapper"], "", "", 0);
+    i.wait_for("HUP", || i.read("sigs") == "USR1\nHUP\n");
+    assert_eq!(i.pid("trapper"), Some(pid), "the trapping process survived");
+    i.expect(
+        &["signal", "TERM", "sleeper"],
+        "",
+        "dinitctl: could not get valid PID of service; service is not process-based or is in wrong state.\n",
+        1,
+    );
+    i.expect(
+        &["signal", "HUP", "internal"],
+        "",
+        "dinitctl: could not get valid PID of service; service is not process-based or is in wrong state.\n",
+        1,
+    );
+    i.ok(&["start", "sleeper"]);
+    i.expect(
+        &["signal", "99", "sleeper"],
+        "",
+        "dinitctl: provided signal was invalid.\n",
+        1,
+    );
+    i.expect(
+        &["signal", "FOO", "sleeper"],
+        "",
+        "dinitctl: 'FOO' is not a valid signal name/number\n",
+        1,
+    );
+    assert_eq!(i.state("sleeper"), "STARTED");
+    i.ok(&["start", "killed"]);
+    let kpid = i.pid("killed").unwrap();
+    i.expect(&["signal", "KILL", "killed"], "", "", 0);
+    i.wait_for("killed to stop", || {
+        i.state("killed").starts_with("STOPPED")
+    });
+    assert!(!alive(kpid));
+    assert_eq!(
+        i.state("killed"),
+        "STOPPED (terminated; signalled - signal 9)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// shutdown (spec §10.10, §12.8)
+
+#[test]
+fn shutdown_and_commands_during_it() {
+    let mut i = Instance::start(&[
+        ("boot", "type = internal\nwaits-for: slowstop\n"),
+        ("slowstop", GATED_STOP),
+        ("other", SLEEPER),
+        ("internal", "type = internal\n"),
+    ]);
+    i.ok(&["start", "boot"]);
+    i.ok(&["start", "slowstop"]);
+    i.ok(&["start", "other"]);
+    i.ok(&["start", "internal"]);
+    let slow = i.pid("slowstop").unwrap();
+    let other = i.pid("other").unwrap();
+    let shutdown = Command::new(CTL)
+        .args(["-p", i.sock(), "shutdown"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    i.wait_for("the shutdown to begin", || {
+        i.state("slowstop") == "STOPPING"
+    });
+    let refused = "dinitctl: cannot start/restart/wake service, shutdown is in progress.\n";
+    i.expect(&["start", "other"], "", refused, 1);
+    i.expect(&["start", "internal"], "", refused, 1);
+    i.expect(&["wake", "slowstop"], "", refused, 1);
+    i.expect(&["restart", "slowstop"], "", refused, 1);
+    i.expect(&["restart", "other"], "", refused, 1);
+    // Queries still work.
+    assert_eq!(
+        i.status("slowstop").lines().nth(2),
+        Some("    State: STOPPING")
+    );
+    std::fs::write(i.path("go"), "").unwrap();
+    let out = shutdown.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Shutting down dinit...\nConnection closed.\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(i.wait_exit().success());
+    assert!(!alive(slow) && !alive(other));
+    assert!(!i.sock.exists(), "the socket file is removed");
+    i.expect(
+        &["list"],
+        "",
+        &format!(
+            "dinitctl: connecting to socket: {}: No such file or directory\n",
+            i.sock()
+        ),
+        1,
+    );
+    i.expect(
+        &["shutdown"],
+        "",
+        &format!(
+            "dinitctl: connecting to socket: {}: No such file or directory\n",
+            i.sock()
+        ),
+        1,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket selection: -p, DINIT_SOCKET_PATH, the user defaults, --use-passed-cfd (spec §2.3, §2.5)
+
+#[test]
+fn socket_selection_and_connection_errors() {
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let tmp = i.dir.to_str().unwrap().to_owned();
+    let out = |stdout: &str, stderr: &str, code: i32| Out {
+        stdout: stdout.to_owned(),
+        stderr: stderr.to_owned(),
+        code,
+    };
+    // DINIT_SOCKET_PATH, for user and system mode alike.
+    for mode in ["-u", "-s"] {
+        let r = run_ctl(
+            &[mode, "start", "sleeper"],
+            &[("DINIT_SOCKET_PATH", i.sock())],
+            |_| {},
+        );
+        assert!(
+            r.code == 0 && r.stdout.contains("started."),
+            "{mode}: {r:?}"
+        );
+    }
+    // -p wins over DINIT_SOCKET_PATH.
+    let r = run_ctl(
+        &["-p", i.sock(), "is-started", "sleeper"],
+        &[("DINIT_SOCKET_PATH", "/nonexistent/sock")],
+        |_| {},
+    );
+    assert_eq!(r, out("STARTED\n", "", 0));
+    // --socket-path is the long form.
+    let r = run_ctl(
+        &["--socket-path", i.sock(), "is-started", "sleeper"],
+        &[],
+        |_| {},
+    );
+    assert_eq!(r, out("STARTED\n", "", 0));
+    // XDG_RUNTIME_DIR, then HOME, in user mode.
+    std::fs::create_dir_all(i.path("xdg")).unwrap();
+    std::os::unix::fs::symlink(&i.sock, i.path("xdg/dinitctl")).unwrap();
+    let r = run_ctl(
+        &["-u", "is-started", "sleeper"],
+        &[("XDG_RUNTIME_DIR", &format!("{tmp}/xdg"))],
+        |_| {},
+    );
+    assert_eq!(r, out("STARTED\n", "", 0));
+    std::os::unix::fs::symlink(&i.sock, i.path(".dinitctl")).unwrap();
+    let r = run_ctl(&["-u", "is-started", "sleeper"], &[("HOME", &tmp)], |c| {
+        c.env_remove("XDG_RUNTIME_DIR");
+    });
+    assert_eq!(r, out("STARTED\n", "", 0));
+
+    // Connection errors.
+    let nosock = format!("{tmp}/nosock");
+    let r = run_ctl(&["-p", &nosock, "list"], &[], |_| {});
+    assert_eq!(
+        r,
+        out(
+            "",
+            &format!("dinitctl: connecting to socket: {nosock}: No such file or directory\n"),
+            1
+        )
+    );
+    let r = run_ctl(&["-u", "list"], &[("DINIT_SOCKET_PATH", &nosock)], |_| {});
+    assert_eq!(
+        r,
+        out(
+            "",
+            &format!(
+                "dinitctl: connecting to socket: {nosock}: No such file or directory\ndinitctl: perhaps no user instance is running?\n"
+            ),
+            1
+        )
+    );
+    let r = run_ctl(&["-u", "list"], &[("HOME", &format!("{tmp}/xdg"))], |c| {
+        c.env_remove("XDG_RUNTIME_DIR");
+    });
+    assert_eq!(
+        r,
+        out(
+            "",
+            &format!(
+                "dinitctl: connecting to socket: {tmp}/xdg/.dinitctl: No such file or directory\ndinitctl: perhaps no user instance is running?\n"
+            ),
+            1
+        )
+    );
+    let r = run_ctl(
+        &["-u", "list"],
+        &[("XDG_RUNTIME_DIR", &format!("{tmp}/sd"))],
+        |_| {},
+    );
+    assert_eq!(
+        r,
+        out(
+            "",
+            &format!(
+                "dinitctl: connecting to socket: {tmp}/sd/dinitctl: No such file or directory\ndinitctl: perhaps no user instance is running?\n"
+            ),
+            1
+        )
+    );
+    // Something that is not a socket.
+    let r = run_ctl(&["-p", &format!("{tmp}/sd/boot"), "list"], &[], |_| {});
+    assert_eq!(
+        r,
+        out(
+            "",
+            &format!("dinitctl: connecting to socket: {tmp}/sd/boot: Connection refused\n"),
+            1
+        )
+    );
+    // A listener that answers nothing sensible: the version exchange fails.
+    let fake = UnixListener::bind(i.path("fake.sock")).unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = fake.accept().unwrap();
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).unwrap();
+        s.write_all(&[0x34]).unwrap();
+    });
+    let r = run_ctl(&["-p", &format!("{tmp}/fake.sock"), "list"], &[], |_| {});
+    server.join().unwrap();
+    assert_eq!(
+        r,
+        out(
+            "",
+            "dinitctl: control socket read failure or protocol error\n",
+            1
+        )
+    );
+    i.expect(
+        &["-p"],
+        "",
+        "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+        1,
+    );
+}
+
+#[test]
+fn use_passed_cfd_talks_over_the_inherited_connection() {
+    // A pass-cs-fd service gets a connected control socket in DINIT_CS_FD; our dinitctl uses
+    // it with --use-passed-cfd (which wins over -p), twice on the same connection.
+    let i = Instance::start(&[
+        (
+            "passcs",
+            "type = scripted\noptions = pass-cs-fd\ncommand = /bin/sh -c \"{ctl} --use-passed-cfd -p /nonexistent status passcs > {dir}/out 2>&1; echo rc=$$? >> {dir}/out; {ctl} --use-passed-cfd start sleeper >> {dir}/out 2>&1; echo rc=$$? >> {dir}/out; [ -S /proc/self/fd/$$DINIT_CS_FD ] && echo socket >> {dir}/out\"\n",
+        ),
+        ("sleeper", SLEEPER),
+    ]);
+    i.expect(&["start", "passcs"], "Service 'passcs' started.\n", "", 0);
+    let out = i.read("out");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("Service: passcs"), "{out}");
+    assert_eq!(
+        lines.next().map(str::to_owned),
+        Some(format!("    File: {}", i.file("passcs")))
+    );
+    assert_eq!(lines.next(), Some("    State: STARTING"), "{out}");
+    assert_eq!(
+        lines.next(),
+        Some("    Activation: explicitly started"),
+        "{out}"
+    );
+    assert!(
+        lines.next().unwrap().starts_with("    Process ID: "),
+        "{out}"
+    );
+    assert_eq!(lines.next(), Some("rc=0"), "{out}");
+    assert_eq!(lines.next(), Some("Service 'sleeper' started."), "{out}");
+    assert_eq!(lines.next(), Some("rc=0"), "{out}");
+    assert_eq!(lines.next(), Some("socket"), "{out}");
+    assert_eq!(i.state("sleeper"), "STARTED");
+    // Without DINIT_CS_FD, --use-passed-cfd falls back to the socket path.
+    let r = run_ctl(
+        &["--use-passed-cfd", "-p", i.sock(), "is-started", "sleeper"],
+        &[],
+        |_| {},
+    );
+    assert_eq!((r.stdout.as_str(), r.code), ("STARTED\n", 0));
+}
+
+#[test]
+fn quiet_silences_everything_but_errors() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        (
+            "failing",
+            "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n",
+        ),
+    ]);
+    i.expect(&["--quiet", "start", "sleeper"], "", "", 0);
+    assert_eq!(i.state("sleeper"), "STARTED");
+    i.expect(&["start", "--quiet", "--no-wait", "sleeper"], "", "", 0);
+    i.expect(&["--quiet", "restart", "sleeper"], "", "", 0);
+    i.expect(&["--quiet", "stop", "sleeper"], "", "", 0);
+    assert_eq!(i.state("sleeper"), "STOPPED");
+    i.expect(&["--quiet", "start", "failing"], "", "", 1);
+    i.expect(&["--quiet", "unpin", "sleeper"], "", "", 0);
+    i.expect(
+        &["--quiet", "start", "nosuch"],
+        "",
+        "dinitctl: failed to find service description.\n\
+         dinitctl: check service description file exists / service name spelling.\n",
+        1,
+    );
+    // status is requested output, not status chatter.
+    assert!(i
+        .ctl(&["--quiet", "status", "sleeper"])
+        .stdout
+        .starts_with("Service: sleeper\n"));
+    assert!(i.ctl(&["--quiet", "list"]).stdout.contains("] sleeper\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wire, byte by byte (spec §4, §13): a raw client against our daemon
+
+/// A raw control connection.
+struct Raw {
+    s: UnixStream,
+    /// Bytes received and not yet consumed.
+    buf: Vec<u8>,
+}
+
+/// The length of the complete daemon packet at the start of `b` (replies as answers to
+/// requests whose status block is `status` bytes), or `None` if more bytes are needed.
+fn packet_len(b: &[u8], status: usize) -> Option<usize> {
+    let code = *b.first()?;
+    let u32_at = |o: usize| -> Option<usize> {
+        Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().unwrap()) as usize)
+    };
+    let u64_at = |o: usize| -> Option<usize> {
+        Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().unwrap()) as usize)
+    };
+    let len = match code {
+        0x66 => 5 + u16::from_le_bytes(b.get(3..5)?.try_into().unwrap()) as usize,
+        100.. => *b.get(1)? as usize,
+        0x3a => 5,
+        0x3b => 7,
+        0x3e => 2 + status + *b.get(1)? as usize,
+        0x40 => u32_at(2)?,
+        0x41 => 9 + 4 * u64_at(1)?,
+        0x42 => 4 + u16::from_le_bytes(b.get(2..4)?.try_into().unwrap()) as usize,
+        0x46 => 2 + status,
+        0x49 => 6 + u32_at(2)?,
+        0x4d => 5 + u32_at(1)?,
+        0x4e => 9 + u64_at(1)?,
+        _ => 1,
+    };
+    (b.len() >= len).then_some(len)
+}
+
+impl Raw {
+    fn connect(path: &Path) -> Raw {
+        let s = UnixStream::connect(path).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Raw { s, buf: Vec::new() }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).unwrap();
+    }
+
+    /// Reads more bytes; false at EOF (or an error such as a reset).
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 65536];
+        match read_some(&self.s, &mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// The next packet, whatever it is (`status`: the status block size of the reply expected).
+    fn packet(&mut self, status: usize) -> Vec<u8> {
+        loop {
+            if let Some(n) = packet_len(&self.buf, status) {
+                return self.buf.drain(..n).collect();
+            }
+            assert!(self.fill(), "connection closed; have {:02x?}", self.buf);
+        }
+    }
+
+    /// The next reply, collecting the information packets before it.
+    fn reply_with_info(&mut self, status: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut info = Vec::new();
+        loop {
+            let p = self.packet(status);
+            if p[0] >= 100 {
+                info.push(p);
+            } else {
+                return (p, info);
+            }
+        }
+    }
+
+    fn reply(&mut self, status: usize) -> Vec<u8> {
+        self.reply_with_info(status).0
+    }
+
+    /// Sends a request and returns its reply, skipping information packets.
+    fn request(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.send(bytes);
+        self.reply(14)
+    }
+
+    /// LOADSERVICE (`find`: FINDSERVICE); returns the handle.
+    fn load(&mut self, name: &str, find: bool) -> u32 {
+        let mut req = vec![if find { 1 } else { 2 }];
+        req.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        req.extend_from_slice(name.as_bytes());
+        let r = self.request(&req);
+        assert_eq!((r[0], r.len()), (0x3b, 7), "load {name}: {r:02x?}");
+        u32::from_le_bytes(r[2..6].try_into().unwrap())
+    }
+
+    /// Asserts that nothing arrives within `ms` milliseconds.
+    fn expect_silence(&mut self, ms: u64) {
+        self.s
+            .set_read_timeout(Some(Duration::from_millis(ms)))
+            .unwrap();
+        let mut b = [0u8; 64];
+        match read_some(&self.s, &mut b) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("expected silence, got {other:?} {:02x?}", &b[..]),
+        }
+        self.s
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+    }
+
+    /// Reads until the daemon closes the connection; returns what came before.
+    fn until_closed(&mut self) -> Vec<u8> {
+        while self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+}
+
+fn h(handle: u32) -> [u8; 4] {
+    handle.to_le_bytes()
+}
+
+fn req(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+#[test]
+fn malformed_requests_get_badreq_and_close_others_nak() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        ("internal", "type = internal\n"),
+        ("trig", "type = triggered\n"),
+    ]);
+    // BADREQ, then the connection is closed (spec §4.3, §13 error vectors).
+    let badreq: &[&[u8]] = &[
+        &[0x1e],
+        &[0x64],
+        &[0xff, 1, 2, 3],
+        &[0x02, 0x00, 0x00, 0x00],
+        &[0x02, 0xfe, 0x03, 0x78],
+        b"\x01\x07\x00.hidden",
+        b"\x02\x02\x00@x",
+        &[0x03, 0x00, 0x09, 0, 0, 0],
+        &[0x17, 0x05, 0, 0, 0],
+        &[0x07, 0, 0, 0, 0],
+        &[0x09, 0, 0, 0, 0],
+        &[0x10, 0, 0, 0, 0],
+        &[0x0b, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+        &[0x1d, 2, 0, 0, 0, 0, 1, 0, 0, 0],
+        &[0x18, 0x01],
+        &[0x0a, 0x00],
+        &[0x0a, 0x07],
+        &[0x11, 0x00, 0x00, 0x00],
+        b"\x11\x02\x00=x",
+    ];
+    for bytes in badreq {
+        let mut r = Raw::connect(&i.sock);
+        r.send(bytes);
+        // Anything pipelined after the bad request is not processed.
+        let _ = r.s.write_all(&[0x00]);
+        assert_eq!(r.until_closed(), [0x34], "request {bytes:02x?}");
+    }
+    // NAK: the connection stays open.
+    let nak: &[&[u8]] = &[
+        &[0x12, 0, 0, 0, 0],
+        &[0x1a, 9, 0, 0, 0],
+        &[0x1c, 9, 0, 0, 0],
+        &[0x0f, 0, 7, 0, 0, 0],
+        &[0x16, 0, 7, 0, 0, 0],
+        &[0x13, 1, 0, 0, 0, 1],
+        &[0x14, 0, 1, 0, 0, 0],
+        &[0x15, 1, 0, 0, 0, 9, 0, 0, 0],
+    ];
+    for bytes in nak {
+        let mut r = Raw::connect(&i.sock);
+        assert_eq!(r.request(bytes), [0x33], "request {bytes:02x?}");
+        assert_eq!(r.request(&[0]), [0x3a, 1, 0, 7, 0]);
+    }
+    let mut r = Raw::connect(&i.sock);
+    let sl = r.load("sleeper", false);
+    assert_eq!(sl, 0);
+    assert_eq!(
+        r.request(&req(&[&[0x16, 1], &h(sl)])),
+        [0x33],
+        "DSCDIR reserved byte"
+    );
+    let int = r.load("internal", false);
+    assert_eq!(
+        r.request(&req(&[&[0x13], &h(int), &[1]])),
+        [0x33],
+        "not triggered"
+    );
+    assert_eq!(
+        r.request(&req(&[&[0x14, 0], &h(int)])),
+        [0x33],
+        "no log buffer"
+    );
+    // restart / wake of a stopped service: NAK.
+    assert_eq!(r.request(&req(&[&[0x04, 0x06], &h(sl)])), [0x33]);
+    assert_eq!(r.request(&req(&[&[0x05, 0x00], &h(sl)])), [0x33]);
+    // The same service on both sides (even through two handles): BADREQ.
+    let sl2 = r.load("sleeper", true);
+    assert_eq!(sl2, 2, "every find allocates a new handle");
+    r.send(&req(&[&[0x0b, 0], &h(sl), &h(sl2)]));
+    assert_eq!(r.until_closed(), [0x34]);
+
+    // An invalid dependency type: only BADREQ, and nothing is added (spec §14 item 8).
+    let mut r = Raw::connect(&i.sock);
+    let a = r.load("internal", false);
+    let b = r.load("trig", false);
+    r.send(&req(&[&[0x0b, 0x01], &h(a), &h(b)]));
+    assert_eq!(r.until_closed(), [0x34]);
+    i.expect(
+        &["rm-dep", "need", "internal", "trig"],
+        "",
+        "dinitctl: no such dependency to remove\n",
+        1,
+    );
+    i.expect(
+        &["rm-dep", "waits-for", "internal", "trig"],
+        "",
+        "dinitctl: no such dependency to remove\n",
+        1,
+    );
+
+    // Incomplete requests wait: LOAD with length 0 needs a fourth byte (spec §4.1).
+    let mut r = Raw::connect(&i.sock);
+    r.send(&[0x02, 0x00, 0x00]);
+    r.expect_silence(200);
+    r.send(&[0x00]);
+    assert_eq!(r.until_closed(), [0x34]);
+    // A request split over writes, and pipelined requests.
+    let mut r = Raw::connect(&i.sock);
+    r.send(&[0x02, 0x04, 0x00]);
+    r.expect_silence(100);
+    r.send(b"bo");
+    r.expect_silence(100);
+    r.send(b"ot");
+    assert_eq!(r.reply(14), [0x3b, 2, 0, 0, 0, 0, 2]);
+    r.send(b"\x00\x01\x04\x00boot\x1a\x01\x00\x00\x00");
+    assert_eq!(r.reply(14), [0x3a, 1, 0, 7, 0]);
+    assert_eq!(r.reply(14), [0x3b, 2, 1, 0, 0, 0, 2]);
+    assert_eq!(
+        r.reply(14),
+        [0x46, 0, 2, 2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    );
+    // The daemon still serves everyone.
+    i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
+}
+
+#[test]
+fn wire_vectors_of_the_spec() {
+    let i = Instance::start(&[
+        ("sleeper", SLEEPER),
+        (
+            "dependent",
+            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+        ),
+        ("failing", "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n"),
+        (
+            "logged",
+            "type = process\ncommand = /bin/sh -c \"echo hello; exec sleep 1000\"\nlog-type = buffer\n",
+        ),
+        ("trig", "type = triggered\n"),
+        ("extra", "type = internal\n"),
+    ]);
+    let mut r = Raw::connect(&i.sock);
+    assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0], "V1");
+    assert_eq!(r.request(b"\x01\x07\x00sleeper"), [0x3c], "V2");
+    assert_eq!(
+        r.request(b"\x02\x07\x00sleeper"),
+        [0x3b, 0, 0, 0, 0, 0, 0],
+        "V3"
+    );
+    let dir = format!("{}/sd", i.dir.display());
+    let mut v4 = vec![0x4d];
+    v4.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    v4.extend_from_slice(dir.as_bytes());
+    assert_eq!(r.request(&[0x16, 0, 0, 0, 0, 0]), v4, "V4");
+    // V5: status30 with the description's mtime.
+    r.send(&[0x1c, 0, 0, 0, 0]);
+    let v5 = r.reply(30);
+    let meta = std::fs::metadata(i.path("sd/sleeper")).unwrap();
+    let mut want = vec![0x46, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    want.extend_from_slice(&meta.mtime().to_le_bytes());
+    want.extend_from_slice(&meta.mtime_nsec().to_le_bytes());
+    assert_eq!(v5, want, "V5");
+    // V6: ACK, then STARTED for h0, v5 event then legacy.
+    r.send(&[0x03, 0, 0, 0, 0, 0]);
+    assert_eq!(r.packet(14), [0x32], "V6 ack");
+    let pid = i.pid("sleeper").unwrap();
+    let p = pid.to_le_bytes();
+    let started5 = |hd: u32, pid: [u8; 4]| {
+        req(&[
+            &[0x65, 0x15],
+            &h(hd),
+            &[0, 2, 2, 0x18, 0, 0, 0],
+            &pid,
+            &[0, 0, 0, 0],
+        ])
+    };
+    let started =
+        |hd: u32, pid: [u8; 4]| req(&[&[0x64, 0x11], &h(hd), &[0, 2, 2, 0x18, 0, 0, 0], &pid]);
+    assert_eq!(r.packet(14), started5(0, p), "V6 event");
+    assert_eq!(r.packet(14), started(0, p), "V6 legacy event");
+    assert_eq!(
+        r.request(&[0x1a, 0, 0, 0, 0]),
+        req(&[&[0x46, 0, 2, 2, 0x18, 0, 0, 0], &p, &[0, 0, 0, 0]]),
+        "V7"
+    );
+    assert_eq!(
+        r.request(b"\x02\x09\x00dependent"),
+        [0x3b, 0, 1, 0, 0, 0, 0],
+        "V8"
+    );
+    r.send(&[0x03, 0, 1, 0, 0, 0]);
+    assert_eq!(r.packet(14), [0x32], "V9");
+    let dpid = i.pid("dependent").unwrap().to_le_bytes();
+    assert_eq!(r.packet(14), started5(1, dpid));
+    assert_eq!(r.packet(14), started(1, dpid));
+    assert_eq!(
+        r.request(&[0x04, 0x02, 0, 0, 0, 0]),
+        [0x41, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0],
+        "V10: DEPENDENTS n=1, new handle 2"
+    );
+    assert_eq!(
+        r.request(&[0x0f, 0, 2, 0, 0, 0]),
+        b"\x42\x00\x09\x00dependent",
+        "V11"
+    );
+    // V12: restart `dependent` through h1: PREACK, ACK, then STOPPED and STARTED for h2, h1.
+    r.send(&[0x04, 0x86, 1, 0, 0, 0]);
+    assert_eq!(r.packet(14), [0x4f]);
+    assert_eq!(r.packet(14), [0x32]);
+    let mut events = Vec::new();
+    while events.len() < 8 {
+        events.push(r.packet(14));
+    }
+    let new = i.pid("dependent").unwrap().to_le_bytes();
+    let stopped5 = |hd: u32| {
+        req(&[
+            &[0x65, 0x15],
+            &h(hd),
+            &[1, 1, 2, 8, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0],
+        ])
+    };
+    let stopped = |hd: u32| {
+        req(&[
+            &[0x64, 0x11],
+            &h(hd),
+            &[1, 1, 2, 8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
+        ])
+    };
+    assert_eq!(
+        events,
+        [
+            stopped5(2),
+            stopped(2),
+            stopped5(1),
+            stopped(1),
+            started5(2, new),
+            started(2, new),
+            started5(1, new),
+            started(1, new)
+        ],
+        "V12"
+    );
+    // V13: list (status14 entries), in load order.
+    r.send(&[0x19]);
+    let mut list = Vec::new();
+    loop {
+        let p = r.packet(14);
+        if p == [0x3f] {
+            break;
+        }
+        list.push(p);
+    }
+    assert_eq!(
+        list,
+        [
+            req(&[
+                &[0x3e, 4, 2, 2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                b"boot"
+            ]),
+            req(&[
+                &[0x3e, 7, 2, 2, 0x18, 0, 0, 0],
+                &p,
+                &[0, 0, 0, 0],
+                b"sleeper"
+            ]),
+            req(&[
+                &[0x3e, 9, 2, 2, 0x18, 0, 0, 0],
+                &new,
+                &[0, 0, 0, 0],
+                b"dependent"
+            ]),
+        ],
+        "V13"
+    );
+    // V14, V15: SETENV, then GETALLENV has it (NUL-terminated entries, size_t length).
+    assert_eq!(r.request(b"\x11\x07\x00FOO=bar"), [0x32], "V14");
+    let env = r.request(&[0x18, 0]);
+    assert_eq!(env[0], 0x4e);
+    let n = u64::from_le_bytes(env[1..9].try_into().unwrap()) as usize;
+    assert_eq!(n, env.len() - 9);
+    assert!(
+        env.ends_with(b"\0") && env.windows(9).any(|w| w == b"\0FOO=bar\0"),
+        "V15"
+    );
+    // V16, V17: a failing start: ACK, FAILEDSTART (reason FAILED, exited 3), STOPPED.
+    assert_eq!(r.load("failing", false), 3, "V16");
+    r.send(&[0x03, 0, 3, 0, 0, 0]);
+    assert_eq!(r.packet(14), [0x32]);
+    let v17: Vec<Vec<u8>> = (0..4).map(|_| r.packet(14)).collect();
+    assert_eq!(
+        v17,
+        [
+            req(&[
+                &[0x65, 0x15],
+                &h(3),
+                &[2, 1, 0, 0, 3, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]
+            ]),
+            req(&[
+                &[0x64, 0x11],
+                &h(3),
+                &[2, 1, 0, 0, 3, 0, 0, 0xff, 0xff, 0xff, 0xff]
+            ]),
+            req(&[
+                &[0x65, 0x15],
+                &h(3),
+                &[1, 0, 0, 0, 3, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]
+            ]),
+            req(&[
+                &[0x64, 0x11],
+                &h(3),
+                &[1, 0, 0, 0, 3, 0, 0, 0xff, 0xff, 0xff, 0xff]
+            ]),
+        ],
+        "V17"
+    );
+    // V18-V20: catlog.
+    assert_eq!(r.load("logged", false), 4);
+    r.send(&[0x03, 0, 4, 0, 0, 0]);
+    assert_eq!(r.reply(14), [0x32]);
+    i.wait_for("the log", || {
+        i.ctl(&["catlog", "logged"]).stdout == "hello\n"
+    });
+    assert_eq!(
+        r.request(&[0x14, 0, 4, 0, 0, 0]),
+        b"\x49\x00\x06\x00\x00\x00hello\n",
+        "V20"
+    );
+    // V22: SIGNAL to a service without a process.
+    assert_eq!(r.request(&[0x15, 1, 0, 0, 0, 3, 0, 0, 0]), [0x4a], "V22");
+    // V23-V27: trigger, add and remove a dependency.
+    assert_eq!(r.load("trig", false), 5);
+    assert_eq!(r.request(&[0x13, 5, 0, 0, 0, 1]), [0x32], "V24");
+    assert_eq!(r.load("extra", false), 6);
+    assert_eq!(r.request(&[0x0b, 2, 5, 0, 0, 0, 6, 0, 0, 0]), [0x32], "V26");
+    assert_eq!(r.request(&[0x0c, 2, 5, 0, 0, 0, 6, 0, 0, 0]), [0x32], "V27");
+    // V28, V29: ENABLE_SERVICE_V7 from the started boot: `extra` starts, its events come
+    // before the reply, which carries its status30.
+    assert_eq!(r.load("boot", false), 7);
+    r.send(&[0x1d, 2, 7, 0, 0, 0, 6, 0, 0, 0]);
+    let (reply, info) = r.reply_with_info(30);
+    let emeta = std::fs::metadata(i.path("sd/extra")).unwrap();
+    let mut want = vec![0x46, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    want.extend_from_slice(&emeta.mtime().to_le_bytes());
+    want.extend_from_slice(&emeta.mtime_nsec().to_le_bytes());
+    assert_eq!(reply, want, "V29 reply");
+    assert_eq!(
+        info,
+        [
+            req(&[
+                &[0x65, 0x15],
+                &h(6),
+                &[0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            ]),
+            req(&[&[0x64, 0x11], &h(6), &[0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0]]),
+        ],
+        "V29 events"
+    );
+    // V30: the legacy ENABLESERVICE of an existing dependency: ACK.
+    assert_eq!(r.request(&[0x0e, 2, 7, 0, 0, 0, 6, 0, 0, 0]), [0x32], "V30");
+    // V31, V32: UNLOAD.
+    assert_eq!(r.request(&[0x09, 3, 0, 0, 0]), [0x32], "V31");
+    assert_eq!(r.request(&[0x09, 0, 0, 0, 0]), [0x33], "V32");
+    // h3 is gone with the service.
+    assert_eq!(r.request(&[0x1a, 3, 0, 0, 0]), [0x33]);
+    // V33: RELOAD; V34: CLOSEHANDLE.
+    assert_eq!(r.request(&[0x10, 5, 0, 0, 0]), [0x32], "V33");
+    assert_eq!(r.request(&[0x17, 6, 0, 0, 0]), [0x32], "V34");
+    // V35: LOADER_MECH: dirload, the daemon's cwd, the directory.
+    let cwd = std::env::current_dir().unwrap();
+    let cwd = cwd.to_str().unwrap();
+    let mut want = vec![0x40, 1];
+    want.extend_from_slice(&((1 + 1 + 4 + 4 + 4 + cwd.len() + 4 + dir.len()) as u32).to_le_bytes());
+    want.extend_from_slice(&1u32.to_le_bytes());
+    want.extend_from_slice(&(cwd.len() as u32).to_le_bytes());
+    want.extend_from_slice(cwd.as_bytes());
+    want.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    want.extend_from_slice(dir.as_bytes());
+    assert_eq!(r.request(&[0x0d]), want, "V35");
+    assert_eq!(r.request(&[0x07, 0, 0, 0, 0]), [0x32], "V36");
+    assert_eq!(r.request(&[0x05, 0, 1, 0, 0, 0]), [0x3d], "V37");
+    // V38, V39: release `logged`: ACK, STOPPED; then the legacy status10 (exit field -1).
+    r.send(&[0x06, 0, 4, 0, 0, 0]);
+    assert_eq!(r.packet(14), [0x32], "V38");
+    assert_eq!(
+        r.packet(14),
+        req(&[
+            &[0x65, 0x15],
+            &h(4),
+            &[1, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 15, 0, 0, 0]
+        ])
+    );
+    assert_eq!(
+        r.packet(14),
+        req(&[
+            &[0x64, 0x11],
+            &h(4),
+            &[1, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]
+        ])
+    );
+    r.send(&[0x12, 4, 0, 0, 0]);
+    assert_eq!(
+        r.reply(10),
+        [0x46, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
+        "V39"
+    );
+    // V40: the legacy list (status10 entries).
+    r.send(&[0x08]);
+    let mut names = Vec::new();
+    loop {
+        let p = r.packet(10);
+        if p == [0x3f] {
+            break;
+        }
+        assert_eq!(p[0], 0x3e);
+        assert_eq!(p.len(), 2 + 10 + p[1] as usize);
+        names.push(String::from_utf8(p[12..].to_vec()).unwrap());
+    }
+    assert_eq!(
+        names,
+        ["boot", "sleeper", "dependent", "logged", "trig", "extra"],
+        "V40"
+    );
+    // V41-V45: LISTENENV on a second connection; ENVEVENTs for set and unset.
+    let mut r2 = Raw::connect(&i.sock);
+    assert_eq!(r2.request(&[0x1b]), [0x32], "V41");
+    assert_eq!(r.request(b"\x11\x07\x00FOO=baz"), [0x32], "V42");
+    assert_eq!(r2.packet(14), b"\x66\x05\x01\x08\x00FOO=baz\x00", "V43");
+    assert_eq!(r.request(b"\x11\x03\x00FOO"), [0x32], "V44");
+    assert_eq!(r2.packet(14), b"\x66\x05\x01\x04\x00FOO\x00", "V45");
+    assert_eq!(r.request(b"\x11\x0d\x00NEVERSET_1234"), [0x32]);
+    assert_eq!(r2.packet(14), b"\x66\x05\x00\x0e\x00NEVERSET_1234\x00");
+    // V46, V47: SHUTDOWN from the second connection; the first sees every service stop,
+    // then the end of the connection.
+    assert_eq!(r2.request(&[0x0a, 0x02]), [0x32], "V46");
+    let rest = r.until_closed();
+    let mut stopped = std::collections::BTreeSet::new();
+    let mut at = 0;
+    while at < rest.len() {
+        let n = packet_len(&rest[at..], 14).unwrap();
+        let p = &rest[at..at + n];
+        assert!(p[0] == 0x64 || p[0] == 0x65, "{p:02x?}");
+        if p[0] == 0x65 && p[6] == 1 {
+            stopped.insert(u32::from_le_bytes(p[2..6].try_into().unwrap()));
+        }
+        at += n;
+    }
+    // boot (h7), sleeper (h0), dependent (h1, h2); logged and trig were stopped already.
+    assert_eq!(stopped.into_iter().collect::<Vec<_>>(), [0, 1, 2, 7], "V47");
+}
+
+#[test]
+fn handle_table_and_request_limits() {
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    // 1024 handles per connection; the next load is refused with OOM and the connection ends.
+    let mut r = Raw::connect(&i.sock);
+    let mut batch = Vec::new();
+    for _ in 0..1024 {
+        batch.extend_from_slice(b"\x01\x04\x00boot");
+    }
+    r.send(&batch);
+    for n in 0..1024u32 {
+        let p = r.reply(14);
+        assert_eq!(p, req(&[&[0x3b, 2], &h(n), &[2]]));
+    }
+    r.send(b"\x01\x04\x00boot");
+    assert_eq!(r.until_closed(), [0x35]);
+    // CLOSEHANDLE frees the lowest handle for reuse (spec §4.5).
+    let mut r = Raw::connect(&i.sock);
+    assert_eq!(r.load("boot", true), 0);
+    assert_eq!(r.load("boot", true), 1);
+    assert_eq!(r.load("sleeper", false), 2);
+    assert_eq!(r.request(&[0x17, 0, 0, 0, 0]), [0x32]);
+    assert_eq!(r.load("boot", true), 0);
+    // A name of the largest size (1021 bytes) is well-formed; 1022 is not.
+    let long = "x".repeat(1021);
+    let mut req1021 = vec![0x01];
+    req1021.extend_from_slice(&1021u16.to_le_bytes());
+    req1021.extend_from_slice(long.as_bytes());
+    assert_eq!(r.request(&req1021), [0x3c]);
+    let mut req1022 = vec![0x01];
+    req1022.extend_from_slice(&1022u16.to_le_bytes());
+    req1022.extend_from_slice(long.as_bytes());
+    req1022.push(b'x');
+    r.send(&req1022);
+    assert_eq!(r.until_closed(), [0x34]);
+    // Long names through dinitctl: an instance argument makes them long.
+    std::fs::write(i.path("sd/tmpl"), "type = internal\n").unwrap();
+    let name = format!("tmpl@{}", "a".repeat(400));
+    i.expect(&["start", &name], "Service started.\n", "", 0);
+    let status = i.status(&name);
+    assert!(
+        status.starts_with(&format!("Service: {name}\n    File: {}\n", i.file("tmpl"))),
+        "{status}"
+    );
+    // SVCINFO carries at most 255 bytes of a name (spec §4.2).
+    let list = i.ok(&["list"]);
+    assert!(
+        list.contains(&format!("[[+]     ] {}\n", &name[..255])),
+        "{list}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket abuse (docs/CONTROL.md "Bounds"): many connections, garbage, stalls, clients that
+// never read; a well-behaved client keeps working and services stay supervised.
+
+/// xorshift64*: a small seeded generator, so that a failing run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Random bytes that can never form a SHUTDOWN request (which any client may send).
+    fn garbage(&mut self, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| match self.next() as u8 {
+                0x0a => 0x0b,
+                b => b,
+            })
+            .collect()
+    }
+}
+
+/// One misbehaving client: connects, does something wrong, goes away.
+fn abuse_once(sock: &Path, rng: &mut Rng) {
+    let Ok(mut s) = UnixStream::connect(sock) else {
+        return;
+    };
+    s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    s.set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let bytes: Vec<u8> = match rng.below(9) {
+        // Random bytes.
+        0 => {
+            let n = 1 + rng.below(3000) as usize;
+            rng.garbage(n)
+        }
+        // A valid request cut short.
+        1 => {
+            let full = b"\x02\x07\x00sleeper";
+            full[..1 + rng.below(full.len() as u64 - 1) as usize].to_vec()
+        }
+        // Oversized and garbage length fields.
+        2 => {
+            let code = [0x01u8, 0x02, 0x11][rng.below(3) as usize];
+            let len = 1022 + rng.below(65535 - 1022) as u16;
+            let mut b = vec![code];
+            b.extend_from_slice(&len.to_le_bytes());
+            let n = rng.below(1500) as usize;
+            b.extend(rng.garbage(n));
+            b
+        }
+        // Valid requests, then garbage.
+        3 => {
+            let mut b = b"\x00\x01\x04\x00boot\x19".to_vec();
+            let n = 1 + rng.below(64) as usize;
+            b.extend(rng.garbage(n));
+            b
+        }
+        // Requests naming handles this connection does not have.
+        4 => {
+            let code = [3u8, 4, 5, 6, 7, 9, 0x10, 0x17][rng.below(8) as usize];
+            let mut b = vec![code];
+            if code <= 6 {
+                b.push(rng.next() as u8);
+            }
+            b.extend_from_slice(&(rng.next() as u32).to_le_bytes());
+            b
+        }
+        // Half a packet, a stall, then away.
+        5 => {
+            let _ = s.write_all(b"\x02\x07\x00slee");
+            std::thread::sleep(Duration::from_millis(rng.below(50)));
+            return;
+        }
+        // Connect and leave.
+        6 => return,
+        // Long replies asked for and never read.
+        7 => vec![0x19; 1 + rng.below(200) as usize],
+        // Pipelined loads of services that do not exist, a status, and a bad name.
+        _ => {
+            let mut b = Vec::new();
+            for _ in 0..rng.below(20) {
+                b.extend_from_slice(b"\x02\x06\x00nosuch");
+            }
+            b.extend_from_slice(b"\x02\x02\x00@x");
+            b
+        }
+    };
+    let _ = s.write_all(&bytes);
+    if rng.below(2) == 0 {
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = read_some(&s, &mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Median, 95th percentile and maximum.
+fn summary(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+    (at(0.5), at(0.95), *v.last().unwrap())
+}
+
+#[test]
+fn socket_abuse_does_not_disturb_others() {
+    let seed = std::env::var("DINIT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_d1a7_u64);
+    eprintln!("abuse seed: {seed} (set DINIT_TEST_SEED to repeat another)");
+    let mut i = Instance::start(&[
+        ("ping", "type = internal\n"),
+        (
+            "victim",
+            "type = process\ncommand = /bin/sh -c \"echo $$$$ >> {dir}/victim.pids; exec sleep 1000\"\nrestart = yes\nrestart-delay = 0.05\n",
+        ),
+        ("sleeper", SLEEPER),
+    ]);
+    i.ok(&["start", "victim"]);
+    i.ok(&["start", "sleeper"]);
+    i.ok(&["stop", "sleeper"]);
+    let victim_pids = |i: &Instance| -> Vec<i32> {
+        i.read("victim.pids")
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect()
+    };
+    i.wait_for("the victim's pid", || victim_pids(&i).len() == 1);
+    // `ping` is started and stopped all the time: its line is either of two.
+    let expected_list = |i: &Instance, pid: i32| {
+        format!(
+            "[[+]     ] boot\n[[+]     ] victim (pid: {pid})\n[     {{-}}] sleeper\n{}",
+            if i.list_line("ping").is_empty() {
+                ""
+            } else {
+                "PING\n"
+            }
+        )
+    };
+    let normalize = |list: &str| {
+        list.replace("[[+]     ] ping\n", "PING\n")
+            .replace("[     {-}] ping\n", "PING\n")
+    };
+    // A well-behaved client: list and status must be exact.
+    let check = |i: &Instance, lat: &mut Vec<Duration>| {
+        let pid = i.pid("victim");
+        let t = Instant::now();
+        let list = i.ctl(&["list"]);
+        lat.push(t.elapsed());
+        let t = Instant::now();
+        let status = i.ctl(&["status", "sleeper"]);
+        lat.push(t.elapsed());
+        assert_eq!(
+            status.stdout,
+            status_text(i, "sleeper", "    State: STOPPED\n")
+        );
+        // The victim may be between a kill and its restart.
+        if let Some(pid) = pid {
+            if i.pid("victim") == Some(pid) && list.stdout.contains(&format!("(pid: {pid})")) {
+                assert_eq!(normalize(&list.stdout), expected_list(i, pid));
+            }
+        }
+        assert_eq!(list.code, 0, "{list:?}");
+    };
+    let mut baseline = Vec::new();
+    for _ in 0..10 {
+        check(&i, &mut baseline);
+    }
+
+    // 1. More connections than the daemon takes: 128 are kept, the rest closed at once.
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let mut s = UnixStream::connect(&i.sock).unwrap();
+        // Half a request: the daemon waits for the rest.
+        s.write_all(b"\x02\x07\x00sl").unwrap();
+        held.push(s);
+    }
+    // Which ones did the daemon close? Poll until the 72 refused ones show, then check that
+    // the others stay open.
+    let mut closed = vec![false; held.len()];
+    let poll = |held: &[UnixStream], closed: &mut [bool]| {
+        for (s, c) in held.iter().zip(closed.iter_mut()).filter(|(_, c)| !**c) {
+            s.set_nonblocking(true).unwrap();
+            let mut b = [0u8; 16];
+            match read_some(s, &mut b) {
+                Ok(0) => *c = true,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => *c = true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!("a stalled connection got {other:?}"),
+            }
+        }
+        closed.iter().filter(|c| **c).count()
+    };
+    let start = Instant::now();
+    while poll(&held, &mut closed) < 72 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(poll(&held, &mut closed), 72, "connections refused of 200");
+    let mut open: Vec<UnixStream> = held
+        .into_iter()
+        .zip(&closed)
+        .filter(|(_, c)| !**c)
+        .map(|(s, _)| s)
+        .collect();
+    assert!(
+        i.read("log").contains("too many control connections"),
+        "{}",
+        i.read("log")
+    );
+    // While the table is full, a client is refused (accepted and closed).
+    let refused = i.ctl(&["list"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr == "dinitctl: control socket read failure or protocol error\n"
+            || refused
+                .stderr
+                .starts_with("dinitctl: control socket write error: "),
+        "{refused:?}"
+    );
+    // ... and services are still supervised.
+    let first = victim_pids(&i)[0];
+    kill(first, libc::SIGKILL);
+    i.wait_for("the victim to be restarted", || victim_pids(&i).len() == 2);
+    // Closing connections frees their slots.
+    open.truncate(28);
+    i.wait_for("a free slot", || i.ctl(&["list"]).code == 0);
+
+    // 2. Sustained abuse below the limit while the well-behaved client works.
+    let stop = Arc::new(AtomicBool::new(false));
+    // Clients that never read their events: 64 handles each on `ping`.
+    let mut deaf = Vec::new();
+    for _ in 0..4 {
+        let mut s = UnixStream::connect(&i.sock).unwrap();
+        let mut b = Vec::new();
+        for _ in 0..64 {
+            b.extend_from_slice(b"\x02\x04\x00ping");
+        }
+        s.write_all(&b).unwrap();
+        deaf.push(s);
+    }
+    // A client that floods requests and never reads the replies.
+    let flooder = UnixStream::connect(&i.sock).unwrap();
+    flooder.set_nonblocking(true).unwrap();
+    let mut flood_sent = 0usize;
+    let zeros = [0u8; 4096];
+    while flood_sent < 1 << 20 {
+        match (&flooder).write(&zeros) {
+            Ok(n) => flood_sent += n,
+            Err(_) => break,
+        }
+    }
+    // A client that fills its output, then sends a bad request (BADREQ waits to be sent).
+    let stuck = UnixStream::connect(&i.sock).unwrap();
+    stuck.set_nonblocking(true).unwrap();
+    let lists = [0x19u8; 1024];
+    for _ in 0..64 {
+        if (&stuck).write(&lists).is_err() {
+            break;
+        }
+    }
+    let _ = (&stuck).write(&[0xff; 64]);
+    // The event generator: starts and stops `ping` as fast as the daemon answers.
+    let sock = i.sock.clone();
+    let gen_stop = stop.clone();
+    let generator = std::thread::spawn(move || {
+        let mut r = Raw::connect(&sock);
+        let hd = r.load("ping", false);
+        let mut cycles = 0u64;
+        while !gen_stop.load(Ordering::Relaxed) {
+            let (reply, info) = {
+                r.send(&req(&[&[0x03, 0], &h(hd)]));
+                r.reply_with_info(14)
+            };
+            assert_eq!(
+                (reply.as_slice(), info.len()),
+                (&[0x3d][..], 2),
+                "start ping"
+            );
+            r.send(&req(&[&[0x04, 0], &h(hd)]));
+            let (reply, info) = r.reply_with_info(14);
+            assert_eq!(
+                (reply.as_slice(), info.len()),
+                (&[0x3d][..], 2),
+                "stop ping"
+            );
+            cycles += 1;
+        }
+        cycles
+    });
+    // Garbage, from two threads.
+    let churners: Vec<_> = (0..2u64)
+        .map(|t| {
+            let sock = i.sock.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut rng = Rng(seed ^ (t + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    abuse_once(&sock, &mut rng);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut during = Vec::new();
+    let abuse_start = Instant::now();
+    let mut killed = false;
+    while abuse_start.elapsed() < Duration::from_secs(3) {
+        check(&i, &mut during);
+        if !killed && abuse_start.elapsed() > Duration::from_millis(1500) {
+            let pids = victim_pids(&i);
+            kill(*pids.last().unwrap(), libc::SIGKILL);
+            killed = true;
+            i.wait_for("the victim to be restarted under abuse", || {
+                victim_pids(&i).len() == 3
+            });
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let cycles = generator.join().unwrap();
+    let garbage: u64 = churners.into_iter().map(|c| c.join().unwrap()).sum();
+    assert!(i.daemon_alive());
+
+    // 3. The misbehaving clients that are still connected cost nothing while idle.
+    std::thread::sleep(Duration::from_millis(100));
+    let cpu0 = i.cpu_time();
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_cpu = i.cpu_time() - cpu0;
+    // The clients that never read were disconnected when their queue overflowed.
+    for s in deaf {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut sink = vec![0u8; 1 << 16];
+        let mut got = 0usize;
+        loop {
+            match read_some(&s, &mut sink) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => panic!("a deaf client was not disconnected ({got} bytes): {e}"),
+            }
+        }
+        assert!(got > 64 * 1024, "{got}");
+    }
+    let pid = *victim_pids(&i).last().unwrap();
+    assert_eq!(normalize(&i.ok(&["list"])), expected_list(&i, pid));
+    drop((flooder, stuck, open));
+    let (b50, b95, bmax) = summary(baseline);
+    let (d50, d95, dmax) = summary(during.clone());
+    eprintln!(
+        "well-behaved dinitctl latency: baseline median {b50:?} p95 {b95:?} max {bmax:?}; \
+         under abuse ({} calls, {garbage} garbage connections, {cycles} start/stop cycles) \
+         median {d50:?} p95 {d95:?} max {dmax:?}; daemon CPU while idle with stalled clients: {idle_cpu:?}",
+        during.len()
+    );
+    assert!(
+        dmax < Duration::from_secs(5),
+        "a well-behaved call took {dmax:?}"
+    );
+    assert!(
+        idle_cpu < Duration::from_millis(300),
+        "the daemon spins on idle misbehaving connections: {idle_cpu:?} of CPU in 1 s"
+    );
+    // 4. Everything still works.
+    i.expect(&["start", "sleeper"], "Service 'sleeper' started.\n", "", 0);
+    i.expect(&["stop", "sleeper"], "Service 'sleeper' stopped.\n", "", 0);
+    assert_eq!(normalize(&i.ok(&["list"])), expected_list(&i, pid));
+    assert!(i.daemon_alive());
+}
+
+#[test]
+fn a_client_that_does_not_read_costs_no_cpu() {
+    // Regression: the reactor is level-triggered; a connection whose input could not be read
+    // (receive buffer full while its replies wait, or a BADREQ waiting to be sent) woke the
+    // loop at once, forever: the daemon spun at full CPU while the client did nothing.
+    let i = Instance::start(&[]);
+    let flooder = UnixStream::connect(&i.sock).unwrap();
+    flooder.set_nonblocking(true).unwrap();
+    let zeros = [0u8; 4096];
+    let mut sent = 0;
+    while sent < 1 << 20 {
+        match (&flooder).write(&zeros) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let stuck = UnixStream::connect(&i.sock).unwrap();
+    stuck.set_nonblocking(true).unwrap();
+    for _ in 0..64 {
+        if (&stuck).write(&[0x19u8; 1024]).is_err() {
+            break;
+        }
+    }
+    let _ = (&stuck).write(&[0xff; 64]);
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu0 = i.cpu_time();
+    std::thread::sleep(Duration::from_millis(1000));
+    let cpu = i.cpu_time() - cpu0;
+    assert!(cpu < Duration::from_millis(200), "{cpu:?} of CPU in 1 s");
+    // Both are served once they read: the flooder gets a reply to every request.
+    flooder.set_nonblocking(false).unwrap();
+    flooder
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while got.len() < sent * 5 {
+        let n = read_some(&flooder, &mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), sent * 5, "one CPVERSION per QUERYVERSION");
+    assert!(got.chunks(5).all(|c| c == [0x3a, 1, 0, 7, 0]));
+    i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
+}
+
+#[test]
+fn streamed_replies_stay_framed_when_things_change_meanwhile() {
+    // Long replies are streamed as the client reads them. When what they describe changes
+    // before a slow client has read it all, the framing must hold: the client gets either a
+    // whole packet or the end of the connection, never a packet whose length lies.
+    let i = Instance::start(&[
+        (
+            "biglog",
+            "type = process\ncommand = /bin/sh -c \"head -c 600000 /dev/zero | tr '\\\\0' x; exec sleep 1000\"\nlog-type = buffer\nlog-buffer-size = 1000000\n",
+        ),
+        ("tmpl", "type = internal\n"),
+        ("en", "type = internal\n"),
+    ]);
+    // 1. CATLOG of a big buffer, cleared by another client while the first one waits.
+    i.ok(&["start", "biglog"]);
+    i.wait_for("600000 bytes of log", || {
+        i.ctl(&["catlog", "biglog"]).stdout.len() == 600_000 + 40
+    });
+    let mut a = Raw::connect(&i.sock);
+    let hd = a.load("biglog", false);
+    a.send(&req(&[&[0x14, 0], &h(hd)]));
+    std::thread::sleep(Duration::from_millis(100));
+    let cleared = i.ctl(&["catlog", "--clear", "biglog"]);
+    assert_eq!(
+        cleared.stdout,
+        format!(
+            "{}\n(last line is truncated or incomplete)\n",
+            "x".repeat(600_000)
+        ),
+        "the second client got it all"
+    );
+    a.send(&[0x00]);
+    let got = a.until_closed();
+    assert_eq!(&got[..2], &[0x49, 0]);
+    let n = u32::from_le_bytes(got[2..6].try_into().unwrap()) as usize;
+    assert_eq!(n, 600_000);
+    if got.len() >= 6 + n {
+        // Whole: the log as it was, then the next reply.
+        assert!(got[6..6 + n].iter().all(|&b| b == b'x'));
+        assert_eq!(&got[6 + n..], &[0x3a, 1, 0, 7, 0]);
+    } else {
+        // Or cut off by the end of the connection: never garbage inside the body.
+        assert!(
+            got[6..].iter().all(|&b| b == b'x'),
+            "{:02x?}",
+            &got[got.len() - 8..]
+        );
+    }
+    i.expect(&["catlog", "biglog"], "", "", 0);
+
+    // 1b. Events of the service while its log streams to a client holding a handle on it:
+    // they wait until the SERVICE_LOG packet is whole (spec §4.4: "packets are never
+    // interleaved byte-wise").
+    i.ok(&["restart", "biglog"]);
+    i.wait_for("600000 bytes of log again", || {
+        i.ctl(&["catlog", "biglog"]).stdout.len() == 600_000 + 40
+    });
+    let mut a = Raw::connect(&i.sock);
+    let hd = a.load("biglog", false);
+    a.send(&req(&[&[0x14, 0], &h(hd)]));
+    std::thread::sleep(Duration::from_millis(100));
+    i.ok(&["stop", "biglog"]);
+    a.send(&[0x00]);
+    let log = a.packet(14);
+    assert_eq!(&log[..6], &[0x49, 0, 0xc0, 0x27, 0x09, 0], "600000 bytes");
+    let log = &log[6..];
+    assert!(log.iter().all(|&b| b == b'x'), "events inside the log");
+    let (reply, info) = a.reply_with_info(14);
+    assert_eq!(reply, [0x3a, 1, 0, 7, 0]);
+    assert_eq!(info.len(), 2, "the STOPPED pair, after the log");
+    assert_eq!((info[0][0], info[0][6], info[1][0]), (0x65, 1, 0x64));
+
+    // 2. GETALLENV of a big environment changed by another client meanwhile.
+    let value = "v".repeat(900);
+    for chunk in 0..4 {
+        let vars: Vec<String> = (chunk * 100..chunk * 100 + 100)
+            .map(|n| format!("BIG{n:03}={value}"))
+            .collect();
+        let mut args = vec!["setenv"];
+        args.extend(vars.iter().map(String::as_str));
+        i.ok(&args);
+    }
+    for change in [
+        format!("BIG390={}", "w".repeat(1000)),
+        "BIG391=short".to_owned(),
+    ] {
+        for unset in [false, true] {
+            let mut a = Raw::connect(&i.sock);
+            a.send(&[0x18, 0]);
+            std::thread::sleep(Duration::from_millis(100));
+            if unset {
+                i.ok(&["unsetenv", "BIG005"]);
+            } else {
+                i.ok(&["setenv", &change]);
+            }
+            a.send(&[0x00]);
+            let got = a.until_closed();
+            assert_eq!(got[0], 0x4e);
+            let n = u64::from_le_bytes(got[1..9].try_into().unwrap()) as usize;
+            if got.len() >= 9 + n {
+                assert_eq!(
+                    &got[9 + n..],
+                    &[0x3a, 1, 0, 7, 0],
+                    "after {change} / {unset}"
+                );
+                for entry in got[9..9 + n].split(|&b| b == 0).filter(|e| !e.is_empty()) {
+                    assert!(entry.contains(&b'='), "{}", String::from_utf8_lossy(entry));
+                }
+            }
+            // Put things back.
+            i.ok(&[
+                "setenv",
+                &format!("BIG390={value}"),
+                &format!("BIG391={value}"),
+                &format!("BIG005={value}"),
+            ]);
+        }
+    }
+
+    // dinitctl enable reads the whole environment (GETALLENV, streamed).
+    i.expect(&["enable", "en"], "Service 'en' has been enabled.\n", "", 0);
+    assert_eq!(i.state("en"), "STARTED");
+
+    // 2b. An ENVEVENT for a client that listens to the environment and streams it: after the
+    // ALLENV packet, not inside it.
+    let mut a = Raw::connect(&i.sock);
+    a.send(&[0x1b, 0x18, 0]);
+    std::thread::sleep(Duration::from_millis(100));
+    i.ok(&["setenv", "ADDED=1"]);
+    a.send(&[0x00]);
+    assert_eq!(a.packet(14), [0x32]);
+    let env = a.packet(14);
+    assert_eq!(env[0], 0x4e);
+    assert!(
+        env.ends_with(b"\0"),
+        "the ALLENV body ends with a whole entry"
+    );
+    let entries: Vec<&[u8]> = env[9..env.len() - 1].split(|&b| b == 0).collect();
+    assert!(
+        entries.iter().all(|e| e.contains(&b'=')),
+        "every entry is NAME=VALUE"
+    );
+    assert_eq!(a.packet(14), b"\x66\x05\x00\x08\x00ADDED=1\x00");
+    assert_eq!(a.packet(14), [0x3a, 1, 0, 7, 0]);
+
+    // 3. LISTSERVICES of many services (instances of one template, loaded over two
+    // connections as each holds at most 1024 handles), unloaded by another client meanwhile.
+    let names: Vec<String> = (0..2000)
+        .map(|n| format!("tmpl@{n:04}{}", "n".repeat(240)))
+        .collect();
+    let mut loaders = Vec::new();
+    for part in names.chunks(1000) {
+        let mut b = Raw::connect(&i.sock);
+        let mut batch = Vec::new();
+        for name in part {
+            batch.push(0x02);
+            batch.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            batch.extend_from_slice(name.as_bytes());
+        }
+        b.send(&batch);
+        let handles: Vec<u32> = part
+            .iter()
+            .map(|_| {
+                let r = b.reply(14);
+                u32::from_le_bytes(r[2..6].try_into().unwrap())
+            })
+            .collect();
+        loaders.push((b, handles));
+    }
+    // dinitctl reads a long listing, streamed.
+    let list = i.ok(&["list"]);
+    assert_eq!(
+        list.lines().count(),
+        names.len() + 3,
+        "boot, biglog, en and the instances"
+    );
+    assert!(list.ends_with(&format!("[     {{-}}] {}\n", names[1999])));
+    let mut a = Raw::connect(&i.sock);
+    a.send(&[0x19]);
+    std::thread::sleep(Duration::from_millis(100));
+    for (b, handles) in &mut loaders {
+        for hd in handles.iter() {
+            assert_eq!(b.request(&req(&[&[0x09], &h(*hd)])), [0x32]);
+        }
+    }
+    let mut listed = Vec::new();
+    loop {
+        let p = a.packet(14);
+        if p == [0x3f] {
+            break;
+        }
+        assert_eq!(p[0], 0x3e);
+        let name = String::from_utf8(p[16..].to_vec()).unwrap();
+        assert!(
+            ["boot", "biglog", "en"].contains(&name.as_str()) || names.contains(&name),
+            "listed {name:?}"
+        );
+        listed.push(name);
+    }
+    // The listing stopped partway (it waited for the client), then ended.
+    assert!(
+        listed.len() > 2 && listed.len() < names.len(),
+        "{}",
+        listed.len()
+    );
+    assert_eq!(a.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The socket file: permissions, and what is already at its path (docs/CONTROL.md "The socket")
+
+fn is_root() -> bool {
+    // SAFETY: getuid has no memory effects.
+    unsafe { libc::getuid() == 0 }
+}
+
+#[test]
+fn only_the_owner_may_connect() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run a client as another user (CI runs as root)");
+        return;
+    }
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let meta = std::fs::symlink_metadata(&i.sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    // The client as `nobody`, from a copy it can surely execute.
+    let ctl = i.path("dinitctl");
+    std::fs::copy(CTL, &ctl).unwrap();
+    std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A copy just written may be briefly held open by a child another test thread forks
+    // before it execs: executing it then fails with ETXTBSY, so try again.
+    let output = |cmd: &mut Command| loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    let as_nobody = |args: &[&str]| {
+        let out = output(
+            Command::new(&ctl)
+                .args(args)
+                .uid(65534)
+                .gid(65534)
+                .env_remove("DINIT_SOCKET_PATH")
+                .stdin(Stdio::null()),
+        );
+        Out {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
+    };
+    let denied = as_nobody(&["-p", i.sock(), "stop", "boot"]);
+    assert_eq!(
+        denied,
+        Out {
+            stdout: String::new(),
+            stderr: format!(
+                "dinitctl: connecting to socket: {}: Permission denied\n",
+                i.sock()
+            ),
+            code: 1
+        }
+    );
+    // Through DINIT_SOCKET_PATH in user mode: EACCES is no reason to suspect a missing instance.
+    let denied = output(
+        Command::new(&ctl)
+            .args(["-u", "list"])
+            .env("DINIT_SOCKET_PATH", &i.sock)
+            .uid(65534)
+            .gid(65534),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&denied.stderr),
+        format!(
+            "dinitctl: connecting to socket: {}: Permission denied\n",
+            i.sock()
+        )
+    );
+    assert_eq!(i.state("boot"), "STARTED");
+    // It is the socket's mode that keeps them out (the directory is open to all).
+    std::fs::set_permissions(&i.sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let allowed = as_nobody(&["-p", i.sock(), "is-started", "boot"]);
+    assert_eq!((allowed.stdout.as_str(), allowed.code), ("STARTED\n", 0));
+}
+
+/// Starts a daemon on `sock`; returns its exit status (it must exit within 10 s) and what it
+/// printed.
+fn daemon_refuses(dir: &Path, sock: &Path) -> (Option<i32>, String) {
+    let mut child = Instance::spawn_daemon(dir, sock, &[], |_| {});
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (
+        status,
+        std::fs::read_to_string(dir.join("console")).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn what_is_at_the_socket_path_is_never_replaced_unless_a_stale_socket() {
+    let dir = temp_dir("sockpath");
+    write_services(&dir, &[("boot", "type = internal\n")]);
+    // A regular file.
+    let file = dir.join("file");
+    std::fs::write(&file, "precious\n").unwrap();
+    let (code, console) = daemon_refuses(&dir, &file);
+    assert_eq!(code, Some(1), "{console}");
+    assert!(console.contains("not a socket"), "{console}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious\n");
+    // A symbolic link to a file, and one to nothing: neither followed nor removed.
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let (code, console) = daemon_refuses(&dir, &link);
+    assert_eq!(code, Some(1), "{console}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), file);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious\n");
+    let dangling = dir.join("dangling");
+    std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).unwrap();
+    let (code, console) = daemon_refuses(&dir, &dangling);
+    assert_eq!(code, Some(1), "{console}");
+    assert_eq!(std::fs::read_link(&dangling).unwrap(), dir.join("nowhere"));
+    assert!(std::fs::symlink_metadata(dir.join("nowhere")).is_err());
+    // A symbolic link to a stale socket: still a link, so left alone.
+    let stale = dir.join("stale.sock");
+    drop(UnixListener::bind(&stale).unwrap());
+    let to_stale = dir.join("to-stale");
+    std::os::unix::fs::symlink(&stale, &to_stale).unwrap();
+    let (code, console) = daemon_refuses(&dir, &to_stale);
+    assert_eq!(code, Some(1), "{console}");
+    assert_eq!(std::fs::read_link(&to_stale).unwrap(), stale);
+    // A directory.
+    let d = dir.join("adir");
+    std::fs::create_dir(&d).unwrap();
+    let (code, console) = daemon_refuses(&dir, &d);
+    assert_eq!(code, Some(1), "{console}");
+    assert!(d.is_dir());
+    // A stale socket (nobody listens): replaced by a working one, owner-only.
+    std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // (An Instance, so that the daemon is stopped whatever happens.)
+    let mut i = Instance {
+        child: Some(Instance::spawn_daemon(&dir, &stale, &[], |_| {})),
+        dir: dir.clone(),
+        sock: stale.clone(),
+    };
+    let start = Instant::now();
+    while UnixStream::connect(&stale).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the daemon did not listen"
+        );
+        assert!(i.daemon_alive(), "the daemon exited");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let meta = std::fs::symlink_metadata(&stale).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let out = run_ctl(
+        &["-p", stale.to_str().unwrap(), "is-started", "boot"],
+        &[],
+        |_| {},
+    );
+    assert_eq!((out.stdout.as_str(), out.code), ("STARTED\n", 0));
+    // ... and a live one is not taken over, even through a link.
+    let live_link = dir.join("to-live");
+    std::os::unix::fs::symlink(&stale, &live_link).unwrap();
+    let (code, console) = daemon_refuses(&dir, &live_link);
+    assert_eq!(code, Some(1), "{console}");
+    assert!(console.contains("already active"), "{console}");
+    let out = run_ctl(&["-p", stale.to_str().unwrap(), "shutdown"], &[], |_| {});
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(i.wait_exit().success());
+    assert!(
+        std::fs::symlink_metadata(&stale).is_err(),
+        "removed at exit"
+    );
+    assert_eq!(
+        std::fs::read_link(&live_link).unwrap(),
+        stale,
+        "the link stays"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands that race: every client ends, with a message of the catalogue (spec §11.5)
+
+#[test]
+fn cancelled_starts_end_the_wait() {
+    let b = format!("{GATED_STOP}depends-on: a\n");
+    let i = Instance::start(&[
+        ("a", SLEEPER),
+        ("b", &b),
+        (
+            "console",
+            "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
+        ),
+        (
+            "console2",
+            "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
+        ),
+    ]);
+    let background = |args: &[&str]| {
+        Command::new(CTL)
+            .arg("-p")
+            .arg(&i.sock)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let finish = |child: Child| {
+        let out = child.wait_with_output().unwrap();
+        Out {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
+    };
+    let out = |stdout: &str, code: i32| Out {
+        stdout: stdout.to_owned(),
+        stderr: String::new(),
+        code,
+    };
+    let go = i.path("go");
+    // A restart whose dependency is stopped with --force during the stop half: the service
+    // stops and is not wanted any more. The stock client waits forever for the start half.
+    i.ok(&["start", "b"]);
+    let restart = background(&["restart", "b"]);
+    i.wait_for("b to restart", || {
+        i.state("b") == "STOPPING (target state: STARTED)"
+    });
+    let stop = background(&["stop", "--force", "a"]);
+    i.wait_for("a to be stopping", || i.state("a") == "STOPPING");
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(finish(stop), out("Service 'a' stopped.\n", 0));
+    assert_eq!(
+        finish(restart),
+        out("Service 'b' stopped.\nService 'b' start cancelled.\n", 1),
+        "{}\n{}",
+        i.ok(&["list"]),
+        i.read("log")
+    );
+    assert_eq!(i.state("b"), "STOPPED (dependency failed/terminated)");
+
+    // A start that waits for a stop in progress, then another client stops it.
+    std::fs::remove_file(&go).unwrap();
+    i.ok(&["start", "b"]);
+    i.ok(&["stop", "--no-wait", "b"]);
+    let start = background(&["start", "b"]);
+    i.wait_for("b to be wanted again", || {
+        i.state("b") == "STOPPING (target state: STARTED)"
+    });
+    let stop = background(&["stop", "b"]);
+    i.wait_for("b to be unwanted", || i.state("b") == "STOPPING");
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(finish(stop), out("Service 'b' stopped.\n", 0));
+    assert_eq!(finish(start), out("Service 'b' start cancelled.\n", 1));
+    assert_eq!(i.state("b"), "STOPPED");
+
+    // A start waiting for the console, cancelled by a stop (spec §12.3).
+    i.ok(&["start", "console"]);
+    assert!(i
+        .status("console")
+        .contains("    State: STARTED (holding console)\n"));
+    let pid = i.pid("console").unwrap();
+    assert_eq!(
+        i.list_line("console"),
+        format!("[[+]     ] console (pid: {pid}) (has console)")
+    );
+    let start = background(&["start", "console2"]);
+    i.wait_for("console2 to wait", || {
+        i.list_line("console2") == "[[ ]<<   ] console2 (waiting for console)"
+    });
+    assert_eq!(
+        i.status("console2"),
+        status_text(
+            &i,
+            "console2",
+            "    State: STARTING (waiting for console)\n    Activation: explicitly started\n"
+        )
+    );
+    i.expect(&["stop", "console2"], "Service stopped.\n", "", 0);
+    assert_eq!(
+        finish(start),
+        out("Service 'console2' start cancelled.\n", 1)
+    );
+    // Once the console is free, the next one gets it.
+    let start = background(&["start", "console2"]);
+    i.wait_for("console2 to wait", || {
+        i.state("console2").contains("waiting")
+    });
+    i.ok(&["stop", "console"]);
+    assert_eq!(finish(start), out("Service 'console2' started.\n", 0));
+    assert!(i.status("console2").contains("STARTED (holding console)"));
+}
+
+/// Is `line` one of the texts `dinitctl` prints for the start/stop family (spec §11.5)?
+fn catalogue_line(line: &str) -> bool {
+    let generic = [
+        "Service (already) started.",
+        "Service (already) stopped.",
+        "Service started.",
+        "Service stopped.",
+        "Service restarted.",
+        "dinitctl: cannot restart service; service not started.",
+        "dinitctl: service has no active dependents, cannot wake.",
+        "(only direct dependents are listed. Exercise caution before using '--force' !!)",
+    ];
+    if generic.contains(&line) || (line.starts_with("  ") && !line[2..].contains(' ')) {
+        return true;
+    }
+    let Some(rest) = line
+        .strip_prefix("Service '")
+        .or_else(|| line.strip_prefix("Issued start command successfully for service '"))
+        .or_else(|| line.strip_prefix("Issued stop command successfully for service '"))
+        .or_else(|| line.strip_prefix("dinitctl: cannot stop service '"))
+    else {
+        return false;
+    };
+    let Some((_, tail)) = rest.split_once('\'') else {
+        return false;
+    };
+    [
+        " started.",
+        " stopped.",
+        " start cancelled.",
+        " stop cancelled.",
+        ".",
+        " released; it remains active as other services require it.",
+        " due to the following dependents:",
+    ]
+    .contains(&tail)
+}
+
+#[test]
+fn concurrent_clients_never_hang() {
+    let i = Instance::start(&[
+        (
+            "a",
+            "type = process\ncommand = /bin/sh -c \"sleep 0.1; echo ready >&3; exec sleep 1000\"\nready-notification = pipefd:3\n",
+        ),
+        (
+            "b",
+            "type = process\ncommand = /bin/sh -c \"trap 'sleep 0.1; exit 0' TERM; while :; do sleep 0.05; done\"\ndepends-on: a\n",
+        ),
+        (
+            "c",
+            "type = scripted\ncommand = /bin/sleep 0.05\nstop-command = /bin/sleep 0.05\nwaits-for: b\n",
+        ),
+        ("d", "type = internal\ndepends-on: c\n"),
+    ]);
+    let seed = std::env::var("DINIT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xc0ffee_u64);
+    let commands: &[&[&str]] = &[
+        &["start"],
+        &["stop"],
+        &["restart"],
+        &["wake"],
+        &["release"],
+        &["stop", "--force"],
+        &["restart", "--force"],
+        &["start", "--no-wait"],
+        &["stop", "--no-wait"],
+    ];
+    let threads: Vec<_> = (0..6u64)
+        .map(|t| {
+            let sock = i.sock.clone();
+            std::thread::spawn(move || {
+                let mut rng = Rng(seed ^ (t + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let mut seen = Vec::new();
+                for _ in 0..20 {
+                    let mut args: Vec<&str> =
+                        commands[rng.below(commands.len() as u64) as usize].to_vec();
+                    args.push(["a", "b", "c", "d"][rng.below(4) as usize]);
+                    let mut child = Command::new(CTL)
+                        .arg("-p")
+                        .arg(&sock)
+                        .args(&args)
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .unwrap();
+                    let start = Instant::now();
+                    while child.try_wait().unwrap().is_none() {
+                        if start.elapsed() > Duration::from_secs(10) {
+                            let _ = child.kill();
+                            panic!("dinitctl {args:?} hangs (seed {seed})");
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    let out = child.wait_with_output().unwrap();
+                    let text = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    for line in text.lines() {
+                        assert!(catalogue_line(line), "dinitctl {args:?}: {text:?}");
+                    }
+                    seen.push((args, out.status.code()));
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut runs = 0;
+    for t in threads {
+        runs += t.join().unwrap().len();
+    }
+    assert_eq!(runs, 120);
+    // Nothing is left half-way.
+    i.wait_for("every service to settle", || {
+        let list = i.ok(&["list"]);
+        !list.contains("<<") && !list.contains(">>")
+    });
+    // And the daemon still does what it is told.
+    for s in ["d", "c", "b", "a"] {
+        i.ok(&["stop", "--force", s]);
+    }
+    i.expect(&["start", "d"], "Service 'd' started.\n", "", 0);
+    for s in ["a", "b", "c", "d"] {
+        assert!(i.state(s).starts_with("STARTED"), "{s}: {}", i.status(s));
+    }
+}
+
+#[test]
+fn sigusr1_recreates_a_vanished_socket() {
+    // dinit(8): SIGUSR1 re-creates the control socket (spec §2.4: "if the socket is open but
+    // its file has vanished, it closes and re-creates it").
+    let i = Instance::start(&[]);
+    let daemon = i.child.as_ref().unwrap().id() as i32;
+    // Present: nothing changes, and clients already connected keep working.
+    let mut r = Raw::connect(&i.sock);
+    assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
+    kill(daemon, libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
+    i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
+    // Gone: re-created, owner-only.
+    std::fs::remove_file(&i.sock).unwrap();
+    i.expect(
+        &["list"],
+        "",
+        &format!(
+            "dinitctl: connecting to socket: {}: No such file or directory\n",
+            i.sock()
+        ),
+        1,
+    );
+    kill(daemon, libc::SIGUSR1);
+    i.wait_for("the socket again", || UnixStream::connect(&i.sock).is_ok());
+    let meta = std::fs::symlink_metadata(&i.sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
+    assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
+}
+
+#[test]
+fn running_out_of_descriptors_refuses_connections_without_spinning() {
+    // Regression: when accept(2) failed with EMFILE the connection stayed queued, the
+    // listening socket stayed readable, and the loop spun at full CPU writing a warning per
+    // turn (tens of MB of log per second). The daemon now keeps a spare descriptor to accept
+    // and close such a connection.
+    let dir = temp_dir("emfile");
+    write_services(&dir, &[("boot", "type = internal\n")]);
+    let sock = dir.join("sock");
+    let child = Instance::spawn_daemon(&dir, &sock, &[], |cmd| {
+        // SAFETY: only setrlimit between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 32,
+                    rlim_max: 32,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let i = Instance {
+        dir,
+        sock,
+        child: Some(child),
+    };
+    i.wait_for("the control socket", || {
+        UnixStream::connect(&i.sock).is_ok()
+    });
+    // More connections than descriptors, from a thread (a daemon that stops accepting would
+    // leave connect(2) blocked).
+    let sock = i.sock.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let conns: Vec<UnixStream> = (0..48)
+            .map(|_| UnixStream::connect(&sock).unwrap())
+            .collect();
+        let _ = tx.send(conns);
+    });
+    let conns = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the daemon stopped accepting connections");
+    // Some were accepted and kept, the others refused (closed at once).
+    let mut refused = 0;
+    for s in &conns {
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut b = [0u8; 8];
+        match read_some(s, &mut b) {
+            Ok(0) => refused += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => refused += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!((1..48).contains(&refused), "{refused} of 48 refused");
+    let cpu0 = i.cpu_time();
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu = i.cpu_time() - cpu0;
+    assert!(cpu < Duration::from_millis(150), "{cpu:?} of CPU in 0.5 s");
+    let log = i.read("log");
+    assert!(
+        log.lines().count() < 200,
+        "{} log lines",
+        log.lines().count()
+    );
+    assert!(log.contains("Too many open files"), "{log}");
+    drop(conns);
+    i.wait_for("a descriptor for a client", || {
+        i.ctl(&["is-started", "boot"]).stdout == "STARTED\n"
+    });
+}
+
+#[test]
+fn a_service_with_many_dependents() {
+    // Regression: a DEPENDENTS reply larger than the daemon's 2 KiB reply buffer (more than
+    // 509 dependents) killed the connection ("control socket read failure or protocol error").
+    let i = Instance::start(&[
+        ("base", "type = internal\n"),
+        ("dep", "type = internal\ndepends-on: base\n"),
+    ]);
+    let mut r = Raw::connect(&i.sock);
+    let names: Vec<String> = (0..600).map(|n| format!("dep@{n}")).collect();
+    let mut batch = Vec::new();
+    for (n, name) in names.iter().enumerate() {
+        batch.push(0x02);
+        batch.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        batch.extend_from_slice(name.as_bytes());
+        batch.extend_from_slice(&req(&[&[0x03, 0], &h(n as u32)]));
+    }
+    r.send(&batch);
+    for _ in &names {
+        assert_eq!(r.reply(14)[0], 0x3b);
+        assert_eq!(r.reply(14), [0x3d], "internal: started at once");
+    }
+    let out = i.ctl(&["stop", "base"]);
+    assert_eq!((out.stdout.as_str(), out.code), ("", 1));
+    let mut lines = out.stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some("dinitctl: cannot stop service 'base' due to the following dependents:")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("(only direct dependents are listed. Exercise caution before using '--force' !!)")
+    );
+    let listed = lines.next().unwrap();
+    assert!(listed.starts_with("  "), "{listed}");
+    let mut listed: Vec<&str> = listed[2..].split(' ').collect();
+    listed.sort();
+    let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(lines.next(), None);
+    assert_eq!(i.state("base"), "STARTED");
+    i.expect(&["stop", "--force", "base"], "Service stopped.\n", "", 0);
+    let list = i.ok(&["list"]);
+    // Stopped by force, as their dependency went: "dependency failed/terminated".
+    assert_eq!(list.matches("[     {X}] dep@").count(), 600, "{list}");
+}

@@ -185,7 +185,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     return;
                 }
                 if self.can_cancel_stop(i) {
-                    // Not brought down yet: the stop can simply be abandoned.
+                    // Not brought down yet: the stop can simply be abandoned, and with it the
+                    // stop asked of dependents that have not begun stopping (pinned ones).
+                    self.withdraw_dependent_stops(i);
                     self.emit(i, ServiceEvent::StopCancelled, host);
                 } else {
                     self.rec_mut(i).set(flag::RESTARTING);
@@ -535,6 +537,25 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             ServiceKind::Process | ServiceKind::Bgprocess => r.pid != 0,
             ServiceKind::Scripted => r.has(flag::UP) || (r.has(flag::LAUNCHED) && r.pid != 0),
             ServiceKind::Internal | ServiceKind::Triggered | ServiceKind::Placeholder => true,
+        }
+    }
+
+    /// The stop of `i` was abandoned: hard dependents it had asked to stop that are still
+    /// starting or started (held up by a pin) no longer have to.
+    fn withdraw_dependent_stops(&mut self, i: usize) {
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if !edge.is_hard() {
+                continue;
+            }
+            let f = self.rec_mut(edge.from as usize);
+            if matches!(f.state, ServiceState::Starting | ServiceState::Started)
+                && f.has(flag::FORCE_STOP)
+            {
+                f.clear(flag::FORCE_STOP | flag::PROP_STOP | flag::RESTARTING | flag::USER_RESTART);
+            }
         }
     }
 

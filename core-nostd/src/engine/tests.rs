@@ -824,6 +824,28 @@ fn pinned_dependent_holds_its_dependency_in_stopping_until_unpinned() {
 }
 
 #[test]
+fn a_cancelled_forced_stop_is_forgotten_by_the_pinned_dependent() {
+    // The pinned dependent held its dependency in STOPPING; starting the dependency again
+    // abandons that stop, so unpinning the dependent later must not stop it for a reason
+    // that no longer holds.
+    let mut w = World::with(
+        &[("dep", process()), ("app", process())],
+        &[("app", "dep", DepKind::Regular)],
+    );
+    w.start_pinned("app").unwrap();
+    w.run("dep");
+    w.run("app");
+    w.stop_force("dep").unwrap();
+    assert_eq!(w.state("dep"), ServiceState::Stopping);
+    w.start("dep").unwrap();
+    assert_eq!(w.state("dep"), ServiceState::Started);
+    w.unpin("app").unwrap();
+    assert_eq!(w.state("app"), ServiceState::Started);
+    assert_eq!(w.state("dep"), ServiceState::Started);
+    w.check();
+}
+
+#[test]
 fn failed_start_removes_the_start_pin() {
     // dinitctl(8): "If a pinned-started service fails to start, the pin is removed."
     let mut w = World::with(&[("s", scripted())], &[]);

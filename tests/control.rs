@@ -2897,8 +2897,9 @@ fn socket_abuse_does_not_disturb_others() {
     let mut held = Vec::new();
     for _ in 0..200 {
         let mut s = UnixStream::connect(&i.sock).unwrap();
-        // Half a request: the daemon waits for the rest.
-        s.write_all(b"\x02\x07\x00sl").unwrap();
+// Half a request: the daemon waits for the rest. A refused connection may already be
+        // closed by the time this is written (EPIPE); the poll below tells which.
+        let _ = s.write_all(b"\x02\x07\x00sl");
         held.push(s);
     }
     // Which ones did the daemon close? Poll until the 72 refused ones show, then check that

@@ -1049,8 +1049,9 @@ impl Daemon<'_> {
                     remaining -= n;
                 }
                 if clear {
+                    // Only what was sent: output the service wrote meanwhile stays.
                     if let Some(b) = self.rt.service_mut(id).and_then(|s| s.log_buffer.as_mut()) {
-                        b.clear();
+                        b.discard_front(offset);
                     }
                 }
                 if let Some(c) = self.conn(slot) {

@@ -46,9 +46,11 @@ impl LogBuffer {
         let end = offset.saturating_add(n).min(self.data.len());
         self.data.get(offset.min(end)..end).unwrap_or(&[]).to_vec()
     }
-    /// Empties the buffer.
-    pub fn clear(&mut self) {
-        self.data.clear();
+    /// Removes the first `n` bytes (those a `catlog --clear` reply has sent), keeping what
+    /// came after them; no allocation.
+    pub fn discard_front(&mut self, n: usize) {
+        let n = n.min(self.data.len());
+        self.data.drain(..n);
     }
     fn append(&mut self, bytes: &[u8]) {
         let room = self.data.capacity() - self.data.len();
@@ -779,6 +781,20 @@ mod size_guard {
     #[test]
     fn runtime_record_stays_small() {
         let size = core::mem::size_of::<super::ServiceRt>();
-        assert!(size <= 1024, "ServiceRt grew to {size} bytes");
+assert!(size <= 1024, "ServiceRt grew to {size} bytes");
+    }
+
+    #[test]
+    fn catlog_clear_discards_only_what_was_sent() {
+        let mut b = super::LogBuffer::new(16);
+        b.append(b"sent part");
+        let sent = b.len();
+        b.append(b"+new");
+        b.discard_front(sent);
+        assert_eq!(b.slice(0, 100), b"+new");
+        b.append(b"0123456789abcdef");
+        assert_eq!(b.len(), 16, "full, the rest discarded");
+        b.discard_front(1000);
+        assert_eq!(b.len(), 0);
     }
 }

@@ -2897,7 +2897,7 @@ fn socket_abuse_does_not_disturb_others() {
     let mut held = Vec::new();
     for _ in 0..200 {
         let mut s = UnixStream::connect(&i.sock).unwrap();
-// Half a request: the daemon waits for the rest. A refused connection may already be
+        // Half a request: the daemon waits for the rest. A refused connection may already be
         // closed by the time this is written (EPIPE); the poll below tells which.
         let _ = s.write_all(b"\x02\x07\x00sl");
         held.push(s);

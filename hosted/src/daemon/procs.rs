@@ -781,7 +781,7 @@ mod size_guard {
     #[test]
     fn runtime_record_stays_small() {
         let size = core::mem::size_of::<super::ServiceRt>();
-assert!(size <= 1024, "ServiceRt grew to {size} bytes");
+        assert!(size <= 1024, "ServiceRt grew to {size} bytes");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub const OUT_CAPACITY: usize = 64 * 1024;
 pub const BACKPRESSURE: usize = 16 * 1024;
 /// The receive buffer (spec 4.1): the largest request.
 pub const RECV_CAPACITY: usize = 1024;
-/// Information packets held back while a reply body streams (see [`Conn::push_info`]).
+/// Information packets held back while a reply body streams (see `Conn::push_info`).
 pub const HELD_CAPACITY: usize = 16 * 1024;
 
 /// A streamed reply in progress.

@@ -126,6 +126,8 @@ pub struct Runtime {
     boot_logged: bool,
     /// The execs prepared for shutdown and soft reboot.
     exits: system::Exits,
+    /// The pointer arrays of every launch, shared by all services (see `procs::Launch`).
+    pub(crate) launch_buffers: crate::spawn::LaunchBuffers,
     /// When the recovery service was last started after a boot failure.
     recovery_started: Option<std::time::Instant>,
 }
@@ -171,20 +173,25 @@ impl Runtime {
 
     /// Rebuilds the launch environment after a change to the global environment.
     /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]).
-    pub(crate) fn prepare_service(&self, data: ServiceData) -> Result<ServiceRt, String> {
+    /// Also grows the shared launch buffers for it.
+    pub(crate) fn prepare_service(&mut self, data: ServiceData) -> Result<ServiceRt, String> {
         let base = self
             .opts
             .cgroup_path
             .as_ref()
             .map(|p| p.as_os_str().as_bytes());
-        ServiceRt::new(data, &self.env_strings, base, &self.original_env)
+        let svc = ServiceRt::new(data, base, &self.original_env)?;
+        svc.reserve_buffers(&mut self.launch_buffers, self.env_strings.len());
+        Ok(svc)
     }
 
+    /// Rebuilds the launch environment after a change to the global environment, and grows
+    /// the launch buffers to match, so that launches never allocate.
     pub(crate) fn env_changed(&mut self) {
         self.env_strings = env_strings(&self.env);
         let len = self.env_strings.len();
-        for svc in self.services.iter_mut().flatten() {
-            svc.reserve_env(len);
+        for svc in self.services.iter().flatten() {
+            svc.reserve_buffers(&mut self.launch_buffers, len);
         }
     }
 }
@@ -531,6 +538,7 @@ impl<'s> Daemon<'s> {
             origin: std::time::Instant::now(),
             exit: None,
             boot_logged: false,
+            launch_buffers: crate::spawn::LaunchBuffers::empty(),
             exits: system::Exits::default(),
             recovery_started: None,
         };

@@ -207,7 +207,6 @@ fn spawn_config(
 fn prepare(
     data: &ServiceData,
     command: &[CString],
-    env_count: usize,
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
 ) -> Result<Option<Box<Launch>>, String> {
@@ -216,20 +215,21 @@ fn prepare(
     }
     let cfg = spawn_config(data, command, cgroup_base, original_env)?;
     let spec = SpawnSpec::new(&cfg).map_err(|e| format!("{e}"))?;
-    let buffers = LaunchBuffers::new(&spec, env_count + ENV_HEADROOM);
-    Ok(Some(Box::new((spec, buffers))))
+    Ok(Some(Box::new(spec)))
 }
 
-/// A command's prepared launch; boxed, since most services have no stop command.
-type Launch = (SpawnSpec, LaunchBuffers);
+/// A command's prepared launch; boxed, since most services have no stop command. The pointer
+/// arrays a launch fills are the daemon's one set of [`LaunchBuffers`], shared by every
+/// service (launches happen one at a time), grown at load to the largest command and
+/// environment: a per-service set would cost about half a kilobyte per service.
+type Launch = SpawnSpec;
 
 impl ServiceRt {
-    /// Makes the launch buffers big enough for a global environment of `env_len` variables
-    /// (called when `setenv` grows it, so that launches never allocate).
-    pub(crate) fn reserve_env(&mut self, env_len: usize) {
-        for launch in [&mut self.start, &mut self.stop].into_iter().flatten() {
-            let (spec, buffers) = &mut **launch;
-            buffers.reserve_base_env(spec, env_len);
+    /// Makes `buffers` big enough to launch this service's commands with a global environment
+    /// of `env_len` variables (plus headroom for `setenv`), so that launches never allocate.
+    pub(crate) fn reserve_buffers(&self, buffers: &mut LaunchBuffers, env_len: usize) {
+        for spec in [&self.start, &self.stop].into_iter().flatten() {
+            buffers.reserve_for(spec, env_len.saturating_add(ENV_HEADROOM));
         }
     }
 
@@ -265,18 +265,11 @@ impl ServiceRt {
     /// launch specifications and buffers. Errors are load errors.
     pub fn new(
         data: ServiceData,
-        env: &[CString],
         cgroup_base: Option<&[u8]>,
         original_env: &Environment,
     ) -> Result<ServiceRt, String> {
-        let start = prepare(&data, &data.command, env.len(), cgroup_base, original_env)?;
-        let stop = prepare(
-            &data,
-            &data.stop_command,
-            env.len(),
-            cgroup_base,
-            original_env,
-        )?;
+        let start = prepare(&data, &data.command, cgroup_base, original_env)?;
+        let stop = prepare(&data, &data.stop_command, cgroup_base, original_env)?;
         let log_buffer = (data.log.log_type == LogType::Buffer).then(|| {
             LogBuffer::new(
                 data.log
@@ -395,15 +388,15 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
     // The input pipe of a consumer is the producer's output pipe (created here if the
     // producer has not run yet).
     let mut input_raw: Option<i32> = None;
-    if let Some(producer) = rt
+    let producer = rt
         .service(id)
-        .and_then(|s| s.data.consumer_of.clone())
+        .and_then(|s| s.data.consumer_of.as_deref())
         .and_then(|n| {
             rt.services
                 .iter()
                 .position(|s| s.as_ref().is_some_and(|s| s.data.name == n))
-        })
-    {
+        });
+    if let Some(producer) = producer {
         if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_deref_mut) {
             if p.output.is_none() {
                 p.output = spawn::consumer_pipe().ok();
@@ -418,6 +411,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         env_strings,
         deferred,
         log,
+        launch_buffers: buffers,
         ..
     } = rt;
     let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
@@ -443,14 +437,10 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
     if svc.data.socket.is_some() && svc.activation.is_none() {
         svc.activation = Some(open_activation_socket(&svc.data)?);
     }
-    let (spec, buffers) = match role {
-        0 => svc.start.as_mut(),
-        _ => svc.stop.as_mut(),
+    let spec: &SpawnSpec = match role {
+        0 => svc.start.as_deref(),
+        _ => svc.stop.as_deref(),
     }
-    .map(|launch| {
-        let (s, b) = &mut **launch;
-        (&*s, b)
-    })
     .ok_or(libc::ENOEXEC)?;
     let notify = if spec.needs_notify_pipe() {
         Some(spawn::child_pipe().map_err(|e| e.raw_os_error())?)

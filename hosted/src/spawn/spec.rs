@@ -660,15 +660,30 @@ impl LaunchBuffers {
     /// Buffers for `spec`, with room for up to `base_env_capacity` base environment entries
     /// (the daemon's global environment) at each launch.
     pub fn new(spec: &SpawnSpec, base_env_capacity: usize) -> Self {
+        let mut buffers = LaunchBuffers::empty();
+        buffers.reserve_for(spec, base_env_capacity);
+        buffers
+    }
+
+    /// Buffers with no room yet; [`reserve_for`](Self::reserve_for) each spec they will
+    /// launch. Launches are one at a time, so one set of buffers can serve many specs (the
+    /// daemon keeps a single set, grown to the largest command and environment it loaded).
+    pub fn empty() -> Self {
         LaunchBuffers {
-            argv: Vec::with_capacity(spec.argv.len().saturating_add(1)),
-            envp: Vec::with_capacity(
-                base_env_capacity
-                    .saturating_add(spec.own_env_len())
-                    .saturating_add(1),
-            ),
+            argv: Vec::new(),
+            envp: Vec::new(),
             listen_pid: NonNull::from(Box::leak(Box::new([0u8; LISTEN_PID_LEN]))).cast(),
         }
+    }
+
+    /// Makes room to launch `spec` with up to `base_env_len` base environment entries;
+    /// allocates only if the room is not there yet (the buffers only grow).
+    pub fn reserve_for(&mut self, spec: &SpawnSpec, base_env_len: usize) {
+        let want = spec.argv.len().saturating_add(1);
+        if self.argv.capacity() < want {
+            self.argv.reserve_exact(want - self.argv.len());
+        }
+        self.reserve_base_env(spec, base_env_len);
     }
 
     /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), for the child.

@@ -323,7 +323,7 @@ impl<'a> Checker<'a> {
                     queue.push_back((dep.name.clone(), Some(name.clone())));
                 }
             }
-            if let Some(target) = &read.data.consumer_of {
+            if let Some(target) = &read.data.extra().consumer_of {
                 queue.push_back((target.clone(), Some(name.clone())));
             }
             good.push((name, read.data.config, deps));

@@ -21,7 +21,7 @@
 
 use crate::environ::{EnvOps, Environment};
 use crate::service::{
-    ActivationSocket, DeclaredDependency, Id, LogSettings, Readiness, ServiceData,
+    ActivationSocket, DeclaredDependency, Extra, Id, LogSettings, Readiness, ServiceData,
 };
 use dinit_core::desc::{
     parse_service_name, CommandSetting, DescError, Item, LoadOptions, LogType, NoVars, Parser,
@@ -570,14 +570,6 @@ impl<'a> Loader<'a> {
             stop_command: stop_argv,
             working_dir,
             env: service_env,
-            run_as: desc.run_as().map(Id::from),
-            pid_file,
-            socket: socket_path.map(|path| ActivationSocket {
-                path,
-                permissions: desc.socket_permissions(),
-                uid: desc.socket_uid().map(Id::from),
-                gid: desc.socket_gid().map(Id::from),
-            }),
             log: LogSettings {
                 log_type: desc.log_type(),
                 file: logfile,
@@ -586,25 +578,36 @@ impl<'a> Loader<'a> {
                 gid: desc.logfile_gid().map(Id::from),
                 buffer_size: desc.log_buffer_size(),
             },
-            consumer_of: desc.consumer_of().map(<[u8]>::to_vec),
-            readiness: desc.ready_notification().map(|r| match r {
-                ReadyNotification::PipeFd(fd) => Readiness::PipeFd(fd),
-                ReadyNotification::PipeVar(v) => Readiness::PipeVar(v.to_vec()),
-            }),
-            rlimits: desc.rlimits().collect(),
-            nice: desc.nice(),
-            ioprio: desc.ioprio(),
-            oom_score_adj: desc.oom_score_adj(),
-            cgroup: desc
-                .run_in_cgroup()
-                .map(|p| PathBuf::from(OsStr::from_bytes(p))),
-            capabilities: desc.capabilities().map(<[u8]>::to_vec),
-            securebits: desc.securebits(),
-            inittab_id: desc.inittab_id().map(<[u8]>::to_vec),
-            inittab_line: desc.inittab_line().map(<[u8]>::to_vec),
             load_options: opts,
-            enable_via: desc.enable_via().map(<[u8]>::to_vec),
-            waits_for_dirs,
+            extra: Extra {
+                run_as: desc.run_as().map(Id::from),
+                pid_file,
+                socket: socket_path.map(|path| ActivationSocket {
+                    path,
+                    permissions: desc.socket_permissions(),
+                    uid: desc.socket_uid().map(Id::from),
+                    gid: desc.socket_gid().map(Id::from),
+                }),
+                consumer_of: desc.consumer_of().map(<[u8]>::to_vec),
+                readiness: desc.ready_notification().map(|r| match r {
+                    ReadyNotification::PipeFd(fd) => Readiness::PipeFd(fd),
+                    ReadyNotification::PipeVar(v) => Readiness::PipeVar(v.to_vec()),
+                }),
+                rlimits: desc.rlimits().collect(),
+                nice: desc.nice(),
+                ioprio: desc.ioprio(),
+                oom_score_adj: desc.oom_score_adj(),
+                cgroup: desc
+                    .run_in_cgroup()
+                    .map(|p| PathBuf::from(OsStr::from_bytes(p))),
+                capabilities: desc.capabilities().map(<[u8]>::to_vec),
+                securebits: desc.securebits(),
+                inittab_id: desc.inittab_id().map(<[u8]>::to_vec),
+                inittab_line: desc.inittab_line().map(<[u8]>::to_vec),
+                enable_via: desc.enable_via().map(<[u8]>::to_vec),
+                waits_for_dirs,
+            }
+            .boxed(),
             dependencies,
         };
         let read = ReadService {
@@ -760,18 +763,18 @@ impl<'a> Loader<'a> {
         if runs_process && data.command.is_empty() {
             error(format!("a {} service needs a 'command'", kind.name()));
         }
-        if kind == ServiceKind::Bgprocess && data.pid_file.is_none() {
+        if kind == ServiceKind::Bgprocess && data.extra().pid_file.is_none() {
             error("a bgprocess service needs a 'pid-file'".into());
         }
         if data.log.log_type == LogType::File && data.log.file.is_none() {
             error("'log-type = file' needs a 'logfile'".into());
         }
-        if data.consumer_of.is_some()
+        if data.extra().consumer_of.is_some()
             && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
         {
             error("'consumer-of' is only valid for process and bgprocess services".into());
         }
-        if data.consumer_of.as_deref() == Some(data.name.as_slice()) {
+        if data.extra().consumer_of.as_deref() == Some(data.name.as_slice()) {
             error("a service cannot consume its own output".into());
         }
         let mut warn = |message: String| {
@@ -790,19 +793,19 @@ impl<'a> Loader<'a> {
             for (present, setting) in [
                 (!data.stop_command.is_empty(), "stop-command"),
                 (data.log.log_type != LogType::None, "log-type"),
-                (data.run_as.is_some(), "run-as"),
-                (data.socket.is_some(), "socket-listen"),
-                (!data.rlimits.is_empty(), "rlimit-*"),
+                (data.extra().run_as.is_some(), "run-as"),
+                (data.extra().socket.is_some(), "socket-listen"),
+                (!data.extra().rlimits.is_empty(), "rlimit-*"),
             ] {
                 if present {
                     warn(not_for(setting));
                 }
             }
         }
-        if data.pid_file.is_some() && kind != ServiceKind::Bgprocess {
+        if data.extra().pid_file.is_some() && kind != ServiceKind::Bgprocess {
             warn(not_for("pid-file"));
         }
-        if data.readiness.is_some() && kind != ServiceKind::Process {
+        if data.extra().readiness.is_some() && kind != ServiceKind::Process {
             warn(not_for("ready-notification"));
         }
         if data.config.smooth_recovery
@@ -810,7 +813,7 @@ impl<'a> Loader<'a> {
         {
             warn(not_for("smooth-recovery"));
         }
-        if (data.inittab_id.is_some() || data.inittab_line.is_some())
+        if (data.extra().inittab_id.is_some() || data.extra().inittab_line.is_some())
             && kind != ServiceKind::Process
         {
             warn(not_for("inittab-id/inittab-line"));
@@ -894,7 +897,7 @@ impl<'a> Loader<'a> {
                 }
                 edges.push((id, dep.name.clone(), dep.kind));
             }
-            if let Some(target) = &read.data.consumer_of {
+            if let Some(target) = &read.data.extra().consumer_of {
                 if set.find(target).is_none() {
                     queue.push_back((target.clone(), Some(n.clone())));
                 }

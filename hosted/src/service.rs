@@ -98,14 +98,27 @@ pub struct ServiceData {
     /// The service's own environment: its `env-file` plus the `load-options` variables,
     /// applied over the global environment at each launch.
     pub env: EnvOps,
+    /// Logging.
+    pub log: LogSettings,
+    /// The settings few services use, out of line (`None` when all are unset); read them
+    /// through [`ServiceData::extra`].
+    pub extra: Option<Box<Extra>>,
+    /// `load-options`.
+    pub load_options: LoadOptions,
+    /// Dependencies as declared (including those found in `.d` directories).
+    pub dependencies: Vec<DeclaredDependency>,
+}
+
+/// The settings of a service that most services leave unset, kept out of line so that a
+/// typical service record stays small (see [`ServiceData::extra`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Extra {
     /// `run-as`.
     pub run_as: Option<Id>,
     /// `pid-file`.
     pub pid_file: Option<PathBuf>,
     /// `socket-listen` and friends.
     pub socket: Option<ActivationSocket>,
-    /// Logging.
-    pub log: LogSettings,
     /// `consumer-of`.
     pub consumer_of: Option<Vec<u8>>,
     /// `ready-notification`.
@@ -128,12 +141,45 @@ pub struct ServiceData {
     pub inittab_id: Option<Vec<u8>>,
     /// `inittab-line`.
     pub inittab_line: Option<Vec<u8>>,
-    /// `load-options`.
-    pub load_options: LoadOptions,
     /// `@meta enable-via`.
     pub enable_via: Option<Vec<u8>>,
     /// `waits-for.d` directories (resolved), used by `dinitctl enable`/`disable`.
     pub waits_for_dirs: Vec<PathBuf>,
-    /// Dependencies as declared (including those found in `.d` directories).
-    pub dependencies: Vec<DeclaredDependency>,
+}
+
+/// What a service without any of the [`Extra`] settings reads.
+static NO_EXTRA: Extra = Extra::NONE;
+
+impl Extra {
+    /// Every setting unset.
+    pub const NONE: Extra = Extra {
+        run_as: None,
+        pid_file: None,
+        socket: None,
+        consumer_of: None,
+        readiness: None,
+        rlimits: Vec::new(),
+        nice: None,
+        ioprio: None,
+        oom_score_adj: None,
+        cgroup: None,
+        capabilities: None,
+        securebits: None,
+        inittab_id: None,
+        inittab_line: None,
+        enable_via: None,
+        waits_for_dirs: Vec::new(),
+    };
+
+    /// `None` when every setting is unset (nothing to keep), else the boxed settings.
+    pub fn boxed(self) -> Option<Box<Extra>> {
+        (self != Extra::NONE).then(|| Box::new(self))
+    }
+}
+
+impl ServiceData {
+    /// The settings most services leave unset (all unset when there are none).
+    pub fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
 }

@@ -227,7 +227,7 @@ fn dependency_directories_skip_dot_files_and_unknown_names() {
     assert_eq!(f.set.dependencies(boot).count(), 1);
     assert!(loader.warnings.iter().any(|w| w.message.contains("ghost")));
     assert_eq!(
-        f.store.get(boot).unwrap().waits_for_dirs,
+        f.store.get(boot).unwrap().extra().waits_for_dirs,
         [f.dirs[0].join("boot.d")]
     );
     // A missing directory is not fatal either.

@@ -57,7 +57,9 @@ fn choose_from(
     match read(loader, to) {
         Ok(read) => Ok(read
             .data
+            .extra()
             .enable_via
+            .clone()
             .unwrap_or_else(|| DEFAULT_FROM.to_vec())),
         Err(e) => Err(report_read_error(ui, &e)),
     }
@@ -90,7 +92,7 @@ fn waits_for_dir(
         ]));
         return Err(1);
     }
-    match read.data.waits_for_dirs.as_slice() {
+    match read.data.extra().waits_for_dirs.as_slice() {
         [dir] => Ok(dir.clone()),
         [] => {
             ui.error(&cat(&[

@@ -1281,9 +1281,9 @@ impl Daemon<'_> {
             if let Some(old) = self.rt.service(id) {
                 let d = &read.data;
                 let o = &old.data;
-                if d.pid_file != o.pid_file
-                    || d.inittab_id != o.inittab_id
-                    || d.inittab_line != o.inittab_line
+                if d.extra().pid_file != o.extra().pid_file
+                    || d.extra().inittab_id != o.extra().inittab_id
+                    || d.extra().inittab_line != o.extra().inittab_line
                 {
                     return Err(format!(
                         "service '{}': pid-file and inittab settings cannot change while it runs",

@@ -1,7 +1,7 @@
 //! `dinit-shutdown`, also installed as `shutdown`, `halt`, `poweroff`, `reboot` and
 //! `soft-reboot` (shutdown(8)). The logic is in `dinit_hosted::shutdown`.
 
-fn main() {
+pub(crate) fn main() {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
     let name = std::path::Path::new(&argv0)

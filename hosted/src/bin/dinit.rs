@@ -7,7 +7,7 @@ use std::sync::Mutex;
 /// The engine's tables: large, so in a static (`.bss`), not on the stack.
 static SET: Mutex<ConfiguredSet> = Mutex::new(ConfiguredSet::new());
 
-fn main() {
+pub(crate) fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let is_pid1 = std::process::id() == 1;
     let opts = match options::parse(&args, is_pid1) {

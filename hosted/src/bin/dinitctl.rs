@@ -1,7 +1,7 @@
 //! `dinitctl`: control services supervised by dinit (dinitctl(8)). The logic is in
 //! `dinit_hosted::ctl::commands`.
 
-fn main() {
+pub(crate) fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();

@@ -65,3 +65,8 @@ demo: image
 # The QEMU boot scenarios of tests/qemu.rs, one machine at a time (about a minute under TCG).
 e2e: image
     cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture
+
+# Coverage-guided fuzzing with cargo-fuzz (libFuzzer; `cargo install cargo-fuzz --locked`).
+# Runs every target of fuzz/ for SECONDS each (`just fuzz 10`); prints executions and crashes.
+fuzz seconds="60":
+    fuzz/run.sh {{seconds}}

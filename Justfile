@@ -66,6 +66,20 @@ demo: image
 e2e: image
     cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture
 
+# The engine alone under a fake host, then the whole daemon on generated service sets (start/stop
+# times, memory, control round trips, start/stop cycles); tables and `metric=value` lines; see
+# docs/PERFORMANCE.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR instead.
+# `just bench` (about 8 minutes), or `just bench quick` (smaller sets, under a minute).
+bench mode="full":
+    @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
+    cargo bench -p dinit-core --bench engine -- {{mode}}
+    cargo bench -p dinit-hosted --bench daemon -- {{mode}}
+
+# Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has
+# it), the static `small` profile (64 services) and the dynamic build.
+size:
+    hosted/benches/size.sh
+
 # Coverage-guided fuzzing with cargo-fuzz (libFuzzer; `cargo install cargo-fuzz --locked`).
 # Runs every target of fuzz/ for SECONDS each (`just fuzz 10`); prints executions and crashes.
 fuzz seconds="60":

@@ -4,7 +4,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs, the QEMU
 # boot scenarios, the package tests.
-test: lint unit nopanic doc e2e packages-test
+test: lint unit nopanic doc e2e e2e-debian packages-test
 
 # Build the workspace (release profile: LTO, one codegen unit, size-optimised, abort on panic).
 build:
@@ -64,7 +64,14 @@ demo: image
 
 # The QEMU boot scenarios of tests/qemu.rs, one machine at a time (about a minute under TCG).
 e2e: image
-    cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture
+    cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture --skip debian_boots_to_a_login_prompt_and_powers_off
+
+# A debootstrapped Debian 12 minbase root with our .debs installed (dinit-rs-init as its init),
+# as an ext4 disk (qemu-images/debian.sh, cached in target/qemu-debian), boots to the serial
+# console's login prompt; the test logs in as root, checks the system and types `poweroff`
+# (about a minute when cached). Needs root, debootstrap, cargo-deb and e2fsprogs.
+e2e-debian:
+    cargo test -p dinit-hosted --test qemu -- --ignored --nocapture --exact debian_boots_to_a_login_prompt_and_powers_off
 
 # The engine alone under a fake host, then the whole daemon on generated service sets (start/stop
 # times, memory, control round trips, start/stop cycles); tables and `metric=value` lines; see

@@ -4,6 +4,7 @@
 # the in-guest scenario script. See qemu-images/README.md.
 #
 #   qemu-images/build.sh            build into target/qemu/ (a no-op when no input changed)
+#   qemu-images/build.sh --fetch    only download the kernel and busybox; print their folders
 #
 # Environment:
 #   DINIT_QEMU_OUT    output folder (default: <workspace>/target/qemu)
@@ -58,22 +59,6 @@ if ((EUID != 0)) && ! command -v fakeroot >/dev/null 2>&1; then
     die "device nodes need root or fakeroot (apt-get install fakeroot)"
 fi
 mkdir -p "$out" "$cache"
-
-# --- our binaries: static, so the initramfs needs no shared libraries -------------------------
-# A separate target folder keeps the ordinary release build's artefacts untouched.
-say "building static release binaries (target/static)"
-(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --quiet --release --target "$target" -p dinit-hosted \
-    --target-dir "$root/target/static")
-binaries=(dinit dinitctl dinit-shutdown)
-for b in "${binaries[@]}"; do
-    [[ -x $bindir/$b ]] && continue
-    if [[ $b == dinit-shutdown && ${DINIT_QEMU_ALLOW_MISSING:-} == 1 ]]; then
-        say "WARNING: $bindir/$b is missing; building without it (shutdown scenarios will fail)"
-        continue
-    fi
-    die "$bindir/$b was not built: dinit-hosted has no '$b' binary yet (hosted/src/bin/$b.rs)"
-done
 
 # --- Debian packages, downloaded once into the cache -----------------------------------------
 # cached_deb PACKAGE: prints the cache folder holding PACKAGE's candidate version unpacked as
@@ -143,6 +128,29 @@ kernel_dir=$(fetch_deb "$kernel_pkg" kernel)
 busybox_dir=$(fetch_deb busybox-static busybox)
 busybox=$busybox_dir/bin/busybox
 [[ -x $busybox ]] || die "no bin/busybox in $busybox_dir"
+
+# --fetch: only the downloads; prints the kernel's and busybox's cache folders, one a line (for
+# qemu-images/debian.sh, which boots the same kernel and uses busybox in its initramfs).
+if [[ ${1:-} == --fetch ]]; then
+    printf '%s\n' "$kernel_dir" "$busybox_dir"
+    exit 0
+fi
+
+# --- our binaries: static, so the initramfs needs no shared libraries -------------------------
+# A separate target folder keeps the ordinary release build's artefacts untouched.
+say "building static release binaries (target/static)"
+(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --quiet --release --target "$target" -p dinit-hosted \
+    --target-dir "$root/target/static")
+binaries=(dinit dinitctl dinit-shutdown)
+for b in "${binaries[@]}"; do
+    [[ -x $bindir/$b ]] && continue
+    if [[ $b == dinit-shutdown && ${DINIT_QEMU_ALLOW_MISSING:-} == 1 ]]; then
+        say "WARNING: $bindir/$b is missing; building without it (shutdown scenarios will fail)"
+        continue
+    fi
+    die "$bindir/$b was not built: dinit-hosted has no '$b' binary yet (hosted/src/bin/$b.rs)"
+done
 
 # --- inputs and their hash: rebuild only when one changed -------------------------------------
 inputs=("$root/qemu-images/build.sh" "$busybox")

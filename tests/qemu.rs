@@ -14,15 +14,21 @@
 //! Environment: `DINIT_QEMU_OUT` (image folder), `DINIT_QEMU_NO_BUILD=1` (use the image as it
 //! is), `DINIT_QEMU_TIMEOUT` (seconds per scenario, default 60). Each machine's console, with host
 //! times, is kept in `target/qemu/logs/<scenario>.log`.
+//!
+//! The last scenario, `debian_boots_to_a_login_prompt_and_powers_off` (`just e2e-debian`), boots
+//! something else: a debootstrapped Debian 12 with our .debs installed, from a disk
+//! (qemu-images/debian.sh, in `target/qemu-debian`, `DINIT_DEBIAN_OUT`), logs in on the serial
+//! console and powers off; its timeout is 180 s. It needs root, debootstrap and cargo-deb. See
+//! qemu-images/README.md, "The Debian image".
 
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -106,6 +112,8 @@ struct Line {
 #[derive(Default)]
 struct ConsoleState {
     lines: Vec<Line>,
+    /// The console's last line while it has no newline yet (a prompt such as "login: ").
+    partial: String,
     /// When QEMU closed its output (it exited).
     closed: Option<Instant>,
 }
@@ -140,30 +148,44 @@ fn clean(raw: &[u8]) -> String {
     out
 }
 
-/// Reads `source` line by line into the console, stamping each line.
-fn pump(source: impl Read, console: Console, prefix: &'static str, closes: bool) {
-    let mut reader = std::io::BufReader::new(source);
-    let mut buf = Vec::new();
+/// Reads `source` into the console, stamping each line as it is completed. The console itself
+/// (`closes`: QEMU's standard output) also publishes its unfinished last line, for prompts.
+fn pump(mut source: impl Read, console: Console, prefix: &'static str, closes: bool) {
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
+        let n = match source.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = Line {
-                    at: Instant::now(),
-                    text: format!("{prefix}{}", clean(buf.strip_suffix(b"\n").unwrap_or(&buf))),
-                };
-                let (state, cond) = &*console;
-                state.lock().unwrap().lines.push(line);
-                cond.notify_all();
-            }
-        }
-    }
-    if closes {
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        let at = Instant::now();
         let (state, cond) = &*console;
-        state.lock().unwrap().closed = Some(Instant::now());
+        let mut s = state.lock().unwrap();
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let text = format!("{prefix}{}", clean(&line[..end]));
+            s.lines.push(Line { at, text });
+        }
+        if closes {
+            s.partial = clean(&pending);
+        }
         cond.notify_all();
     }
+    let (state, cond) = &*console;
+    let mut s = state.lock().unwrap();
+    if !pending.is_empty() {
+        let text = format!("{prefix}{}", clean(&pending));
+        s.lines.push(Line {
+            at: Instant::now(),
+            text,
+        });
+    }
+    if closes {
+        s.partial.clear();
+        s.closed = Some(Instant::now());
+    }
+    cond.notify_all();
 }
 
 /// A booted virtual machine.
@@ -174,6 +196,10 @@ struct Machine {
     deadline: Instant,
     console: Console,
     dir: PathBuf,
+    /// Where the console is kept when the machine is dropped.
+    logs: PathBuf,
+    /// The serial console's input (the Debian machine is logged into; the others read nothing).
+    input: Option<ChildStdin>,
 }
 
 impl Machine {
@@ -194,30 +220,52 @@ impl Machine {
             args.extend(init_args.iter().map(|a| a.to_string()));
         }
         eprintln!("qemu[{scenario}]: booting with {}", args.join(" "));
-        let started = Instant::now();
-        let mut child = Command::new("bash")
-            .arg(workspace().join("qemu-images/run.sh"))
+        let mut run = Command::new("bash");
+        run.arg(workspace().join("qemu-images/run.sh"))
             .args(&args)
             .env("DINIT_QEMU_OUT", image_dir())
             .env("DINIT_QEMU_MONITOR", dir.join("monitor"))
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        Machine::start(
+            scenario,
+            run,
+            dir,
+            image_dir().join("logs"),
+            scenario_timeout(),
+        )
+    }
+
+    /// Starts `run` (a run script: QEMU with the serial console on its standard output) and
+    /// reads its console.
+    fn start(
+        scenario: &str,
+        mut run: Command,
+        dir: PathBuf,
+        logs: PathBuf,
+        timeout: Duration,
+    ) -> Machine {
+        let started = Instant::now();
+        let mut child = run
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting qemu-images/run.sh");
+            .expect("starting the QEMU run script");
         let console: Console = Arc::default();
         let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
         let c = console.clone();
         std::thread::spawn(move || pump(out, c, "", true));
         let c = console.clone();
         std::thread::spawn(move || pump(err, c, "qemu stderr: ", false));
+        let input = child.stdin.take();
         Machine {
             scenario: scenario.into(),
             child,
             started,
-            deadline: started + scenario_timeout(),
+            deadline: started + timeout,
             console,
             dir,
+            logs,
+            input,
         }
     }
 
@@ -472,7 +520,8 @@ impl Machine {
 }
 
 impl Drop for Machine {
-    /// Stops QEMU if it still runs and keeps the console in target/qemu/logs/<scenario>.log.
+    /// Stops QEMU if it still runs and keeps the console in `<logs>/<scenario>.log`
+    /// (target/qemu/logs, target/qemu-debian/logs).
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -482,9 +531,8 @@ impl Drop for Machine {
             .iter()
             .map(|l| format!("{:7.2} | {}\n", self.secs(l.at), l.text))
             .collect();
-        let logs = image_dir().join("logs");
-        if std::fs::create_dir_all(&logs).is_ok() {
-            let _ = std::fs::write(logs.join(format!("{}.log", self.scenario)), text);
+        if std::fs::create_dir_all(&self.logs).is_ok() {
+            let _ = std::fs::write(self.logs.join(format!("{}.log", self.scenario)), text);
         }
     }
 }
@@ -495,6 +543,8 @@ struct Listed {
     /// The 8 characters inside the brackets, e.g. "{+}     " or "     {X}".
     field: String,
     name: String,
+    /// The process id, for a running process service ("(pid: N)").
+    pid: Option<u32>,
 }
 
 impl Listed {
@@ -516,7 +566,10 @@ fn parse_list_line(text: &str) -> Option<Listed> {
     let field = text.get(start + 1..start + 9)?.to_string();
     let rest = text.get(start + 11..)?;
     let name = rest.split(" (").next().unwrap_or(rest).trim().to_string();
-    Some(Listed { field, name })
+    let pid = rest
+        .split_once("(pid: ")
+        .and_then(|(_, p)| p.split(')').next()?.trim().parse().ok());
+    Some(Listed { field, name, pid })
 }
 
 // --- the scenarios ----------------------------------------------------------------------------
@@ -758,15 +811,520 @@ fn image_scripts_parse() {
 fn list_lines_parse() {
     let l = parse_list_line("[{+}     ] syslog (pid: 87)").unwrap();
     assert_eq!(
-        (l.name.as_str(), l.started(), l.failed()),
-        ("syslog", true, false)
+        (l.name.as_str(), l.started(), l.failed(), l.pid),
+        ("syslog", true, false, Some(87))
     );
     let l = parse_list_line("dinit-rs:~# [[+]     ] boot").unwrap();
-    assert_eq!((l.name.as_str(), l.started()), ("boot", true));
+    assert_eq!((l.name.as_str(), l.started(), l.pid), ("boot", true, None));
     let l = parse_list_line("[     {X}] crasher (exit status: 1)").unwrap();
     assert_eq!(
         (l.name.as_str(), l.started(), l.failed()),
         ("crasher", false, true)
     );
     assert_eq!(parse_list_line("E2E: list end"), None);
+}
+
+// --- the Debian scenario ----------------------------------------------------------------------
+//
+// qemu-images/debian.sh makes an ext4 disk image of a debootstrapped Debian 12 minbase root with
+// our .debs installed (dinit-rs-init makes /sbin/init our dinit, dinit-rs brings the service set
+// of distro/dinit.d), and an initramfs that loads the virtio and ext4 modules, mounts the disk
+// read-only and switches to it; qemu-images/run-debian.sh boots them, the disk opened with
+// snapshot=on so that every boot starts from the same clean file system. The test then does what
+// a user does: logs in as root on the serial console's login prompt (agetty, login, PAM, bash),
+// looks at the system, and types `poweroff`.
+
+/// The services of distro/dinit.d whose programs are not in minbase, by the package that has
+/// them. Without it they fail, and are only waited for (`system` and `boot` start without them).
+const DEBIAN_OPTIONAL: &[(&str, &[&str])] = &[
+    ("udev", &["udevd", "udev-trigger", "udev-settle"]),
+    ("rsyslog", &["syslog"]),
+    ("ifupdown", &["network"]),
+];
+
+/// The services expected to fail: those of DEBIAN_OPTIONAL whose package is not installed. The
+/// image is minbase unless DINIT_DEBIAN_PACKAGES names more packages (qemu-images/debian.sh;
+/// e.g. "udev rsyslog ifupdown kmod", with DINIT_DEBIAN_OUT set to another folder).
+fn debian_absent() -> Vec<&'static str> {
+    let extra = std::env::var("DINIT_DEBIAN_PACKAGES").unwrap_or_default();
+    DEBIAN_OPTIONAL
+        .iter()
+        .filter(|(package, _)| !extra.split_whitespace().any(|p| p == *package))
+        .flat_map(|(_, services)| services.iter().copied())
+        .collect()
+}
+
+/// The services that must start: the rest of the boot set, the gettys of boot.d included.
+const DEBIAN_STARTED: &[&str] = &[
+    "boot",
+    "system",
+    "early-filesystems",
+    "rootfscheck",
+    "root-rw",
+    "filesystems",
+    "modules",
+    "hostname",
+    "swap",
+    "serial-getty@ttyS0",
+    "getty@tty1",
+    "getty@tty2",
+    "getty@tty3",
+    "getty@tty4",
+    "getty@tty5",
+    "getty@tty6",
+];
+
+/// Dependent before dependency (the `depends-on` edges of distro/dinit.d) when stopping; an edge
+/// counts when both services stopped (udevd and the others only with their package).
+const DEBIAN_STOP_ORDER: &[(&str, &str)] = &[
+    ("boot", "system"),
+    ("serial-getty@ttyS0", "system"),
+    ("getty@tty1", "system"),
+    ("getty@tty2", "system"),
+    ("getty@tty3", "system"),
+    ("getty@tty4", "system"),
+    ("getty@tty5", "system"),
+    ("getty@tty6", "system"),
+    ("network", "system"),
+    ("system", "filesystems"),
+    ("system", "root-rw"),
+    ("system", "early-filesystems"),
+    ("syslog", "filesystems"),
+    ("swap", "filesystems"),
+    ("filesystems", "root-rw"),
+    ("root-rw", "rootfscheck"),
+    ("rootfscheck", "early-filesystems"),
+    ("modules", "early-filesystems"),
+];
+
+/// What the test writes into /root before the power-off, and reads back from the disk after it.
+const DEBIAN_MARKER: &str = "written before the power-off";
+
+/// The image's root password (qemu-images/debian.sh).
+const DEBIAN_PASSWORD: &str = "dinit-rs";
+
+fn debian_dir() -> PathBuf {
+    std::env::var_os("DINIT_DEBIAN_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/qemu-debian"))
+}
+
+fn require_qemu() {
+    if Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+    }
+}
+
+/// Builds the Debian image (qemu-images/debian.sh: a no-op when it is up to date, else the
+/// packages, a copy of the cached debootstrap root, mkfs.ext4); returns how long that took.
+fn ensure_debian_image() -> Duration {
+    let start = Instant::now();
+    if std::env::var_os("DINIT_QEMU_NO_BUILD").is_some() {
+        return start.elapsed();
+    }
+    let out = Command::new("bash")
+        .arg(workspace().join("qemu-images/debian.sh"))
+        .env("DINIT_DEBIAN_OUT", debian_dir())
+        .output()
+        .expect("running qemu-images/debian.sh");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "qemu-images/debian.sh failed ({})",
+        out.status
+    );
+    start.elapsed()
+}
+
+impl Machine {
+    /// Boots the Debian image with the serial console's input connected to the test. The disk
+    /// is a private copy of the image's, written by the guest (not `snapshot=on`), so that the
+    /// test can look at the file system once the machine is off: `debian_disk()`.
+    fn boot_debian() -> Machine {
+        require_qemu();
+        let dir = std::env::temp_dir().join(format!("dinit-rs-qemu-debian-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let disk = dir.join("root.ext4");
+        let copied = Command::new("cp")
+            .arg("--sparse=always")
+            .arg(debian_dir().join("root.ext4"))
+            .arg(&disk)
+            .status()
+            .expect("running cp");
+        assert!(copied.success(), "cannot copy the Debian disk image");
+        let timeout = std::env::var("DINIT_QEMU_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(Duration::from_secs(180), Duration::from_secs);
+        let mut run = Command::new("bash");
+        run.arg(workspace().join("qemu-images/run-debian.sh"))
+            .env("DINIT_DEBIAN_OUT", debian_dir())
+            .env("DINIT_DEBIAN_DISK", &disk)
+            .stdin(Stdio::piped());
+        eprintln!("qemu[debian]: booting the Debian image");
+        Machine::start("debian", run, dir, debian_dir().join("logs"), timeout)
+    }
+
+    /// The disk the Debian machine booted from (its own copy).
+    fn debian_disk(&self) -> PathBuf {
+        self.dir.join("root.ext4")
+    }
+
+    /// Waits until the console shows `needle` at or after line `from`, in a complete line or in
+    /// the unfinished last one (a prompt); returns the index of the first line after it, where
+    /// to look next, and when it was seen.
+    fn wait_for_prompt(&self, from: usize, needle: &str) -> (usize, Instant) {
+        self.wait_for_prompt_until(from, needle, self.deadline)
+            .unwrap_or_else(|| self.fail(&format!("timed out waiting for {needle:?}")))
+    }
+
+    /// `wait_for_prompt`, giving up (None) at `until`.
+    fn wait_for_prompt_until(
+        &self,
+        from: usize,
+        needle: &str,
+        until: Instant,
+    ) -> Option<(usize, Instant)> {
+        let (state, cond) = &*self.console;
+        let mut s = state.lock().unwrap();
+        loop {
+            if let Some(i) = s
+                .lines
+                .iter()
+                .skip(from)
+                .position(|l| l.text.contains(needle))
+            {
+                return Some((from + i + 1, s.lines[from + i].at));
+            }
+            if s.partial.contains(needle) {
+                return Some((s.lines.len(), Instant::now()));
+            }
+            if s.closed.is_some() {
+                drop(s);
+                self.fail(&format!("QEMU exited before the console showed {needle:?}"));
+            }
+            let now = Instant::now();
+            if now >= until.min(self.deadline) {
+                return None;
+            }
+            s = cond
+                .wait_timeout(s, until.min(self.deadline) - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Types `text` on the serial console.
+    fn type_line(&mut self, text: &str) -> Instant {
+        let input = self.input.as_mut().expect("the console's input");
+        if let Err(e) = input
+            .write_all(format!("{text}\n").as_bytes())
+            .and_then(|()| input.flush())
+        {
+            self.fail(&format!("cannot type on the console: {e}"));
+        }
+        Instant::now()
+    }
+
+    /// Types a shell command and waits for the line `marker` it prints; returns that line's
+    /// index. The marker must not be in the command as typed, which the console echoes: the
+    /// commands print theirs with `echo` and quotes in the middle (`E2E:" root fs"`).
+    fn shell(&mut self, from: usize, command: &str, marker: &str) -> usize {
+        self.type_line(command);
+        self.wait_for_from(from, marker)
+    }
+}
+
+/// The names in "[FAILED] name" lines.
+fn failed_services(lines: &[Line]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| Some(l.text[l.text.find("[FAILED] ")? + 9..].trim().to_string()))
+        .collect()
+}
+
+/// The Debian scenario: a debootstrapped Debian 12 with dinit-rs-init as its init boots to the
+/// serial console's login prompt, which agetty serves under dinit's supervision; root logs in
+/// and finds dinit as process 1 and the services in their states; `poweroff` stops every service
+/// in order, unmounts, makes the root file system read-only, and the kernel powers the machine
+/// down; the disk is left clean, with what was written before the power-off on it.
+#[test]
+#[ignore = "builds a Debian image and boots it under QEMU: run with `just e2e-debian`"]
+fn debian_boots_to_a_login_prompt_and_powers_off() {
+    let scenario_start = Instant::now();
+    let build = ensure_debian_image();
+    let mut m = Machine::boot_debian();
+
+    // The boot: the initramfs mounts the disk read-only and hands over to /sbin/init (dinit),
+    // rootfscheck checks the disk, root-rw makes it writable, agetty prompts on ttyS0.
+    let (after_login_prompt, prompt_at) = m.wait_for_prompt(0, "dinit-debian login: ");
+    // (`boot` may come after the prompt: it also waits for the network.)
+    let booted = m.wait_for("[  OK  ] boot");
+    let boot_lines = m.lines()[..booted].to_vec();
+    let checked = m.wait_for("rootfscheck: checking the root file system");
+    let fsck = m.wait_for_from(checked, "debian-root: clean");
+    // (The kernel's report of root-rw's `mount -o remount,rw /`.)
+    let remounted = m.wait_for_from(fsck, "EXT4-fs (vda): re-mounted");
+    m.wait_for_from(remounted, "[  OK  ] root-rw");
+    for name in DEBIAN_STARTED {
+        m.wait_for(&format!("[  OK  ] {name}"));
+    }
+    let absent = debian_absent();
+    let failed = failed_services(&boot_lines);
+    let expected: BTreeSet<String> = absent.iter().map(|s| s.to_string()).collect();
+    if failed != expected {
+        m.fail(&format!(
+            "failed services {failed:?}; expected exactly those not installed: {expected:?}"
+        ));
+    }
+
+    // Log in as root, as a user would.
+    let login_at = m.type_line("root");
+    let (after_password, _) = m.wait_for_prompt(after_login_prompt, "Password: ");
+    // PAM prints "Password: " and only then turns echo off with TCSAFLUSH, which drops what
+    // arrived in between: let it get there, and type the password again if it was lost.
+    std::thread::sleep(Duration::from_millis(300));
+    m.type_line(DEBIAN_PASSWORD);
+    let shell_prompt = "root@dinit-debian:~# ";
+    let retry_at = Instant::now() + Duration::from_secs(30);
+    let (after_shell, shell_at) =
+        match m.wait_for_prompt_until(after_password, shell_prompt, retry_at) {
+            Some(seen) => seen,
+            None if m.find_from(after_password, "Login incorrect").is_none() => {
+                eprintln!("qemu[debian]: no shell 30 s after the password; typing it again");
+                m.type_line(DEBIAN_PASSWORD);
+                m.wait_for_prompt(after_password, shell_prompt)
+            }
+            None => m.fail("the login was refused"),
+        };
+    let who = m.shell(
+        after_shell,
+        r#"echo "E2E: $(id -un) on $(tty)""#,
+        "E2E: root on ",
+    );
+    if !m.line(who).text.ends_with("E2E: root on /dev/ttyS0") {
+        m.fail(&format!("logged in where? {}", m.line(who).text));
+    }
+    // Process 1 is our dinit (/sbin/init is dinit-rs-init's link to it); the shell's parent is
+    // the login process that agetty became, whose pid is the one dinit supervises.
+    let pid1 = m.shell(
+        who,
+        r#"echo E2E:" pid1" $(readlink /proc/1/exe) E2E:" session" $PPID $(cat /proc/$PPID/comm)"#,
+        "E2E: pid1 ",
+    );
+    let text = m.line(pid1).text;
+    let words: Vec<&str> = text[text.find("E2E: pid1 ").unwrap()..]
+        .split_whitespace()
+        .collect();
+    let (session_pid, session_comm) = match words[..] {
+        ["E2E:", "pid1", "/usr/sbin/dinit", "E2E:", "session", pid, comm] => {
+            (pid.parse::<u32>().ok(), comm)
+        }
+        _ => m.fail(&format!(
+            "process 1 is not /usr/sbin/dinit, or no session: {text}"
+        )),
+    };
+    if session_comm != "login" {
+        m.fail(&format!("the shell's parent is not login: {text}"));
+    }
+    // The root file system is the disk, checked and now writable; a file written to it now
+    // must be on the disk after the power-off.
+    let mount = m.shell(
+        pid1,
+        &format!(
+            r#"echo {DEBIAN_MARKER} >/root/e2e-marker && echo E2E:" root fs" $(findmnt -rno FSTYPE,OPTIONS /)"#
+        ),
+        "E2E: root fs ",
+    );
+    let options = m.line(mount).text;
+    if !options.contains("E2E: root fs ext4 rw,") {
+        m.fail(&format!(
+            "the root file system is not ext4 read-write: {options}"
+        ));
+    }
+    // dinitctl talks to the system instance: every service in its expected state.
+    let listed = m.shell(
+        mount,
+        r#"echo E2E: list" "begin; dinitctl list; echo E2E: list" "end"#,
+        "E2E: list end",
+    );
+    let list = m.list(mount);
+    let names: BTreeSet<&str> = list.iter().map(|l| l.name.as_str()).collect();
+    let optional = DEBIAN_OPTIONAL.iter().flat_map(|(_, s)| s.iter());
+    let want: BTreeSet<&str> = DEBIAN_STARTED.iter().chain(optional).copied().collect();
+    if names != want {
+        m.fail(&format!("dinitctl list shows {names:?}, expected {want:?}"));
+    }
+    for l in &list {
+        let expected = if absent.contains(&l.name.as_str()) {
+            l.failed()
+        } else {
+            l.started()
+        };
+        if !expected {
+            m.fail(&format!(
+                "{} is in an unexpected state: [{}]",
+                l.name, l.field
+            ));
+        }
+    }
+    let serial = list.iter().find(|l| l.name == "serial-getty@ttyS0");
+    if serial.and_then(|l| l.pid).is_none() || serial.and_then(|l| l.pid) != session_pid {
+        m.fail(&format!(
+            "the login session ({session_pid:?}) is not serial-getty@ttyS0's process: {serial:?}"
+        ));
+    }
+    // Nothing the daemon or a service complained about on the console so far.
+    if let Some(l) = m.lines()[..listed]
+        .iter()
+        .find(|l| l.text.starts_with("cannot ") || l.text.contains("log messages were lost"))
+    {
+        m.fail(&format!("a problem was reported: {}", l.text));
+    }
+
+    // poweroff (/sbin/poweroff: dinit-shutdown asks dinit over its socket).
+    let request_at = m.type_line("poweroff");
+    let request = m.wait_for_from(listed, "Issuing shutdown command...");
+    let end = m.wait_for_from(request, "reboot: Power down");
+    let stops = m.stops(request, end);
+    let optional = DEBIAN_OPTIONAL.iter().flat_map(|(_, s)| s.iter());
+    let started = DEBIAN_STARTED
+        .iter()
+        .chain(optional.filter(|s| !absent.contains(s)));
+    for name in started {
+        if !stops.iter().any(|s| s == name) {
+            m.fail(&format!(
+                "{name} was not reported stopped; stops: {stops:?}"
+            ));
+        }
+    }
+    for (dependent, dependency) in DEBIAN_STOP_ORDER {
+        let a = stops.iter().position(|s| s == dependent);
+        let b = stops.iter().position(|s| s == dependency);
+        if let (Some(a), Some(b)) = (a, b) {
+            if a > b {
+                m.fail(&format!(
+                    "{dependency} stopped before its dependent {dependent}: {stops:?}"
+                ));
+            }
+        }
+    }
+    // dinit-shutdown unmounts, then remounts what is left (the root) read-only: the kernel
+    // reports the remount of vda before it powers down.
+    m.assert_unmounted(request, end);
+    let unmounting = m.wait_for_from(request, "Unmounting file systems...");
+    let read_only = m.wait_for_from(unmounting, "EXT4-fs (vda): re-mounted");
+    if read_only > end {
+        m.fail("the root file system was not remounted before the power-off");
+    }
+    let (status, closed) = m.wait_exit();
+    if !status.success() {
+        m.fail(&format!("QEMU exited with {status}"));
+    }
+
+    // The disk after the power-off: ext4 clears the journal's `needs_recovery` flag only when
+    // the file system is unmounted or made read-only (a machine killed while running leaves it
+    // set); e2fsck finds nothing to fix; the file written in the session is there.
+    let disk = m.debian_disk();
+    let super_block = tool_output(&m, "dumpe2fs", &["-h".as_ref(), disk.as_os_str()]);
+    let field = |name: &str| {
+        super_block
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (state, features) = (field("Filesystem state:"), field("Filesystem features:"));
+    if state != "clean" || features.contains("needs_recovery") {
+        m.fail(&format!(
+            "the disk was not left clean: state {state:?}, features {features:?}"
+        ));
+    }
+    let marker = tool_output(
+        &m,
+        "debugfs",
+        &[
+            "-R".as_ref(),
+            "cat /root/e2e-marker".as_ref(),
+            disk.as_os_str(),
+        ],
+    );
+    if marker.trim() != DEBIAN_MARKER {
+        m.fail(&format!(
+            "/root/e2e-marker on the disk after the power-off: {marker:?}"
+        ));
+    }
+    tool_output(&m, "e2fsck", &["-fn".as_ref(), disk.as_os_str()]);
+
+    let at = |needle: &str| {
+        boot_lines
+            .iter()
+            .find(|l| l.text.contains(needle))
+            .map_or(m.started, |l| l.at)
+    };
+    let kernel = at("Linux version");
+    let mounted = at("EXT4-fs (vda): mounted filesystem");
+    eprintln!(
+        "qemu[debian]: timings: image {:.1} s; QEMU start -> kernel {:.2} s -> root mounted by the initramfs {:.2} s -> boot started {:.2} s -> login prompt {:.2} s",
+        build.as_secs_f64(),
+        m.secs(kernel),
+        m.secs(mounted),
+        m.secs(m.line(booted).at),
+        m.secs(prompt_at),
+    );
+    eprintln!(
+        "qemu[debian]: timings: login to shell prompt {:.2} s; poweroff to `reboot: Power down` {:.2} s, QEMU exited after {:.2} s; whole scenario {:.1} s",
+        shell_at.duration_since(login_at).as_secs_f64(),
+        m.line(end).at.duration_since(request_at).as_secs_f64(),
+        closed.duration_since(request_at).as_secs_f64(),
+        scenario_start.elapsed().as_secs_f64(),
+    );
+    eprintln!(
+        "qemu[debian]: the disk after the power-off: state {state}, no journal to recover, e2fsck -fn passes, the session's file is on it"
+    );
+}
+
+/// Runs an e2fsprogs tool on the machine's disk; fails the test unless it succeeds. Returns its
+/// standard output.
+fn tool_output(m: &Machine, tool: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = match Command::new(tool).args(args).output() {
+        Ok(out) => out,
+        Err(e) => m.fail(&format!("cannot run {tool}: {e}")),
+    };
+    if !out.status.success() {
+        m.fail(&format!(
+            "{tool} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The Debian image's scripts parse (the initramfs's /init is busybox sh; the builders are bash).
+#[test]
+fn debian_image_scripts_parse() {
+    let root = workspace();
+    for (shell, script) in [
+        ("sh", "qemu-images/debian/init"),
+        ("bash", "qemu-images/debian.sh"),
+        ("bash", "qemu-images/run-debian.sh"),
+    ] {
+        let out = Command::new(shell)
+            .arg("-n")
+            .arg(root.join(script))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

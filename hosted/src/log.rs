@@ -320,6 +320,11 @@ impl Sink {
         }
         if self.lost > 0 {
             let mut note = Message::default();
+            if let Target::Syslog(_) = self.target {
+                // A datagram of its own, formatted like every other one (a syslog daemon
+                // would otherwise file it under another facility, without our name).
+                let _ = write!(note, "<{}>dinit: ", Level::Warn.syslog_priority());
+            }
             let _ = write!(note, "{} log messages were lost", self.lost);
             if let Target::Stream(_) = self.target {
                 note.push_bytes(b"\n");
@@ -586,5 +591,42 @@ mod tests {
         let n = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"<27>dinit: service boot failed to start");
         let _ = std::fs::remove_file(&dir);
+    }
+
+    #[test]
+    fn a_stalled_syslog_gets_a_well_formed_loss_report() {
+        let path =
+            std::env::temp_dir().join(format!("dinit-rs-syslog-loss-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let server = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        server.set_nonblocking(true).unwrap();
+        let mut sink = Sink::syslog(&path, Level::Debug).unwrap();
+        // Nobody reads: the socket queue, then the ring, fill up; nothing blocks.
+        let mut dropped = 0;
+        for _ in 0..5000 {
+            if !sink.push(Level::Notice, &[b'x'; 100]) {
+                dropped += 1;
+            }
+            sink.flush();
+        }
+        assert!(dropped > 0);
+        // The reader catches up (the socket takes a few datagrams at a time).
+        let mut buf = [0u8; 2048];
+        while sink.pending() {
+            while server.recv(&mut buf).is_ok() {}
+            sink.flush();
+        }
+        sink.push(Level::Notice, b"after");
+        sink.flush();
+        let mut got = Vec::new();
+        while let Ok(n) = server.recv(&mut buf) {
+            got.push(buf[..n].to_vec());
+        }
+        let want = format!("<28>dinit: {dropped} log messages were lost");
+        assert_eq!(
+            got.iter().rev().take(2).rev().cloned().collect::<Vec<_>>(),
+            [want.into_bytes(), b"<29>dinit: after".to_vec()]
+        );
+        let _ = std::fs::remove_file(&path);
     }
 }

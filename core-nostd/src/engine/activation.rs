@@ -154,9 +154,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let edge = *self.edge(e);
             link = edge.next_dep;
             if edge.holding {
-                let em = self.edge_mut(e);
-                em.holding = false;
-                em.waiting = false;
+                self.edge_mut(e).holding = false;
+                self.set_waiting(e, false);
                 self.release_acquisition(edge.to as usize, true, host);
             }
         }
@@ -255,7 +254,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     true
                 }
             };
-            self.edge_mut(e).waiting = wait;
+            self.set_waiting(e, wait);
             if wait {
                 all_started = false;
             }
@@ -264,15 +263,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     }
 
     fn dependencies_satisfied(&self, i: usize) -> bool {
-        let mut link = self.rec(i).deps_head;
-        while let Some(e) = link.get() {
-            let edge = self.edge(e);
-            if edge.waiting {
-                return false;
-            }
-            link = edge.next_dep;
-        }
-        true
+        self.rec(i).waiting_on == 0
     }
 
     /// A dependency of `i` finished starting (or failed, for soft edges): re-check `i`.
@@ -394,7 +385,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let edge = *self.edge(e);
             link = edge.next_dependent;
             if edge.waiting {
-                self.edge_mut(e).waiting = false;
+                self.set_waiting(e, false);
                 self.dependency_started(edge.from as usize);
             }
         }
@@ -421,7 +412,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 if fails {
                     self.rec_mut(from).set(flag::PROP_FAILURE);
                     self.enqueue_prop(from);
-                    self.edge_mut(e).waiting = false;
+                    self.set_waiting(e, false);
                 }
                 // A dependent that is not running (stopped, or stopping without having come up)
                 // is about to let go anyway.
@@ -430,7 +421,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 true
             };
             if !edge.is_hard() && edge.waiting {
-                self.edge_mut(e).waiting = false;
+                self.set_waiting(e, false);
                 self.dependency_started(from);
             }
             if release && edge.holding {
@@ -579,7 +570,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let from = edge.from as usize;
             if edge.kind.is_ordering() {
                 if edge.waiting {
-                    self.edge_mut(e).waiting = false;
+                    self.set_waiting(e, false);
                     self.dependency_started(from);
                 }
                 continue;
@@ -613,7 +604,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 self.enqueue_prop(from);
             } else if !coming_back {
                 if edge.waiting {
-                    self.edge_mut(e).waiting = false;
+                    self.set_waiting(e, false);
                     self.dependency_started(from);
                 }
                 if edge.holding {
@@ -765,7 +756,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 continue;
             }
             if edge.waiting {
-                self.edge_mut(e).waiting = false;
+                self.set_waiting(e, false);
                 self.dependency_started(edge.from as usize);
             }
             if edge.holding && !edge.kind.is_ordering() {

@@ -285,8 +285,26 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.edge_count = self.edge_count.saturating_sub(1);
     }
 
+    /// Sets whether `from` of edge `e` waits for its `to`, keeping `from`'s count of such
+    /// edges (`waiting_on`) in step. Every change of `Edge::waiting` goes through here.
+    pub(super) fn set_waiting(&mut self, e: usize, wait: bool) {
+        let edge = self.edge_mut(e);
+        if edge.waiting == wait {
+            return;
+        }
+        edge.waiting = wait;
+        let from = edge.from as usize;
+        let r = self.rec_mut(from);
+        r.waiting_on = if wait {
+            r.waiting_on.saturating_add(1)
+        } else {
+            r.waiting_on.saturating_sub(1)
+        };
+    }
+
     /// Unlinks and frees an edge (its hold and wait must already be dropped).
     fn unlink_edge(&mut self, e: usize) {
+        self.set_waiting(e, false);
         let edge = *self.edge(e);
         match edge.prev_dep.get() {
             Some(p) => self.edge_mut(p).next_dep = edge.next_dep,
@@ -305,16 +323,29 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.free_edge(e);
     }
 
+    /// The edge from `from` to `to` of `kind`, if there is one.
+    ///
+    /// The edge is in both `from`'s dependency list and `to`'s dependent list, so the two are
+    /// walked in step and the search ends with the shorter: a service with thousands of
+    /// dependencies (or dependents) costs nothing extra to link to one with few.
     fn find_edge(&self, from: usize, to: usize, kind: DepKind) -> Option<usize> {
-        let mut link = self.rec(from).deps_head;
-        while let Some(e) = link.get() {
-            let edge = self.edge(e);
+        let mut deps = self.rec(from).deps_head;
+        let mut dependents = self.rec(to).dependents_head;
+        loop {
+            let (Some(d), Some(t)) = (deps.get(), dependents.get()) else {
+                return None;
+            };
+            let edge = self.edge(d);
             if edge.to as usize == to && edge.kind == kind {
-                return Some(e);
+                return Some(d);
             }
-            link = edge.next_dep;
+            deps = edge.next_dep;
+            let edge = self.edge(t);
+            if edge.from as usize == from && edge.kind == kind {
+                return Some(t);
+            }
+            dependents = edge.next_dependent;
         }
-        None
     }
 
     /// Drops an edge's hold and wait, then removes it.
@@ -325,7 +356,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.release_acquisition(edge.to as usize, true, host);
         }
         if edge.waiting {
-            self.edge_mut(e).waiting = false;
+            self.set_waiting(e, false);
             let from = edge.from as usize;
             let r = self.rec(from);
             if r.state == ServiceState::Starting && r.has(flag::WAITING_FOR_DEPS) {

@@ -90,11 +90,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
             let mut link = r.deps_head;
             let mut guard = E.saturating_add(1);
+            let mut waiting = 0u32;
             while let Some(e) = link.get() {
                 let edge = self.edge(e);
                 if !edge.in_use || edge.from as usize != i {
                     return err("dependency list holds a foreign edge", e);
                 }
+                waiting = waiting.saturating_add(u32::from(edge.waiting));
                 if edge.holding && edge.kind.is_ordering() {
                     return err("ordering edge holds its target", e);
                 }
@@ -117,6 +119,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 if guard == 0 {
                     return err("dependency list loops", i);
                 }
+            }
+            if waiting != r.waiting_on {
+                return err("waiting_on differs from the dependencies waited for", i);
             }
             match r.heap_pos.get() {
                 Some(pos) => {

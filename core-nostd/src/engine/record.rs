@@ -133,6 +133,9 @@ pub(crate) struct Record {
     pub flags: u32,
     /// Explicit activation (1) plus dependents holding an acquisition on this service.
     pub required_by: u32,
+    /// Dependencies (edges from this service) with `waiting` set: the service can go on
+    /// starting when this is 0, known without walking its dependencies.
+    pub waiting_on: u32,
 
     /// Edges where this service is `from` (its dependencies), and where it is `to` (its
     /// dependents).
@@ -189,6 +192,7 @@ impl Record {
         stop_reason: StopReason::Normal,
         flags: 0,
         required_by: 0,
+        waiting_on: 0,
         deps_head: Link::NONE,
         dependents_head: Link::NONE,
         prop_next: Link::NONE,

@@ -88,6 +88,10 @@ pub(crate) struct Deferred {
     reopen_socket: bool,
     /// `starts-log`: open the system log.
     open_syslog: bool,
+    /// Launches whose exec outcome is known but not yet reported to the engine.
+    pub(crate) exec_known: Vec<(ServiceId, u8)>,
+    /// `exec_known` is being worked through (by an outer call).
+    reporting_exec: bool,
     /// The daemon's ends of `pass-cs-fd` connections, to add as control connections.
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
     /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
@@ -221,6 +225,10 @@ impl ServiceStore for Store<'_> {
         let want = id.index().saturating_add(1).saturating_mul(2);
         if self.rt.pids.capacity() < want {
             self.rt.pids.reserve(want - self.rt.pids.len());
+        }
+        let known = &mut self.rt.deferred.exec_known;
+        if known.capacity() < want {
+            known.reserve(want - known.len());
         }
         let slot = id.index();
         if self.rt.services.len() <= slot {
@@ -812,6 +820,10 @@ impl<'s> Daemon<'s> {
 
     /// One iteration of the loop: wait, then handle what is ready.
     pub fn turn(&mut self) {
+        // Exec outcomes learnt during launches outside the loop (the initial services): report
+        // them, and do not wait before what that sends goes out.
+        let launched_outside = !self.rt.deferred.exec_known.is_empty();
+        self.report_known_exec_outcomes();
         let mut timeout = self.set.next_deadline().map(|d| {
             let now = self.rt.now();
             // Round up to whole milliseconds so that the wait never ends just before the
@@ -823,6 +835,9 @@ impl<'s> Daemon<'s> {
             // A log destination was not writable: try again shortly rather than watching it.
             let retry = std::time::Duration::from_millis(50);
             timeout = Some(timeout.map_or(retry, |t| t.min(retry)));
+        }
+        if launched_outside {
+            timeout = Some(std::time::Duration::ZERO);
         }
         let mut ready: [(u64, crate::reactor::Readiness); EVENTS_PER_WAIT] =
             [(0, Default::default()); EVENTS_PER_WAIT];
@@ -847,6 +862,9 @@ impl<'s> Daemon<'s> {
                 .handle_timers(now, &mut HostCtx { rt: &mut self.rt });
             self.after_engine();
         }
+        // Exec outcomes of this turn's launches (see `procs::launch`), after the replies to the
+        // commands that caused them.
+        self.report_known_exec_outcomes();
         // Events queued for connections by anything above go out now.
         for slot in 0..self.rt.control.conns.len() {
             let waiting = self

@@ -65,6 +65,9 @@ pub(crate) struct Watched {
     pid: Pid,
     /// Until its exec outcome is known.
     status: Option<ExecStatus>,
+    /// The exec outcome, known as the launch returned but not yet reported to the engine
+    /// (which is reporting the launch itself): see `launch`.
+    known: Option<ExecOutcome>,
 }
 
 /// Everything the runtime keeps for one loaded service.
@@ -487,21 +490,38 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         }
     };
     let pid = child.pid;
-    if reactor
-        .add(
-            &child.status,
-            token(TokenKind::Status, slot * 2 + role),
-            Interest::READ,
-        )
-        .is_err()
-    {
-        // Without a watch the outcome is learnt when the process is reaped.
-    }
+    let mut status = child.status;
+    // Where the launch waits for the child's exec (clone with CLONE_VFORK), the outcome is
+    // already in the status pipe: take it now and close the pipe, rather than keep one open
+    // per launch until the event loop comes round. (A burst of N launches would otherwise
+    // hold N pipes, and every child would copy and close them all: quadratic.) The engine
+    // hears of it at the end of the loop's turn (`Daemon::turn`), as it would have from the
+    // pipe: after the reply to the command that caused the launch, never inside that command.
+    let known = match status.poll() {
+        Ok(Some(outcome)) => Some(outcome),
+        Ok(None) => None,
+        Err(_) => Some(ExecOutcome::Started),
+    };
+    let status = if known.is_some() {
+        deferred
+            .exec_known
+            .push((id, u8::try_from(role).unwrap_or(0)));
+        None
+    } else {
+        if reactor
+            .add(
+                &status,
+                token(TokenKind::Status, slot * 2 + role),
+                Interest::READ,
+            )
+            .is_err()
+        {
+            // Without a watch the outcome is learnt when the process is reaped.
+        }
+        Some(status)
+    };
     if let Some(slot_proc) = svc.procs.get_mut(role) {
-        *slot_proc = Some(Watched {
-            pid,
-            status: Some(child.status),
-        });
+        *slot_proc = Some(Watched { pid, status, known });
     }
     if let Some((read, _write)) = notify {
         if let Some(old) = svc.ready.take() {
@@ -647,6 +667,21 @@ impl Daemon<'_> {
         self.after_engine();
     }
 
+    /// Reports the exec outcomes learnt during launches (see `launch`).
+    /// A report may launch more (a dependent starts), whose outcomes are queued in turn and
+    /// taken by the same loop: the nested call returns at once, so the depth stays bounded
+    /// however long the chain of launches.
+    pub(crate) fn report_known_exec_outcomes(&mut self) {
+        if self.rt.deferred.reporting_exec {
+            return;
+        }
+        self.rt.deferred.reporting_exec = true;
+        while let Some((id, role)) = self.rt.deferred.exec_known.pop() {
+            self.finish_exec_status(id, role, false);
+        }
+        self.rt.deferred.reporting_exec = false;
+    }
+
     /// The exec status pipe of `slot`/`role` is readable.
     pub(crate) fn exec_status_ready(&mut self, slot: usize, role: u8) {
         let Some(id) = self.set.id_at(slot) else {
@@ -669,16 +704,20 @@ impl Daemon<'_> {
             return;
         };
         let pid = w.pid;
-        let Some(status) = w.status.as_mut() else {
-            return;
-        };
-        let outcome = if force {
-            status.wait().ok()
+        let outcome = if let Some(known) = w.known.take() {
+            Some(known)
         } else {
-            match status.poll() {
-                Ok(Some(o)) => Some(o),
-                Ok(None) => return,
-                Err(_) => Some(ExecOutcome::Started),
+            let Some(status) = w.status.as_mut() else {
+                return;
+            };
+            if force {
+                status.wait().ok()
+            } else {
+                match status.poll() {
+                    Ok(Some(o)) => Some(o),
+                    Ok(None) => return,
+                    Err(_) => Some(ExecOutcome::Started),
+                }
             }
         };
         if let Some(s) = w.status.take() {

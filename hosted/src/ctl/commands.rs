@@ -680,12 +680,31 @@ fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
         .reply_status_format()
         .unwrap_or(StatusFormat::Status10);
     conn.send(&request)?;
+    // One write for the whole list rather than a system call per line (5000 services: 5000
+    // writes, most of the command's time).
+    let mut lines = Vec::new();
     loop {
-        let reply = conn.recv_reply(format)?;
-        match (reply.parse()?, reply.status()) {
-            (Reply::SvcInfo { name, .. }, Some(st)) => ui.data(&list_line(name, &st)),
-            (Reply::ListDone, _) => return Ok(0),
+        let reply = match conn.recv_reply(format) {
+            Ok(r) => r,
+            Err(e) => {
+                ui.data(&lines);
+                return Err(e);
+            }
+        };
+        match (reply.parse(), reply.status()) {
+            (Ok(Reply::SvcInfo { name, .. }), Some(st)) => {
+                lines.extend_from_slice(&list_line(name, &st));
+            }
+            (Ok(Reply::ListDone), _) => {
+                ui.data(&lines);
+                return Ok(0);
+            }
+            (Err(e), _) => {
+                ui.data(&lines);
+                return Err(e.into());
+            }
             _ => {
+                ui.data(&lines);
                 ui.error(b"control socket protocol error");
                 return Ok(1);
             }

@@ -701,7 +701,7 @@ fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
             }
             (Err(e), _) => {
                 ui.data(&lines);
-                return Err(e.into());
+                return Err(e);
             }
             _ => {
                 ui.data(&lines);

@@ -91,3 +91,10 @@ size:
 # Runs every target of fuzz/ for SECONDS each (`just fuzz 10`); prints executions and crashes.
 fuzz seconds="60":
     fuzz/run.sh {{seconds}}
+
+# Soak: a mixed workload (start/stop/restart cycles, crashing services, control clients,
+# reloads, misbehaving connections) against the release daemon for DURATION (90s, 30m, 2h);
+# prints memory, descriptors and control latency every interval and fails unless they stay
+# flat (tests/soak.rs).
+soak duration="10m":
+    SOAK_DURATION={{duration}} cargo test -p dinit-hosted --release --test faults -- --ignored --exact soak::soak --nocapture

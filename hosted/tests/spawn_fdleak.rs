@@ -42,9 +42,13 @@ fn many_launches_leak_no_descriptors() {
     let bad = SpawnSpec::new(&bad).unwrap();
     let mut bad_buffers = LaunchBuffers::new(&bad, env.len());
 
-    // Warm up whatever the C library opens lazily.
+    // Warm up whatever the C library opens lazily, and the spawner's spare descriptors
+    // (kept open between launches, for a full descriptor table).
     let (r, w) = child_pipe().unwrap();
     drop((r, w));
+    let child = spawn(&bad, &mut bad_buffers, &LaunchFds::default(), &env).unwrap();
+    drop(child.status);
+    assert_eq!(reap(child.pid), 127);
 
     let before = open_fds();
     for round in 0..150 {

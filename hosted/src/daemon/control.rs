@@ -345,13 +345,13 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
         None,
     )
     .map_err(|e| SocketError::Io(e.into()))?;
-    // Bind with a restrictive umask so that the socket is never briefly accessible to others,
-    // then set 0600 explicitly.
+    // Bound under a restrictive umask, the socket is created 0600: never briefly accessible to
+    // others, and no chmod through the path afterwards (which would follow a symbolic link put
+    // in its place meanwhile).
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
     let bound = bind(&fd, &addr);
     rustix::process::umask(old);
     bound.map_err(|e| SocketError::Io(e.into()))?;
-    let _ = rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o600));
     listen(&fd, 10).map_err(|e| SocketError::Io(e.into()))?;
     Ok(fd)
 }

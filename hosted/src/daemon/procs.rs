@@ -362,21 +362,27 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
         None,
     )
     .map_err(err)?;
-    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o777));
+    let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| libc::EINVAL)?;
+    // The file gets its mode from the umask as it is created, and its owner through a call
+    // that does not follow a symbolic link: nothing is done through the path afterwards that
+    // could be redirected (the directory may be writable by others, who could replace the
+    // socket with a link to another file between the bind and a chmod or chown).
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(!sock.permissions & 0o777));
     let bound = bind(&fd, &addr);
     rustix::process::umask(old);
     bound.map_err(err)?;
-    let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| libc::EINVAL)?;
     if uid.is_some() || gid.is_some() {
         let u = uid.map(rustix::fs::Uid::from_raw);
         let g = gid.map(rustix::fs::Gid::from_raw);
-        rustix::fs::chown(&sock.path, u, g).map_err(err)?;
+        rustix::fs::chownat(
+            rustix::fs::CWD,
+            &sock.path,
+            u,
+            g,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(err)?;
     }
-    rustix::fs::chmod(
-        &sock.path,
-        rustix::fs::Mode::from_raw_mode(sock.permissions),
-    )
-    .map_err(err)?;
     listen(&fd, 128).map_err(err)?;
     Ok(fd)
 }

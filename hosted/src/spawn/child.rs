@@ -8,6 +8,8 @@
 //!
 //! The steps, in order (stage in brackets):
 //!
+//! 0. Close the child's copies of the parent's spare descriptors (`reserve`), so that the
+//!    steps below find room in the descriptor table even when the daemon's is full.
 //! 1. Move every descriptor the child keeps — the status pipe, the readiness pipe, the
 //!    activation socket, the control connection and the stdio pipes — above all target
 //!    numbers, then mark every descriptor from 3 up close-on-exec [`ArrangeFds`].
@@ -77,6 +79,9 @@ pub(super) struct ChildPlan<'a> {
     pub control: RawFd,
     pub input: RawFd,
     pub output: RawFd,
+    /// The parent's spare descriptors (-1 for none), which the child closes in its own table
+    /// first, so that it has room to open what it needs even when the daemon's table is full.
+    pub reserve: [RawFd; super::reserve::RESERVE],
 }
 
 /// The default program search path when the child's environment has no `PATH`.
@@ -253,6 +258,14 @@ unsafe fn setup_and_exec(plan: &ChildPlan<'_>, status: &mut RawFd) -> Failure {
 unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure> {
     let spec = plan.spec;
     let high = spec.fds.high;
+
+    // 0. Room in the descriptor table (the parent keeps its copies of these).
+    for raw in plan.reserve {
+        if raw >= 0 {
+            // SAFETY: a spare descriptor of the parent's reserve, used by nothing here.
+            unsafe { libc::close(raw) };
+        }
+    }
 
     // 1. Keep every descriptor we need out of the way of the target numbers, then make sure
     //    nothing else from the daemon survives exec.
@@ -439,16 +452,26 @@ fn setup_stdio(spec: &SpawnSpec, input: RawFd, output: RawFd) -> Result<(), Fail
                     gid,
                 } => {
                     let log = ExecStage::OpenLogfile;
+                    // The file is opened with the daemon's privileges, and its owner and mode
+                    // are changed next: a symbolic link planted at the path must not redirect
+                    // that to another file (O_NOFOLLOW: the open fails with ELOOP). The open
+                    // must not wait either: the daemon is suspended until this child execs
+                    // (CLONE_VFORK), and opening a FIFO without a reader would block for good
+                    // (O_NONBLOCK: ENXIO instead; cleared again below for the service).
                     let file = rustix::fs::open(
                         path.as_c_str(),
                         OFlags::WRONLY
                             | OFlags::APPEND
                             | OFlags::CREATE
                             | OFlags::CLOEXEC
-                            | OFlags::NOCTTY,
+                            | OFlags::NOCTTY
+                            | OFlags::NOFOLLOW
+                            | OFlags::NONBLOCK,
                         Mode::from_raw_mode(*mode),
                     )
                     .at(log)?;
+                    let flags = rustix::fs::fcntl_getfl(&file).at(log)?;
+                    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK).at(log)?;
                     // Owner first: a change of owner clears set-id bits, which the mode
                     // then restores.
                     if uid.is_some() || gid.is_some() {

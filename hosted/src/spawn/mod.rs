@@ -25,13 +25,14 @@
 //!
 //! | # | step | stage |
 //! |---|---|---|
+//! | 0 | close the child's copies of the spare descriptors (see `reserve`) | - |
 //! | 1 | move kept descriptors above every target number; mark all from 3 up close-on-exec | `ArrangeFds` |
 //! | 2 | readiness pipe onto `pipefd:N` / onto its chosen number for `pipevar:VAR` | `ArrangeFds` / `SetNotifyFdVar` |
 //! | 3 | activation socket onto fd 3; write own pid into `LISTEN_PID` | `SetupActivationSocket` |
 //! | 4 | control connection onto its number (`DINIT_CS_FD`) | `SetupControlSocket` |
 //! | 5 | `chdir(working-dir)` | `Chdir` |
 //! | 6 | new session (a console service taking the terminal: session and terminal foreground; sharing the console: new process group); fds 0-2 | `SetupStdio` |
-//! | 6' | log file: `open(O_APPEND|O_CREAT)`, `fchmod`, `fchown` | `OpenLogfile` |
+//! | 6' | log file: `open(O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK)` (a symlink or a FIFO without reader fails), `fchown`, `fchmod` | `OpenLogfile` |
 //! | 7 | write own pid to `<cgroup>/cgroup.procs` | `EnterCgroup` |
 //! | 8 | `setrlimit` for each `rlimit-*` | `SetRlimits` |
 //! | 9 | `nice` (clamped, errors ignored; session autogroup only for a session leader), `oom_score_adj`, `ioprio_set` | `SetPrio` |
@@ -50,6 +51,7 @@ mod caps;
 mod cgroup;
 mod child;
 mod ids;
+mod reserve;
 mod spec;
 mod status;
 
@@ -213,8 +215,18 @@ pub fn spawn<E: AsRef<CStr>>(
     let output = needed(wants_output, fds.output, FdRole::Output)?;
 
     let result = fill_vectors(spec, buffers, base_env).and_then(|()| {
-        let (read, write) =
-            pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).map_err(SpawnError::StatusPipe)?;
+        // A full descriptor table must not stop a launch (a restart would fail and the
+        // service would no longer be supervised): see `reserve`.
+        let mut reserve = reserve::Reserve::take();
+        let flags = PipeFlags::CLOEXEC | PipeFlags::NONBLOCK;
+        let (read, write) = match pipe_with(flags) {
+            Err(Errno::MFILE) | Err(Errno::NFILE) => {
+                reserve.release(2);
+                pipe_with(flags)
+            }
+            other => other,
+        }
+        .map_err(SpawnError::StatusPipe)?;
         let plan = child::ChildPlan {
             spec,
             argv: buffers.argv.as_ptr(),
@@ -226,6 +238,7 @@ pub fn spawn<E: AsRef<CStr>>(
             control,
             input,
             output,
+            reserve: reserve.raw(),
         };
         let pid = fork_child(&plan)?;
         drop(write);

@@ -21,7 +21,8 @@ use super::ids::Credentials;
 /// `log-type = file`: where output goes and how the file is created.
 #[derive(Clone, PartialEq, Eq, Debug, Hash)]
 pub struct Logfile {
-    /// The file (`logfile`); opened with `O_WRONLY|O_APPEND|O_CREAT`.
+    /// The file (`logfile`); opened with `O_WRONLY|O_APPEND|O_CREAT`, never through a
+    /// symbolic link (`O_NOFOLLOW`) and never waiting (a FIFO without a reader fails).
     pub path: Vec<u8>,
     /// `logfile-permissions`; applied with `fchmod` whether or not the file existed.
     pub mode: u32,

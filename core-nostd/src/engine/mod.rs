@@ -634,58 +634,68 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     // ----- queues ---------------------------------------------------------------------------
 
-    fn enqueue_prop(&mut self, i: usize) {
-        if self.rec(i).has(flag::IN_PROP_QUEUE) {
+    /// The head, the tail and the membership flag of a record queue.
+    fn queue_parts(&mut self, q: Queue) -> (&mut Link, &mut Link, u32) {
+        match q {
+            Queue::Prop => (
+                &mut self.prop_head,
+                &mut self.prop_tail,
+                flag::IN_PROP_QUEUE,
+            ),
+            Queue::Transition => (
+                &mut self.transition_head,
+                &mut self.transition_tail,
+                flag::IN_TRANSITION_QUEUE,
+            ),
+        }
+    }
+
+    /// Appends record `i` to queue `q`, unless it is already queued there.
+    fn enqueue(&mut self, q: Queue, i: usize) {
+        let member = self.queue_parts(q).2;
+        if self.rec(i).has(member) {
             return;
         }
         let r = self.rec_mut(i);
-        r.set(flag::IN_PROP_QUEUE);
-        r.prop_next = Link::NONE;
-        match self.prop_tail.get() {
-            Some(t) => self.rec_mut(t).prop_next = Link::to(i),
-            None => self.prop_head = Link::to(i),
+        r.set(member);
+        *q.next(r) = Link::NONE;
+        let tail = self.queue_parts(q).1.get();
+        match tail {
+            Some(t) => *q.next(self.rec_mut(t)) = Link::to(i),
+            None => *self.queue_parts(q).0 = Link::to(i),
         }
-        self.prop_tail = Link::to(i);
+        *self.queue_parts(q).1 = Link::to(i);
+    }
+
+    /// Takes the first record off queue `q`.
+    fn pop(&mut self, q: Queue) -> Option<usize> {
+        let (head, _, member) = self.queue_parts(q);
+        let i = head.get()?;
+        let r = self.rec_mut(i);
+        let next = core::mem::replace(q.next(r), Link::NONE);
+        r.clear(member);
+        let (head, tail, _) = self.queue_parts(q);
+        *head = next;
+        if next.is_none() {
+            *tail = Link::NONE;
+        }
+        Some(i)
+    }
+
+    fn enqueue_prop(&mut self, i: usize) {
+        self.enqueue(Queue::Prop, i);
     }
 
     fn pop_prop(&mut self) -> Option<usize> {
-        let i = self.prop_head.get()?;
-        let r = self.rec_mut(i);
-        let next = r.prop_next;
-        r.prop_next = Link::NONE;
-        r.clear(flag::IN_PROP_QUEUE);
-        self.prop_head = next;
-        if next.is_none() {
-            self.prop_tail = Link::NONE;
-        }
-        Some(i)
+        self.pop(Queue::Prop)
     }
 
     fn enqueue_transition(&mut self, i: usize) {
-        if self.rec(i).has(flag::IN_TRANSITION_QUEUE) {
-            return;
-        }
-        let r = self.rec_mut(i);
-        r.set(flag::IN_TRANSITION_QUEUE);
-        r.transition_next = Link::NONE;
-        match self.transition_tail.get() {
-            Some(t) => self.rec_mut(t).transition_next = Link::to(i),
-            None => self.transition_head = Link::to(i),
-        }
-        self.transition_tail = Link::to(i);
+        self.enqueue(Queue::Transition, i);
     }
 
     fn pop_transition(&mut self) -> Option<usize> {
-        let i = self.transition_head.get()?;
-        let r = self.rec_mut(i);
-        let next = r.transition_next;
-        r.transition_next = Link::NONE;
-        r.clear(flag::IN_TRANSITION_QUEUE);
-        self.transition_head = next;
-        if next.is_none() {
-            self.transition_tail = Link::NONE;
-        }
-        Some(i)
+        self.pop(Queue::Transition)
     }
 
     /// Drains the propagation and transition queues (propagation first: a transition must see
@@ -973,5 +983,22 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// Lifts a completed shutdown of kind `Remain`, so that services may be started again.
     pub fn clear_shutdown(&mut self) {
         self.shutdown = 0;
+    }
+}
+
+/// The engine's two record queues: propagation and transition.
+#[derive(Clone, Copy)]
+enum Queue {
+    Prop,
+    Transition,
+}
+
+impl Queue {
+    /// The queue's link in a record.
+    fn next(self, r: &mut Record) -> &mut Link {
+        match self {
+            Queue::Prop => &mut r.prop_next,
+            Queue::Transition => &mut r.transition_next,
+        }
     }
 }

@@ -315,7 +315,7 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     setup_stdio(spec, input, output)?;
 
     // 7. Cgroup.
-    if let Some(procs) = &spec.cgroup_procs {
+    if let Some(procs) = &spec.extra().cgroup_procs {
         let mut text = [0u8; 20];
         let len = write_decimal(own_pid(), &mut text).unwrap_or(0);
         let pid = text.get(..len).unwrap_or_default();
@@ -323,7 +323,7 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     }
 
     // 8. Resource limits.
-    for &(resource, limit) in &spec.rlimits {
+    for &(resource, limit) in &spec.extra().rlimits {
         let resource = super::spec::rustix_resource(resource);
         let current = rustix::process::getrlimit(resource);
         let pick = |wanted: super::Limit, now: Option<u64>| match wanted {
@@ -342,17 +342,17 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     //    values are clamped at load time and failures are ignored, for the autogroup too.
     //    The autogroup belongs to the whole session, so it is set only when the child leads
     //    a session of its own; otherwise it would re-prioritise the daemon's session.
-    if let Some((nice, text)) = &spec.nice {
+    if let Some((nice, text)) = &spec.extra().nice {
         let _ = rustix::process::setpriority_process(None, *nice);
         let own_session = rustix::process::getsid(None).ok() == Some(rustix::process::getpid());
         if own_session {
             let _ = write_control_file(c"/proc/self/autogroup", text, ExecStage::SetPrio);
         }
     }
-    if let Some(text) = &spec.oom_score_adj {
+    if let Some(text) = &spec.extra().oom_score_adj {
         write_control_file(c"/proc/self/oom_score_adj", text, ExecStage::SetPrio)?;
     }
-    if let Some(value) = spec.ioprio {
+    if let Some(value) = spec.extra().ioprio {
         const IOPRIO_WHO_PROCESS: libc::c_long = 1;
         // SAFETY: ioprio_set takes three integers.
         let rc = unsafe {
@@ -370,7 +370,7 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
 
     // 10. Identity: supplementary groups, then the group, then the user (after which the
     //     privilege to change groups is gone).
-    if let Some(creds) = &spec.run_as {
+    if let Some(creds) = &spec.extra().run_as {
         let stage = ExecStage::SetUidGid;
         if spec.changes_capabilities() && !creds.uid.is_root() {
             // Keep the permitted capabilities across the uid change so that step 11 can
@@ -529,7 +529,7 @@ fn take_terminal() -> Result<(), Failure> {
 
 /// Step 11: the IAB vectors and securebits.
 fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
-    if let Some(iab) = spec.capabilities {
+    if let Some(iab) = spec.extra().capabilities {
         // capset silently drops capabilities the kernel does not know from the inheritable
         // set; asking about each one in the bounding set fails (EINVAL) for those instead.
         for cap in bits(iab.inheritable | iab.ambient | iab.blocked) {
@@ -540,7 +540,7 @@ fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
     // Raise the effective set to the permitted one, which a uid change may have emptied: the
     // bounding-set and securebits changes below need CAP_SETPCAP in effect. Nothing of this
     // survives exec except what the kernel derives from the inheritable and ambient sets.
-    let inheritable = match spec.capabilities {
+    let inheritable = match spec.extra().capabilities {
         Some(iab) => CapabilitySet::from_bits_retain(iab.inheritable),
         None => current.inheritable,
     };
@@ -552,7 +552,7 @@ fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
             inheritable,
         },
     )?;
-    if let Some(iab) = spec.capabilities {
+    if let Some(iab) = spec.extra().capabilities {
         for cap in bits(iab.blocked) {
             rustix::thread::remove_capability_from_bounding_set(cap)?;
         }
@@ -561,7 +561,7 @@ fn set_capabilities(spec: &SpawnSpec) -> Result<(), Errno> {
             rustix::thread::configure_capability_in_ambient_set(cap, true)?;
         }
     }
-    if let Some(securebits) = spec.securebits {
+    if let Some(securebits) = spec.extra().securebits {
         rustix::thread::set_capabilities_secure_bits(CapabilitiesSecureBits::from_bits_retain(
             u32::from(securebits.bits()),
         ))?;

@@ -298,7 +298,11 @@ fn fill_vectors<E: AsRef<CStr>>(
         let name = variable_name(bytes);
         let overridden = spec.env.iter().any(|e| variable_name(e.as_bytes()) == name)
             || (spec.fds.activation && name == listen_pid)
-            || spec.hidden_base_env.iter().any(|h| h.as_slice() == name);
+            || spec
+                .extra()
+                .hidden_base_env
+                .iter()
+                .any(|h| h.as_slice() == name);
         if !overridden && !push_within(&mut buffers.envp, var.as_ptr()) {
             return Err(full);
         }

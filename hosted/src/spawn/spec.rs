@@ -351,11 +351,22 @@ pub struct SpawnSpec {
     pub(super) env: Vec<CString>,
     /// Pass none of the base environment.
     pub(super) clear_base_env: bool,
-    /// Base variables not passed.
-    pub(super) hidden_base_env: Vec<Vec<u8>>,
     pub(super) working_dir: Option<CString>,
     pub(super) stdio: PreparedStdio,
     pub(super) fds: FdPlan,
+    /// The settings most services leave unset, out of line (`None` when all are unset); read
+    /// through [`SpawnSpec::extra`].
+    extra: Option<Box<SpecExtra>>,
+    pub(super) no_new_privs: bool,
+    pub(super) new_process_group: bool,
+}
+
+/// The parts of a [`SpawnSpec`] most services leave unset, kept out of line so that the spec
+/// every process service carries stays small.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) struct SpecExtra {
+    /// Base variables not passed.
+    pub(super) hidden_base_env: Vec<Vec<u8>>,
     pub(super) cgroup_procs: Option<CString>,
     pub(super) rlimits: Vec<(Resource, Rlimit)>,
     /// The nice value, clamped, and its text for `/proc/self/autogroup`.
@@ -366,8 +377,23 @@ pub struct SpawnSpec {
     pub(super) run_as: Option<PreparedCreds>,
     pub(super) capabilities: Option<Iab>,
     pub(super) securebits: Option<Securebits>,
-    pub(super) no_new_privs: bool,
-    pub(super) new_process_group: bool,
+}
+
+/// What a spec without any of the [`SpecExtra`] settings reads.
+static NO_SPEC_EXTRA: SpecExtra = SpecExtra::NONE;
+
+impl SpecExtra {
+    const NONE: SpecExtra = SpecExtra {
+        hidden_base_env: Vec::new(),
+        cgroup_procs: None,
+        rlimits: Vec::new(),
+        nice: None,
+        oom_score_adj: None,
+        ioprio: None,
+        run_as: None,
+        capabilities: None,
+        securebits: None,
+    };
 }
 
 fn c_string(bytes: &[u8], what: &'static str) -> Result<CString, SpecError> {
@@ -509,14 +535,8 @@ impl SpawnSpec {
                 .collect(),
         });
 
-        Ok(SpawnSpec {
-            argv,
-            env,
-            clear_base_env: config.clear_base_env,
+        let extra = SpecExtra {
             hidden_base_env: config.hidden_base_env.clone(),
-            working_dir,
-            stdio,
-            fds,
             cgroup_procs,
             rlimits: config.rlimits.clone(),
             nice,
@@ -525,9 +545,23 @@ impl SpawnSpec {
             run_as,
             capabilities: config.capabilities,
             securebits: config.securebits,
+        };
+        Ok(SpawnSpec {
+            argv,
+            env,
+            clear_base_env: config.clear_base_env,
+            working_dir,
+            stdio,
+            fds,
+            extra: (extra != SpecExtra::NONE).then(|| Box::new(extra)),
             no_new_privs: config.no_new_privs,
             new_process_group: config.new_process_group,
         })
+    }
+
+    /// The settings most services leave unset (all unset when there are none).
+    pub(super) fn extra(&self) -> &SpecExtra {
+        self.extra.as_deref().unwrap_or(&NO_SPEC_EXTRA)
     }
 
     /// The descriptor number the readiness pipe has in the child (`pipefd:N`, or the one
@@ -565,7 +599,7 @@ impl SpawnSpec {
     /// Whether the capability state is changed at all (which needs the capabilities kept
     /// across the uid change).
     pub(super) fn changes_capabilities(&self) -> bool {
-        self.capabilities.is_some() || self.securebits.is_some()
+        self.extra().capabilities.is_some() || self.extra().securebits.is_some()
     }
 
     /// The number of `envp` entries the spec itself contributes (its variables and
@@ -870,11 +904,26 @@ mod tests {
         c.cgroup = Some(b"/sys/fs/cgroup/x".to_vec());
         let s = SpawnSpec::new(&c).unwrap();
         assert_eq!(
-            s.cgroup_procs.unwrap().as_bytes(),
+            s.extra().cgroup_procs.as_ref().unwrap().as_bytes(),
             b"/sys/fs/cgroup/x/cgroup.procs"
         );
         c.nice = Some(-100);
-        assert_eq!(SpawnSpec::new(&c).unwrap().nice.unwrap().0, -20);
+        assert_eq!(
+            SpawnSpec::new(&c).unwrap().extra().nice.as_ref().unwrap().0,
+            -20
+        );
+    }
+
+    #[test]
+    fn rarely_used_settings_are_out_of_line() {
+        let plain = SpawnSpec::new(&SpawnConfig::new(["/bin/true"])).unwrap();
+        assert!(plain.extra.is_none());
+        assert_eq!(plain.extra(), &SpecExtra::NONE);
+        let mut c = SpawnConfig::new(["/bin/true"]);
+        c.oom_score_adj = Some(500);
+        let tuned = SpawnSpec::new(&c).unwrap();
+        assert_eq!(tuned.extra().oom_score_adj.as_deref(), Some(&b"500"[..]));
+        assert!(core::mem::size_of::<SpawnSpec>() <= 192);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `dinit-box`: every dinit-rs program in one executable, which runs the one it is called as
-//! (the last component of argv[0]), as busybox does. For boards, routers and initramfs images,
+//! (the last component of `argv[0]`), as busybox does. For boards, routers and initramfs images,
 //! where the programs' shared code (the C library when linked statically, Rust's standard
 //! library, the protocol and description code) should be on the disk once: install
 //! `dinit-box` and make `dinit`, `dinitctl`, `dinit-check`, `dinit-monitor`, `dinit-shutdown`

@@ -9,6 +9,7 @@
 #   dynamic  the ordinary `cargo build --release` (target/release, or $CARGO_TARGET_DIR/release),
 #            for reference.
 #
+# The binaries are the five programs and `dinit-box`, all of them in one executable (argv[0]).
 # Each binary is copied to target/size/VARIANT and stripped with `strip --strip-all` (the
 # profile already strips symbols; this also drops what the static link adds). Then each
 # variant's dinit runs as a user instance with 1 and 60 `process` services to report its memory.
@@ -18,7 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 target=x86_64-unknown-linux-gnu
-bins=(dinit dinitctl dinit-shutdown dinit-check dinit-monitor)
+bins=(dinit dinitctl dinit-shutdown dinit-check dinit-monitor dinit-box)
 
 dynamic_dir=${CARGO_TARGET_DIR:-$root/target}/release
 echo "building: static (target/static), small (target/static-small), dynamic ($dynamic_dir)" >&2

@@ -175,9 +175,8 @@ impl Runtime {
         }
     }
 
-    /// Rebuilds the launch environment after a change to the global environment.
-    /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]).
-    /// Also grows the shared launch buffers for it.
+    /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]), and grows the
+    /// shared launch buffers for it.
     pub(crate) fn prepare_service(&mut self, data: ServiceData) -> Result<ServiceRt, String> {
         let base = self
             .opts

@@ -857,7 +857,9 @@ fn child_leads_its_own_session_and_process_group() {
     let mut config = sleeper();
     config.new_process_group = false;
     let pid = start(&config);
-    let own_group = rustix::process::getpgrp().as_raw_nonzero().get();
+    // SAFETY: getpgrp has no arguments. (libc's, not rustix's: the id is 0 when the group's
+    // leader is outside this PID namespace.)
+    let own_group = unsafe { libc::getpgrp() };
     assert_eq!(stat_fields(pid)[STAT_PGRP], own_group.to_string());
     kill_and_reap(pid);
 }
@@ -936,6 +938,12 @@ fn open_pty() -> (OwnedFd, PathBuf) {
 /// helper's controlling terminal first (a daemon started from a shell) rather than a terminal
 /// with no session (a daemon as PID 1 on /dev/console).
 fn run_console_helper(owns_terminal: bool, unmask_intr: bool) -> String {
+    run_console_helper_in(&[], owns_terminal, unmask_intr)
+}
+
+/// [`run_console_helper`] with the helper started through `prefix` (a command that runs the
+/// rest of its arguments, as `unshare` does).
+fn run_console_helper_in(prefix: &[&str], owns_terminal: bool, unmask_intr: bool) -> String {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     let (_master, slave_path) = open_pty();
@@ -945,9 +953,20 @@ fn run_console_helper(owns_terminal: bool, unmask_intr: bool) -> String {
         .custom_flags(libc::O_NOCTTY)
         .open(&slave_path)
         .unwrap();
-    let dir = temp_dir(&format!("console-{owns_terminal}-{unmask_intr}"));
+    let dir = temp_dir(&format!(
+        "console-{owns_terminal}-{unmask_intr}-{}",
+        prefix.len()
+    ));
     let report = dir.join("report");
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    let helper = std::env::current_exe().unwrap();
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut command = std::process::Command::new(program);
+            command.args(args).arg(helper);
+            command
+        }
+        None => std::process::Command::new(helper),
+    };
     command
         .args([
             "--exact",
@@ -963,7 +982,7 @@ fn run_console_helper(owns_terminal: bool, unmask_intr: bool) -> String {
         )
         .stdin(slave)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::fs::File::create(dir.join("stderr")).unwrap());
     if owns_terminal {
         // SAFETY: setsid and the ioctl are async-signal-safe.
         unsafe {
@@ -976,7 +995,11 @@ fn run_console_helper(owns_terminal: bool, unmask_intr: bool) -> String {
         }
     }
     let status = command.status().unwrap();
-    assert!(status.success(), "helper failed: {status}");
+    assert!(
+        status.success(),
+        "helper failed: {status}; it printed:\n{}",
+        std::fs::read_to_string(dir.join("stderr")).unwrap_or_default()
+    );
     let text = std::fs::read_to_string(&report).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
     text
@@ -999,10 +1022,11 @@ fn console_helper() {
     });
     let pid = start(&config);
     let fields = stat_fields(pid);
-    let own_session = rustix::process::getsid(None)
-        .unwrap()
-        .as_raw_nonzero()
-        .get();
+    // libc's getsid, not rustix's: in a PID namespace whose creator kept its session (as a CI
+    // runner may), the session's leader is invisible and the id is 0.
+    // SAFETY: getsid(0) asks about this process.
+    let own_session = unsafe { libc::getsid(0) };
+    assert!(own_session >= 0, "getsid");
     // The terminal as /proc/<pid>/stat encodes it (tty_nr).
     let rdev = rustix::fs::fstat(std::io::stdin()).unwrap().st_rdev;
     let (major, minor) = (libc::major(rdev), libc::minor(rdev));
@@ -1032,6 +1056,24 @@ fn console_helper() {
 fn console_service_takes_a_terminal_without_a_session() {
     assert_eq!(
         run_console_helper(false, false),
+        "tty-same=true pgrp=C session=C tpgid=C sigblk=2\n"
+    );
+}
+
+#[test]
+fn console_service_in_a_namespace_that_cannot_see_its_session_leader() {
+    // A daemon started by `unshare --pid --fork` (as in a container or a CI runner) keeps a
+    // session whose leader is outside its PID namespace: getsid() answers 0 there.
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: creating a PID namespace needs root");
+        return;
+    }
+    assert_eq!(
+        run_console_helper_in(
+            &["unshare", "--pid", "--fork", "--mount-proc"],
+            false,
+            false
+        ),
         "tty-same=true pgrp=C session=C tpgid=C sigblk=2\n"
     );
 }

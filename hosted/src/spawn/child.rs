@@ -344,7 +344,7 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     //    a session of its own; otherwise it would re-prioritise the daemon's session.
     if let Some((nice, text)) = &spec.extra().nice {
         let _ = rustix::process::setpriority_process(None, *nice);
-        let own_session = rustix::process::getsid(None).ok() == Some(rustix::process::getpid());
+        let own_session = own_session_id() == Ok(rustix::process::getpid().as_raw_nonzero().get());
         if own_session {
             let _ = write_control_file(c"/proc/self/autogroup", text, ExecStage::SetPrio);
         }
@@ -503,6 +503,19 @@ fn setup_stdio(spec: &SpawnSpec, input: RawFd, output: RawFd) -> Result<(), Fail
     Ok(())
 }
 
+/// The id of the child's session, as the kernel reports it: 0 when the session's leader is
+/// outside the child's PID namespace (a daemon started by `unshare --pid` without `setsid`),
+/// which rustix's non-zero `Pid` cannot hold.
+fn own_session_id() -> Result<libc::pid_t, Errno> {
+    // SAFETY: getsid(0) asks about the calling process and has no memory arguments.
+    let sid = unsafe { libc::getsid(0) };
+    if sid < 0 {
+        Err(Errno::from_raw_os_error(last_errno()))
+    } else {
+        Ok(sid)
+    }
+}
+
 /// Makes the child the foreground of the console terminal (fd 0), if it is a terminal.
 fn take_terminal() -> Result<(), Failure> {
     let stage = ExecStage::SetupStdio;
@@ -512,8 +525,9 @@ fn take_terminal() -> Result<(), Failure> {
         rustix::process::setsid().at(stage)?;
         return Ok(());
     }
-    let own_session = rustix::process::getsid(None).at(stage)?;
-    if rustix::termios::tcgetsid(terminal) == Ok(own_session) {
+    let own_session = own_session_id().at(stage)?;
+    // SAFETY: tcgetsid on descriptor 0, which is open (isatty said so).
+    if unsafe { libc::tcgetsid(0) } == own_session {
         // The terminal already controls the daemon's session (a user-mode daemon started
         // from a shell): a new session could not have it, so take a new process group in
         // this session instead.

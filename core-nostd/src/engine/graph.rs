@@ -131,11 +131,40 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         });
     }
 
+    /// The fewest buckets the table starts with.
+    const MIN_BUCKETS: usize = 16;
+
     fn hash_insert(&mut self, i: usize) {
         if S == 0 {
             return;
         }
-        let bucket = Self::bucket_of(self.rec(i).name_hash);
+        if self.svc_count > self.bucket_count && (self.bucket_count as usize) < S {
+            self.grow_buckets(i);
+        }
+        self.link_into_bucket(i);
+    }
+
+    /// Doubles the buckets in use (up to `S`) and re-links every named record but `new`,
+    /// which is not linked yet. Linear in the records, once per doubling: O(1) amortised per
+    /// insertion, with a load factor of at most one.
+    fn grow_buckets(&mut self, new: usize) {
+        let count = (self.bucket_count as usize)
+            .saturating_mul(2)
+            .max(Self::MIN_BUCKETS)
+            .min(S);
+        for b in self.buckets.iter_mut().take(count) {
+            *b = Link::NONE;
+        }
+        self.bucket_count = u32::try_from(count).unwrap_or(u32::MAX);
+        for j in 0..(self.svc_high as usize).min(S) {
+            if j != new && self.rec(j).in_use {
+                self.link_into_bucket(j);
+            }
+        }
+    }
+
+    fn link_into_bucket(&mut self, i: usize) {
+        let bucket = self.bucket_of(self.rec(i).name_hash);
         let head = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
         self.rec_mut(i).hash_next = head;
         if let Some(b) = self.buckets.get_mut(bucket) {
@@ -147,7 +176,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if S == 0 {
             return;
         }
-        let bucket = Self::bucket_of(self.rec(i).name_hash);
+        let bucket = self.bucket_of(self.rec(i).name_hash);
         let mut prev: Option<usize> = None;
         let mut link = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
         while let Some(n) = link.get() {

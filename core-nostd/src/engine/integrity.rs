@@ -139,6 +139,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if in_use != self.svc_count {
             return err("service count is wrong", 0);
         }
+        if self.bucket_count as usize > S
+            || (self.svc_count > self.bucket_count && (self.bucket_count as usize) < S)
+        {
+            return err("hash table has fewer buckets than services", 0);
+        }
         if active != self.active {
             return err("active count is wrong", 0);
         }

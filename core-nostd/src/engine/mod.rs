@@ -183,8 +183,11 @@ pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
     spare_record: Record,
     edges: [Edge; E],
     spare_edge: Edge,
-    /// Hash buckets of service names (chained through `Record::hash_next`).
+    /// Hash buckets of service names (chained through `Record::hash_next`). Only the first
+    /// `bucket_count` are in use: the table grows with the services (see `hash_insert`), so
+    /// that a daemon with a few services touches a few cache lines and pages of it, not all.
     buckets: [Link; S],
+    bucket_count: u32,
     /// Min-heap of records by timer deadline.
     heap: [Link; S],
     heap_len: u32,
@@ -246,6 +249,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             edges: [Edge::EMPTY; E],
             spare_edge: Edge::EMPTY,
             buckets: [Link::NONE; S],
+            bucket_count: 0,
             heap: [Link::NONE; S],
             heap_len: 0,
             names: Arena::new(),
@@ -286,6 +290,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         for b in self.buckets.iter_mut() {
             *b = Link::NONE;
         }
+        self.bucket_count = 0;
         for h in self.heap.iter_mut() {
             *h = Link::NONE;
         }
@@ -430,8 +435,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         (self.rec(i).cfg.kind != ServiceKind::Placeholder).then(|| self.id_of(i))
     }
 
-    fn bucket_of(hash: u32) -> usize {
-        (hash as usize).checked_rem(S).unwrap_or(0)
+    fn bucket_of(&self, hash: u32) -> usize {
+        (hash as usize)
+            .checked_rem(self.bucket_count as usize)
+            .unwrap_or(0)
     }
 
     fn find_slot(&self, name: &[u8]) -> Option<usize> {
@@ -439,7 +446,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             return None;
         }
         let h = names::hash(name);
-        let bucket = Self::bucket_of(h);
+        let bucket = self.bucket_of(h);
         let mut link = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
         let mut guard = S;
         while let Some(i) = link.get() {

@@ -2272,3 +2272,37 @@ fn reload_refuses_cycles() {
     );
     w.check();
 }
+
+#[test]
+fn name_table_grows_with_the_services_and_finds_every_one() {
+    // The hash table starts empty and doubles as services are added (16, 32, 64): every name
+    // stays findable across each re-linking, through unloads and reloads, up to a full set.
+    let mut w = World::new();
+    let names: Vec<String> = (0..64).map(|i| std::format!("svc-{i}")).collect();
+    for (n, chunk) in names.chunks(7).enumerate() {
+        let services: Vec<(&str, ServiceConfig)> =
+            chunk.iter().map(|s| (s.as_str(), internal())).collect();
+        w.load(&services, &[]).unwrap();
+        for name in names.iter().take((n + 1) * 7) {
+            assert!(w.set.find(name.as_bytes()).is_some(), "{name} lost");
+        }
+    }
+    assert_eq!(w.set.iter().count(), 64);
+    let now = w.now;
+    for name in names.iter().step_by(3) {
+        let id = w.id(name);
+        w.set.unload(id, now, &mut w.host).unwrap();
+    }
+    w.check();
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(w.set.find(name.as_bytes()).is_some(), i % 3 != 0, "{name}");
+    }
+    let again: Vec<(&str, ServiceConfig)> = names
+        .iter()
+        .step_by(3)
+        .map(|s| (s.as_str(), internal()))
+        .collect();
+    w.load(&again, &[]).unwrap();
+    assert!(names.iter().all(|n| w.set.find(n.as_bytes()).is_some()));
+    assert!(w.set.find(b"svc-64").is_none());
+}

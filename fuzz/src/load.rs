@@ -140,7 +140,7 @@ pub fn run(data: &[u8]) {
                         assert!(
                             set.find(&dep.name).is_some(),
                             "{:?} needs {:?}, not loaded",
-                            String::from_utf8_lossy(&data.name),
+                            String::from_utf8_lossy(&data.data.name),
                             String::from_utf8_lossy(&dep.name)
                         );
                     }

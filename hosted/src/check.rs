@@ -308,7 +308,7 @@ impl<'a> Checker<'a> {
                 report.warnings += 1;
             }
             let mut deps = Vec::new();
-            for dep in &read.data.dependencies {
+            for dep in &read.dependencies {
                 if dep.from_dir && !self.loader.has_description(&dep.name) {
                     report.lines.push(format!(
                         "Warning: service '{}': no description for '{}' named in a dependency directory; ignored",

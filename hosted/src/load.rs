@@ -217,9 +217,9 @@ impl fmt::Display for Warning {
 
 /// Where the runtime keeps each loaded service's [`ServiceData`], indexed by service.
 pub trait ServiceStore {
-    /// Records the data of a newly loaded service. An error (a user that does not exist,
-    /// capabilities that cannot be parsed, ...) fails the load.
-    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String>;
+    /// Records a newly loaded service. An error (a user that does not exist, capabilities
+    /// that cannot be parsed, ...) fails the load.
+    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String>;
     /// Forgets a service (its load was undone, or it was unloaded).
     fn remove(&mut self, id: ServiceId);
 }
@@ -227,23 +227,23 @@ pub trait ServiceStore {
 /// A simple store: a vector indexed by slot.
 #[derive(Debug, Default)]
 pub struct VecStore {
-    slots: Vec<Option<ServiceData>>,
+    slots: Vec<Option<ReadService>>,
 }
 
 impl VecStore {
-    /// The data of a service.
-    pub fn get(&self, id: ServiceId) -> Option<&ServiceData> {
+    /// What was read of a service.
+    pub fn get(&self, id: ServiceId) -> Option<&ReadService> {
         self.slots.get(id.index()).and_then(|s| s.as_ref())
     }
 }
 
 impl ServiceStore for VecStore {
-    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
+    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String> {
         if self.slots.len() <= id.index() {
             self.slots.resize_with(id.index() + 1, || None);
         }
         if let Some(slot) = self.slots.get_mut(id.index()) {
-            *slot = Some(data);
+            *slot = Some(read);
         }
         Ok(())
     }
@@ -259,6 +259,12 @@ impl ServiceStore for VecStore {
 pub struct ReadService {
     /// The runtime data.
     pub data: ServiceData,
+    /// `command`, substituted and split into arguments.
+    pub command: Vec<CString>,
+    /// `stop-command`, likewise.
+    pub stop_command: Vec<CString>,
+    /// Dependencies as declared (including those found in `.d` directories).
+    pub dependencies: Vec<DeclaredDependency>,
     /// `chain-to`, if any.
     pub chain_to: Vec<u8>,
     /// Command and path settings whose value depends on environment variables (dinit-check
@@ -281,6 +287,10 @@ pub struct Loader<'a> {
     /// ([`ReadService::substituted`]); only `dinit-check` needs to know, and it costs two more
     /// expansions of every setting.
     pub detect_substitution: bool,
+    /// Substitution buffers and a description, kept from one service to the next: a
+    /// transaction of thousands of services neither allocates nor clears them each time.
+    spare_buffers: Vec<Vec<u8>>,
+    spare_desc: Option<Box<Desc>>,
 }
 
 /// Dependencies named by `depends-on` and the like, in order, each (kind, name) once.
@@ -292,7 +302,7 @@ struct DepList {
 
 struct Found {
     file: PathBuf,
-    dir: PathBuf,
+    dir_index: u16,
     text: Vec<u8>,
     mtime: (i64, i64),
 }
@@ -307,12 +317,33 @@ impl<'a> Loader<'a> {
             original_env: env,
             warnings: Vec::new(),
             detect_substitution: false,
+            spare_buffers: Vec::new(),
+            spare_desc: None,
+        }
+    }
+
+    /// A substitution buffer of [`SCRATCH_BYTES`] (its contents are whatever the last user
+    /// left: the parser and the expansions write before they read).
+    fn buffer(&mut self) -> Vec<u8> {
+        self.spare_buffers
+            .pop()
+            .unwrap_or_else(|| vec![0u8; SCRATCH_BYTES])
+    }
+
+    /// Returns a buffer of [`Loader::buffer`] for reuse (a handful are kept: one per nested
+    /// `@include` level in use, and those of `read_service`).
+    fn recycle(&mut self, buffer: Vec<u8>) {
+        if self.spare_buffers.len() < 4 && buffer.len() == SCRATCH_BYTES {
+            self.spare_buffers.push(buffer);
         }
     }
 
     /// Finds the description file of the service with base name `base`.
     fn find_file(&self, service: &[u8], base: &[u8]) -> Result<Option<Found>, LoadError> {
-        for dir in self.dirs {
+        for (dir_index, dir) in self.dirs.iter().enumerate() {
+            let Ok(dir_index) = u16::try_from(dir_index) else {
+                break;
+            };
             let file = dir.join(OsStr::from_bytes(base));
             match std::fs::read(&file) {
                 Ok(text) => {
@@ -326,7 +357,7 @@ impl<'a> Loader<'a> {
                     }
                     return Ok(Some(Found {
                         file,
-                        dir: dir.clone(),
+                        dir_index,
                         text,
                         mtime: (meta.mtime(), meta.mtime_nsec()),
                     }));
@@ -380,7 +411,13 @@ impl<'a> Loader<'a> {
             .unwrap_or_default();
         let pre_env = SubstEnv::new(self.env, sn.argument);
 
-        let mut desc: Box<Desc> = Box::default();
+        let mut desc: Box<Desc> = match self.spare_desc.take() {
+            Some(mut desc) => {
+                desc.reset();
+                desc
+            }
+            None => Box::default(),
+        };
         let mut fragments: Vec<PathBuf> = vec![found.file.clone()];
         let first_error = errors.len();
         // Dependencies are collected here rather than in the description, whose storage is
@@ -429,7 +466,7 @@ impl<'a> Loader<'a> {
         let post_env = SubstEnv::new(&subst_vars, sn.argument);
 
         let mut substituted = Vec::new();
-        let mut out = vec![0u8; SCRATCH_BYTES];
+        let mut out = self.buffer();
         let desc_err = |error: DescError, fragments: &[PathBuf]| LoadError::Description {
             service: name.to_vec(),
             file: fragments
@@ -458,8 +495,8 @@ impl<'a> Loader<'a> {
             SubstEnv::new(&Probe, sn.argument),
         );
         if self.detect_substitution {
-            let mut a = vec![0u8; SCRATCH_BYTES];
-            let mut b = vec![0u8; SCRATCH_BYTES];
+            let mut a = self.buffer();
+            let mut b = self.buffer();
             for (which, key) in [
                 (CommandSetting::Start, "command"),
                 (CommandSetting::Stop, "stop-command"),
@@ -498,6 +535,8 @@ impl<'a> Loader<'a> {
                     substituted.push(key);
                 }
             }
+            self.recycle(a);
+            self.recycle(b);
         }
         let path = |which: PathSetting, out: &mut Vec<u8>| -> Result<Option<PathBuf>, LoadError> {
             match desc.expand_path(which, &post_env, out) {
@@ -506,8 +545,7 @@ impl<'a> Loader<'a> {
                 Err(e) => Err(desc_err(e, &fragments)),
             }
         };
-        let working_dir =
-            path(PathSetting::WorkingDir, &mut out)?.unwrap_or_else(|| file_dir.clone());
+        let working_dir = path(PathSetting::WorkingDir, &mut out)?.filter(|d| *d != file_dir);
         let pid_file = path(PathSetting::PidFile, &mut out)?;
         let socket_path = path(PathSetting::SocketListen, &mut out)?;
         let logfile = path(PathSetting::Logfile, &mut out)?;
@@ -563,23 +601,21 @@ impl<'a> Loader<'a> {
         let data = ServiceData {
             name: name.to_vec(),
             file: found.file.clone(),
-            dir: found.dir.clone(),
+            dir_index: found.dir_index,
             mtime: found.mtime,
             config,
-            command: argv,
-            stop_command: stop_argv,
             working_dir,
             env: service_env,
-            log: LogSettings {
-                log_type: desc.log_type(),
-                file: logfile,
-                permissions: desc.logfile_permissions(),
-                uid: desc.logfile_uid().map(Id::from),
-                gid: desc.logfile_gid().map(Id::from),
-                buffer_size: desc.log_buffer_size(),
-            },
             load_options: opts,
             extra: Extra {
+                log: LogSettings {
+                    log_type: desc.log_type(),
+                    file: logfile,
+                    permissions: desc.logfile_permissions(),
+                    uid: desc.logfile_uid().map(Id::from),
+                    gid: desc.logfile_gid().map(Id::from),
+                    buffer_size: desc.log_buffer_size(),
+                },
                 run_as: desc.run_as().map(Id::from),
                 pid_file,
                 socket: socket_path.map(|path| ActivationSocket {
@@ -608,14 +644,18 @@ impl<'a> Loader<'a> {
                 waits_for_dirs,
             }
             .boxed(),
-            dependencies,
         };
         let read = ReadService {
             chain_to: desc.chain_to().map(<[u8]>::to_vec).unwrap_or_default(),
             data,
+            command: argv,
+            stop_command: stop_argv,
+            dependencies,
             substituted,
         };
         self.validate(&read, &desc, errors);
+        self.recycle(out);
+        self.spare_desc = Some(desc);
         match errors.get(first_error) {
             Some(e) => Err(e.duplicate()),
             None => Ok(read),
@@ -641,7 +681,7 @@ impl<'a> Loader<'a> {
             .cloned()
             .unwrap_or_default();
         let fragment_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut scratch = vec![0u8; SCRATCH_BYTES];
+        let mut scratch = self.buffer();
         let mut parser = Parser::new(text);
         let report = |errors: &mut Vec<LoadError>, error: DescError| {
             errors.push(LoadError::Description {
@@ -720,6 +760,7 @@ impl<'a> Loader<'a> {
                 Item::UnknownMeta(_) => {}
             }
         }
+        self.recycle(scratch);
     }
 
     fn export_passwd_vars(
@@ -760,13 +801,13 @@ impl<'a> Loader<'a> {
             })
         };
         let runs_process = kind.runs_process();
-        if runs_process && data.command.is_empty() {
+        if runs_process && read.command.is_empty() {
             error(format!("a {} service needs a 'command'", kind.name()));
         }
         if kind == ServiceKind::Bgprocess && data.extra().pid_file.is_none() {
             error("a bgprocess service needs a 'pid-file'".into());
         }
-        if data.log.log_type == LogType::File && data.log.file.is_none() {
+        if data.log().log_type == LogType::File && data.log().file.is_none() {
             error("'log-type = file' needs a 'logfile'".into());
         }
         if data.extra().consumer_of.is_some()
@@ -791,8 +832,8 @@ impl<'a> Loader<'a> {
         };
         if !runs_process {
             for (present, setting) in [
-                (!data.stop_command.is_empty(), "stop-command"),
-                (data.log.log_type != LogType::None, "log-type"),
+                (!read.stop_command.is_empty(), "stop-command"),
+                (data.log().log_type != LogType::None, "log-type"),
                 (data.extra().run_as.is_some(), "run-as"),
                 (data.extra().socket.is_some(), "socket-listen"),
                 (!data.extra().rlimits.is_empty(), "rlimit-*"),
@@ -878,7 +919,7 @@ impl<'a> Loader<'a> {
                 .insert_service(&n, read.data.config, &read.chain_to)
                 .map_err(engine_error)?;
             root.get_or_insert(id);
-            for dep in &read.data.dependencies {
+            for dep in &read.dependencies {
                 let loaded = set.find(&dep.name).is_some();
                 if dep.from_dir && !loaded && !self.has_description(&dep.name) {
                     // "Failure ... to find any of the services named within, is not
@@ -906,7 +947,7 @@ impl<'a> Loader<'a> {
             added.push(id);
             let file = read.data.file.clone();
             store
-                .insert(id, read.data)
+                .insert(id, read)
                 .map_err(|message| LoadError::Invalid {
                     service: n.clone(),
                     file,

@@ -171,6 +171,11 @@ impl Ring {
         let cap = self.buf.len().max(1);
         self.head = (self.head + n) % cap;
         self.len = self.len.saturating_sub(n);
+        if self.len == 0 {
+            // Start again at the front: a sink whose records are written as they come keeps
+            // using the same few bytes, and the rest of the ring never becomes resident.
+            self.head = 0;
+        }
     }
     fn is_empty(&self) -> bool {
         self.len == 0
@@ -506,6 +511,17 @@ mod tests {
         sink.push(Level::Error, b"second");
         sink.flush();
         assert_eq!(read_all(&r), b"first\nsecond\n");
+    }
+
+    #[test]
+    fn a_drained_ring_starts_again_at_its_front() {
+        let (mut sink, r) = pipe_sink(Level::Debug);
+        for i in 0..500 {
+            sink.push(Level::Notice, format!("line {i}").as_bytes());
+            sink.flush();
+            assert_eq!(sink.ring.head, 0, "line {i}");
+        }
+        assert_eq!(read_all(&r).iter().filter(|&&b| b == b'\n').count(), 500);
     }
 
     #[test]

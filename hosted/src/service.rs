@@ -5,8 +5,7 @@
 use crate::environ::EnvOps;
 use dinit_core::desc::{IdSpec, Ioprio, LoadOptions, LogType, Resource, Rlimit, Securebits};
 use dinit_core::{DepKind, ServiceConfig};
-use std::ffi::CString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A user or group given by name or number, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +64,24 @@ pub struct LogSettings {
     pub buffer_size: Option<u32>,
 }
 
+impl LogSettings {
+    /// No logging settings: what a description without any has.
+    pub const NONE: LogSettings = LogSettings {
+        log_type: LogType::None,
+        file: None,
+        permissions: dinit_core::desc::description::DEFAULT_LOGFILE_PERMISSIONS,
+        uid: None,
+        gid: None,
+        buffer_size: None,
+    };
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings::NONE
+    }
+}
+
 /// A dependency as the description declared it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeclaredDependency {
@@ -83,36 +100,32 @@ pub struct ServiceData {
     pub name: Vec<u8>,
     /// The description file that was loaded (the top-level one).
     pub file: PathBuf,
-    /// The service directory it came from, as configured (the protocol's `SVCDSCDIR`).
-    pub dir: PathBuf,
+    /// Which of the service directories it came from (an index into the loader's list;
+    /// the directory as configured is the protocol's `SVCDSCDIR`).
+    pub dir_index: u16,
     /// Modification time of the description file when loaded: (seconds, nanoseconds).
     pub mtime: (i64, i64),
     /// What the engine was given.
     pub config: ServiceConfig,
-    /// `command`, substituted and split into arguments.
-    pub command: Vec<CString>,
-    /// `stop-command`, likewise.
-    pub stop_command: Vec<CString>,
-    /// `working-dir`, or the directory of the description file.
-    pub working_dir: PathBuf,
+    /// `working-dir`, if it is not the directory of the description file (see
+    /// [`ServiceData::working_dir`]).
+    pub working_dir: Option<PathBuf>,
     /// The service's own environment: its `env-file` plus the `load-options` variables,
     /// applied over the global environment at each launch.
     pub env: EnvOps,
-    /// Logging.
-    pub log: LogSettings,
     /// The settings few services use, out of line (`None` when all are unset); read them
     /// through [`ServiceData::extra`].
     pub extra: Option<Box<Extra>>,
     /// `load-options`.
     pub load_options: LoadOptions,
-    /// Dependencies as declared (including those found in `.d` directories).
-    pub dependencies: Vec<DeclaredDependency>,
 }
 
 /// The settings of a service that most services leave unset, kept out of line so that a
 /// typical service record stays small (see [`ServiceData::extra`]).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Extra {
+    /// Logging (`log-type` and the `logfile` settings; [`LogSettings::NONE`] when unset).
+    pub log: LogSettings,
     /// `run-as`.
     pub run_as: Option<Id>,
     /// `pid-file`.
@@ -153,6 +166,7 @@ static NO_EXTRA: Extra = Extra::NONE;
 impl Extra {
     /// Every setting unset.
     pub const NONE: Extra = Extra {
+        log: LogSettings::NONE,
         run_as: None,
         pid_file: None,
         socket: None,
@@ -181,5 +195,19 @@ impl ServiceData {
     /// The settings most services leave unset (all unset when there are none).
     pub fn extra(&self) -> &Extra {
         self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    /// Logging settings.
+    pub fn log(&self) -> &LogSettings {
+        &self.extra().log
+    }
+
+    /// The directory the service's commands run in: `working-dir`, or the directory of the
+    /// description file.
+    pub fn working_dir(&self) -> &Path {
+        match &self.working_dir {
+            Some(dir) => dir,
+            None => self.file.parent().unwrap_or(Path::new("/")),
+        }
     }
 }

@@ -118,10 +118,16 @@ fn dependencies_are_loaded_on_demand() {
     let data = f.store.get(net).unwrap();
     assert_eq!(data.command, [c"/bin/true".to_owned()]);
     assert_eq!(
-        data.working_dir, f.dirs[0],
+        data.data.working_dir(),
+        f.dirs[0],
         "working-dir defaults to the description's directory"
     );
-    assert_eq!(data.file, f.dirs[0].join("net"));
+    assert_eq!(data.data.working_dir, None, "and is not stored twice");
+    assert!(
+        data.data.extra.is_none(),
+        "no rare settings, no logging: nothing out of line"
+    );
+    assert_eq!(data.data.file, f.dirs[0].join("net"));
     // Loading again is a no-op.
     assert_eq!(f.load("boot").unwrap(), boot);
 }
@@ -227,7 +233,7 @@ fn dependency_directories_skip_dot_files_and_unknown_names() {
     assert_eq!(f.set.dependencies(boot).count(), 1);
     assert!(loader.warnings.iter().any(|w| w.message.contains("ghost")));
     assert_eq!(
-        f.store.get(boot).unwrap().extra().waits_for_dirs,
+        f.store.get(boot).unwrap().data.extra().waits_for_dirs,
         [f.dirs[0].join("boot.d")]
     );
     // A missing directory is not fatal either.
@@ -319,7 +325,11 @@ fn first_service_directory_wins() {
     let id = f.load("svc").unwrap();
     assert_eq!(f.set.config(id).unwrap().kind, ServiceKind::Internal);
     let id = f.load("only2").unwrap();
-    assert_eq!(f.store.get(id).unwrap().dir, second);
+    assert_eq!(
+        f.store.get(id).unwrap().data.dir_index,
+        1,
+        "found in the second directory"
+    );
 }
 
 #[test]
@@ -376,4 +386,38 @@ fn a_service_may_name_thousands_of_dependencies() {
         kinds.iter().filter(|k| **k == DepKind::WaitsFor).count(),
         101
     );
+}
+
+#[test]
+fn a_service_read_after_a_rich_one_starts_from_a_clean_description() {
+    // The loader reuses its description and substitution buffers from one service to the
+    // next: nothing of the first may show in the second.
+    let mut f = Fixture::new();
+    f.service(
+        "rich",
+        "type = process\ncommand = /bin/sleep 1000 $GREETING\nstop-command = /bin/true\n\
+         working-dir = /tmp\nlogfile = /tmp/rich.log\nlogfile-permissions = 0640\n\
+         term-signal = INT\nrestart = yes\noptions = runs-on-console\nnice = 5\n\
+         socket-listen = /tmp/rich.sock\nrlimit-nofile = 100:200\nchain-to = other\n\
+         depends-on = plain\n",
+    );
+    f.service("plain", "type = internal\n");
+    let mut alone = Fixture::new();
+    alone.service("plain", "type = internal\n");
+    alone.dirs = f.dirs.clone();
+    let id = alone.load("plain").unwrap();
+    let fresh = alone.store.get(id).unwrap();
+
+    f.load("rich").unwrap();
+    let id = f.set.find(b"plain").unwrap();
+    let after = f.store.get(id).unwrap();
+    assert_eq!(after.data, fresh.data);
+    assert!(after.command.is_empty() && after.stop_command.is_empty());
+    assert!(after.dependencies.is_empty() && after.chain_to.is_empty());
+    assert!(after.data.extra.is_none());
+    let rich = f.store.get(f.set.find(b"rich").unwrap()).unwrap();
+    let argv: Vec<&str> = rich.command.iter().map(|c| c.to_str().unwrap()).collect();
+    assert_eq!(argv, ["/bin/sleep", "1000", "hello"]);
+    assert_eq!(rich.data.working_dir(), Path::new("/tmp"));
+    assert_eq!(rich.data.log().permissions, 0o640);
 }

@@ -876,7 +876,8 @@ impl Daemon<'_> {
                 let dir = self
                     .rt
                     .service(id)
-                    .map(|s| s.data.dir.as_os_str().as_bytes().to_vec())
+                    .and_then(|s| self.rt.dirs.get(usize::from(s.data.dir_index)))
+                    .map(|d| d.as_os_str().as_bytes().to_vec())
                     .unwrap_or_default();
                 self.reply(slot, &Reply::SvcDscDir { dir: &dir });
             }
@@ -1273,7 +1274,7 @@ impl Daemon<'_> {
         let mut loader = crate::load::Loader::new(&dirs, &env);
         loader.original_env = &original;
         let mut errors = Vec::new();
-        let read = loader
+        let mut read = loader
             .read_service(&name, &mut errors)
             .map_err(|e| e.to_string())?;
         let running = self.set.state(id) != Some(ServiceState::Stopped);
@@ -1294,7 +1295,7 @@ impl Daemon<'_> {
         }
         // Load what it newly needs, then resolve every declared dependency.
         let mut deps = Vec::new();
-        for dep in &read.data.dependencies {
+        for dep in &read.dependencies {
             let target = if dep.kind.is_ordering() {
                 match self.set.find(&dep.name) {
                     Some(t) => t,
@@ -1322,14 +1323,15 @@ impl Daemon<'_> {
             };
             deps.push((target, dep.kind));
         }
-        let svc = self.rt.prepare_service(read.data)?;
+        let chain_to = std::mem::take(&mut read.chain_to);
+        let svc = self.rt.prepare_service(read)?;
         let config = svc.data.config;
         let now = self.rt.now();
         self.set
             .reload(
                 id,
                 config,
-                &read.chain_to,
+                &chain_to,
                 &deps,
                 now,
                 &mut super::HostCtx { rt: &mut self.rt },

@@ -19,13 +19,13 @@ mod procs;
 pub mod system;
 
 use crate::environ::Environment;
+use crate::load::ReadService;
 use crate::load::{LoadError, Loader, ServiceStore};
 use crate::log::{Level, Logger, Sink};
 use crate::paths::{
     default_env_file, default_service_dirs, default_socket_path, InstanceKind, ProcessEnv,
 };
 use crate::reactor::{Interest, Reactor, SignalSource, HANDLED_SIGNALS};
-use crate::service::ServiceData;
 use control::Control;
 use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult};
 use dinit_core::profile::ConfiguredSet;
@@ -45,6 +45,48 @@ fn release_free_memory() {
     // SAFETY: malloc_trim only releases free memory of the C allocator.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Has the C allocator map blocks of 64 KiB and more on their own rather than carve them
+/// from the heap: the loader's temporary buffers are that size, and freed they are unmapped
+/// at once instead of leaving holes between the small blocks a service keeps.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes a tunable of the C allocator, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+    }
+}
+
+/// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
+/// child stack of the launches (see `spawn`), and the part of the daemon's own stack below
+/// the frame of the event loop (loading a description uses some tens of kilobytes of it,
+/// once). Both are zero pages again the next time they are touched. Linux only, and only
+/// on the main thread, whose stack has a guard gap below it that no mapping may occupy (a
+/// thread's stack may have another's right below it).
+fn release_stack_pages() {
+    crate::spawn::release_child_stack();
+    #[cfg(target_os = "linux")]
+    {
+        if rustix::thread::gettid() != rustix::process::getpid() {
+            return;
+        }
+        // SAFETY: sysconf has no memory arguments.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let marker = 0u8;
+        let here = core::ptr::addr_of!(marker) as usize;
+        // Keep the page below this frame (the calls made from here use it); release up to
+        // 256 KiB under that. The part below the stack's lowest page is unmapped (the guard
+        // gap, a megabyte at least): madvise reports ENOMEM for it and releases the rest.
+        let end = (here & !(page - 1)).saturating_sub(page);
+        let len = (256 * 1024usize).min(end);
+        let start = end - len;
+        // SAFETY: the range lies below the current stack frame of the only thread using this
+        // stack, or in the unmapped gap under it: no live data is there.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
+        }
     }
 }
 
@@ -96,6 +138,9 @@ pub(crate) struct Deferred {
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
     /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
     log_boot: bool,
+    /// Processes were launched or descriptions loaded since the stacks were last trimmed
+    /// (see [`release_stack_pages`]).
+    pub(crate) stacks_used: bool,
 }
 
 /// Everything the daemon has besides the engine.
@@ -177,13 +222,13 @@ impl Runtime {
 
     /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]), and grows the
     /// shared launch buffers for it.
-    pub(crate) fn prepare_service(&mut self, data: ServiceData) -> Result<ServiceRt, String> {
+    pub(crate) fn prepare_service(&mut self, read: ReadService) -> Result<ServiceRt, String> {
         let base = self
             .opts
             .cgroup_path
             .as_ref()
             .map(|p| p.as_os_str().as_bytes());
-        let svc = ServiceRt::new(data, base, &self.original_env)?;
+        let svc = ServiceRt::new(read, base, &self.original_env)?;
         svc.reserve_buffers(&mut self.launch_buffers, self.env_strings.len());
         Ok(svc)
     }
@@ -217,8 +262,8 @@ pub(crate) struct Store<'a> {
 }
 
 impl ServiceStore for Store<'_> {
-    fn insert(&mut self, id: ServiceId, data: ServiceData) -> Result<(), String> {
-        let svc = self.rt.prepare_service(data)?;
+    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String> {
+        let svc = self.rt.prepare_service(read)?;
         // Room to track the start and stop processes of every loaded service, so that a
         // launch never has to grow the table.
         let want = id.index().saturating_add(1).saturating_mul(2);
@@ -436,6 +481,7 @@ impl<'s> Daemon<'s> {
             .instance
             .unwrap_or_else(InstanceKind::default_for_current_user);
         let system_manager = opts.system_manager.unwrap_or(is_pid1) && !opts.container;
+        tune_allocator();
         let original_env = Environment::from_process();
         let mut env = original_env.clone();
         let env_file = opts.env_file.clone().or_else(|| default_env_file(instance));
@@ -650,6 +696,7 @@ impl<'s> Daemon<'s> {
         }
         drop(loader);
         release_free_memory();
+        self.rt.deferred.stacks_used = true;
         result
     }
 
@@ -823,6 +870,9 @@ impl<'s> Daemon<'s> {
         // them, and do not wait before what that sends goes out.
         let launched_outside = !self.rt.deferred.exec_known.is_empty();
         self.report_known_exec_outcomes();
+        if std::mem::take(&mut self.rt.deferred.stacks_used) {
+            release_stack_pages();
+        }
         let mut timeout = self.set.next_deadline().map(|d| {
             let now = self.rt.now();
             // Round up to whole milliseconds so that the wait never ends just before the

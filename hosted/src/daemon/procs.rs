@@ -3,6 +3,7 @@
 
 use super::{token, Daemon, HostCtx, Runtime, TokenKind};
 use crate::environ::Environment;
+use crate::load::ReadService;
 use crate::log::Level;
 use crate::reactor::{Interest, Reactor};
 use crate::service::{Id, Readiness, ServiceData};
@@ -85,7 +86,7 @@ pub struct ServiceRt {
     /// is lost.
     output: Option<(OwnedFd, OwnedFd)>,
     /// `log-type = buffer`.
-    pub log_buffer: Option<LogBuffer>,
+    pub log_buffer: Option<Box<LogBuffer>>,
     /// The listening socket of `socket-listen`, opened at the first start and kept.
     activation: Option<OwnedFd>,
     /// The daemon's end of the last `pass-cs-fd` connection handed out is a normal control
@@ -141,7 +142,7 @@ fn spawn_config(
     cfg.clear_base_env = view.clear_base;
     cfg.hidden_base_env = view.hidden;
     use std::os::unix::ffi::OsStrExt;
-    cfg.working_dir = Some(data.working_dir.as_os_str().as_bytes().to_vec());
+    cfg.working_dir = Some(data.working_dir().as_os_str().as_bytes().to_vec());
     let console =
         opts.contains(Options::RUNS_ON_CONSOLE) || opts.contains(Options::STARTS_ON_CONSOLE);
     cfg.stdio = if console || opts.contains(Options::SHARES_CONSOLE) {
@@ -150,14 +151,15 @@ fn spawn_config(
             unmask_intr: opts.contains(Options::UNMASK_INTR),
         })
     } else {
-        let output = match data.log.log_type {
+        let log = data.log();
+        let output = match log.log_type {
             LogType::None => Output::Null,
-            LogType::File => match &data.log.file {
+            LogType::File => match &log.file {
                 Some(path) => {
-                    let (uid, gid) = resolve_uid_gid(&data.log.uid, &data.log.gid)?;
+                    let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid)?;
                     Output::Logfile(Logfile {
                         path: path.as_os_str().as_bytes().to_vec(),
-                        mode: data.log.permissions,
+                        mode: log.permissions,
                         uid,
                         gid,
                     })
@@ -267,25 +269,23 @@ impl ServiceRt {
     /// Prepares a loaded service: resolves users, groups and capabilities, and builds its
     /// launch specifications and buffers. Errors are load errors.
     pub fn new(
-        data: ServiceData,
+        read: ReadService,
         cgroup_base: Option<&[u8]>,
         original_env: &Environment,
     ) -> Result<ServiceRt, String> {
-        let start = prepare(&data, &data.command, cgroup_base, original_env)?;
-        let stop = prepare(&data, &data.stop_command, cgroup_base, original_env)?;
-        let log_buffer = (data.log.log_type == LogType::Buffer).then(|| {
-            LogBuffer::new(
-                data.log
+        // The commands live on in the launch specifications, the dependencies in the engine:
+        // only `data` is kept.
+        let data = read.data;
+        let start = prepare(&data, &read.command, cgroup_base, original_env)?;
+        let stop = prepare(&data, &read.stop_command, cgroup_base, original_env)?;
+        let log_buffer = (data.log().log_type == LogType::Buffer).then(|| {
+            Box::new(LogBuffer::new(
+                data.log()
                     .buffer_size
                     .map_or(DEFAULT_LOG_BUFFER, |n| n as usize),
-            )
+            ))
         });
         let pass_cs_fd = data.config.options.contains(Options::PASS_CS_FD);
-        // What the launch specifications and the engine now hold need not be kept twice.
-        let mut data = data;
-        data.command = Vec::new();
-        data.stop_command = Vec::new();
-        data.dependencies = Vec::new();
         Ok(ServiceRt {
             data,
             start,
@@ -389,6 +389,7 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
 
 /// The engine asks for a command of `id` to be launched.
 pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> Result<Pid, i32> {
+    rt.deferred.stacks_used = true;
     let slot = id.index();
     let role: usize = match command {
         CommandKind::Start => 0,
@@ -426,7 +427,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
     let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
         return Err(libc::ENOENT);
     };
-    let log_type = svc.data.log.log_type;
+    let log_type = svc.data.log().log_type;
     if matches!(log_type, LogType::Buffer | LogType::Pipe) && svc.output.is_none() {
         // The daemon reads a buffered service's output without blocking; a `pipe` is read by
         // its consumer, which expects an ordinary blocking pipe.
@@ -817,7 +818,7 @@ mod size_guard {
     #[test]
     fn runtime_record_stays_small() {
         let size = core::mem::size_of::<super::ServiceRt>();
-        assert!(size <= 640, "ServiceRt grew to {size} bytes");
+        assert!(size <= 320, "ServiceRt grew to {size} bytes");
     }
 
     #[test]

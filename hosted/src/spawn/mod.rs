@@ -320,6 +320,7 @@ fn fill_vectors<E: AsRef<CStr>>(
 /// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
 /// ever become resident.
 #[cfg(target_os = "linux")]
+#[repr(C, align(4096))]
 struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
 
 #[cfg(target_os = "linux")]
@@ -334,6 +335,26 @@ static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHIL
 
 #[cfg(target_os = "linux")]
 static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Gives the pages the children touched on the child stack back to the system (they are
+/// zero pages again at the next launch). A no-op where launches do not use it.
+pub fn release_child_stack() {
+    #[cfg(target_os = "linux")]
+    {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // SAFETY: the stack is page-aligned and a whole number of pages; no child runs on it
+        // while the lock is held, and its contents are dead between launches.
+        unsafe {
+            libc::madvise(
+                CHILD_STACK.0.get().cast(),
+                CHILD_STACK_LEN,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+}
 
 #[cfg(target_os = "linux")]
 extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {

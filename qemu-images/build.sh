@@ -138,8 +138,10 @@ fi
 
 # --- our binaries: static, so the initramfs needs no shared libraries -------------------------
 # A separate target folder keeps the ordinary release build's artefacts untouched.
+# Static and not position-independent (relocation-model=static): nothing to relocate at
+# start, so no page of the binary becomes private (docs/PERFORMANCE.md, docs/SECURITY.md).
 say "building static release binaries (target/static)"
-(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
+(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
     cargo build --quiet --release --target "$target" -p dinit-hosted \
     --target-dir "$root/target/static")
 binaries=(dinit dinitctl dinit-shutdown)

@@ -21,11 +21,14 @@ cd "$root"
 target=x86_64-unknown-linux-gnu
 bins=(dinit dinitctl dinit-shutdown dinit-check dinit-monitor dinit-box)
 
+# Static, and not position-independent: a static-pie binary relocates its own data at start,
+# which makes those pages private (about 30 kB of RssAnon); a fixed-address one does not.
+static_flags="-C target-feature=+crt-static -C relocation-model=static"
 dynamic_dir=${CARGO_TARGET_DIR:-$root/target}/release
 echo "building: static (target/static), small (target/static-small), dynamic ($dynamic_dir)" >&2
-RUSTFLAGS="-C target-feature=+crt-static" \
+RUSTFLAGS="$static_flags" \
     cargo build --quiet --release --target "$target" -p dinit-hosted --target-dir target/static
-RUSTFLAGS="-C target-feature=+crt-static" \
+RUSTFLAGS="$static_flags" \
     cargo build --quiet --release --target "$target" -p dinit-hosted --target-dir target/static-small \
     --features small
 cargo build --quiet --release -p dinit-hosted

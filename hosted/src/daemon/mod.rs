@@ -91,7 +91,7 @@ fn release_stack_pages() {
 }
 
 /// Readiness events taken from the multiplexer per wait (more are taken at the next turn).
-const EVENTS_PER_WAIT: usize = 256;
+const EVENTS_PER_WAIT: usize = 64;
 
 /// What a multiplexer token refers to (the top byte of the token).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -145,6 +145,9 @@ enum OwnedEnvOp {
 }
 
 impl EnvOps {
+    /// No operations.
+    pub const NONE: EnvOps = EnvOps { ops: Vec::new() };
+
     /// Parses an environment file into operations.
     pub fn parse(text: &[u8]) -> Result<EnvOps, DescError> {
         let mut ops = Vec::new();

@@ -599,15 +599,15 @@ impl<'a> Loader<'a> {
 
         let config = *desc.config();
         let data = ServiceData {
-            name: name.to_vec(),
-            file: found.file.clone(),
+            name: name.into(),
+            file: found.file.clone().into_boxed_path(),
             dir_index: found.dir_index,
             mtime: found.mtime,
             config,
-            working_dir,
-            env: service_env,
+            working_dir: working_dir.map(PathBuf::into_boxed_path),
             load_options: opts,
             extra: Extra {
+                env: service_env,
                 log: LogSettings {
                     log_type: desc.log_type(),
                     file: logfile,
@@ -795,8 +795,8 @@ impl<'a> Loader<'a> {
         let kind = data.config.kind;
         let mut error = |message: String| {
             errors.push(LoadError::Invalid {
-                service: data.name.clone(),
-                file: data.file.clone(),
+                service: data.name.to_vec(),
+                file: data.file.to_path_buf(),
                 message,
             })
         };
@@ -815,12 +815,12 @@ impl<'a> Loader<'a> {
         {
             error("'consumer-of' is only valid for process and bgprocess services".into());
         }
-        if data.extra().consumer_of.as_deref() == Some(data.name.as_slice()) {
+        if data.extra().consumer_of.as_deref() == Some(&*data.name) {
             error("a service cannot consume its own output".into());
         }
         let mut warn = |message: String| {
             self.warnings.push(Warning {
-                service: data.name.clone(),
+                service: data.name.to_vec(),
                 message,
             })
         };
@@ -945,7 +945,7 @@ impl<'a> Loader<'a> {
                 consumers.push((n.clone(), target.clone()));
             }
             added.push(id);
-            let file = read.data.file.clone();
+            let file = read.data.file.to_path_buf();
             store
                 .insert(id, read)
                 .map_err(|message| LoadError::Invalid {

@@ -97,9 +97,9 @@ pub struct DeclaredDependency {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceData {
     /// Full name (`base@argument`).
-    pub name: Vec<u8>,
+    pub name: Box<[u8]>,
     /// The description file that was loaded (the top-level one).
-    pub file: PathBuf,
+    pub file: Box<Path>,
     /// Which of the service directories it came from (an index into the loader's list;
     /// the directory as configured is the protocol's `SVCDSCDIR`).
     pub dir_index: u16,
@@ -109,10 +109,7 @@ pub struct ServiceData {
     pub config: ServiceConfig,
     /// `working-dir`, if it is not the directory of the description file (see
     /// [`ServiceData::working_dir`]).
-    pub working_dir: Option<PathBuf>,
-    /// The service's own environment: its `env-file` plus the `load-options` variables,
-    /// applied over the global environment at each launch.
-    pub env: EnvOps,
+    pub working_dir: Option<Box<Path>>,
     /// The settings few services use, out of line (`None` when all are unset); read them
     /// through [`ServiceData::extra`].
     pub extra: Option<Box<Extra>>,
@@ -124,6 +121,9 @@ pub struct ServiceData {
 /// typical service record stays small (see [`ServiceData::extra`]).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Extra {
+    /// The service's own environment: its `env-file` plus the `load-options` variables,
+    /// applied over the global environment at each launch.
+    pub env: EnvOps,
     /// Logging (`log-type` and the `logfile` settings; [`LogSettings::NONE`] when unset).
     pub log: LogSettings,
     /// `run-as`.
@@ -166,6 +166,7 @@ static NO_EXTRA: Extra = Extra::NONE;
 impl Extra {
     /// Every setting unset.
     pub const NONE: Extra = Extra {
+        env: EnvOps::NONE,
         log: LogSettings::NONE,
         run_as: None,
         pid_file: None,

@@ -127,7 +127,7 @@ fn dependencies_are_loaded_on_demand() {
         data.data.extra.is_none(),
         "no rare settings, no logging: nothing out of line"
     );
-    assert_eq!(data.data.file, f.dirs[0].join("net"));
+    assert_eq!(*data.data.file, *f.dirs[0].join("net"));
     // Loading again is a no-op.
     assert_eq!(f.load("boot").unwrap(), boot);
 }

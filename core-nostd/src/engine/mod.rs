@@ -176,22 +176,16 @@ pub struct AddDepOutcome {
 ///
 /// An empty set is all-zero bits, so `static SET: Mutex<ServiceSet<..>> = Mutex::new(ServiceSet::new())`
 /// costs no file size and only the memory of the pages it touches.
+// `repr(C)`, in this order: the small fields first, so that they share their page with the
+// first records (a set with a few services touches as few pages as possible), then the tables.
+#[repr(C)]
 pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
-    records: [Record; S],
     /// Stands in for an out-of-range index (never expected): accesses then go nowhere instead
     /// of panicking. Debug builds assert.
     spare_record: Record,
-    edges: [Edge; E],
     spare_edge: Edge,
-    /// Hash buckets of service names (chained through `Record::hash_next`). Only the first
-    /// `bucket_count` are in use: the table grows with the services (see `hash_insert`), so
-    /// that a daemon with a few services touches a few cache lines and pages of it, not all.
-    buckets: [Link; S],
     bucket_count: u32,
-    /// Min-heap of records by timer deadline.
-    heap: [Link; S],
     heap_len: u32,
-    names: Arena<N>,
 
     svc_high: u32,
     svc_free: Link,
@@ -222,6 +216,16 @@ pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
     /// 0: no shutdown; otherwise the `ShutdownKind` byte.
     shutdown: u8,
     now: Instant,
+
+    records: [Record; S],
+    edges: [Edge; E],
+    /// Hash buckets of service names (chained through `Record::hash_next`). Only the first
+    /// `bucket_count` are in use: the table grows with the services (see `hash_insert`), so
+    /// that a daemon with a few services touches a few cache lines and pages of it, not all.
+    buckets: [Link; S],
+    /// Min-heap of records by timer deadline.
+    heap: [Link; S],
+    names: Arena<N>,
 }
 
 impl<const S: usize, const E: usize, const N: usize> core::fmt::Debug for ServiceSet<S, E, N> {

@@ -334,7 +334,7 @@ fn name_in(services: &[Option<Box<ServiceRt>>], id: ServiceId) -> &[u8] {
     services
         .get(id.index())
         .and_then(Option::as_deref)
-        .map(|s| s.data.name.as_slice())
+        .map(|s| &*s.data.name)
         .unwrap_or(b"?")
 }
 

@@ -137,7 +137,7 @@ fn spawn_config(
     // The service's own variables (env-file, load-options), applied at launch over the
     // daemon's global environment as it is then: `!clear` drops all of it, `!unset` hides a
     // variable, `!import` takes the value dinit started with.
-    let view = data.env.launch_view(original_env);
+    let view = data.extra().env.launch_view(original_env);
     cfg.env = view.sets;
     cfg.clear_base_env = view.clear_base;
     cfg.hidden_base_env = view.hidden;
@@ -404,7 +404,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         .and_then(|n| {
             rt.services
                 .iter()
-                .position(|s| s.as_ref().is_some_and(|s| s.data.name == n))
+                .position(|s| s.as_ref().is_some_and(|s| *s.data.name == *n))
         });
     if let Some(producer) = producer {
         if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_deref_mut) {
@@ -818,7 +818,7 @@ mod size_guard {
     #[test]
     fn runtime_record_stays_small() {
         let size = core::mem::size_of::<super::ServiceRt>();
-        assert!(size <= 320, "ServiceRt grew to {size} bytes");
+        assert!(size <= 240, "ServiceRt grew to {size} bytes");
     }
 
     #[test]

@@ -307,8 +307,8 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     }
 
     // 5. Working directory.
-    if let Some(dir) = &spec.working_dir {
-        rustix::process::chdir(dir.as_c_str()).at(ExecStage::Chdir)?;
+    if let Some(dir) = spec.working_dir() {
+        rustix::process::chdir(dir).at(ExecStage::Chdir)?;
     }
 
     // 6. Process group / session, terminal, standard descriptors.
@@ -642,10 +642,10 @@ fn reset_signals(mask_sigint: bool) -> Result<(), Failure> {
 /// As for [`run`].
 unsafe fn exec(plan: &ChildPlan<'_>) -> Failure {
     let stage = ExecStage::DoExec;
-    let Some(program) = plan.spec.argv.first() else {
+    let Some(program) = plan.spec.program() else {
         return (stage, libc::ENOENT);
     };
-    let name = program.as_bytes();
+    let name = program.to_bytes();
     if name.contains(&b'/') {
         // SAFETY: the program is a C string; argv and envp are valid NULL-terminated vectors
         // (the caller's guarantee).

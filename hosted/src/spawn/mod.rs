@@ -263,10 +263,10 @@ fn fill_vectors<E: AsRef<CStr>>(
     base_env: &[E],
 ) -> Result<(), SpawnError> {
     buffers.argv.clear();
-    if buffers.argv.capacity() <= spec.argv.len() {
+    if buffers.argv.capacity() <= spec.argc() {
         return Err(SpawnError::BuffersTooSmall);
     }
-    for arg in &spec.argv {
+    for arg in spec.args() {
         push_within(&mut buffers.argv, arg.as_ptr());
     }
     push_within(&mut buffers.argv, ptr::null());

@@ -13,7 +13,7 @@
 use core::ffi::c_char;
 use core::fmt;
 use core::ptr::NonNull;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 use super::caps::{Iab, Securebits};
 use super::ids::Credentials;
@@ -345,13 +345,18 @@ pub(super) const LISTEN_PID_LEN: usize = LISTEN_PID_PREFIX.len() + 21;
 /// Build it once at load time; launch it any number of times with [`spawn`](super::spawn).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct SpawnSpec {
-    pub(super) argv: Vec<CString>,
+    /// The command's words, then the working directory if there is one, each followed by a
+    /// NUL, in one block (one allocation where a vector of C strings takes one per word and
+    /// one more): read through [`SpawnSpec::args`] and [`SpawnSpec::working_dir`].
+    strings: Box<[u8]>,
+    /// How many words of `strings` are the command's.
+    argc: u32,
     /// `NAME=value` entries, service environment first, then the spawner's own variables
     /// (except `LISTEN_PID`, which only the child knows).
     pub(super) env: Vec<CString>,
     /// Pass none of the base environment.
     pub(super) clear_base_env: bool,
-    pub(super) working_dir: Option<CString>,
+    has_working_dir: bool,
     pub(super) stdio: PreparedStdio,
     pub(super) fds: FdPlan,
     /// The settings most services leave unset, out of line (`None` when all are unset); read
@@ -426,11 +431,22 @@ impl SpawnSpec {
         if program.is_empty() {
             return Err(SpecError::EmptyCommand);
         }
-        let argv = config
-            .command
-            .iter()
-            .map(|word| c_string(word, "the command"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut strings = Vec::with_capacity(
+            config
+                .command
+                .iter()
+                .chain(config.working_dir.as_ref())
+                .map(|w| w.len().saturating_add(1))
+                .sum(),
+        );
+        for word in &config.command {
+            if word.contains(&0) {
+                return Err(SpecError::NulByte("the command"));
+            }
+            strings.extend_from_slice(word);
+            strings.push(0);
+        }
+        let argc = u32::try_from(config.command.len()).map_err(|_| SpecError::EmptyCommand)?;
 
         let fds = plan_fds(config)?;
 
@@ -466,10 +482,15 @@ impl SpawnSpec {
         }
         env.extend(own);
 
-        let working_dir = match &config.working_dir {
+        let has_working_dir = match &config.working_dir {
             Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("working-dir")),
-            Some(dir) => Some(c_string(dir, "working-dir")?),
-            None => None,
+            Some(dir) if dir.contains(&0) => return Err(SpecError::NulByte("working-dir")),
+            Some(dir) => {
+                strings.extend_from_slice(dir);
+                strings.push(0);
+                true
+            }
+            None => false,
         };
 
         let stdio = match &config.stdio {
@@ -547,10 +568,11 @@ impl SpawnSpec {
             securebits: config.securebits,
         };
         Ok(SpawnSpec {
-            argv,
+            strings: strings.into_boxed_slice(),
+            argc,
             env,
             clear_base_env: config.clear_base_env,
-            working_dir,
+            has_working_dir,
             stdio,
             fds,
             extra: (extra != SpecExtra::NONE).then(|| Box::new(extra)),
@@ -577,7 +599,43 @@ impl SpawnSpec {
 
     /// The command words.
     pub fn command(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.argv.iter().map(|a| a.as_bytes())
+        self.args().map(CStr::to_bytes)
+    }
+
+    /// The NUL-terminated strings of the block, in order (no allocation: the child uses it).
+    fn strings(&self) -> impl Iterator<Item = &CStr> + '_ {
+        let mut rest: &[u8] = &self.strings;
+        core::iter::from_fn(move || {
+            let s = CStr::from_bytes_until_nul(rest).ok()?;
+            rest = rest
+                .get(s.to_bytes().len().saturating_add(1)..)
+                .unwrap_or(&[]);
+            Some(s)
+        })
+    }
+
+    /// The command's words, as C strings.
+    pub(super) fn args(&self) -> impl Iterator<Item = &CStr> + '_ {
+        self.strings().take(self.argc as usize)
+    }
+
+    /// How many words the command has.
+    pub(super) fn argc(&self) -> usize {
+        self.argc as usize
+    }
+
+    /// The program: the command's first word.
+    pub(super) fn program(&self) -> Option<&CStr> {
+        self.args().next()
+    }
+
+    /// `working-dir`, if the command runs in a directory of its own.
+    pub(super) fn working_dir(&self) -> Option<&CStr> {
+        if self.has_working_dir {
+            self.strings().nth(self.argc as usize)
+        } else {
+            None
+        }
     }
 
     /// Whether the child will need `LaunchFds::notify`.
@@ -714,7 +772,7 @@ impl LaunchBuffers {
     /// Makes room to launch `spec` with up to `base_env_len` base environment entries;
     /// allocates only if the room is not there yet (the buffers only grow).
     pub fn reserve_for(&mut self, spec: &SpawnSpec, base_env_len: usize) {
-        let want = spec.argv.len().saturating_add(1);
+        let want = spec.argc().saturating_add(1);
         if self.argv.capacity() < want {
             self.argv.reserve_exact(want - self.argv.len());
         }

@@ -71,7 +71,8 @@ pub enum ExecOutcome {
 pub struct ExecStatus {
     fd: OwnedFd,
     report: [u8; REPORT_LEN],
-    received: usize,
+    /// Bytes of `report` read so far (at most `REPORT_LEN`; a byte keeps the watch small).
+    received: u8,
 }
 
 impl AsFd for ExecStatus {
@@ -95,7 +96,10 @@ impl ExecStatus {
     /// (`EIO`); either way the launch must be taken as failed.
     pub fn poll(&mut self) -> Result<Option<ExecOutcome>, Errno> {
         loop {
-            let rest = self.report.get_mut(self.received..).unwrap_or_default();
+            let rest = self
+                .report
+                .get_mut(usize::from(self.received)..)
+                .unwrap_or_default();
             match rustix::io::read(&self.fd, rest) {
                 Ok(0) => {
                     return if self.received == 0 {
@@ -105,8 +109,9 @@ impl ExecStatus {
                     };
                 }
                 Ok(n) => {
-                    self.received = self.received.saturating_add(n).min(REPORT_LEN);
-                    if self.received == REPORT_LEN {
+                    let received = usize::from(self.received).saturating_add(n).min(REPORT_LEN);
+                    self.received = u8::try_from(received).unwrap_or(u8::MAX);
+                    if received == REPORT_LEN {
                         return decode_report(self.report)
                             .map(|f| Some(ExecOutcome::Failed(f)))
                             .ok_or(Errno::IO);

@@ -15,7 +15,9 @@
 //!   protocol requests over one connection (`dinit_hosted::ctl::Connection`);
 //! - a flat-memory check: start/stop cycles of one internal and one process service through
 //!   the raw protocol for a time budget (about two minutes in all in full mode), printing
-//!   RssAnon as it goes and its growth at the end.
+//!   RssAnon as it goes and its growth at the end;
+//! - the machine's floor: 100 and 1000 `/bin/sleep` started, terminated and reaped by the
+//!   benchmark process itself, with no service manager (`floor_*` metrics).
 //!
 //! Sizes: N = 1, 10, 100, 1000, 2000, 5000 and 10 000 `process` and `internal` services,
 //! chains 1000 and 10 000 deep, and a chain of 1000 processes; three fresh daemons per size
@@ -32,7 +34,7 @@
 //! `cargo bench -p dinit-hosted --bench daemon [-- quick]`. Environment:
 //! - `DINIT_BENCH_BIN_DIR=DIR`: measure the `dinit` and `dinitctl` in DIR (default: the ones
 //!   cargo built for this benchmark, i.e. `target/release`), e.g. to compare two builds;
-//! - `DINIT_BENCH_ONLY=process:1000,internal,cycles`: run only those scenarios.
+//! - `DINIT_BENCH_ONLY=process:1000,internal,cycles,floor`: run only those scenarios.
 //!
 //! The daemon runs with a fixed environment ([`DAEMON_ENV`]). Prints tables and
 //! `metric=value` lines; asserts nothing about time.
@@ -363,6 +365,52 @@ impl Metrics {
 }
 
 // ----- scenarios ---------------------------------------------------------------------------------
+
+/// The machine's floor for what `start` and `stop` of N `process` services must do, without
+/// any service manager: this process starts N `/bin/sleep 1000` itself (each in a session of
+/// its own, as the daemon does), then sends each SIGTERM and reaps them all. Times in ms, the
+/// median of three rounds; printed beside the daemon's figures so that they can be read
+/// against what the kernel itself takes on this machine.
+fn floor(sizes: &[usize], m: &mut Metrics) {
+    use std::os::unix::process::CommandExt;
+    println!();
+    println!("floor: N /bin/sleep started, then terminated and reaped, by this process alone");
+    println!("{:>6} {:>10} {:>10}", "N", "start ms", "stop ms");
+    for &n in sizes {
+        let mut starts = Vec::new();
+        let mut stops = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let mut children: Vec<Child> = (0..n)
+                .map(|_| {
+                    Command::new("/bin/sleep")
+                        .arg("1000")
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .process_group(0)
+                        .spawn()
+                        .expect("spawn /bin/sleep")
+                })
+                .collect();
+            starts.push(t.elapsed().as_secs_f64() * 1e3);
+            std::thread::sleep(Duration::from_millis(300));
+            let t = Instant::now();
+            for c in &children {
+                // SAFETY: kill(2) on our own child.
+                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            }
+            for c in &mut children {
+                let _ = c.wait();
+            }
+            stops.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (start, stop) = (median_of(&mut starts), median_of(&mut stops));
+        println!("{n:>6} {start:>10.1} {stop:>10.1}");
+        m.put(format!("floor_start_process_{n}_ms"), start);
+        m.put(format!("floor_stop_process_{n}_reaped_ms"), stop);
+    }
+}
 
 /// One cold/warm run on a fresh daemon. All times in ms, memory in kB.
 #[derive(Default, Clone)]
@@ -742,6 +790,7 @@ fn main() {
         });
     }
     let run_cycles = only.is_empty() || only.iter().any(|(k, _)| k == "cycles");
+    let run_floor = only.is_empty() || only.iter().any(|(k, _)| k == "floor");
 
     let mut m = Metrics::default();
     let mut times = String::new();
@@ -939,6 +988,9 @@ fn main() {
     if run_cycles {
         cycles(&cfg, Kind::Internal, int_budget, int_max, &mut m);
         cycles(&cfg, Kind::Process, proc_budget, proc_max, &mut m);
+    }
+    if run_floor {
+        floor(&[100, 1000], &mut m);
     }
 
     let _ = std::fs::remove_dir_all(&cfg.tmp);

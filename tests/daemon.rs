@@ -278,7 +278,7 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
         ),
         (
             "stubborn",
-            "type = process\ncommand = /bin/sh -c \"trap '' TERM; while :; do sleep 0.05; done\"\nstop-timeout = 0.5\n",
+            "type = process\ncommand = /bin/sh -c \"trap '' TERM; echo up > {dir}/stubborn-up; while :; do sleep 0.05; done\"\nstop-timeout = 0.5\n",
         ),
     ]);
     let start = Instant::now();
@@ -298,6 +298,11 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
     assert_eq!(st, 0);
 
     i.ok(&["start", "stubborn"]);
+    // Started means exec'd: wait until the shell has set its trap, or a TERM sent before
+    // that would end it at once.
+    i.wait_for("the shell to ignore TERM", || {
+        i.read("stubborn-up") == "up\n"
+    });
     let pid = i.pid("stubborn").unwrap();
     let start = Instant::now();
     assert_eq!(i.ok(&["stop", "stubborn"]), "Service 'stubborn' stopped.\n");

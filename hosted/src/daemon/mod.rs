@@ -65,6 +65,11 @@ fn tune_allocator() {
 /// once). Both are zero pages again the next time they are touched. Linux only, and only
 /// on the main thread, whose stack has a guard gap below it that no mapping may occupy (a
 /// thread's stack may have another's right below it).
+///
+/// Never inlined: its frame must be a frame of its own, below every frame still in use, for
+/// "below this frame" to mean "dead". Inlined into the loop, a live value of the loop's own
+/// frame could sit under the marker.
+#[inline(never)]
 fn release_stack_pages() {
     crate::spawn::release_child_stack();
     #[cfg(target_os = "linux")]
@@ -75,7 +80,7 @@ fn release_stack_pages() {
         // SAFETY: sysconf has no memory arguments.
         let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
         let marker = 0u8;
-        let here = core::ptr::addr_of!(marker) as usize;
+        let here = core::hint::black_box(core::ptr::addr_of!(marker)) as usize;
         // Keep the page below this frame (the calls made from here use it); release up to
         // 256 KiB under that. The part below the stack's lowest page is unmapped (the guard
         // gap, a megabyte at least): madvise reports ENOMEM for it and releases the rest.

@@ -215,7 +215,8 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Where the runtime keeps each loaded service's [`ServiceData`], indexed by service.
+/// Where the runtime keeps what is read of each loaded service ([`ReadService`]), indexed by
+/// service.
 pub trait ServiceStore {
     /// Records a newly loaded service. An error (a user that does not exist, capabilities
     /// that cannot be parsed, ...) fails the load.

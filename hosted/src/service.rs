@@ -1,6 +1,7 @@
-//! What the runtime keeps for each loaded service beside the engine's record: everything of its
-//! description that the engine does not need (commands, paths, credentials, environment,
-//! logging and process settings), resolved at load time.
+//! What the runtime keeps for each loaded service beside the engine's record and its launch
+//! specifications: the rest of its description (paths, credentials, environment, logging and
+//! process settings), resolved at load time. The commands and declared dependencies are read
+//! into [`crate::load::ReadService`] and consumed when the service is prepared.
 
 use crate::environ::EnvOps;
 use dinit_core::desc::{IdSpec, Ioprio, LoadOptions, LogType, Resource, Rlimit, Securebits};

@@ -350,7 +350,7 @@ pub struct SpawnSpec {
     /// one more): read through [`SpawnSpec::args`] and [`SpawnSpec::working_dir`].
     strings: Box<[u8]>,
     /// How many words of `strings` are the command's.
-    argc: u32,
+    argc: usize,
     /// `NAME=value` entries, service environment first, then the spawner's own variables
     /// (except `LISTEN_PID`, which only the child knows).
     pub(super) env: Vec<CString>,
@@ -446,7 +446,7 @@ impl SpawnSpec {
             strings.extend_from_slice(word);
             strings.push(0);
         }
-        let argc = u32::try_from(config.command.len()).map_err(|_| SpecError::EmptyCommand)?;
+        let argc = config.command.len();
 
         let fds = plan_fds(config)?;
 
@@ -616,12 +616,12 @@ impl SpawnSpec {
 
     /// The command's words, as C strings.
     pub(super) fn args(&self) -> impl Iterator<Item = &CStr> + '_ {
-        self.strings().take(self.argc as usize)
+        self.strings().take(self.argc)
     }
 
     /// How many words the command has.
     pub(super) fn argc(&self) -> usize {
-        self.argc as usize
+        self.argc
     }
 
     /// The program: the command's first word.
@@ -632,7 +632,7 @@ impl SpawnSpec {
     /// `working-dir`, if the command runs in a directory of its own.
     pub(super) fn working_dir(&self) -> Option<&CStr> {
         if self.has_working_dir {
-            self.strings().nth(self.argc as usize)
+            self.strings().nth(self.argc)
         } else {
             None
         }

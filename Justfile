@@ -2,9 +2,9 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs, the QEMU
-# boot scenarios, the package tests.
-test: lint unit nopanic doc e2e e2e-debian packages-test
+# Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs,
+# compatibility with Dinit, the QEMU boot scenarios, the package tests.
+test: lint unit nopanic doc compat e2e e2e-debian packages-test
 
 # Build the workspace (release profile: LTO, one codegen unit, size-optimised, abort on panic).
 build:
@@ -28,6 +28,15 @@ nopanic:
 # API documentation, warnings denied (output in target/doc).
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Compatibility with Dinit, checked against Dinit itself (docs/COMPATIBILITY.md): builds the
+# reference from ../shared/peers into target/peers (cached), then runs Dinit's own integration
+# tests against our programs, the dinit-check corpus and the differential scenarios of
+# tests/compat/ with both implementations. `just compat igr::` (a filter) runs a part.
+compat *filter:
+    ../shared/peers/build-dinit.sh target/peers >/dev/null
+    cargo build -p dinit-hosted --bins
+    DINIT_REF_DIR="$PWD/target/peers/dinit/src" cargo test -p dinit-hosted --test compat -- --ignored {{filter}}
 
 # The engine's deterministic simulator over many seeds: `just sim 20000 1000`.
 sim seeds="2000" steps="800" first="0":

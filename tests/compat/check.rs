@@ -1,0 +1,1 @@
+//! `dinit-check` differential: see tests/compat/check/README.md.

@@ -1,0 +1,1 @@
+//! The differential scenarios of tests/compat/scenarios/.

@@ -259,6 +259,25 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 all_started = false;
             }
         }
+        // The other half of before/after: a partner ordered after this service that began its
+        // start earlier (the propagation reached it first, e.g. both started by a common
+        // dependent) and has not launched yet now waits for this service too. Without this,
+        // the order would depend on which partner the propagation happened to reach first.
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if !edge.kind.is_ordering() || edge.waiting {
+                continue;
+            }
+            let f = self.rec(edge.from as usize);
+            if f.state == ServiceState::Starting
+                && f.has(flag::WAITING_FOR_DEPS)
+                && !f.has(flag::LAUNCHED)
+            {
+                self.set_waiting(e, true);
+            }
+        }
         all_started
     }
 

@@ -403,9 +403,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
     }
 
-    /// The restart limit of dinit-service(5): with `restart-limit-count` N, a service may start
-    /// at most N times (its start on request included) within `restart-limit-interval`; an
-    /// automatic restart beyond that is refused. Counts the restart when it is allowed.
+    /// The restart limit of dinit-service(5): with `restart-limit-count` N, a service may be
+    /// restarted automatically N times within `restart-limit-interval` of its start on request
+    /// (as Dinit counts); the restart after those is refused. A restart once the interval has
+    /// passed opens a new interval, in which it counts as the first. Counts the restart when it
+    /// is allowed.
     pub(super) fn restart_limit_ok(&mut self, i: usize) -> bool {
         let now = self.now;
         let r = self.rec_mut(i);
@@ -413,13 +415,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             return true;
         }
         if now.saturating_since(r.restart_window_start) < r.cfg.restart_limit_interval {
-            r.restarts_in_window = r.restarts_in_window.saturating_add(1);
             if r.restarts_in_window >= r.cfg.restart_limit_count {
                 return false;
             }
+            r.restarts_in_window = r.restarts_in_window.saturating_add(1);
         } else {
             r.restart_window_start = now;
-            r.restarts_in_window = 0;
+            r.restarts_in_window = 1;
         }
         true
     }

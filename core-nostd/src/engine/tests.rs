@@ -753,6 +753,46 @@ fn before_is_after_seen_from_the_other_side_and_applies_when_loaded_later() {
 }
 
 #[test]
+fn ordering_holds_whichever_partner_a_common_dependent_reaches_first() {
+    // dinit-service(5) after: "if the named service is also starting, wait for the named
+    // service to finish starting". Both partners started by one dependent (the boot case):
+    // the order must not depend on the order of the dependent's depends-on lines.
+    for early_first in [true, false] {
+        let deps: &[(&str, &str, DepKind)] = if early_first {
+            &[
+                ("parent", "early", DepKind::Regular),
+                ("parent", "late", DepKind::Regular),
+                ("late", "early", DepKind::After),
+            ]
+        } else {
+            &[
+                ("parent", "late", DepKind::Regular),
+                ("parent", "early", DepKind::Regular),
+                ("late", "early", DepKind::After),
+            ]
+        };
+        let mut w = World::with(
+            &[
+                ("parent", internal()),
+                ("early", process()),
+                ("late", process()),
+            ],
+            deps,
+        );
+        w.start("parent").unwrap();
+        assert_eq!(
+            w.spawns(),
+            ["early Start"],
+            "late waits for early (early_first={early_first})"
+        );
+        w.run("early");
+        assert_eq!(w.spawns(), ["late Start"], "early_first={early_first}");
+        w.run("late");
+        assert_eq!(w.state("parent"), ServiceState::Started);
+    }
+}
+
+#[test]
 fn ordering_wait_ends_when_the_other_fails() {
     let mut w = World::with(
         &[("late", internal()), ("early", process())],
@@ -998,8 +1038,8 @@ fn crash_events_are_stopped_with_terminated_then_started() {
 #[test]
 fn restart_limit_stops_a_service_restarting_too_quickly() {
     // dinit-service(5) restart-limit-count: "the maximum number of times that a service can
-    // automatically restart over the interval ... The default value is 3" (the start by
-    // request opens the interval and counts as the first of the three starts).
+    // automatically restart over the interval ... The default value is 3": the start by request
+    // opens the interval, then three automatic restarts are allowed (Dinit counts so).
     let mut w = World::with(&[("crash", process())], &[]);
     w.start("crash").unwrap();
     let mut starts = 1;
@@ -1012,7 +1052,7 @@ fn restart_limit_stops_a_service_restarting_too_quickly() {
         }
         starts += 1;
     }
-    assert_eq!(starts, 3);
+    assert_eq!(starts, 4, "one start by request and three restarts");
     assert_eq!(w.state("crash"), ServiceState::Stopped);
     assert!(w
         .notices()
@@ -1190,7 +1230,7 @@ fn smooth_recovery_respects_the_restart_limit() {
     cfg.smooth_recovery = true;
     let mut w = World::with(&[("daemon", cfg)], &[]);
     w.start("daemon").unwrap();
-    for _ in 0..2 {
+    for _ in 0..3 {
         w.run("daemon");
         w.exit("daemon", ExitStatus::Signaled(9));
         w.advance_ms(200);

@@ -215,8 +215,8 @@ fn restart_on_crash_and_the_restart_limit() {
     });
     assert_eq!(
         i.read("runs").lines().count(),
-        3,
-        "started 3 times within the limit interval"
+        4,
+        "started once and restarted 3 times within the limit interval"
     );
     assert_eq!(i.state("crash"), "STOPPED (terminated; exited - status 1)");
     assert!(
@@ -596,6 +596,41 @@ fn chain_to_starts_the_next_service() {
     ]);
     i.ok(&["start", "first"]);
     i.wait_for("the chained service", || i.read("chained") == "chained\n");
+}
+
+#[test]
+fn a_chain_started_by_the_last_active_service_keeps_the_daemon_running() {
+    // dinit(8): a user instance ends once no service is active. A chain-to started as the
+    // last active service stops is active again: the daemon must run it, not exit.
+    let dir = temp_dir("chain-last");
+    let sd = dir.join("sd");
+    std::fs::write(
+        sd.join("first"),
+        "type = process\ncommand = /bin/true\nrestart = false\nchain-to = second\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sd.join("second"),
+        format!(
+            "type = process\ncommand = /bin/sh -c \"echo chained > {}/chained\"\nrestart = false\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dinit"))
+        .args(["-u", "-q", "-d"])
+        .arg(&sd)
+        .arg("-p")
+        .arg(dir.join("sock"))
+        .arg("first")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("chained")).unwrap_or_default(),
+        "chained\n",
+        "the chained service ran before the daemon exited"
+    );
 }
 
 #[test]

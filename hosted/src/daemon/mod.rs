@@ -826,7 +826,11 @@ impl<'s> Daemon<'s> {
             }
         }
         if let Some(shutdown) = self.rt.deferred.idle.take() {
-            self.idle(shutdown);
+            // A chain-to started above by the last active service makes the set active again:
+            // the daemon keeps running (the engine reports idle again when that one stops).
+            if self.set.active_count() == 0 {
+                self.idle(shutdown);
+            }
         }
     }
 

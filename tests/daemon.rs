@@ -311,7 +311,13 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
         "it ignored TERM until the stop timeout"
     );
     assert!(!alive(pid));
-    assert!(i.read("log").contains("stop timed out"));
+    assert!(
+        i.read("log").contains(&format!(
+            "dinit: Service stubborn with pid {pid} exceeded allowed stop time; killing.\n"
+        )),
+        "{}",
+        i.read("log")
+    );
 }
 
 #[test]

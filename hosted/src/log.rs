@@ -52,6 +52,31 @@ impl Level {
     }
 }
 
+/// Displays an error number as the C library's `strerror` words it ("No such file or
+/// directory"), without allocating (Rust's `io::Error` display allocates, and says more).
+#[derive(Clone, Copy, Debug)]
+pub struct Errno(pub i32);
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for its length; the XSI strerror_r writes a
+        // NUL-terminated message into it (truncated if need be) and touches nothing else.
+        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        let text = if r == 0 {
+            std::ffi::CStr::from_bytes_until_nul(&buf)
+                .ok()
+                .and_then(|c| c.to_str().ok())
+        } else {
+            None
+        };
+        match text {
+            Some(t) => f.write_str(t),
+            None => write!(f, "Unknown error {}", self.0),
+        }
+    }
+}
+
 /// Room for one formatted message.
 pub const MESSAGE_MAX: usize = 1024;
 
@@ -309,6 +334,16 @@ impl Sink {
 
     /// Queues a message (a line; the newline is added). Returns false if it was dropped.
     pub fn push(&mut self, level: Level, text: &[u8]) -> bool {
+        self.push_record(level, text, true)
+    }
+
+    /// Queues a line as it is, without the `dinit: ` a stream gives other messages (the
+    /// console's service status lines, `[  OK  ] name`).
+    pub fn push_plain(&mut self, level: Level, text: &[u8]) -> bool {
+        self.push_record(level, text, false)
+    }
+
+    fn push_record(&mut self, level: Level, text: &[u8], named: bool) -> bool {
         let mut rec = Message::default();
         match self.target {
             Target::Syslog(_) => {
@@ -316,6 +351,9 @@ impl Sink {
                 rec.push_bytes(text);
             }
             Target::Stream(_) => {
+                if named {
+                    rec.push_bytes(b"dinit: ");
+                }
                 rec.push_bytes(text);
                 if rec.len == MESSAGE_MAX {
                     rec.len -= 1;
@@ -329,6 +367,9 @@ impl Sink {
                 // A datagram of its own, formatted like every other one (a syslog daemon
                 // would otherwise file it under another facility, without our name).
                 let _ = write!(note, "<{}>dinit: ", Level::Warn.syslog_priority());
+            }
+            if let Target::Stream(_) = self.target {
+                note.push_bytes(b"dinit: ");
             }
             let _ = write!(note, "{} log messages were lost", self.lost);
             if let Target::Stream(_) = self.target {
@@ -432,23 +473,35 @@ impl Logger {
     }
 
     /// A service state message: to the console (whatever its level, unless quiet) in the
-    /// form `[  OK  ] name`, and to the main log at `level` in words.
+    /// form `[  OK  ] name`, and to the main log at `level` as `service NAME WORDS`.
     pub fn service_state(&mut self, tag: &str, name: &[u8], level: Level, words: &str) {
-        if self.service_messages {
-            if let Some(c) = &mut self.console {
+        self.service_state_at(tag, name, level, level, words);
+    }
+
+    /// [`Logger::service_state`] with a level for each destination.
+    pub fn service_state_at(
+        &mut self,
+        tag: &str,
+        name: &[u8],
+        console_level: Level,
+        main_level: Level,
+        words: &str,
+    ) {
+        if let Some(c) = &mut self.console {
+            if self.service_messages || console_level >= c.level {
                 let mut m = Message::default();
                 let _ = write!(m, "[{tag}] ");
                 m.push_bytes(name);
-                c.push(level, m.as_bytes());
+                c.push_plain(console_level, m.as_bytes());
             }
         }
         if let Some(main) = &mut self.main {
-            if level >= main.level {
+            if main_level >= main.level {
                 let mut m = Message::default();
                 m.push_bytes(b"service ");
                 m.push_bytes(name);
                 let _ = write!(m, " {words}");
-                main.push(level, m.as_bytes());
+                main.push(main_level, m.as_bytes());
             }
         }
         self.flush();
@@ -510,7 +563,11 @@ mod tests {
         sink.push(Level::Notice, b"first");
         sink.push(Level::Error, b"second");
         sink.flush();
-        assert_eq!(read_all(&r), b"first\nsecond\n");
+        assert_eq!(read_all(&r), b"dinit: first\ndinit: second\n");
+        // The console's service status lines go out as they are.
+        sink.push_plain(Level::Notice, b"[  OK  ] boot");
+        sink.flush();
+        assert_eq!(read_all(&r), b"[  OK  ] boot\n");
     }
 
     #[test]
@@ -549,14 +606,16 @@ mod tests {
         total.extend(read_all(&r));
         let text = String::from_utf8_lossy(&total);
         assert!(
-            text.contains(&format!("{dropped} log messages were lost\nafter\n")),
+            text.contains(&format!(
+                "dinit: {dropped} log messages were lost\ndinit: after\n"
+            )),
             "{}",
             &text[text.len().saturating_sub(200)..]
         );
         // Every line is whole.
         for l in text.lines() {
             assert!(
-                l.len() == 200 || l == "after" || l.ends_with("were lost"),
+                l.len() == 207 || l == "dinit: after" || l.ends_with("were lost"),
                 "partial line {l:?}"
             );
         }
@@ -574,9 +633,19 @@ mod tests {
         };
         logger.log(Level::Notice, b"quiet");
         logger.log(Level::Error, b"loud");
-        logger.service_state("  OK  ", b"boot", Level::Notice, "started");
-        assert_eq!(read_all(&cr), b"[  OK  ] boot\n");
-        assert_eq!(read_all(&mr), b"loud\n");
+        logger.service_state("  OK  ", b"boot", Level::Notice, "started.");
+        logger.service_state_at(
+            "FAILED",
+            b"dep",
+            Level::Warn,
+            Level::Error,
+            "failed to start.",
+        );
+        assert_eq!(read_all(&cr), b"[  OK  ] boot\n[FAILED] dep\n");
+        assert_eq!(
+            read_all(&mr),
+            b"dinit: loud\ndinit: service dep failed to start.\n"
+        );
     }
 
     #[test]
@@ -592,7 +661,7 @@ mod tests {
         assert!(read_all(&cr).is_empty());
         logger.console_held = false;
         logger.flush();
-        assert_eq!(read_all(&cr), b"held\n");
+        assert_eq!(read_all(&cr), b"dinit: held\n");
     }
 
     #[test]

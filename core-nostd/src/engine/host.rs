@@ -12,7 +12,7 @@
 
 use super::ServiceId;
 use crate::status::ServiceStatus;
-use crate::types::{ExitStatus, Pid, ServiceEvent, ShutdownKind};
+use crate::types::{ExecStage, ExitStatus, Pid, ServiceEvent, ShutdownKind};
 
 /// Which of a service's commands to launch.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -52,17 +52,39 @@ pub enum Notice {
         /// Failed only because a dependency did.
         dependency: bool,
     },
-    /// The service process terminated unexpectedly while the service was started.
+    /// The main process of a process or bgprocess service (or a bgprocess launcher) ended by
+    /// itself, while the service was starting or started (not because it was being stopped).
+    /// The log reports the status when it is not a clean exit.
     Terminated(ServiceId, ExitStatus),
+    /// The start command of a scripted service failed (exited non-zero or was killed by a
+    /// signal, other than a skipped start).
+    StartCommandFailed(ServiceId, ExitStatus),
+    /// A start command interrupted by the engine (SIGINT) has ended with this status.
+    StartCancelled(ServiceId, ExitStatus),
+    /// A command of the service could not be executed: the setup `stage` that failed, and why.
+    ExecFailed {
+        /// The service.
+        service: ServiceId,
+        /// The setup stage that failed.
+        stage: ExecStage,
+        /// The error number.
+        errno: i32,
+    },
     /// It restarted too often within `restart-limit-interval`; it will not restart again.
     RestartLimitReached(ServiceId),
-    /// The start timed out; the start is being interrupted with SIGINT.
-    StartTimedOut(ServiceId),
-    /// The stop timed out; the process group is being killed with SIGKILL.
-    StopTimedOut(ServiceId),
+    /// The start of the process with this pid took longer than `start-timeout`; it is being
+    /// cancelled.
+    StartTimedOut(ServiceId, Pid),
+    /// A start still under way is being interrupted: SIGINT to the process (group) with this
+    /// pid.
+    Interrupting(ServiceId, Pid),
+    /// The stop timed out; the main process (pid, 0 if none) and the stop command (pid, 0 if
+    /// none) are being killed with SIGKILL.
+    StopTimedOut(ServiceId, Pid, Pid),
     /// The stop command failed (it still counts as stopped once the processes are gone).
     StopCommandFailed(ServiceId, ExitStatus),
-    /// The stop command could not be launched; the term signal was sent instead.
+    /// The stop command could not be created (fork failed with this errno); the term signal
+    /// was sent instead.
     StopCommandNotLaunched(ServiceId, i32),
     /// The service now holds the console (give it the terminal's foreground group).
     ConsoleAcquired(ServiceId),

@@ -110,7 +110,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if pid == r.stop_pid {
             // The stop command of a process/bgprocess service could not run: signal instead.
             self.rec_mut(i).stop_pid = 0;
-            host.notice(Notice::StopCommandNotLaunched(id, errno));
+            host.notice(Notice::ExecFailed {
+                service: id,
+                stage,
+                errno,
+            });
             self.send_term_signal(i, host);
             self.stop_command_done(i, host);
             self.process_queues(host);
@@ -119,6 +123,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if pid != r.pid {
             return;
         }
+        host.notice(Notice::ExecFailed {
+            service: id,
+            stage,
+            errno,
+        });
         let stopping_command = r.state == ServiceState::Stopping
             && r.has(flag::STOP_ISSUED)
             && !r.has(flag::INTERRUPTING);
@@ -127,7 +136,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.clear(flag::EXEC_PENDING | flag::LAUNCHED);
         if stopping_command {
             // A scripted service's stop command could not run; it counts as stopped.
-            host.notice(Notice::StopCommandNotLaunched(id, errno));
             self.stopped(i, host);
             self.process_queues(host);
             return;
@@ -137,6 +145,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 r.exec_stage = stage as u16;
                 r.exec_errno = errno;
                 r.stop_reason = StopReason::ExecFailed;
+                if r.cfg.kind != ServiceKind::Scripted {
+                    // Nothing runs any more: a process service reports its failed start from
+                    // STOPPING (as Dinit does; listeners see that state in the event).
+                    r.state = ServiceState::Stopping;
+                }
                 self.cancel_timer(i);
                 self.failed_to_start(i, false, true, host);
             }
@@ -212,6 +225,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         r.pid = 0;
         r.clear(flag::EXEC_PENDING);
+        if matches!(r.cfg.kind, ServiceKind::Process | ServiceKind::Bgprocess)
+            && r.state != ServiceState::Stopping
+        {
+            // Ended by itself (a process being stopped was expected to end).
+            host.notice(Notice::Terminated(id, status));
+        }
         match r.cfg.kind {
             ServiceKind::Scripted => self.scripted_exited(i, status, host),
             ServiceKind::Bgprocess => self.bgprocess_exited(i, status, host),
@@ -238,6 +257,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     self.rec_mut(i).set(flag::START_SKIPPED);
                     self.started(i, host);
                 } else {
+                    host.notice(Notice::StartCommandFailed(self.id_of(i), status));
                     self.rec_mut(i).stop_reason = StopReason::Failed;
                     self.failed_to_start(i, false, true, host);
                 }
@@ -249,6 +269,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 }
                 if !stop_command {
                     // An interrupted (or timed-out) start command ended.
+                    host.notice(Notice::StartCancelled(self.id_of(i), status));
                     self.rec_mut(i).set_exit(status);
                 }
                 self.main_process_gone_while_stopping(i, host);
@@ -354,7 +375,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.clear(flag::SMOOTH_RECOVERY | flag::LAUNCHED | flag::EXEC_PENDING);
         let restart_possible =
             !shutting_down && r.target == ServiceState::Started && !r.has(flag::NO_AUTO_RESTART);
-        host.notice(Notice::Terminated(id, status));
         if r.cfg.smooth_recovery && restart_possible {
             // "an automatic process restart is performed, without first stopping any dependent
             // services and without the service changing state".
@@ -443,8 +463,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             ServiceKind::Scripted => {
                 let r = self.rec(i);
                 if r.pid != 0 {
-                    // The start command is still running: interrupt it.
-                    self.interrupt(i, host);
+                    // The start command is still running: interrupt it (unless a start timeout
+                    // already has).
+                    if !r.has(flag::STOP_ISSUED) {
+                        self.interrupt(i, host);
+                    }
                 } else if r.has(flag::UP) && r.cfg.has_stop_command {
                     let id = self.id_of(i);
                     let on_console = r.cfg.options.contains(Options::SHARES_CONSOLE);
@@ -469,7 +492,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 if r.pid == 0 {
                     self.stopped(i, host);
                 } else if r.has(flag::INTERRUPTING) {
-                    self.interrupt(i, host);
+                    if !r.has(flag::STOP_ISSUED) {
+                        self.interrupt(i, host);
+                    }
                 } else if r.cfg.has_stop_command && r.has(flag::UP) {
                     let id = self.id_of(i);
                     let on_console = r.cfg.options.contains(Options::SHARES_CONSOLE);
@@ -496,7 +521,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let r = self.rec_mut(i);
         r.set(flag::INTERRUPTING | flag::STOP_ISSUED);
         let (pid, group) = (r.pid, !r.cfg.options.contains(Options::SIGNAL_PROCESS_ONLY));
-        host.signal(self.id_of(i), pid, signal::INT, group);
+        let id = self.id_of(i);
+        host.notice(Notice::Interrupting(id, pid));
+        host.signal(id, pid, signal::INT, group);
         self.arm_stop_timer(i);
     }
 
@@ -566,19 +593,22 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if r.state == ServiceState::Started && r.has(flag::SMOOTH_RECOVERY) && r.pid != 0 {
             // A smooth-recovery relaunch that does not come up: kill it; its exit is handled
             // as another termination.
-            host.notice(Notice::StartTimedOut(id));
+            host.notice(Notice::StartTimedOut(id, r.pid));
             let group = !r.cfg.options.contains(Options::SIGNAL_PROCESS_ONLY);
             host.signal(id, r.pid, signal::KILL, group);
             return;
         }
-        if r.state != ServiceState::Starting || !r.has(flag::LAUNCHED) {
+        if r.state != ServiceState::Starting || !r.has(flag::LAUNCHED) || r.pid == 0 {
             return;
         }
-        host.notice(Notice::StartTimedOut(id));
+        host.notice(Notice::StartTimedOut(id, r.pid));
+        // Interrupted at once, and STOPPING by the time the failure is reported (as in Dinit:
+        // listeners see the failed start from STOPPING). Nothing depending on it has started,
+        // so bringing it down needs no wait.
+        self.interrupt(i, host);
         self.rec_mut(i).stop_reason = StopReason::TimedOut;
-        self.failed_to_start(i, false, false, host);
-        self.rec_mut(i).set(flag::INTERRUPTING);
         self.begin_stopping(i, false, host);
+        self.failed_to_start(i, false, false, host);
     }
 
     /// "If the service takes longer than this, its process group is sent a SIGKILL signal".
@@ -588,7 +618,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             return;
         }
         let id = self.id_of(i);
-        host.notice(Notice::StopTimedOut(id));
+        host.notice(Notice::StopTimedOut(id, r.pid, r.stop_pid));
         let group = !r.cfg.options.contains(Options::SIGNAL_PROCESS_ONLY);
         let (pid, stop_pid) = (r.pid, r.stop_pid);
         if pid != 0 {

@@ -1490,7 +1490,7 @@ impl Daemon<'_> {
     /// A SHUTDOWN request or signal.
     pub(super) fn request_shutdown(&mut self, kind: ShutdownKind) {
         self.rt.log.logf(
-            Level::Notice,
+            Level::Debug,
             format_args!("shutdown requested: {}", kind_name(kind)),
         );
         let now = self.rt.now();

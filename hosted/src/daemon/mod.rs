@@ -344,18 +344,15 @@ fn name_in(services: &[Option<Box<ServiceRt>>], id: ServiceId) -> &[u8] {
 }
 
 impl Runtime {
-    fn log_termination(log: &mut Logger, name: &[u8], status: dinit_core::ExitStatus) {
+    /// How Dinit words a status in its log lines: "with exit code N" or "due to signal N"
+    /// (after `terminated`, `failed`, ...). None for a clean exit.
+    fn status_words(status: dinit_core::ExitStatus) -> Option<(&'static str, i32)> {
         match status {
-            dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
-            dinit_core::ExitStatus::Exited(c) => log.logf(
-                Level::Warn,
-                format_args!("service {}: process exited with status {c}", Name(name)),
-            ),
-            dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => log
-                .logf(
-                    Level::Warn,
-                    format_args!("service {}: process was killed by signal {sig}", Name(name)),
-                ),
+            dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => None,
+            dinit_core::ExitStatus::Exited(c) => Some(("with exit code", c)),
+            dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
+                Some(("due to signal", sig))
+            }
         }
     }
 
@@ -366,16 +363,23 @@ impl Runtime {
             deferred,
             ..
         } = self;
+        let kind_of = |id: ServiceId| {
+            services
+                .get(id.index())
+                .and_then(Option::as_deref)
+                .map(|s| s.data.config.kind)
+        };
+        // The messages are Dinit's, word for word (tests/compat compares the logs).
         match notice {
             Notice::Started(id) => {
-                log.service_state("  OK  ", name_in(services, id), Level::Notice, "started");
+                log.service_state("  OK  ", name_in(services, id), Level::Notice, "started.");
                 if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     let pid = svc.main_pid();
                     svc.utmp_started(pid);
                 }
             }
             Notice::Stopped(id) => {
-                log.service_state("STOPPD", name_in(services, id), Level::Notice, "stopped");
+                log.service_state("STOPPD", name_in(services, id), Level::Notice, "stopped.");
                 if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     svc.utmp_ended();
                 }
@@ -384,62 +388,155 @@ impl Runtime {
                 service,
                 dependency,
             } => {
-                if dependency {
-                    log.service_state(
-                        "FAILED",
-                        name_in(services, service),
-                        Level::Warn,
-                        "failed to start (a dependency failed)",
-                    );
+                // The console line is a warning when only a dependency failed; the main log
+                // has it as an error either way.
+                let console = if dependency {
+                    Level::Warn
                 } else {
-                    log.service_state(
-                        "FAILED",
-                        name_in(services, service),
-                        Level::Error,
-                        "failed to start",
-                    );
-                }
+                    Level::Error
+                };
+                log.service_state_at(
+                    "FAILED",
+                    name_in(services, service),
+                    console,
+                    Level::Error,
+                    "failed to start.",
+                );
             }
             Notice::Terminated(id, status) => {
                 if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
                     svc.utmp_ended();
                 }
-                Runtime::log_termination(log, name_in(services, id), status);
+                let name = Name(name_in(services, id));
+                match status {
+                    dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
+                    dinit_core::ExitStatus::Exited(c) => log.logf(
+                        Level::Error,
+                        format_args!("Service {name} process terminated with exit code {c}"),
+                    ),
+                    dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
+                        log.logf(
+                            Level::Error,
+                            format_args!("Service {name} terminated due to signal {sig}"),
+                        )
+                    }
+                }
             }
+            Notice::StartCommandFailed(id, status) => {
+                if let Some((words, n)) = Runtime::status_words(status) {
+                    let verb = if words == "due to signal" {
+                        "terminated"
+                    } else {
+                        "failed"
+                    };
+                    log.logf(
+                        Level::Error,
+                        format_args!(
+                            "Service {} command {verb} {words} {n}",
+                            Name(name_in(services, id))
+                        ),
+                    );
+                }
+            }
+            Notice::StartCancelled(id, status) => {
+                let name = Name(name_in(services, id));
+                match status {
+                    dinit_core::ExitStatus::Exited(c) if c != 0 => log.logf(
+                        Level::Notice,
+                        format_args!("Service {name} start cancelled; exit code {c}"),
+                    ),
+                    dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
+                        log.logf(
+                            Level::Notice,
+                            format_args!("Service {name} start cancelled from signal {sig}"),
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            Notice::ExecFailed {
+                service,
+                stage,
+                errno,
+            } => log.logf(
+                Level::Error,
+                format_args!(
+                    "{}: execution failed - {}: {}",
+                    Name(name_in(services, service)),
+                    stage.description(),
+                    crate::log::Errno(errno)
+                ),
+            ),
             Notice::RestartLimitReached(id) => log.logf(
                 Level::Error,
                 format_args!(
-                    "service {} restarting too quickly; stopping",
+                    "Service {} restarting too quickly; stopping.",
                     Name(name_in(services, id))
                 ),
             ),
-            Notice::StartTimedOut(id) => log.logf(
+            Notice::StartTimedOut(id, pid) => log.logf(
                 Level::Warn,
                 format_args!(
-                    "service {}: start timed out; interrupting it (SIGINT)",
+                    "Service {} with pid {pid} exceeded allowed start time; cancelling.",
                     Name(name_in(services, id))
                 ),
             ),
-            Notice::StopTimedOut(id) => log.logf(
+            Notice::Interrupting(id, pid) => log.logf(
                 Level::Warn,
                 format_args!(
-                    "service {}: stop timed out; killing it (SIGKILL)",
+                    "Interrupting start of service {} with pid {pid} (with SIGINT).",
                     Name(name_in(services, id))
                 ),
             ),
-            Notice::StopCommandFailed(id, status) => log.logf(
-                Level::Warn,
-                format_args!(
-                    "service {}: stop command failed ({status:?})",
-                    Name(name_in(services, id))
-                ),
-            ),
+            Notice::StopTimedOut(id, pid, stop_pid) => {
+                let name = Name(name_in(services, id));
+                if pid != 0 {
+                    log.logf(
+                        Level::Warn,
+                        format_args!(
+                            "Service {name} with pid {pid} exceeded allowed stop time; killing."
+                        ),
+                    );
+                }
+                if stop_pid != 0 {
+                    log.logf(
+                        Level::Warn,
+                        format_args!(
+                            "Service {name} stop command, with pid {stop_pid}, exceeded allowed \
+                             stop time; killing."
+                        ),
+                    );
+                }
+            }
+            Notice::StopCommandFailed(id, status) => {
+                if let Some((words, n)) = Runtime::status_words(status) {
+                    let name = Name(name_in(services, id));
+                    // A scripted service's stop command failing is a warning; that of a
+                    // process service an error, worded differently (as in Dinit).
+                    if kind_of(id) == Some(dinit_core::ServiceKind::Scripted) {
+                        let verb = if words == "due to signal" {
+                            "terminated"
+                        } else {
+                            "failed"
+                        };
+                        log.logf(
+                            Level::Warn,
+                            format_args!("Service {name} stop command {verb} {words} {n}"),
+                        );
+                    } else {
+                        log.logf(
+                            Level::Error,
+                            format_args!("Service {name} stop command terminated {words} {n}"),
+                        );
+                    }
+                }
+            }
             Notice::StopCommandNotLaunched(id, errno) => log.logf(
                 Level::Error,
                 format_args!(
-                    "service {}: could not run the stop command: {}",
+                    "Service {}: could not fork for stop command: {}",
                     Name(name_in(services, id)),
-                    std::io::Error::from_raw_os_error(errno)
+                    crate::log::Errno(errno)
                 ),
             ),
             Notice::ConsoleAcquired(_) => log.console_held = true,
@@ -840,9 +937,6 @@ impl<'s> Daemon<'s> {
             Some(ShutdownKind::Remain) => {
                 // Keep serving: services may be started again.
                 self.set.clear_shutdown();
-                self.rt
-                    .log
-                    .log(Level::Notice, b"all services stopped; remaining active");
             }
             Some(_) | None if !self.rt.system_manager => self.rt.exit = Some(0),
             Some(kind) => self.system_shutdown(kind),
@@ -852,18 +946,15 @@ impl<'s> Daemon<'s> {
 
     /// Runs the event loop until the daemon should exit; returns the exit status. A service
     /// manager that is not the system manager ends when no service is active ("Once all
-    /// services stop, the dinit daemon will itself terminate", dinit(8)); if none became
-    /// active at all (the initial services could not be loaded or failed at once), it ends
-    /// with status 1.
+    /// services stop, the dinit daemon will itself terminate", dinit(8)), with status 0 even
+    /// if none became active at all (the initial services could not be loaded or failed at
+    /// once: each failure has been logged), as Dinit does.
     pub fn run(&mut self) -> i32 {
         if self.set.active_count() == 0 && self.rt.exit.is_none() {
             if self.rt.system_manager {
                 self.boot_failure();
             } else {
-                self.rt
-                    .log
-                    .log(Level::Error, b"no service is active; exiting");
-                self.rt.exit = Some(1);
+                self.rt.exit = Some(0);
             }
         }
         while self.rt.exit.is_none() {

@@ -293,12 +293,16 @@ impl Daemon<'_> {
         let Some(action) = Action::from_kind(kind) else {
             return;
         };
+        let will = match action {
+            Action::Reboot => "reboot",
+            Action::Soft => "soft-reboot",
+            Action::Halt => "halt",
+            Action::Poweroff => "power down",
+            Action::Kexec => "kexec",
+        };
         self.rt.log.logf(
             Level::Notice,
-            format_args!(
-                "services stopped; system shutdown ({})",
-                action.hook_argument()
-            ),
+            format_args!("No more active services. Will {will}."),
         );
         self.finish();
         let mut console = std::io::stdout();
@@ -374,8 +378,8 @@ impl Daemon<'_> {
     /// `recovery` service starts at once; otherwise the console offers a choice.
     pub(super) fn boot_failure(&mut self) {
         self.rt.log.log(
-            Level::Error,
-            b"all services have stopped without a shutdown request: boot failure",
+            Level::Notice,
+            b"No more active services. Will handle boot failure.",
         );
         self.rt.log.flush();
         let mut auto = self.rt.opts.auto_recovery;

@@ -604,8 +604,11 @@ fn supervision_restarts_and_limits() {
     if old.trim().is_empty() || new.trim().is_empty() || old.trim() == new.trim() {
         m.fail(&format!("the killed ticker was not restarted: {pids:?}"));
     }
-    if m.find_from(0, "dinit: Service crasher restarting too quickly; stopping.")
-        .is_none()
+    if m.find_from(
+        0,
+        "dinit: Service crasher restarting too quickly; stopping.",
+    )
+    .is_none()
     {
         m.fail("the crasher did not hit its restart limit");
     }

@@ -902,4 +902,10 @@ macro_rules! scenarios {
 
 scenarios! {
     basic_start_stop => "basic-start-stop",
+    stop_marks_dependents => "stop-marks-dependents",
+    dependency_restart_reasons => "dependency-restart-reasons",
+    dep_crash_norestart => "dep-crash-norestart",
+    dep_restart_dependent_norestart => "dep-restart-dependent-norestart",
+    pinned_dependent_forced_stop_cancelled => "pinned-dependent-forced-stop-cancelled",
+    restart_limit_dependent => "restart-limit-dependent",
 }

@@ -97,7 +97,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             r.set(flag::PROP_RELEASE);
             self.enqueue_prop(i);
             self.update_active(i);
-        } else if issue_stop {
+        } else if issue_stop && r.state != ServiceState::Stopping {
+            // A service already stopping keeps the reason it is stopping for.
             self.rec_mut(i).stop_reason = StopReason::Normal;
             self.do_stop(i, false, host);
         }
@@ -111,7 +112,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 | flag::PROP_RELEASE
                 | flag::PROP_FAILURE
                 | flag::PROP_START
-                | flag::PROP_STOP,
+                | flag::PROP_STOP
+                | flag::PROP_PIN,
         );
         if f & flag::PROP_REQUIRE != 0 {
             self.acquire_dependencies(i, host);
@@ -132,6 +134,66 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         if f & flag::PROP_STOP != 0 {
             let restart = self.rec(i).has(flag::USER_RESTART);
+            self.do_stop(i, restart, host);
+        }
+        if f & flag::PROP_PIN != 0 {
+            self.recompute_dependent_pin(i, host);
+        }
+    }
+
+    /// Pinned started, by its own pin or through a hard dependent's: it cannot be stopped.
+    pub(super) fn is_start_pinned(&self, i: usize) -> bool {
+        self.rec(i).has(flag::PIN_STARTED | flag::DEPT_PINNED)
+    }
+
+    /// The start pin of `i` changed: its hard dependencies recompute theirs (start pins pass
+    /// down hard dependencies: a service that a pinned service needs cannot stop either).
+    pub(super) fn start_pin_changed(&mut self, i: usize) {
+        let mut link = self.rec(i).deps_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dep;
+            // Milestones too, even once no longer hard: the pin they passed on when they were
+            // must be taken back.
+            if matches!(
+                edge.kind,
+                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
+            ) {
+                let to = edge.to as usize;
+                self.rec_mut(to).set(flag::PROP_PIN);
+                self.enqueue_prop(to);
+            }
+        }
+    }
+
+    fn recompute_dependent_pin<H: Host>(&mut self, i: usize, host: &mut H) {
+        let mut pinned = false;
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if edge.is_hard() && self.is_start_pinned(edge.from as usize) {
+                pinned = true;
+                break;
+            }
+        }
+        if pinned == self.rec(i).has(flag::DEPT_PINNED) {
+            return;
+        }
+        self.rec_mut(i).set_to(flag::DEPT_PINNED, pinned);
+        self.start_pin_changed(i);
+        if !self.is_start_pinned(i) {
+            self.resume_after_unpin(i, host);
+        }
+    }
+
+    /// No start pin holds the service any more: a stop it was kept from goes ahead.
+    pub(super) fn resume_after_unpin<H: Host>(&mut self, i: usize, host: &mut H) {
+        let r = self.rec(i);
+        if matches!(r.state, ServiceState::Starting | ServiceState::Started)
+            && (r.has(flag::FORCE_STOP) || r.target == ServiceState::Stopped)
+        {
+            let restart = r.has(flag::USER_RESTART);
             self.do_stop(i, restart, host);
         }
     }
@@ -469,8 +531,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         self.fail_dependents(i, host);
         let r = self.rec_mut(i);
+        let was_pinned = r.has(flag::PIN_STARTED);
         r.set(flag::START_FAILED);
         r.clear(flag::PIN_STARTED | flag::RESTARTING | flag::USER_RESTART | flag::AUTO_RESTART);
+        if was_pinned && !self.rec(i).has(flag::DEPT_PINNED) {
+            self.start_pin_changed(i);
+        }
         let id = self.id_of(i);
         host.notice(Notice::FailedToStart {
             service: id,
@@ -489,7 +555,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if r.cfg.kind == ServiceKind::Placeholder {
             return;
         }
-        if r.has(flag::PIN_STARTED)
+        if self.is_start_pinned(i)
             && matches!(r.state, ServiceState::Starting | ServiceState::Started)
         {
             // "A service that is pinned started cannot be stopped"; `unpin` resumes the stop.
@@ -577,9 +643,17 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     /// Asks hard dependents to stop (restart, with `with_restart`); breaks soft links unless
     /// this service is coming back. True if no dependent needs waiting for.
+    ///
+    /// What the hard dependents are told follows Dinit: if this service is going down for good
+    /// (its target is STOPPED: a stop command, a restart limit, a cascade of those), they stop
+    /// for good too, "because a dependency failed" (DEPFAILED); if it is still wanted (it is
+    /// restarting, or its process ended while they held it), they are brought down with their
+    /// stop reason unchanged and restart by their own `restart` setting; during a system
+    /// shutdown they are simply stopped.
     fn stop_dependents<H: Host>(&mut self, i: usize, with_restart: bool, host: &mut H) -> bool {
         let me = self.rec(i);
-        let no_restart = me.has(flag::NO_AUTO_RESTART);
+        let shutting_down = self.shutdown != 0;
+        let for_good = me.target == ServiceState::Stopped && !shutting_down;
         let coming_back = with_restart || me.has(flag::RESTARTING);
         let mut all_stopped = true;
         let mut link = me.dependents_head;
@@ -613,12 +687,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 if with_restart {
                     f.stop_reason = StopReason::DepRestart;
                     f.set(flag::RESTARTING | flag::USER_RESTART);
-                } else {
+                } else if for_good {
                     f.stop_reason = StopReason::DepFailed;
-                    if no_restart {
-                        f.set(flag::NO_AUTO_RESTART);
-                        f.clear(flag::RESTARTING | flag::USER_RESTART);
-                    }
+                    f.target = ServiceState::Stopped;
+                    f.set(flag::NO_AUTO_RESTART);
+                    f.clear(flag::RESTARTING | flag::USER_RESTART | flag::DEP_WENT_DOWN);
+                } else if !shutting_down {
+                    f.set(flag::DEP_WENT_DOWN);
                 }
                 self.enqueue_prop(from);
             } else if !coming_back {
@@ -682,8 +757,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let r = self.rec_mut(i);
         let was_up = r.has(flag::UP);
         let start_failed = r.has(flag::START_FAILED);
+        let dep_went_down = r.has(flag::DEP_WENT_DOWN);
         r.clear(
-            flag::FORCE_STOP
+            flag::DEP_WENT_DOWN
+                | flag::FORCE_STOP
                 | flag::WAITING_FOR_DEPS
                 | flag::LAUNCHED
                 | flag::EXEC_PENDING
@@ -700,7 +777,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let wanted = !shutting_down && r.required_by > 0 && r.target == ServiceState::Started;
         let mut will_restart = wanted && r.has(flag::RESTARTING);
         if !will_restart && wanted && !start_failed && !r.has(flag::NO_AUTO_RESTART) {
-            if r.stop_reason == StopReason::DepFailed && r.cfg.restart == AutoRestart::Yes {
+            if dep_went_down && r.cfg.restart == AutoRestart::Yes {
                 // "restart ... including due to ... a dependency stopping" (dinit-service(5)).
                 if self.restart_limit_ok(i) {
                     will_restart = true;
@@ -836,13 +913,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let pinned_started = r.has(flag::PIN_STARTED);
         let pinned_stopped = r.has(flag::PIN_STOPPED);
         r.clear(flag::PIN_STARTED | flag::PIN_STOPPED);
-        let r = self.rec(i);
-        if pinned_started
-            && matches!(r.state, ServiceState::Starting | ServiceState::Started)
-            && (r.has(flag::FORCE_STOP) || r.target == ServiceState::Stopped)
-        {
-            let restart = r.has(flag::USER_RESTART);
-            self.do_stop(i, restart, host);
+        if pinned_started && !self.rec(i).has(flag::DEPT_PINNED) {
+            // Its hard dependencies may be free to stop now, and so may it.
+            self.start_pin_changed(i);
+            self.resume_after_unpin(i, host);
         }
         let r = self.rec(i);
         if pinned_stopped

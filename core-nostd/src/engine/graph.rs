@@ -403,6 +403,18 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         {
             self.enqueue_transition(to);
         }
+        // A start pin it passed on no longer holds. (Only a pinned service passes pins, so an
+        // edge of a service still being loaded never gets here.)
+        if self.rec(to).has(flag::DEPT_PINNED)
+            && matches!(
+                edge.kind,
+                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
+            )
+            && self.is_start_pinned(edge.from as usize)
+        {
+            self.rec_mut(to).set(flag::PROP_PIN);
+            self.enqueue_prop(to);
+        }
     }
 
     fn has_edges(&self, i: usize) -> bool {

@@ -78,7 +78,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
             if r.state == ServiceState::Started
                 && r.target == ServiceState::Stopped
-                && !r.has(flag::PIN_STARTED)
+                && !r.has(flag::PIN_STARTED | flag::DEPT_PINNED)
             {
                 return err("started service is not wanted, yet not stopping", i);
             }

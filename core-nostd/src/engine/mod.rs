@@ -646,7 +646,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     // ----- queues ---------------------------------------------------------------------------
 
     /// The head, the tail and the membership flag of a record queue.
-    fn queue_parts(&mut self, q: Queue) -> (&mut Link, &mut Link, u32) {
+    fn queue_parts(&mut self, q: Queue) -> (&mut Link, &mut Link, u64) {
         match q {
             Queue::Prop => (
                 &mut self.prop_head,
@@ -776,9 +776,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         self.begin_input(now);
         let r = self.rec_mut(i);
-        if pin {
+        if pin && !r.has(flag::PIN_STARTED) {
             r.set(flag::PIN_STARTED);
+            self.start_pin_changed(i);
         }
+        let r = self.rec_mut(i);
         r.clear(flag::NO_AUTO_RESTART);
         if !r.has(flag::EXPLICIT) {
             r.set(flag::EXPLICIT);
@@ -805,7 +807,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     ) -> Result<(), Refusal> {
         let i = self.service(id)?;
         let r = self.rec(i);
-        if r.has(flag::PIN_STARTED)
+        if self.is_start_pinned(i)
             && matches!(r.state, ServiceState::Starting | ServiceState::Started)
         {
             return Err(Refusal::PinnedStarted);
@@ -816,6 +818,20 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.begin_input(now);
         if pin {
             self.rec_mut(i).set(flag::PIN_STOPPED);
+        }
+        if self.rec(i).state != ServiceState::Stopped {
+            // A forced stop: as in Dinit, every hard dependent, even one already stopped, now
+            // counts as stopped because a dependency failed (`list` shows it with X). Those
+            // still running are brought down for good by the stop itself.
+            let mut link = self.rec(i).dependents_head;
+            while let Some(e) = link.get() {
+                let edge = *self.edge(e);
+                link = edge.next_dependent;
+                if edge.is_hard() {
+                    self.rec_mut(edge.from as usize).stop_reason =
+                        crate::types::StopReason::DepFailed;
+                }
+            }
         }
         self.stop_by_command(i, host);
         self.process_queues(host);
@@ -881,8 +897,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 }
             }
         }
-        if pin {
+        if pin && !self.rec(i).has(flag::PIN_STARTED) {
             self.rec_mut(i).set(flag::PIN_STARTED);
+            self.start_pin_changed(i);
         }
         if found {
             self.rec_mut(i).clear(flag::NO_AUTO_RESTART);
@@ -911,7 +928,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             return Err(Refusal::ShuttingDown);
         }
         let r = self.rec(i);
-        if r.has(flag::PIN_STARTED)
+        if self.is_start_pinned(i)
             && matches!(r.state, ServiceState::Starting | ServiceState::Started)
         {
             return Err(Refusal::PinnedStarted);

@@ -385,7 +385,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 return;
             }
             host.notice(Notice::RestartLimitReached(id));
-            self.rec_mut(i).stop_reason = StopReason::Terminated;
+            let r = self.rec_mut(i);
+            r.stop_reason = StopReason::Terminated;
+            // Given up for good (as in Dinit: its target becomes STOPPED), so hard dependents
+            // go down for good too instead of bringing it straight back.
+            r.target = ServiceState::Stopped;
             self.terminate_without_restart(i, host);
             return;
         }
@@ -403,6 +407,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 return;
             }
             host.notice(Notice::RestartLimitReached(id));
+            self.rec_mut(i).target = ServiceState::Stopped;
         }
         self.terminate_without_restart(i, host);
     }

@@ -45,59 +45,68 @@ impl Link {
 /// Per-service run-time flags (bit positions in `Record::flags`).
 pub(crate) mod flag {
     /// Explicitly activated (counts as one in `required_by`).
-    pub const EXPLICIT: u32 = 1 << 0;
-    pub const PIN_STARTED: u32 = 1 << 1;
-    pub const PIN_STOPPED: u32 = 1 << 2;
+    pub const EXPLICIT: u64 = 1 << 0;
+    pub const PIN_STARTED: u64 = 1 << 1;
+    pub const PIN_STOPPED: u64 = 1 << 2;
     /// Pending propagation steps, carried out when the service leaves the propagation queue.
-    pub const PROP_REQUIRE: u32 = 1 << 3;
-    pub const PROP_RELEASE: u32 = 1 << 4;
-    pub const PROP_FAILURE: u32 = 1 << 5;
-    pub const PROP_START: u32 = 1 << 6;
-    pub const PROP_STOP: u32 = 1 << 7;
-    pub const IN_PROP_QUEUE: u32 = 1 << 8;
-    pub const IN_TRANSITION_QUEUE: u32 = 1 << 9;
+    pub const PROP_REQUIRE: u64 = 1 << 3;
+    pub const PROP_RELEASE: u64 = 1 << 4;
+    pub const PROP_FAILURE: u64 = 1 << 5;
+    pub const PROP_START: u64 = 1 << 6;
+    pub const PROP_STOP: u64 = 1 << 7;
+    pub const IN_PROP_QUEUE: u64 = 1 << 8;
+    pub const IN_TRANSITION_QUEUE: u64 = 1 << 9;
     /// Will start again once stopped (a restart or an automatic restart is under way).
-    pub const RESTARTING: u32 = 1 << 10;
+    pub const RESTARTING: u64 = 1 << 10;
     /// Must stop because a hard dependency is going down, whatever its own target.
-    pub const FORCE_STOP: u32 = 1 << 11;
+    pub const FORCE_STOP: u64 = 1 << 11;
     /// STARTING and waiting for dependencies, or STOPPING and waiting for dependents.
-    pub const WAITING_FOR_DEPS: u32 = 1 << 12;
-    pub const WAITING_FOR_CONSOLE: u32 = 1 << 13;
-    pub const HAS_CONSOLE: u32 = 1 << 14;
+    pub const WAITING_FOR_DEPS: u64 = 1 << 12;
+    pub const WAITING_FOR_CONSOLE: u64 = 1 << 13;
+    pub const HAS_CONSOLE: u64 = 1 << 14;
     /// The most recent start attempt failed (its stop is then not logged as a plain stop).
-    pub const START_FAILED: u32 = 1 << 15;
-    pub const START_SKIPPED: u32 = 1 << 16;
+    pub const START_FAILED: u64 = 1 << 15;
+    pub const START_SKIPPED: u64 = 1 << 16;
     /// Stopped by a command (or under a service stopped by one): no automatic restart, and
     /// explicit activation is dropped.
-    pub const NO_AUTO_RESTART: u32 = 1 << 17;
+    pub const NO_AUTO_RESTART: u64 = 1 << 17;
     /// The restart is one asked for by a command or by a restarting dependency.
-    pub const USER_RESTART: u32 = 1 << 18;
+    pub const USER_RESTART: u64 = 1 << 18;
     /// A triggered service's trigger is set.
-    pub const TRIGGERED: u32 = 1 << 19;
+    pub const TRIGGERED: u64 = 1 << 19;
     /// Added by the load transaction under way.
-    pub const IN_LOAD: u32 = 1 << 20;
+    pub const IN_LOAD: u64 = 1 << 20;
     /// A placeholder given a description by the load transaction under way.
-    pub const LOAD_UPGRADED: u32 = 1 << 21;
+    pub const LOAD_UPGRADED: u64 = 1 << 21;
     /// A start or stop command (or the service process) has been launched and its outcome
     /// is awaited.
-    pub const LAUNCHED: u32 = 1 << 22;
+    pub const LAUNCHED: u64 = 1 << 22;
     /// Exec of the launched process has not been confirmed yet.
-    pub const EXEC_PENDING: u32 = 1 << 23;
+    pub const EXEC_PENDING: u64 = 1 << 23;
     /// SIGINT was sent to interrupt a start (so its end is a stop, not a failure or a skip).
-    pub const INTERRUPTING: u32 = 1 << 24;
+    pub const INTERRUPTING: u64 = 1 << 24;
     /// STARTED, and the process is being relaunched by smooth recovery.
-    pub const SMOOTH_RECOVERY: u32 = 1 << 25;
+    pub const SMOOTH_RECOVERY: u64 = 1 << 25;
+    /// Brought down because a hard dependency went down while still wanted (it is restarting,
+    /// or its process ended while dependents held it): restarts by its own `restart` setting.
+    pub const DEP_WENT_DOWN: u64 = 1 << 26;
     /// The stop signal or stop command has been issued.
-    pub const STOP_ISSUED: u32 = 1 << 27;
+    pub const STOP_ISSUED: u64 = 1 << 27;
     /// Counted in `ServiceSet::active`.
-    pub const ACTIVE: u32 = 1 << 28;
+    pub const ACTIVE: u64 = 1 << 28;
     /// Counted as a restart for the restart limit: set when an automatic restart is decided.
-    pub const AUTO_RESTART: u32 = 1 << 29;
+    pub const AUTO_RESTART: u64 = 1 << 29;
     /// Reached STARTED in the current activation (so a stop command must run, and a stop
     /// may chain to another service).
-    pub const UP: u32 = 1 << 30;
+    pub const UP: u64 = 1 << 30;
     /// On the stack of the cycle search under way (valid when `dfs_epoch` is current).
-    pub const DFS_ON_STACK: u32 = 1 << 31;
+    pub const DFS_ON_STACK: u64 = 1 << 31;
+    /// Pinned started because a hard dependent is pinned started (start pins pass down hard
+    /// dependencies, as in Dinit): it cannot be stopped either while that lasts.
+    pub const DEPT_PINNED: u64 = 1 << 32;
+    /// Pending propagation step: recompute `DEPT_PINNED` (a hard dependent's start pin
+    /// changed).
+    pub const PROP_PIN: u64 = 1 << 33;
 }
 
 /// What the service's single timer is currently measuring.
@@ -130,7 +139,7 @@ pub(crate) struct Record {
     pub state: ServiceState,
     pub target: ServiceState,
     pub stop_reason: StopReason,
-    pub flags: u32,
+    pub flags: u64,
     /// Explicit activation (1) plus dependents holding an acquisition on this service.
     pub required_by: u32,
     /// Dependencies (edges from this service) with `waiting` set: the service can go on
@@ -219,19 +228,19 @@ impl Record {
         dfs_epoch: 0,
     };
 
-    pub fn has(&self, f: u32) -> bool {
+    pub fn has(&self, f: u64) -> bool {
         self.flags & f != 0
     }
 
-    pub fn set(&mut self, f: u32) {
+    pub fn set(&mut self, f: u64) {
         self.flags |= f;
     }
 
-    pub fn clear(&mut self, f: u32) {
+    pub fn clear(&mut self, f: u64) {
         self.flags &= !f;
     }
 
-    pub fn set_to(&mut self, f: u32, on: bool) {
+    pub fn set_to(&mut self, f: u64, on: bool) {
         if on {
             self.set(f)
         } else {

@@ -849,13 +849,19 @@ fn pinned_stopped_service_refuses_start_and_fails_its_dependents() {
 #[test]
 fn pinned_dependent_holds_its_dependency_in_stopping_until_unpinned() {
     // dinitctl(8) unpin: "An unpinned service that is started and that has a dependency
-    // service which is stopping will itself stop".
+    // service which is stopping will itself stop". The dependency's process ends (it cannot be
+    // kept from that); the pinned dependent stays up until it is unpinned.
+    let mut dep = process();
+    dep.restart = AutoRestart::No;
+    let mut app = internal();
+    app.restart = AutoRestart::No;
     let mut w = World::with(
-        &[("dep", internal()), ("app", internal())],
+        &[("dep", dep), ("app", app)],
         &[("app", "dep", DepKind::Regular)],
     );
     w.start_pinned("app").unwrap();
-    w.stop_force("dep").unwrap();
+    w.run("dep");
+    w.exit("dep", ExitStatus::Exited(1));
     assert_eq!(w.state("app"), ServiceState::Started);
     assert_eq!(w.state("dep"), ServiceState::Stopping);
     w.unpin("app").unwrap();
@@ -864,25 +870,92 @@ fn pinned_dependent_holds_its_dependency_in_stopping_until_unpinned() {
 }
 
 #[test]
-fn a_cancelled_forced_stop_is_forgotten_by_the_pinned_dependent() {
-    // The pinned dependent held its dependency in STOPPING; starting the dependency again
-    // abandons that stop, so unpinning the dependent later must not stop it for a reason
-    // that no longer holds.
+fn a_start_pin_passes_down_hard_dependencies() {
+    // As in Dinit, a service that a pinned-started service needs is pinned started too: a
+    // stop of it is refused (PINNEDSTARTED) until the dependent is unpinned.
     let mut w = World::with(
-        &[("dep", process()), ("app", process())],
-        &[("app", "dep", DepKind::Regular)],
+        &[("dep", process()), ("app", process()), ("soft", process())],
+        &[
+            ("app", "dep", DepKind::Regular),
+            ("app", "soft", DepKind::WaitsFor),
+        ],
     );
     w.start_pinned("app").unwrap();
     w.run("dep");
+    w.run("soft");
     w.run("app");
+    assert_eq!(w.stop_force("dep"), Err(Refusal::PinnedStarted));
+    assert_eq!(
+        w.set.restart(w.id("dep"), false, w.now, &mut w.host),
+        Err(Refusal::PinnedStarted)
+    );
+    assert_eq!(w.state("dep"), ServiceState::Started);
+    // A soft dependency is not pinned.
+    w.stop_force("soft").unwrap();
+    assert_eq!(w.state("soft"), ServiceState::Stopping);
+    w.unpin("app").unwrap();
     w.stop_force("dep").unwrap();
     assert_eq!(w.state("dep"), ServiceState::Stopping);
-    w.start("dep").unwrap();
-    assert_eq!(w.state("dep"), ServiceState::Started);
-    w.unpin("app").unwrap();
-    assert_eq!(w.state("app"), ServiceState::Started);
-    assert_eq!(w.state("dep"), ServiceState::Started);
-    w.check();
+    assert_eq!(w.state("app"), ServiceState::Stopping);
+}
+
+#[test]
+fn a_stop_command_marks_every_hard_dependent_failed_even_stopped_ones() {
+    // As Dinit reports it: after `dinitctl stop --force lib`, both a running and an already
+    // stopped dependent show "dependency failed" (X in `list`).
+    let mut w = World::with(
+        &[
+            ("lib", process()),
+            ("app", internal()),
+            ("other", internal()),
+        ],
+        &[
+            ("app", "lib", DepKind::Regular),
+            ("other", "lib", DepKind::Regular),
+        ],
+    );
+    w.start("app").unwrap();
+    w.start("other").unwrap();
+    w.run("lib");
+    w.stop("app").unwrap();
+    assert_eq!(w.status("app").stop_reason, StopReason::Normal);
+    w.stop_force("lib").unwrap();
+    w.exit("lib", ExitStatus::Signaled(signal::TERM));
+    assert_eq!(w.state("other"), ServiceState::Stopped);
+    assert_eq!(w.status("other").stop_reason, StopReason::DepFailed);
+    assert_eq!(w.status("app").stop_reason, StopReason::DepFailed);
+}
+
+#[test]
+fn a_shutdown_stops_dependents_without_failing_them() {
+    let mut w = World::with(
+        &[("lib", process()), ("app", internal())],
+        &[("app", "lib", DepKind::Regular)],
+    );
+    w.start("app").unwrap();
+    w.run("lib");
+    w.shutdown(ShutdownKind::Poweroff);
+    w.exit("lib", ExitStatus::Signaled(signal::TERM));
+    assert_eq!(w.state("app"), ServiceState::Stopped);
+    assert_eq!(w.status("app").stop_reason, StopReason::Normal);
+    assert_eq!(w.status("lib").stop_reason, StopReason::Normal);
+}
+
+#[test]
+fn a_release_keeps_the_reason_of_a_service_already_stopping() {
+    let mut w = World::with(
+        &[("lib", process()), ("app", process())],
+        &[("app", "lib", DepKind::Regular)],
+    );
+    w.start("app").unwrap();
+    w.run("lib");
+    w.run("app");
+    w.stop_force("lib").unwrap();
+    assert_eq!(w.state("app"), ServiceState::Stopping);
+    w.release("app").unwrap();
+    w.exit("app", ExitStatus::Signaled(signal::TERM));
+    assert_eq!(w.state("app"), ServiceState::Stopped);
+    assert_eq!(w.status("app").stop_reason, StopReason::DepFailed);
 }
 
 #[test]
@@ -1064,6 +1137,27 @@ fn restart_limit_stops_a_service_restarting_too_quickly() {
 }
 
 #[test]
+fn a_dependency_over_its_restart_limit_takes_its_dependents_down_for_good() {
+    // As in Dinit: the dependency gives up (target STOPPED), so its dependents stop because a
+    // dependency failed, and nothing brings it back.
+    let mut w = World::with(
+        &[("lib", process()), ("app", internal())],
+        &[("app", "lib", DepKind::Regular)],
+    );
+    w.start("app").unwrap();
+    for _ in 0..4 {
+        w.run("lib");
+        assert_eq!(w.state("app"), ServiceState::Started);
+        w.exit("lib", ExitStatus::Exited(1));
+        w.advance_ms(200);
+    }
+    assert_eq!(w.state("lib"), ServiceState::Stopped);
+    assert_eq!(w.state("app"), ServiceState::Stopped);
+    assert_eq!(w.status("app").stop_reason, StopReason::DepFailed);
+    assert_eq!(w.set.active_count(), 0);
+}
+
+#[test]
 fn restart_limit_interval_resets() {
     // "If a process automatically restarts more than a certain number of times ... in this
     // time interval, it will not be restarted again": crashes spread out restart forever.
@@ -1188,7 +1282,9 @@ fn a_dependent_without_restart_stops_for_good_with_its_dependency() {
     w.run("dep");
     w.exit("dep", ExitStatus::Exited(1));
     assert_eq!(w.state("app"), ServiceState::Stopped);
-    assert_eq!(w.status("app").stop_reason, StopReason::DepFailed);
+    // dep was still wanted (it would have restarted): app was brought down, not failed by
+    // it; as in Dinit its stop reason is left as it was.
+    assert_eq!(w.status("app").stop_reason, StopReason::Normal);
     assert!(!w.status("app").flags.has(StatusFlags::MARKED_ACTIVE));
     // Nothing wants dep any more: it does not restart although its own restart is "yes".
     assert_eq!(w.state("dep"), ServiceState::Stopped);

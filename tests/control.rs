@@ -2664,6 +2664,32 @@ fn wire_vectors_of_the_spec() {
 }
 
 #[test]
+fn a_setenv_listener_hears_before_the_ack_and_unload_keeps_other_handle_numbers() {
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    // A client listening to the environment on its own connection gets the ENVEVENT of its
+    // SETENV before the ACK, as from Dinit.
+    let mut r = Raw::connect(&i.sock);
+    assert_eq!(r.request(&[0x1b]), [0x32]);
+    r.send(b"\x11\x05\x00A=one");
+    assert_eq!(r.packet(14), b"\x66\x05\x00\x06\x00A=one\x00");
+    assert_eq!(r.packet(14), [0x32]);
+    // Two handles on one service; unloading through one leaves the other's number taken
+    // until it is closed (Dinit does not give it out again either).
+    assert_eq!(r.load("sleeper", false), 0);
+    assert_eq!(r.load("sleeper", true), 1);
+    assert_eq!(r.request(&[0x09, 0, 0, 0, 0]), [0x32], "unloaded");
+    assert_eq!(
+        r.load("sleeper", false),
+        0,
+        "the unloaded handle is free again"
+    );
+    assert_eq!(r.load("sleeper", true), 2, "handle 1 is still held");
+    // Handle 1 no longer names a service; closing it frees the number.
+    assert_eq!(r.request(&[0x17, 1, 0, 0, 0]), [0x32]);
+    assert_eq!(r.load("sleeper", true), 1);
+}
+
+#[test]
 fn handle_table_and_request_limits() {
     let i = Instance::start(&[("sleeper", SLEEPER)]);
     // 1024 handles per connection; the next load is refused with OOM and the connection ends.

@@ -245,6 +245,16 @@ impl Conn {
         self.handles.contains(&Some(id))
     }
 
+    /// Releases one handle (its number may be given out again).
+    fn close_handle(&mut self, handle: Handle) {
+        if let Some(h) = usize::try_from(handle)
+            .ok()
+            .and_then(|i| self.handles.get_mut(i))
+        {
+            *h = None;
+        }
+    }
+
     /// Forgets every handle on `id`.
     pub(super) fn drop_handles(&mut self, id: ServiceId) {
         for h in self.handles.iter_mut() {
@@ -754,7 +764,7 @@ impl Daemon<'_> {
                 let Some(id) = self.handle_service(slot, handle, true) else {
                     return;
                 };
-                let reply = self.unload(slot, id);
+                let reply = self.unload(slot, id, handle);
                 self.reply(slot, &reply);
             }
             Request::Shutdown { kind } => {
@@ -888,12 +898,7 @@ impl Daemon<'_> {
                     return;
                 }
                 if let Some(c) = self.conn(slot) {
-                    if let Some(h) = usize::try_from(handle)
-                        .ok()
-                        .and_then(|i| c.handles.get_mut(i))
-                    {
-                        *h = None;
-                    }
+                    c.close_handle(handle);
                 }
                 self.reply(slot, &Reply::Ack);
             }
@@ -1195,7 +1200,10 @@ impl Daemon<'_> {
         }
     }
 
-    fn unload(&mut self, slot: usize, id: ServiceId) -> Reply<'static> {
+    /// UNLOADSERVICE: the handle used is released. Any other handle the client holds on the
+    /// service keeps its number (it is not given out again until the client closes it, as in
+    /// Dinit) but no longer names a service.
+    fn unload(&mut self, slot: usize, id: ServiceId, handle: Handle) -> Reply<'static> {
         let others = self
             .rt
             .control
@@ -1230,7 +1238,7 @@ impl Daemon<'_> {
                 }
                 self.rt.forget_service(id);
                 if let Some(c) = self.conn(slot) {
-                    c.drop_handles(id);
+                    c.close_handle(handle);
                 }
                 Reply::Ack
             }
@@ -1444,7 +1452,8 @@ impl Daemon<'_> {
             }
         }
         self.rt.env_changed();
-        self.reply(slot, &Reply::Ack);
+        // Listeners hear of the change before the requester has its ACK (as from Dinit: a
+        // client listening on its own connection sees the event first).
         let info = Info::EnvEvent {
             overridden: previously,
             var,
@@ -1457,6 +1466,7 @@ impl Daemon<'_> {
                 }
             }
         }
+        self.reply(slot, &Reply::Ack);
     }
 
     fn signal_service(&mut self, id: ServiceId, signal: i32) -> Reply<'static> {

@@ -1,9 +1,14 @@
-//! The command line of `dinitctl` (dinitctl(8)).
+//! The command line of `dinitctl` (dinitctl(8)), read as Dinit's `dinitctl` reads it, so that
+//! every command line is accepted or refused alike, with the same message and exit status.
 //!
-//! Options may come before or after the command word. General options apply to every
-//! command; command options are accepted only by the commands dinitctl(8) lists them for
-//! (`--ignore-unstarted` is also accepted, and ignored, by `start` and `wake`, as the stock
-//! client does). Anything else is "Invalid command line" (spec §10.1).
+//! Arguments are taken left to right. General options (and `--no-wait`, `--pin`,
+//! `--ignore-unstarted`) may come anywhere; the command options `--force`/`-f` (stop,
+//! restart), `--clear` (catlog), `--list`/`-l` (signal) and `--from` (enable, disable) only
+//! after their command word. `--help` shows the help whatever else the line holds; no argument
+//! at all does too (exit status 0). The errors with a message of their own end the parse at
+//! once: an unknown option, a missing value after `-p`, `-d` or `--from`, an unknown command,
+//! an empty argument after the command, a `signal` without its signal or service. Everything
+//! else wrong is "Invalid command line".
 
 use super::socket::SocketOptions;
 use crate::paths::InstanceKind;
@@ -142,7 +147,7 @@ pub struct CtlArgs {
 pub enum ParseOutcome {
     /// Run a command.
     Run(CtlArgs),
-    /// `--help`.
+    /// `--help`, or no arguments.
     Help,
     /// `--version`.
     Version,
@@ -150,156 +155,194 @@ pub enum ParseOutcome {
     SignalList,
     /// `signal` with a word that is neither a signal name nor a number.
     BadSignal(Vec<u8>),
+    /// An error with its own message (printed after `dinitctl: `).
+    Error(String),
     /// Invalid command line.
     Invalid,
 }
 
-/// Options seen, before they are checked against the command.
-#[derive(Default)]
-struct Seen {
-    no_wait: bool,
-    pin: bool,
-    force: bool,
-    ignore_unstarted: bool,
-    clear: bool,
-    list: bool,
-    from: Option<Vec<u8>>,
-    offline: bool,
-}
-
 /// Parses the arguments (without the program name).
 pub fn parse_args(args: &[OsString]) -> ParseOutcome {
-    let mut socket = SocketOptions::default();
-    let mut quiet = false;
-    let mut services_dirs = Vec::new();
-    let mut seen = Seen::default();
-    let mut words: Vec<Vec<u8>> = Vec::new();
+    use CtlCommand as C;
+    let mut a = CtlArgs {
+        command: C::List,
+        operands: Vec::new(),
+        dep_kind: None,
+        signal: None,
+        socket: SocketOptions::default(),
+        quiet: false,
+        offline: false,
+        services_dirs: Vec::new(),
+        no_wait: false,
+        pin: false,
+        force: false,
+        ignore_unstarted: false,
+        clear: false,
+        from: None,
+    };
+    let mut command: Option<CtlCommand> = None;
+    let mut show_help = args.is_empty();
+    let mut invalid = false;
+    let mut list = false;
+    // add-dep/rm-dep: the type, then two names; signal: the signal word, then the name.
+    let mut dep_type_seen = false;
+    let mut signal_word: Option<Vec<u8>> = None;
     let mut it = args.iter();
-    let mut only_operands = false;
     while let Some(arg) = it.next() {
-        let a = arg.as_bytes();
-        if only_operands || !a.starts_with(b"-") || a == b"-" {
-            words.push(a.to_vec());
+        let w = arg.as_bytes();
+        if w.first() == Some(&b'-') {
+            match w {
+                b"--help" => {
+                    show_help = true;
+                    break;
+                }
+                b"--version" => return ParseOutcome::Version,
+                b"--no-wait" => a.no_wait = true,
+                b"--ignore-unstarted" => a.ignore_unstarted = true,
+                b"--quiet" => a.quiet = true,
+                b"-s" | b"--system" => a.socket.instance = Some(InstanceKind::System),
+                b"-u" | b"--user" => a.socket.instance = Some(InstanceKind::User),
+                b"--pin" => a.pin = true,
+                b"-p" | b"--socket-path" => match it.next() {
+                    Some(p) if !p.is_empty() => a.socket.socket_path = Some(p.clone()),
+                    _ => {
+                        return ParseOutcome::Error(
+                            "--socket-path/-p should be followed by socket path".into(),
+                        )
+                    }
+                },
+                b"--use-passed-cfd" => a.socket.use_passed_cfd = true,
+                b"--from" if matches!(command, Some(C::Enable | C::Disable)) => match it.next() {
+                    Some(f) if !f.is_empty() => a.from = Some(f.clone().into_vec()),
+                    _ => {
+                        return ParseOutcome::Error(
+                            "--from should be followed by a service name".into(),
+                        )
+                    }
+                },
+                b"-f" | b"--force" if matches!(command, Some(C::Stop | C::Restart)) => {
+                    a.force = true
+                }
+                b"--clear" if command == Some(C::CatLog) => a.clear = true,
+                b"-l" | b"--list" if command == Some(C::Signal) => list = true,
+                b"--from" | b"-f" | b"--force" | b"--clear" | b"-l" | b"--list" => {
+                    // A command option before (or without) its command.
+                    invalid = true;
+                    break;
+                }
+                b"-d" | b"--services-dir" => match it.next() {
+                    Some(d) if !d.is_empty() => a.services_dirs.push(PathBuf::from(d)),
+                    _ => {
+                        return ParseOutcome::Error(
+                            "'--services-dir' (-d) requires an argument".into(),
+                        )
+                    }
+                },
+                b"-o" | b"--offline" => a.offline = true,
+                _ => {
+                    return ParseOutcome::Error(format!(
+                        "unrecognized/invalid option: {} (use --help for help)",
+                        arg.to_string_lossy()
+                    ))
+                }
+            }
             continue;
         }
-        match a {
-            b"--" => only_operands = true,
-            b"--help" => return ParseOutcome::Help,
-            b"--version" => return ParseOutcome::Version,
-            b"-s" | b"--system" => socket.instance = Some(InstanceKind::System),
-            b"-u" | b"--user" => socket.instance = Some(InstanceKind::User),
-            b"-p" | b"--socket-path" => match it.next() {
-                Some(p) if !p.is_empty() => socket.socket_path = Some(p.clone()),
-                _ => return ParseOutcome::Invalid,
-            },
-            b"--use-passed-cfd" => socket.use_passed_cfd = true,
-            b"--quiet" => quiet = true,
-            b"-o" | b"--offline" => seen.offline = true,
-            b"-d" | b"--services-dir" => match it.next() {
-                Some(d) if !d.is_empty() => services_dirs.push(PathBuf::from(d)),
-                _ => return ParseOutcome::Invalid,
-            },
-            b"--no-wait" => seen.no_wait = true,
-            b"--pin" => seen.pin = true,
-            b"-f" | b"--force" => seen.force = true,
-            b"--ignore-unstarted" => seen.ignore_unstarted = true,
-            b"--clear" => seen.clear = true,
-            b"-l" | b"--list" => seen.list = true,
-            b"--from" => match it.next() {
-                Some(f) if !f.is_empty() => seen.from = Some(f.clone().into_vec()),
-                _ => return ParseOutcome::Invalid,
-            },
-            _ => return ParseOutcome::Invalid,
+        let Some(cmd) = command else {
+            match CtlCommand::from_word(w) {
+                Some(c) => command = Some(c),
+                None => {
+                    return ParseOutcome::Error(format!(
+                        "unrecognized command: {} (use --help for help)",
+                        arg.to_string_lossy()
+                    ))
+                }
+            }
+            continue;
+        };
+        if w.is_empty() {
+            return ParseOutcome::Error("Invalid empty argument".into());
+        }
+        match cmd {
+            C::AddDep | C::RmDep if !dep_type_seen => {
+                a.dep_kind = match w {
+                    b"need" | b"regular" => Some(DepKind::Regular),
+                    b"milestone" => Some(DepKind::Milestone),
+                    b"waits-for" => Some(DepKind::WaitsFor),
+                    _ => {
+                        invalid = true;
+                        break;
+                    }
+                };
+                dep_type_seen = true;
+            }
+            C::AddDep | C::RmDep | C::Enable | C::Disable => {
+                let room = if matches!(cmd, C::AddDep | C::RmDep) {
+                    2
+                } else {
+                    1
+                };
+                if a.operands.len() >= room {
+                    invalid = true;
+                    break;
+                }
+                a.operands.push(w.to_vec());
+            }
+            C::Signal => {
+                if list {
+                    invalid = true;
+                } else if signal_word.is_none() {
+                    signal_word = Some(w.to_vec());
+                } else if a.operands.is_empty() {
+                    a.operands.push(w.to_vec());
+                } else {
+                    invalid = true;
+                }
+            }
+            _ => a.operands.push(w.to_vec()),
         }
     }
-    let mut words = words.into_iter();
-    let Some(command) = words.next().and_then(|w| CtlCommand::from_word(&w)) else {
-        return ParseOutcome::Invalid;
+    let Some(command) = command else {
+        return if show_help {
+            ParseOutcome::Help
+        } else {
+            ParseOutcome::Invalid
+        };
     };
-    let mut operands: Vec<Vec<u8>> = words.collect();
-    if !options_fit(command, &seen) {
-        return ParseOutcome::Invalid;
-    }
-    use CtlCommand as C;
-    let mut dep_kind = None;
-    let mut signal = None;
-    let count_ok = match command {
-        C::List | C::Shutdown => operands.is_empty(),
-        C::SetEnv | C::UnsetEnv => true,
-        C::AddDep | C::RmDep => {
-            if operands.len() != 3 {
-                return ParseOutcome::Invalid;
+    a.command = command;
+    match command {
+        C::Enable | C::Disable | C::SetEnv | C::UnsetEnv => invalid |= a.operands.is_empty(),
+        C::Signal if list => {
+            if signal_word.is_some() {
+                invalid = true;
+            } else if !show_help && !invalid {
+                return ParseOutcome::SignalList;
             }
-            dep_kind = match operands.remove(0).as_slice() {
-                b"need" | b"regular" => Some(DepKind::Regular),
-                b"milestone" => Some(DepKind::Milestone),
-                b"waits-for" => Some(DepKind::WaitsFor),
-                _ => return ParseOutcome::Invalid,
-            };
-            true
         }
         C::Signal => {
-            if seen.list {
-                return if operands.is_empty() {
-                    ParseOutcome::SignalList
-                } else {
-                    ParseOutcome::Invalid
-                };
+            let Some(word) = signal_word else {
+                return ParseOutcome::Error("signal number/name must be specified".into());
+            };
+            if a.operands.is_empty() {
+                return ParseOutcome::Error("service name must be specified".into());
             }
-            if operands.len() != 2 {
-                return ParseOutcome::Invalid;
-            }
-            let word = operands.remove(0);
             match super::format::parse_signal(&word) {
-                Some(n) => signal = Some(n),
+                Some(n) => a.signal = Some(n),
                 None => return ParseOutcome::BadSignal(word),
             }
-            true
         }
-        _ => operands.len() == 1,
-    };
-    // A service name must not be empty: the daemon would wait for a fourth byte of the
-    // request forever (spec §4.1).
-    let names_ok = match command {
-        C::SetEnv | C::UnsetEnv => true,
-        _ => operands.iter().all(|o| !o.is_empty()),
-    };
-    if !count_ok || !names_ok {
-        return ParseOutcome::Invalid;
+        C::List | C::Shutdown => invalid |= !a.operands.is_empty(),
+        C::AddDep | C::RmDep => invalid |= !dep_type_seen || a.operands.len() != 2,
+        // No other command takes more than one service name.
+        _ => invalid |= a.operands.len() != 1,
     }
-    if matches!(&seen.from, Some(f) if f.contains(&b'@')) {
-        return ParseOutcome::Invalid;
+    if show_help {
+        ParseOutcome::Help
+    } else if invalid {
+        ParseOutcome::Invalid
+    } else {
+        ParseOutcome::Run(a)
     }
-    ParseOutcome::Run(CtlArgs {
-        command,
-        operands,
-        dep_kind,
-        signal,
-        socket,
-        quiet,
-        offline: seen.offline,
-        services_dirs,
-        no_wait: seen.no_wait,
-        pin: seen.pin,
-        force: seen.force,
-        ignore_unstarted: seen.ignore_unstarted,
-        clear: seen.clear,
-        from: seen.from,
-    })
-}
-
-/// True if every command option given applies to `command`.
-fn options_fit(command: CtlCommand, seen: &Seen) -> bool {
-    use CtlCommand as C;
-    let start_stop = command.is_start_stop();
-    let enable = matches!(command, C::Enable | C::Disable);
-    let start_stop_only = !(seen.no_wait || seen.pin || seen.ignore_unstarted);
-    (start_stop || start_stop_only)
-        && (!seen.force || matches!(command, C::Stop | C::Restart))
-        && (!seen.clear || command == C::CatLog)
-        && (!seen.list || command == C::Signal)
-        && (seen.from.is_none() || enable)
-        && (!seen.offline || enable)
 }
 
 /// The text of `dinitctl --help`.
@@ -384,32 +427,67 @@ mod tests {
         assert_eq!(a.socket.socket_path, Some(OsString::from("/s")));
         let a = run(&["--pin", "start", "x"]);
         assert!(a.pin);
+        // Like Dinit's, the waiting and pin options are taken with any command.
+        assert!(run(&["status", "--no-wait", "x"]).no_wait);
         assert!(run(&["start", "--ignore-unstarted", "x"]).ignore_unstarted);
     }
 
     #[test]
     fn invalid_lines() {
         for bad in [
-            &[][..],
-            &["frobnicate"],
-            &["start"],
+            &["start"][..],
             &["start", "a", "b"],
             &["list", "x"],
             &["start", "--force", "x"],
-            &["status", "--no-wait", "x"],
+            &["--force", "stop", "x"],
             &["list", "--clear"],
-            &["start", "--bogus", "x"],
-            &["-p"],
-            &["-p", "", "list"],
             &["add-dep", "soft", "a", "b"],
             &["add-dep", "need", "a"],
-            &["enable", "--from", "a@b", "c"],
-            &["start", "--offline", "x"],
-            &["start", ""],
+            &["add-dep", "need", "a", "b", "c"],
+            &["enable", "a", "b"],
             &["signal", "--list", "x"],
-            &["signal", "TERM"],
+            &["signal", "HUP", "x", "y"],
+            &["setenv"],
+            &["unsetenv"],
         ] {
             assert_eq!(parse(bad), ParseOutcome::Invalid, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_with_their_own_message() {
+        // As Dinit's dinitctl words them.
+        for (bad, message) in [
+            (
+                &["frobnicate"][..],
+                "unrecognized command: frobnicate (use --help for help)",
+            ),
+            (
+                &["start", "--bogus", "x"],
+                "unrecognized/invalid option: --bogus (use --help for help)",
+            ),
+            (
+                &["--", "list"],
+                "unrecognized/invalid option: -- (use --help for help)",
+            ),
+            (
+                &["-p"],
+                "--socket-path/-p should be followed by socket path",
+            ),
+            (
+                &["-p", "", "list"],
+                "--socket-path/-p should be followed by socket path",
+            ),
+            (&["-d"], "'--services-dir' (-d) requires an argument"),
+            (
+                &["enable", "--from"],
+                "--from should be followed by a service name",
+            ),
+            (&["start", ""], "Invalid empty argument"),
+            (&["signal"], "signal number/name must be specified"),
+            (&["signal", "TERM"], "service name must be specified"),
+        ] {
+            assert_eq!(parse(bad), ParseOutcome::Error(message.into()), "{bad:?}");
         }
     }
 
@@ -432,6 +510,11 @@ mod tests {
         assert!(a.offline);
         assert_eq!(a.from, Some(b"f".to_vec()));
         assert_eq!(a.services_dirs, [PathBuf::from("sd")]);
-        assert_eq!(run(&["setenv"]).operands.len(), 0);
+        assert_eq!(parse(&[]), ParseOutcome::Help);
+        assert_eq!(
+            parse(&["start", "x", "--help", "--bogus"]),
+            ParseOutcome::Help
+        );
+        assert!(run(&["-o", "start", "x"]).offline);
     }
 }

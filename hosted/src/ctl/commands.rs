@@ -53,6 +53,10 @@ fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
             ui.error(&cat(&[b"'", &word, b"' is not a valid signal name/number"]));
             return 1;
         }
+        ParseOutcome::Error(message) => {
+            ui.error(message.as_bytes());
+            return 1;
+        }
         ParseOutcome::Invalid => {
             ui.error(b"Invalid command line.");
             ui.error_line(b"Try 'dinitctl --help' for more information.");
@@ -61,6 +65,10 @@ fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
     };
     ui.set_quiet(a.quiet);
     if a.offline {
+        if !matches!(a.command, CtlCommand::Enable | CtlCommand::Disable) {
+            ui.error(b"offline mode (--offline/-o) not supported for this command");
+            return 1;
+        }
         return super::enable::offline(&a, ui);
     }
     let mut conn = match connect(&a, ui) {

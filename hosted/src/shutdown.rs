@@ -7,11 +7,10 @@
 //! [`crate::daemon`]), and calls [`terminate_all`] and [`run_hook`] directly for a soft reboot.
 
 use crate::ctl::commands::connect_with;
-use crate::ctl::conn::Incoming;
 use crate::ctl::socket::SocketOptions;
 use crate::ctl::ui::Ui;
 use crate::paths::{InstanceKind, SYSTEM_SOCKET_PATH};
-use dinit_core::proto::{Reply, Request, StatusFormat};
+use dinit_core::proto::{Reply, Request};
 use dinit_core::ShutdownKind;
 use std::ffi::OsString;
 use std::io::Write;
@@ -132,8 +131,22 @@ pub fn parse_args(invoked_as: &str, args: &[OsString]) -> Result<ShutdownArgs, S
             Some("-k") => parsed.action = Action::Kexec,
             Some("--system") => parsed.system = true,
             Some("--use-passed-cfd") => parsed.use_passed_cfd = true,
-            Some("--help") => parsed.help = true,
-            _ => return Err(format!("unrecognized option: {}", arg.to_string_lossy())),
+            Some("--help") => {
+                parsed.help = true;
+                break;
+            }
+            // An operand (a time, in other shutdown programs) is not understood: the help
+            // is shown, as by Dinit's shutdown.
+            Some(a) if !a.starts_with('-') => {
+                parsed.help = true;
+                break;
+            }
+            _ => {
+                return Err(format!(
+                    "Unrecognized command-line parameter: {}",
+                    arg.to_string_lossy()
+                ))
+            }
         }
     }
     Ok(parsed)
@@ -142,18 +155,17 @@ pub fn parse_args(invoked_as: &str, args: &[OsString]) -> Result<ShutdownArgs, S
 /// Runs the program: returns the exit status (the `--system` path does not return when it
 /// succeeds in rebooting the machine).
 pub fn run(invoked_as: &str, args: &[OsString]) -> i32 {
-    let prog: &'static str = "shutdown";
     let parsed = match parse_args(invoked_as, args) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("{prog}: {e}");
-            eprint!("{USAGE}");
+            eprintln!("{e}");
             return 1;
         }
     };
     if parsed.help {
+        // Status 1, as Dinit's shutdown: no shutdown was asked for.
         print!("{USAGE}");
-        return 0;
+        return 1;
     }
     if parsed.system {
         let mut console = std::io::stdout();
@@ -175,8 +187,9 @@ pub fn run(invoked_as: &str, args: &[OsString]) -> i32 {
     request_shutdown(parsed.action, parsed.use_passed_cfd)
 }
 
-/// Asks the daemon at `/run/dinitctl` (or the passed connection) to shut down, then waits
-/// until it closes the connection, as it does once services have stopped.
+/// Asks the daemon at `/run/dinitctl` (or the passed connection) to shut down. Once the
+/// daemon has accepted, this never returns: it waits to be ended with the rest of the system
+/// (as Dinit's shutdown does; scripts take a return for a failure).
 fn request_shutdown(action: Action, use_passed_cfd: bool) -> i32 {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
@@ -205,12 +218,12 @@ fn request_shutdown(action: Action, use_passed_cfd: bool) -> i32 {
         ui.error(b"control socket protocol error");
         return 1;
     }
-    // The daemon rolls services back, then closes the connection (by exec'ing the system
-    // shutdown, which ends this process too, or by exiting).
-    while let Ok(Incoming::Event(_) | Incoming::Env(_) | Incoming::OtherInfo(_)) =
-        conn.recv(StatusFormat::Status10)
-    {}
-    0
+    // The daemon rolls services back, then the system shutdown ends every process, this one
+    // included.
+    loop {
+        // SAFETY: pause(2) has no preconditions; it returns only after a caught signal.
+        unsafe { libc::pause() };
+    }
 }
 
 /// Where the system shutdown looks for things; [`Config::default`] is what the program uses.
@@ -566,8 +579,12 @@ mod tests {
             parse_args("shutdown", &args(&["-k"])).unwrap().action,
             Action::Kexec
         );
-        assert!(parse_args("shutdown", &args(&["-x"])).is_err());
-        assert!(parse_args("shutdown", &args(&["now"])).is_err());
+        assert_eq!(
+            parse_args("shutdown", &args(&["-x"])).unwrap_err(),
+            "Unrecognized command-line parameter: -x"
+        );
+        // An operand shows the help (and the program exits with 1), as Dinit's shutdown.
+        assert!(parse_args("shutdown", &args(&["now"])).unwrap().help);
     }
 
     #[test]

@@ -318,16 +318,29 @@ impl Reactor {
     }
 }
 
-/// The signals the daemon handles through its loop rather than by default action.
-pub const HANDLED_SIGNALS: [i32; 7] = [
+/// Every signal the daemon may handle through its loop rather than by default action (see
+/// [`handled_signals`]); all are restored to their defaults before handing over to another
+/// program.
+pub const HANDLED_SIGNALS: [i32; 5] = [
     libc::SIGCHLD,
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGQUIT,
-    libc::SIGHUP,
     libc::SIGUSR1,
-    libc::SIGUSR2,
 ];
+
+/// The signals a daemon handles (dinit(8) SIGNALS): every role takes SIGCHLD, SIGINT, SIGTERM
+/// and SIGUSR1; only the system manager takes SIGQUIT (immediate shutdown). Any other signal
+/// has its default action, as with Dinit: a user instance dies of SIGQUIT, SIGHUP or SIGUSR2
+/// (and as process 1 the kernel does not deliver such signals at all).
+pub fn handled_signals(system_manager: bool) -> &'static [i32] {
+    const USER_INSTANCE: [i32; 4] = [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1];
+    if system_manager {
+        &HANDLED_SIGNALS
+    } else {
+        &USER_INSTANCE
+    }
+}
 
 /// Signals as a readable descriptor.
 #[derive(Debug)]

@@ -917,4 +917,8 @@ scenarios! {
     dep_restart_dependent_norestart => "dep-restart-dependent-norestart",
     pinned_dependent_forced_stop_cancelled => "pinned-dependent-forced-stop-cancelled",
     restart_limit_dependent => "restart-limit-dependent",
+    shutdown_client => "shutdown-client",
+    daemon_signal_hup => "daemon-signal-hup",
+    daemon_signal_quit => "daemon-signal-quit",
+    daemon_signal_usr2 => "daemon-signal-usr2",
 }

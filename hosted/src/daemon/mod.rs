@@ -25,7 +25,7 @@ use crate::log::{Level, Logger, Sink};
 use crate::paths::{
     default_env_file, default_service_dirs, default_socket_path, InstanceKind, ProcessEnv,
 };
-use crate::reactor::{Interest, Reactor, SignalSource, HANDLED_SIGNALS};
+use crate::reactor::{handled_signals, Interest, Reactor, SignalSource};
 use control::Control;
 use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult};
 use dinit_core::profile::ConfiguredSet;
@@ -176,6 +176,9 @@ pub struct Runtime {
     origin: std::time::Instant,
     /// Set when the loop should end, with the exit status.
     exit: Option<i32>,
+    /// A user instance told to reboot ends by SIGINT rather than exiting (as Dinit does: its
+    /// parent learns what ended it).
+    exit_by_sigint: bool,
     /// The boot was recorded in wtmp.
     boot_logged: bool,
     /// The execs prepared for shutdown and soft reboot.
@@ -655,7 +658,7 @@ impl<'s> Daemon<'s> {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
-        let signals = SignalSource::new(&HANDLED_SIGNALS)
+        let signals = SignalSource::new(handled_signals(system_manager))
             .map_err(|e| StartupError(format!("signal handling: {e}")))?;
         let mut reactor =
             Reactor::new(EVENTS_PER_WAIT).map_err(|e| StartupError(format!("event loop: {e}")))?;
@@ -692,6 +695,7 @@ impl<'s> Daemon<'s> {
             system_manager,
             origin: std::time::Instant::now(),
             exit: None,
+            exit_by_sigint: false,
             boot_logged: false,
             launch_buffers: crate::spawn::LaunchBuffers::empty(),
             exits: system::Exits::default(),
@@ -938,7 +942,10 @@ impl<'s> Daemon<'s> {
                 // Keep serving: services may be started again.
                 self.set.clear_shutdown();
             }
-            Some(_) | None if !self.rt.system_manager => self.rt.exit = Some(0),
+            _ if !self.rt.system_manager => {
+                self.rt.exit_by_sigint = shutdown == Some(ShutdownKind::Reboot);
+                self.rt.exit = Some(0);
+            }
             Some(kind) => self.system_shutdown(kind),
             None => self.boot_failure(),
         }
@@ -961,6 +968,11 @@ impl<'s> Daemon<'s> {
             self.turn();
         }
         self.finish();
+        if self.rt.exit_by_sigint {
+            crate::reactor::restore_default_signals();
+            // SAFETY: raise(3) with the default disposition just restored ends the process.
+            unsafe { libc::raise(libc::SIGINT) };
+        }
         self.rt.exit.unwrap_or(0)
     }
 
@@ -1068,12 +1080,6 @@ impl<'s> Daemon<'s> {
                     ShutdownKind::Halt
                 }),
                 libc::SIGQUIT if self.rt.system_manager => self.immediate_shutdown(),
-                libc::SIGQUIT => {
-                    self.rt
-                        .log
-                        .log(Level::Notice, b"SIGQUIT: exiting immediately");
-                    self.rt.exit = Some(0);
-                }
                 libc::SIGUSR1 => {
                     let _ = self.open_control_socket(false);
                 }

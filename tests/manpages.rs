@@ -232,8 +232,9 @@ fn documented_options(roff: &str) -> BTreeSet<String> {
 
 fn help_of(program: &str) -> String {
     let out = Command::new(program).arg("--help").output().unwrap();
-    // dinit-shutdown --help exits with 1, as Dinit's shutdown does (no shutdown was made).
-    let expected = if program.ends_with("dinit-shutdown") {
+    // dinit-shutdown and dinit-monitor --help exit with 1, as Dinit's shutdown and
+    // dinit-monitor do (nothing was done).
+    let expected = if program.ends_with("dinit-shutdown") || program.ends_with("dinit-monitor") {
         1
     } else {
         0

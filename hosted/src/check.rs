@@ -189,7 +189,11 @@ fn online_settings(
     };
     let connected = {
         let mut ui = crate::ctl::Ui::new("dinit-check", &mut info, &mut msgs);
-        connect_with(&socket, &mut ui)
+        connect_with(
+            &socket,
+            &mut ui,
+            crate::ctl::commands::ConnectMessages::Dinitctl,
+        )
     };
     let _ = out.write_all(&msgs);
     let mut conn = connected?;

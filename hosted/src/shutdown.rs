@@ -199,7 +199,11 @@ fn request_shutdown(action: Action, use_passed_cfd: bool) -> i32 {
         use_passed_cfd,
         instance: Some(InstanceKind::System),
     };
-    let mut conn = match connect_with(&socket, &mut ui) {
+    let mut conn = match connect_with(
+        &socket,
+        &mut ui,
+        crate::ctl::commands::ConnectMessages::Shutdown,
+    ) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -84,13 +84,26 @@ fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
 /// Opens the connection and negotiates the protocol version (spec §10.1 steps 2-3). On
 /// failure the message is printed and the exit status returned.
 pub fn connect(a: &CtlArgs, ui: &mut Ui<'_>) -> Result<Connection, i32> {
-    connect_with(&a.socket, ui)
+    connect_with(&a.socket, ui, ConnectMessages::Dinitctl)
 }
 
-/// [`connect`] from the socket options alone (shared with `dinit-monitor`).
+/// How a program words a failure to reach the socket; each of Dinit's programs has its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectMessages {
+    /// `dinitctl: connecting to socket: PATH: ERROR`, and a hint when no user instance runs.
+    Dinitctl,
+    /// `dinit-monitor: connecting to socket PATH: ERROR`.
+    Monitor,
+    /// `connect: ERROR` (what `perror` prints), as the shutdown program reports it.
+    Shutdown,
+}
+
+/// [`connect`] from the socket options alone (shared with `dinit-monitor`, the shutdown
+/// program and `dinit-check --online`).
 pub fn connect_with(
     socket: &super::socket::SocketOptions,
     ui: &mut Ui<'_>,
+    messages: ConnectMessages,
 ) -> Result<Connection, i32> {
     let default_kind = InstanceKind::default_for_current_user();
     let (source, kind) = match resolve_socket(socket, &ProcessEnv, default_kind) {
@@ -103,14 +116,27 @@ pub fn connect_with(
     let stream = match open_socket(&source, kind) {
         Ok(s) => s,
         Err(e) => {
-            ui.error(&cat(&[
-                b"connecting to socket: ",
-                e.path.as_os_str().as_bytes(),
-                b": ",
-                io_error_text(&e.error).as_bytes(),
-            ]));
-            if e.suggest_user_instance {
-                ui.error(b"perhaps no user instance is running?");
+            let path = e.path.as_os_str().as_bytes();
+            let why = io_error_text(&e.error);
+            match messages {
+                ConnectMessages::Dinitctl => {
+                    ui.error(&cat(&[
+                        b"connecting to socket: ",
+                        path,
+                        b": ",
+                        why.as_bytes(),
+                    ]));
+                    if e.suggest_user_instance {
+                        ui.error(b"perhaps no user instance is running?");
+                    }
+                }
+                ConnectMessages::Monitor => ui.error(&cat(&[
+                    b"connecting to socket ",
+                    path,
+                    b": ",
+                    why.as_bytes(),
+                ])),
+                ConnectMessages::Shutdown => ui.error_line(&cat(&[b"connect: ", why.as_bytes()])),
             }
             return Err(1);
         }

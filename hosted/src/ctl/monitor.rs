@@ -63,7 +63,7 @@ pub enum MonitorOutcome {
     /// `--version`.
     Version,
     /// A command-line error, with its message.
-    Invalid(&'static str),
+    Invalid(String),
 }
 
 /// The text of `dinit-monitor --help`.
@@ -93,7 +93,9 @@ Options:
                                %s the status text, %% a percent sign
 ";
 
-/// Parses the arguments (without the program name).
+/// Parses the arguments (without the program name), as Dinit's `dinit-monitor` does: options
+/// and names in any order; an option it does not know is passed over; a missing value after
+/// `-p`, `-c` or `--str-*` is an error of its own; no arguments or `--help` show the help.
 pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
     let mut m = MonitorArgs {
         exit_after_first: false,
@@ -112,9 +114,12 @@ pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
     };
     let mut command = None;
     let mut it = args.iter();
+    if args.is_empty() {
+        return MonitorOutcome::Help;
+    }
     while let Some(arg) = it.next() {
         let a = arg.as_bytes();
-        if !a.starts_with(b"-") || a == b"-" {
+        if a.first() != Some(&b'-') {
             m.names.push(a.to_vec());
             continue;
         }
@@ -129,7 +134,12 @@ pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
         if let Some(slot) = text_slot {
             match (it.next(), m.texts.get_mut(slot)) {
                 (Some(v), Some(t)) => *t = v.clone().into_vec(),
-                _ => return MonitorOutcome::Invalid("Invalid command line."),
+                _ => {
+                    return MonitorOutcome::Invalid(format!(
+                        "{} should be followed by an argument",
+                        arg.to_string_lossy()
+                    ))
+                }
             }
             continue;
         }
@@ -142,49 +152,79 @@ pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
             b"-u" | b"--user" => m.socket.instance = Some(InstanceKind::User),
             b"-i" | b"--initial" => m.initial = true,
             b"-p" | b"--socket-path" => match it.next() {
-                Some(p) if !p.is_empty() => m.socket.socket_path = Some(p.clone()),
-                _ => return MonitorOutcome::Invalid("Invalid command line."),
+                // An empty path means the default one.
+                Some(p) => m.socket.socket_path = (!p.is_empty()).then(|| p.clone()),
+                None => {
+                    return MonitorOutcome::Invalid(
+                        "--socket-path/-p should be followed by socket path".into(),
+                    )
+                }
             },
             b"-c" | b"--command" => match it.next() {
                 Some(c) => command = Some(c.clone().into_vec()),
-                None => return MonitorOutcome::Invalid("Invalid command line."),
+                None => {
+                    return MonitorOutcome::Invalid(
+                        "--command/-c should be followed by command".into(),
+                    )
+                }
             },
-            _ => return MonitorOutcome::Invalid("Invalid command line."),
+            _ => {}
         }
     }
-    match command {
-        Some(c) if !c.iter().all(u8::is_ascii_whitespace) => m.command = c,
-        _ => return MonitorOutcome::Invalid("--command must be specified"),
-    }
     if !m.env_mode && m.names.is_empty() {
-        return MonitorOutcome::Invalid("at least one service name must be specified");
+        return MonitorOutcome::Invalid("specify at least one service name".into());
     }
-    if m.names.iter().any(Vec::is_empty) {
-        return MonitorOutcome::Invalid("Invalid command line.");
+    let Some(command) = command else {
+        return MonitorOutcome::Invalid("command must specified".into());
+    };
+    if split_command(&command).is_empty() {
+        return MonitorOutcome::Invalid("specified command is empty".into());
     }
+    m.command = command;
     MonitorOutcome::Run(m)
 }
 
-/// The command's words with `%n`, `%v`, `%s` and `%%` substituted.
+/// The command's words: split at white space, except inside double quotes, which group and
+/// are then dropped (as Dinit's `dinit-monitor` reads the command).
+fn split_command(command: &[u8]) -> Vec<Vec<u8>> {
+    let mut words = Vec::new();
+    let mut bytes = command.iter().copied().peekable();
+    loop {
+        while bytes.next_if(u8::is_ascii_whitespace).is_some() {}
+        if bytes.peek().is_none() {
+            return words;
+        }
+        let mut word = Vec::new();
+        let mut quoted = false;
+        while let Some(b) = bytes.next_if(|b| quoted || !b.is_ascii_whitespace()) {
+            if b == b'"' {
+                quoted = !quoted;
+            }
+            word.push(b);
+        }
+        words.push(word);
+    }
+}
+
+/// The command's words with `%n`, `%v`, `%s` and `%%` substituted, quotes removed.
 pub fn expand_command(command: &[u8], name: &[u8], value: &[u8], status: &[u8]) -> Vec<Vec<u8>> {
-    command
-        .split(u8::is_ascii_whitespace)
-        .filter(|w| !w.is_empty())
+    split_command(command)
+        .into_iter()
         .map(|word| {
             let mut out = Vec::with_capacity(word.len());
             let mut bytes = word.iter().copied();
             while let Some(b) = bytes.next() {
-                if b != b'%' {
-                    out.push(b);
-                    continue;
-                }
-                match bytes.next() {
-                    Some(b'n') => out.extend_from_slice(name),
-                    Some(b'v') => out.extend_from_slice(value),
-                    Some(b's') => out.extend_from_slice(status),
-                    Some(b'%') => out.push(b'%'),
-                    Some(other) => out.extend_from_slice(&[b'%', other]),
-                    None => out.push(b'%'),
+                match b {
+                    b'"' => {}
+                    b'%' => match bytes.next() {
+                        Some(b'n') => out.extend_from_slice(name),
+                        Some(b'v') => out.extend_from_slice(value),
+                        Some(b's') => out.extend_from_slice(status),
+                        Some(b'%') => out.push(b'%'),
+                        Some(other) => out.extend_from_slice(&[b'%', other]),
+                        None => out.push(b'%'),
+                    },
+                    b => out.push(b),
                 }
             }
             out
@@ -192,27 +232,31 @@ pub fn expand_command(command: &[u8], name: &[u8], value: &[u8], status: &[u8]) 
         .collect()
 }
 
-/// Runs the command for one change; false if it could not be run or failed.
-fn notify(ui: &mut Ui<'_>, m: &MonitorArgs, name: &[u8], value: &[u8], status: &[u8]) -> bool {
+/// Runs the command for one change and waits for it; a failure is reported (in Dinit's
+/// words) but does not stop the monitor.
+fn notify(ui: &mut Ui<'_>, m: &MonitorArgs, name: &[u8], value: &[u8], status: &[u8]) {
     let words = expand_command(&m.command, name, value, status);
     let Some((program, rest)) = words.split_first() else {
-        return false;
+        return;
     };
     ui.flush();
     let result = std::process::Command::new(OsStr::from_bytes(program))
         .args(rest.iter().map(|w| OsStr::from_bytes(w)))
         .status();
     match result {
-        Ok(status) => status.success(),
-        Err(e) => {
-            ui.error(&cat(&[
-                b"could not run command '",
-                program,
-                b"': ",
-                super::format::io_error_text(&e).as_bytes(),
-            ]));
-            false
+        Ok(status) => {
+            if let Some(code) = status.code().filter(|&c| c != 0) {
+                ui.error(
+                    format!("notification command terminated with exit status {code}").as_bytes(),
+                );
+            } else if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
+                ui.error(format!("notification command terminated due to signal {sig}").as_bytes());
+            }
         }
+        Err(e) => ui.error(&cat(&[
+            b"exec: ",
+            super::format::io_error_text(&e).as_bytes(),
+        ])),
     }
 }
 
@@ -221,8 +265,9 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let mut ui = Ui::new(PROG, out, err);
     let code = match parse_args(args) {
         MonitorOutcome::Help => {
+            // Status 1, as Dinit's dinit-monitor: nothing was monitored.
             ui.data(USAGE.as_bytes());
-            0
+            1
         }
         MonitorOutcome::Version => {
             ui.data(format!("Dinit version {}.\n", crate::VERSION).as_bytes());
@@ -230,10 +275,13 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         }
         MonitorOutcome::Invalid(msg) => {
             ui.error(msg.as_bytes());
-            ui.error_line(b"Try 'dinit-monitor --help' for more information.");
             1
         }
-        MonitorOutcome::Run(m) => match super::commands::connect_with(&m.socket, &mut ui) {
+        MonitorOutcome::Run(m) => match super::commands::connect_with(
+            &m.socket,
+            &mut ui,
+            super::commands::ConnectMessages::Monitor,
+        ) {
             Err(code) => code,
             Ok(mut conn) => {
                 let result = if m.env_mode {
@@ -252,15 +300,6 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     code
 }
 
-/// The exit status after a command ran in `--exit` mode.
-fn exit_status(ok: bool) -> i32 {
-    if ok {
-        0
-    } else {
-        1
-    }
-}
-
 fn monitor_services(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -275,13 +314,11 @@ fn monitor_services(
                 initial.push((name.clone(), state));
             }
             LoadReply::NoService => {
-                ui.error(&cat(&[
-                    b"cannot find service description for '",
-                    name,
-                    b"'",
-                ]));
+                ui.error(&cat(&[b"cannot load service: ", name]));
                 return Ok(1);
             }
+            // Dinit's monitor takes any other answer (a description error, say) for a protocol
+            // error.
             _ => {
                 ui.error(b"protocol error");
                 return Ok(1);
@@ -296,9 +333,9 @@ fn monitor_services(
                 // In transition: the event that ends it will be reported.
                 _ => continue,
             };
-            let ok = notify(ui, m, &name, b"", text);
+            notify(ui, m, &name, b"", text);
             if m.exit_after_first {
-                return Ok(exit_status(ok));
+                return Ok(0);
             }
         }
     }
@@ -317,9 +354,9 @@ fn monitor_services(
                 let Some(name) = names.get(&ev.handle) else {
                     continue;
                 };
-                let ok = notify(ui, m, name, b"", &m.texts[slot]);
+                notify(ui, m, name, b"", &m.texts[slot]);
                 if m.exit_after_first {
-                    return Ok(exit_status(ok));
+                    return Ok(0);
                 }
             }
             Ok(Incoming::Event(_) | Incoming::Env(_) | Incoming::OtherInfo(_)) => {}
@@ -327,8 +364,27 @@ fn monitor_services(
                 ui.error(b"protocol error");
                 return Ok(1);
             }
-            Err(e) => return Err(e),
+            Err(e) => return Ok(watch_ended(ui, &e)),
         }
+    }
+}
+
+/// The connection failed while watching: reported as Dinit's monitor does (the daemon closing
+/// it is "connection closed by server"); returns the exit status, 1.
+fn watch_ended(ui: &mut Ui<'_>, e: &CtlError) -> i32 {
+    match e {
+        CtlError::Eof => {
+            ui.error(b"connection closed by server");
+            1
+        }
+        CtlError::Read(err) => {
+            ui.error(&cat(&[
+                b"read: ",
+                super::format::io_error_text(err).as_bytes(),
+            ]));
+            1
+        }
+        other => super::commands::report_ctl_error(ui, other),
     }
 }
 
@@ -360,25 +416,14 @@ fn monitor_env(conn: &mut Connection, ui: &mut Ui<'_>, m: &MonitorArgs) -> Resul
             ui.error(b"protocol error");
             return Ok(1);
         };
-        let mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        // Only the variables that are set are reported, in the daemon's order.
         for entry in EnvEntries::new(env) {
             let (name, value) = split_var(entry);
             if watched(name) {
-                changes.push((name.to_vec(), Some(value.unwrap_or_default().to_vec())));
-            }
-        }
-        for name in &m.names {
-            if !changes.iter().any(|(n, _)| n == name) {
-                changes.push((name.clone(), None));
-            }
-        }
-        for (name, value) in changes {
-            let ok = match &value {
-                Some(v) => notify(ui, m, &name, v, &m.texts[SET]),
-                None => notify(ui, m, &name, b"", &m.texts[UNSET]),
-            };
-            if m.exit_after_first {
-                return Ok(exit_status(ok));
+                notify(ui, m, name, value.unwrap_or_default(), &m.texts[SET]);
+                if m.exit_after_first {
+                    return Ok(0);
+                }
             }
         }
     }
@@ -386,25 +431,26 @@ fn monitor_env(conn: &mut Connection, ui: &mut Ui<'_>, m: &MonitorArgs) -> Resul
     loop {
         let change = match pending.pop_front() {
             Some(c) => c,
-            None => match conn.recv(StatusFormat::Status10)? {
-                Incoming::Env(c) => c,
-                Incoming::Event(_) | Incoming::OtherInfo(_) => continue,
-                Incoming::Reply(_) => {
+            None => match conn.recv(StatusFormat::Status10) {
+                Ok(Incoming::Env(c)) => c,
+                Ok(Incoming::Event(_) | Incoming::OtherInfo(_)) => continue,
+                Ok(Incoming::Reply(_)) => {
                     ui.error(b"protocol error");
                     return Ok(1);
                 }
+                Err(e) => return Ok(watch_ended(ui, &e)),
             },
         };
         let (name, value) = split_var(&change.var);
         if !watched(name) {
             continue;
         }
-        let ok = match value {
+        match value {
             Some(v) => notify(ui, m, name, v, &m.texts[SET]),
             None => notify(ui, m, name, b"", &m.texts[UNSET]),
-        };
+        }
         if m.exit_after_first {
-            return Ok(exit_status(ok));
+            return Ok(0);
         }
     }
 }
@@ -445,12 +491,41 @@ mod tests {
         assert_eq!(m.texts[FAILED], b"bad");
         assert_eq!(m.names, [b"a".to_vec()]);
         assert!(matches!(parse(&["-E", "-c", "x"]), MonitorOutcome::Run(_)));
-        assert!(matches!(parse(&["a"]), MonitorOutcome::Invalid(_)));
-        assert!(matches!(parse(&["-c", "x"]), MonitorOutcome::Invalid(_)));
+        // As Dinit's dinit-monitor: an unknown option is passed over.
         assert!(matches!(
             parse(&["-c", "x", "--bogus", "a"]),
-            MonitorOutcome::Invalid(_)
+            MonitorOutcome::Run(_)
         ));
+        for (bad, message) in [
+            (&["a"][..], "command must specified"),
+            (&["-c", "x"], "specify at least one service name"),
+            (&["-c", " ", "a"], "specified command is empty"),
+            (&["-c"], "--command/-c should be followed by command"),
+            (
+                &["a", "--str-set"],
+                "--str-set should be followed by an argument",
+            ),
+        ] {
+            assert_eq!(
+                parse(bad),
+                MonitorOutcome::Invalid(message.into()),
+                "{bad:?}"
+            );
+        }
         assert_eq!(parse(&["--help"]), MonitorOutcome::Help);
+        assert_eq!(parse(&[]), MonitorOutcome::Help);
+    }
+
+    #[test]
+    fn double_quotes_group_words_and_are_dropped() {
+        assert_eq!(
+            expand_command(br#"sh -c "echo %n %s" x"#, b"svc", b"", b"started"),
+            [
+                b"sh".to_vec(),
+                b"-c".to_vec(),
+                b"echo svc started".to_vec(),
+                b"x".to_vec()
+            ]
+        );
     }
 }

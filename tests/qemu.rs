@@ -770,7 +770,9 @@ fn boot_failure_starts_recovery() {
 
 // --- checks that need no virtual machine ------------------------------------------------------
 
-/// The image's service set loads cleanly, every service of it.
+/// The image's service set loads cleanly, every service of it. dinit-check also warns about
+/// every command it cannot find; on the build machine the image's scripts and busybox's
+/// programs are not where the image puts them: those warnings, and only those, are expected.
 #[test]
 fn image_services_pass_dinit_check() {
     let out = Command::new(env!("CARGO_BIN_EXE_dinit-check"))
@@ -779,12 +781,40 @@ fn image_services_pass_dinit_check() {
         .args(["boot", "e2e", "crasher", "recovery", "broken-boot"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Where the image build (qemu-images/build.sh) puts what the services run.
+    let in_image = |program: &str| -> bool {
+        let root = workspace();
+        if let Some(script) = program.strip_prefix("/etc/dinit.d/scripts/") {
+            return root.join("distro/image/scripts").join(script).is_file();
+        }
+        program == "/usr/libexec/dinit-e2e/e2e.sh"
+            || ["/sbin/syslogd", "/sbin/getty", "/bin/hostname"].contains(&program)
+    };
+    let mut absent = 0;
+    for line in stderr.lines() {
+        if line == "Secondary checks complete." {
+            continue;
+        }
+        let program = line
+            .split_once(": warning: could not stat command executable '")
+            .and_then(|(_, rest)| rest.strip_suffix("': No such file or directory"));
+        match program {
+            Some(p) if !std::path::Path::new(p).exists() && in_image(p) => absent += 1,
+            _ => panic!("dinit-check: {line}\n{stdout}{stderr}"),
+        }
+    }
+    let verdict = if absent == 0 {
+        "No problems found."
+    } else {
+        "One or more errors/warnings issued."
+    };
     assert!(
-        out.status.success() && text.contains("No problems found."),
-        "dinit-check: {}\n{text}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        out.status.code() == Some(i32::from(absent > 0))
+            && stdout.ends_with(&format!("{verdict}\n")),
+        "dinit-check: {}\n{stdout}{stderr}",
+        out.status
     );
 }
 

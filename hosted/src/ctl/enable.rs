@@ -40,8 +40,7 @@ fn report_read_error(ui: &mut Ui<'_>, e: &LoadError) -> i32 {
 
 /// Reads `name` with `loader`.
 fn read(loader: &mut Loader<'_>, name: &[u8]) -> Result<crate::load::ReadService, LoadError> {
-    let mut errors = Vec::new();
-    loader.read_service(name, &mut errors)
+    loader.read_service(name)
 }
 
 /// The "from" of the command: `--from`, or the `@meta enable-via` of "to", or `boot`.

@@ -1273,10 +1273,7 @@ impl Daemon<'_> {
         let original = self.rt.original_env.clone();
         let mut loader = crate::load::Loader::new(&dirs, &env);
         loader.original_env = &original;
-        let mut errors = Vec::new();
-        let mut read = loader
-            .read_service(&name, &mut errors)
-            .map_err(|e| e.to_string())?;
+        let mut read = loader.read_service(&name).map_err(|e| e.to_string())?;
         let running = self.set.state(id) != Some(ServiceState::Stopped);
         if running {
             if let Some(old) = self.rt.service(id) {

@@ -494,14 +494,20 @@ impl<'s> Daemon<'s> {
         if let Some(path) = &env_file {
             match std::fs::read(path) {
                 Ok(text) => {
-                    if let Err(e) = env.apply_env_file(&text, &original_env) {
-                        let msg = format!("environment file {}, {e}", path.display());
-                        if !system_manager {
-                            return Err(StartupError(msg));
-                        }
-                        // The system manager must come up: it carries on with the environment
-                        // it was given (the file changes nothing, as for any bad file).
-                        warnings.push(format!("{msg}; ignoring the file"));
+                    // Lines that are not valid are skipped (and logged), as by Dinit.
+                    for skipped in env.apply_env_file(&text, &original_env) {
+                        warnings.push(if skipped.bad_command {
+                            format!(
+                                "Unknown command in environment file (line {})",
+                                skipped.line
+                            )
+                        } else {
+                            format!(
+                                "Invalid environment variable setting in environment file \
+                                 (line {})",
+                                skipped.line
+                            )
+                        });
                     }
                 }
                 Err(e) if opts.env_file.is_some() => {

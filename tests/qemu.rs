@@ -1210,10 +1210,10 @@ fn debian_boots_to_a_login_prompt_and_powers_off() {
         ));
     }
     // Nothing the daemon or a service complained about on the console so far.
-    if let Some(l) = m.lines()[..listed]
-        .iter()
-        .find(|l| l.text.starts_with("cannot ") || l.text.contains("log messages were lost"))
-    {
+    if let Some(l) = m.lines()[..listed].iter().find(|l| {
+        let text = l.text.strip_prefix("dinit: ").unwrap_or(&l.text);
+        text.starts_with("cannot ") || text.contains("log messages were lost")
+    }) {
         m.fail(&format!("a problem was reported: {}", l.text));
     }
 

@@ -307,6 +307,21 @@ impl Sink {
         !self.ring.is_empty()
     }
 
+    /// Queues a log message: on a stream (the console, a log file) it reads
+    /// `dinit: MESSAGE`, as Dinit's do (a syslog record carries the name already). Returns
+    /// false if it was dropped.
+    pub fn push_named(&mut self, level: Level, text: &[u8]) -> bool {
+        match self.target {
+            Target::Stream(_) => {
+                let mut named = Message::default();
+                named.push_bytes(b"dinit: ");
+                named.push_bytes(text);
+                self.push(level, named.as_bytes())
+            }
+            Target::Syslog(_) => self.push(level, text),
+        }
+    }
+
     /// Queues a message (a line; the newline is added). Returns false if it was dropped.
     pub fn push(&mut self, level: Level, text: &[u8]) -> bool {
         let mut rec = Message::default();
@@ -329,6 +344,9 @@ impl Sink {
                 // A datagram of its own, formatted like every other one (a syslog daemon
                 // would otherwise file it under another facility, without our name).
                 let _ = write!(note, "<{}>dinit: ", Level::Warn.syslog_priority());
+            }
+            if let Target::Stream(_) = self.target {
+                note.push_bytes(b"dinit: ");
             }
             let _ = write!(note, "{} log messages were lost", self.lost);
             if let Target::Stream(_) = self.target {
@@ -409,16 +427,12 @@ impl Logger {
         }
     }
 
-    /// Logs a message at `level` to every sink that takes it.
+    /// Logs a message at `level` to every sink that takes it. On the console and in a log
+    /// file it reads `dinit: MESSAGE`, as Dinit's (the syslog record has the name already).
     pub fn log(&mut self, level: Level, text: &[u8]) {
-        if let Some(c) = &mut self.console {
-            if level >= c.level {
-                c.push(level, text);
-            }
-        }
-        if let Some(m) = &mut self.main {
-            if level >= m.level {
-                m.push(level, text);
+        for sink in [&mut self.console, &mut self.main].into_iter().flatten() {
+            if level >= sink.level {
+                sink.push_named(level, text);
             }
         }
         self.flush();
@@ -448,7 +462,7 @@ impl Logger {
                 m.push_bytes(b"service ");
                 m.push_bytes(name);
                 let _ = write!(m, " {words}");
-                main.push(level, m.as_bytes());
+                main.push_named(level, m.as_bytes());
             }
         }
         self.flush();
@@ -576,7 +590,7 @@ mod tests {
         logger.log(Level::Error, b"loud");
         logger.service_state("  OK  ", b"boot", Level::Notice, "started");
         assert_eq!(read_all(&cr), b"[  OK  ] boot\n");
-        assert_eq!(read_all(&mr), b"loud\n");
+        assert_eq!(read_all(&mr), b"dinit: loud\n");
     }
 
     #[test]
@@ -592,7 +606,7 @@ mod tests {
         assert!(read_all(&cr).is_empty());
         logger.console_held = false;
         logger.flush();
-        assert_eq!(read_all(&cr), b"held\n");
+        assert_eq!(read_all(&cr), b"dinit: held\n");
     }
 
     #[test]

@@ -1069,14 +1069,15 @@ impl Daemon<'_> {
             None if load => match self.load_service(name) {
                 Ok(id) => Some(id),
                 Err(e) => {
+                    // A failure in a dependency is a load error of this service.
                     let reply = if e.is_not_found() {
                         Reply::NoService
-                    } else if e.is_description_error() {
+                    } else if e.is_description_error() && e.service() == name {
                         Reply::ServiceDescErr
                     } else {
                         Reply::ServiceLoadErr
                     };
-                    self.rt.log.logf(Level::Error, format_args!("{e}"));
+                    self.log_load_failure(name, &e, false);
                     self.reply(slot, &reply);
                     return;
                 }

@@ -731,10 +731,33 @@ impl<'s> Daemon<'s> {
                     }
                     self.after_engine();
                 }
-                Err(e) => self.rt.log.logf(Level::Error, format_args!("{e}")),
+                Err(e) => self.log_load_failure(&name, &e, true),
             }
         }
         started
+    }
+
+    /// Logs the failure to load `name` as Dinit does: at start-up (`startup`) as
+    /// `NAME: error loading: ...`, for a client as `Could not load service NAME: ...`; a
+    /// description error in its own words; a failure in a dependency first, then as "could
+    /// not load dependency" of `name`.
+    pub(crate) fn log_load_failure(&mut self, name: &[u8], e: &LoadError, startup: bool) {
+        let own =
+            e.service() == name || matches!(e, LoadError::Cycle { .. } | LoadError::Capacity(_));
+        let text = if !own {
+            self.rt.log.logf(Level::Error, format_args!("{e}"));
+            let name = String::from_utf8_lossy(name);
+            if startup {
+                format!("{name}: error loading: could not load dependency.")
+            } else {
+                format!("Could not load service {name}: could not load dependency.")
+            }
+        } else if startup {
+            e.startup_message()
+        } else {
+            e.to_string()
+        };
+        self.rt.log.logf(Level::Error, format_args!("{text}"));
     }
 
     /// Starts a loaded service (as `dinitctl start` does).
@@ -862,9 +885,10 @@ impl<'s> Daemon<'s> {
             if self.rt.system_manager {
                 self.boot_failure();
             } else {
+                // (Dinit says nothing: the reason, if any, was logged already.)
                 self.rt
                     .log
-                    .log(Level::Error, b"no service is active; exiting");
+                    .log(Level::Debug, b"no service is active; exiting");
                 self.rt.exit = Some(1);
             }
         }

@@ -1030,6 +1030,7 @@ fn drain(f: &mut std::fs::File) -> String {
 
 /// A line the daemon writes whole (no fragment of one).
 fn whole_line(l: &str) -> bool {
+    // (Log messages read `dinit: ...`; service states on the console `[  OK  ] ...`.)
     let l = l.strip_prefix("dinit: ").unwrap_or(l);
     l.starts_with("service ")
         || l.starts_with("Service ")

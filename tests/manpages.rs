@@ -370,7 +370,7 @@ fn service_page_names_every_setting_and_option() {
             key.name()
         );
     }
-    assert!(has_word(&text, "secure-bits"), "the spelling secure-bits");
+    assert!(has_word(&text, "termsignal"), "the old spelling termsignal");
     for (option, _) in dinit_core::desc::setting::OPTION_NAMES {
         assert!(
             text.lines()

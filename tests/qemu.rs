@@ -773,7 +773,9 @@ fn boot_failure_starts_recovery() {
 
 // --- checks that need no virtual machine ------------------------------------------------------
 
-/// The image's service set loads cleanly, every service of it.
+/// The image's service set loads cleanly, every service of it. dinit-check also warns about
+/// every command it cannot find; on the build machine the image's scripts and busybox's
+/// programs are not where the image puts them: those warnings, and only those, are expected.
 #[test]
 fn image_services_pass_dinit_check() {
     let out = Command::new(env!("CARGO_BIN_EXE_dinit-check"))
@@ -782,12 +784,40 @@ fn image_services_pass_dinit_check() {
         .args(["boot", "e2e", "crasher", "recovery", "broken-boot"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Where the image build (qemu-images/build.sh) puts what the services run.
+    let in_image = |program: &str| -> bool {
+        let root = workspace();
+        if let Some(script) = program.strip_prefix("/etc/dinit.d/scripts/") {
+            return root.join("distro/image/scripts").join(script).is_file();
+        }
+        program == "/usr/libexec/dinit-e2e/e2e.sh"
+            || ["/sbin/syslogd", "/sbin/getty", "/bin/hostname"].contains(&program)
+    };
+    let mut absent = 0;
+    for line in stderr.lines() {
+        if line == "Secondary checks complete." {
+            continue;
+        }
+        let program = line
+            .split_once(": warning: could not stat command executable '")
+            .and_then(|(_, rest)| rest.strip_suffix("': No such file or directory"));
+        match program {
+            Some(p) if !std::path::Path::new(p).exists() && in_image(p) => absent += 1,
+            _ => panic!("dinit-check: {line}\n{stdout}{stderr}"),
+        }
+    }
+    let verdict = if absent == 0 {
+        "No problems found."
+    } else {
+        "One or more errors/warnings issued."
+    };
     assert!(
-        out.status.success() && text.contains("No problems found."),
-        "dinit-check: {}\n{text}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        out.status.code() == Some(i32::from(absent > 0))
+            && stdout.ends_with(&format!("{verdict}\n")),
+        "dinit-check: {}\n{stdout}{stderr}",
+        out.status
     );
 }
 
@@ -1183,10 +1213,10 @@ fn debian_boots_to_a_login_prompt_and_powers_off() {
         ));
     }
     // Nothing the daemon or a service complained about on the console so far.
-    if let Some(l) = m.lines()[..listed]
-        .iter()
-        .find(|l| l.text.starts_with("cannot ") || l.text.contains("log messages were lost"))
-    {
+    if let Some(l) = m.lines()[..listed].iter().find(|l| {
+        let text = l.text.strip_prefix("dinit: ").unwrap_or(&l.text);
+        text.starts_with("cannot ") || text.contains("log messages were lost")
+    }) {
         m.fail(&format!("a problem was reported: {}", l.text));
     }
 

@@ -149,7 +149,7 @@ proptest! {
     fn desc_env_file_never_panics(input in any_input()) {
         let n = EnvFileParser::new(&input).take(input.len() + 2).count();
         prop_assert!(n <= input.len() + 1);
-        let _ = parse_env_file(&input, &mut |_: u32, _: dinit_core::desc::EnvOp<'_>| Ok(()));
+        parse_env_file(&input, &mut |_: u32, _: dinit_core::desc::EnvLine<'_>| {});
     }
 
     #[test]
@@ -392,7 +392,7 @@ fn gen_setting() -> impl Strategy<Value = Gen> {
             Just(LogType::Pipe)
         ]
         .prop_map(Gen::LogType),
-        (1u32..=u32::MAX).prop_map(Gen::BufferSize),
+        (0u32..=i32::MAX.unsigned_abs()).prop_map(Gen::BufferSize),
         prop::sample::subsequence(OPTIONS.to_vec(), 0..5).prop_map(Gen::Options),
         (0u8..4).prop_map(|b| Gen::LoadOptions(
             [
@@ -415,7 +415,7 @@ fn gen_setting() -> impl Strategy<Value = Gen> {
                 },
             )
         }),
-        any::<i32>().prop_map(Gen::Nice),
+        (i32::MIN / 2..=i32::MAX / 2).prop_map(Gen::Nice),
         (gen_op(), caps).prop_map(|(o, c)| Gen::Caps(o, c)),
         (gen_op(), bits).prop_map(|(o, b)| Gen::Securebits(o, b)),
         prop_oneof![
@@ -574,22 +574,15 @@ fn emit(g: &Gen, style: u8) -> Vec<u8> {
         }
         Gen::Nice(n) => ("nice".into(), set, n.to_string().into_bytes()),
         Gen::Caps(o, c) => ("capabilities".into(), op_text(*o), c.clone()),
-        Gen::Securebits(o, b) => {
-            let name = if style & 8 == 0 {
-                "securebits"
-            } else {
-                "secure-bits"
-            };
-            (
-                name.into(),
-                op_text(*o),
-                b.iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .into_bytes(),
-            )
-        }
+        Gen::Securebits(o, b) => (
+            "securebits".into(),
+            op_text(*o),
+            b.iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into_bytes(),
+        ),
         Gen::Ioprio(p) => (
             "ioprio".into(),
             set,
@@ -613,7 +606,8 @@ fn emit(g: &Gen, style: u8) -> Vec<u8> {
     line.extend_from_slice(op.as_bytes());
     line.extend_from_slice(b" ");
     line.extend_from_slice(&value);
-    if style & 64 != 0 {
+    // (A comment needs white space before it: not after an empty value.)
+    if style & 64 != 0 && !value.is_empty() {
         line.extend_from_slice(b"   # a comment \"with\" \\ odd characters");
     }
     line.extend_from_slice(if style & 128 != 0 { b"\r\n" } else { b"\n" });

@@ -171,7 +171,7 @@ impl Loader<'_> {
                         if !optional {
                             self.errors.push(DescError::new(
                                 entry.line,
-                                DescErrorKind::IncludeNotSupported,
+                                DescErrorKind::Custom("no such file"),
                             ));
                         }
                         continue;
@@ -257,9 +257,8 @@ fn inspect(desc: &DefaultDescription, env: &SubstEnv<'_>) {
     for d in desc.dependencies() {
         assert!(!d.name.is_empty());
     }
-    for d in desc.dependency_dirs() {
-        assert!(!d.path.is_empty());
-    }
+    // (A dependency directory may be empty: it is then the description's own directory.)
+    let _ = desc.dependency_dirs().count();
     for which in [CommandSetting::Start, CommandSetting::Stop] {
         let raw = match which {
             CommandSetting::Start => desc.command(),

@@ -23,7 +23,7 @@
 use crate::util::{env_pairs, sections};
 use dinit_core::ServiceSet;
 use dinit_hosted::environ::Environment;
-use dinit_hosted::load::{Loader, VecStore};
+use dinit_hosted::load::{Diagnostic, LoadError, Loader, VecStore};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -104,27 +104,46 @@ pub fn run(data: &[u8]) {
     let dirs = [dir.to_path_buf()];
     let mut loader = Loader::new(&dirs, &env);
 
-    // What dinit-check does: read one service, reporting every error.
-    loader.detect_substitution = true;
-    let mut errors = Vec::new();
-    match loader.read_service(&name, &mut errors) {
+    // What dinit-check does: read one service, reporting every problem.
+    loader.lint = true;
+    let mut diags = Vec::new();
+    let checked = loader.read_service_diagnosed(&name, &mut diags);
+    match &checked {
         Ok(read) => {
-            assert!(errors.is_empty());
             let _ = format!("{read:?}");
         }
         Err(e) => {
-            let _ = e.to_string();
+            let _ = (
+                e.to_string(),
+                e.check_line(),
+                e.message(),
+                e.startup_message(),
+            );
             let _ = (e.is_description_error(), e.is_not_found());
-            // The error returned is the first of those collected, if any were.
-            if let Some(first) = errors.first() {
-                assert_eq!(first.to_string(), e.to_string());
-            }
         }
     }
-    for e in &errors {
-        let _ = e.to_string();
+    // dinit-check's errors, but for the .d directories that cannot be read (only warnings for
+    // dinit).
+    let errors = diags
+        .iter()
+        .filter(
+            |d| matches!(d, Diagnostic::Error(e) if !matches!(e, LoadError::DependencyDir { .. })),
+        )
+        .count();
+    for d in &diags {
+        if let Diagnostic::Error(e) = d {
+            let _ = e.check_line();
+        }
     }
-    loader.detect_substitution = false;
+    loader.lint = false;
+    // What dinit does: the first error (or the one that stopped the reading) fails it.
+    match loader.read_service(&name) {
+        Ok(_) => assert!(errors == 0 && checked.is_ok(), "{diags:?}"),
+        Err(e) => {
+            let _ = e.to_string();
+            assert!(errors > 0 || checked.is_err(), "{e}");
+        }
+    }
 
     // What the daemon does: load it and everything it needs, as one transaction.
     let mut set: Box<ServiceSet<64, 256, 4096>> = Box::new(ServiceSet::new());

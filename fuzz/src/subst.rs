@@ -8,7 +8,8 @@
 //!
 //! Checks, on each value:
 //!
-//! * syntax errors are exactly those of `check_syntax`, whatever the environment;
+//! * syntax errors are exactly those of `check_syntax`, whatever the environment; the only
+//!   other error is `$1` or `${1}` when there is no service argument;
 //! * an expansion that fits in `n` bytes succeeds identically in a buffer of exactly `n`
 //!   bytes and overflows in `n - 1`;
 //! * a value without substitution expands to itself with `$$` turned into `$`;
@@ -71,7 +72,10 @@ pub fn run(data: &[u8]) {
 }
 
 fn is_syntax_error(e: SubstError) -> bool {
-    !matches!(e, SubstError::Overflow { .. } | SubstError::NulInValue)
+    !matches!(
+        e,
+        SubstError::Overflow { .. } | SubstError::NulInValue | SubstError::MissingArgument
+    )
 }
 
 /// `value` with every `$$` turned into `$`: what a value without substitution expands to.
@@ -126,6 +130,7 @@ pub fn check_value(value: &[u8], env: &SubstEnv<'_>) -> Option<Vec<u8>> {
             assert_eq!(*capacity, BIG);
             return None;
         }
+        (Err(SubstError::MissingArgument), _) if env.arg().is_none() => return None,
         (Err(e), Err(s)) => assert_eq!(*e, s, "{value:?}"),
         (Err(e), Ok(())) => panic!("{value:?}: {e:?} but the syntax is fine"),
         (Ok(_), Err(s)) => panic!("{value:?} expanded despite {s:?}"),
@@ -169,6 +174,10 @@ pub fn check_command(tokens: Tokens<'_>, env: &SubstEnv<'_>) {
             return;
         }
         Err(SubstError::NulInValue) => return,
+        Err(SubstError::MissingArgument) => {
+            assert!(env.arg().is_none(), "{tokens:?}: missing argument with one");
+            return;
+        }
         Err(e) => {
             assert!(is_syntax_error(e));
             assert!(

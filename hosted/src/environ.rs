@@ -3,7 +3,7 @@
 //! by `dinitctl setenv`/`unsetenv`. Service processes get it, overridden by their own
 //! `env-file`; variable substitution in service descriptions reads it.
 
-use dinit_core::desc::{parse_env_file, DescError, EnvOp, Vars};
+use dinit_core::desc::{parse_env_file, EnvLine, EnvOp, Vars};
 use std::os::unix::ffi::OsStrExt;
 
 /// An ordered set of `NAME=VALUE` variables. Order is kept (new variables are appended, a
@@ -110,16 +110,31 @@ impl Environment {
     }
 
     /// Applies an environment file (`NAME=VALUE`, `#`, `!clear`, `!unset`, `!import`).
-    /// Nothing changes if the file has an error.
-    pub fn apply_env_file(&mut self, text: &[u8], original: &Environment) -> Result<(), DescError> {
-        let mut staged = self.clone();
-        parse_env_file(text, &mut |_line: u32, op: EnvOp<'_>| {
-            staged.apply(&op, original);
-            Ok(())
-        })?;
-        *self = staged;
-        Ok(())
+    /// Lines that are not valid are skipped and returned, for the caller to warn about.
+    pub fn apply_env_file(&mut self, text: &[u8], original: &Environment) -> Vec<SkippedLine> {
+        let mut skipped = Vec::new();
+        parse_env_file(text, &mut |line: u32, item: EnvLine<'_>| match item {
+            EnvLine::Op(op) => self.apply(&op, original),
+            EnvLine::InvalidSetting => skipped.push(SkippedLine {
+                line,
+                bad_command: false,
+            }),
+            EnvLine::BadCommand => skipped.push(SkippedLine {
+                line,
+                bad_command: true,
+            }),
+        });
+        skipped
     }
+}
+
+/// A line of an environment file that was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkippedLine {
+    /// The line, counting from 1.
+    pub line: u32,
+    /// An unknown `!` command (else a line that is not `NAME=VALUE`).
+    pub bad_command: bool,
 }
 
 impl Vars for Environment {
@@ -148,19 +163,21 @@ impl EnvOps {
     /// No operations.
     pub const NONE: EnvOps = EnvOps { ops: Vec::new() };
 
-    /// Parses an environment file into operations.
-    pub fn parse(text: &[u8]) -> Result<EnvOps, DescError> {
+    /// Parses an environment file into operations (lines that are not valid are skipped, as
+    /// a service's `env-file` is read without warnings).
+    pub fn parse(text: &[u8]) -> EnvOps {
         let mut ops = Vec::new();
-        parse_env_file(text, &mut |_line: u32, op: EnvOp<'_>| {
-            ops.push(match op {
-                EnvOp::Set { name, value } => OwnedEnvOp::Set(name.to_vec(), value.to_vec()),
-                EnvOp::Unset(name) => OwnedEnvOp::Unset(name.to_vec()),
-                EnvOp::Clear => OwnedEnvOp::Clear,
-                EnvOp::Import(name) => OwnedEnvOp::Import(name.to_vec()),
-            });
-            Ok(())
-        })?;
-        Ok(EnvOps { ops })
+        parse_env_file(text, &mut |_line: u32, item: EnvLine<'_>| {
+            if let EnvLine::Op(op) = item {
+                ops.push(match op {
+                    EnvOp::Set { name, value } => OwnedEnvOp::Set(name.to_vec(), value.to_vec()),
+                    EnvOp::Unset(name) => OwnedEnvOp::Unset(name.to_vec()),
+                    EnvOp::Clear => OwnedEnvOp::Clear,
+                    EnvOp::Import(name) => OwnedEnvOp::Import(name.to_vec()),
+                });
+            }
+        });
+        EnvOps { ops }
     }
 
     /// Adds `NAME=VALUE` (used for the variables of `load-options`).
@@ -261,11 +278,11 @@ mod tests {
             (b"LANG", b"C"),
         ]);
         let mut env = original.clone();
-        env.apply_env_file(
+        let skipped = env.apply_env_file(
             b"# comment\nFOO=bar\nPATH=/usr/bin\n!unset LANG\n",
             &original,
-        )
-        .unwrap();
+        );
+        assert!(skipped.is_empty());
         assert_eq!(env.get(b"FOO"), Some(&b"bar"[..]));
         assert_eq!(env.get(b"PATH"), Some(&b"/usr/bin"[..]));
         assert_eq!(env.get(b"LANG"), None);
@@ -277,8 +294,7 @@ mod tests {
         );
 
         let mut env = original.clone();
-        env.apply_env_file(b"!clear\nA=1\n!import HOME LANG\n", &original)
-            .unwrap();
+        env.apply_env_file(b"!clear\nA=1\n!import HOME LANG\n", &original);
         let all: Vec<(&[u8], &[u8])> = env.iter().collect();
         assert_eq!(
             all,
@@ -287,26 +303,34 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_env_file_changes_nothing() {
+    fn invalid_lines_are_skipped_and_reported() {
         let original = Environment::from_pairs([(&b"A"[..], &b"1"[..])]);
         let mut env = original.clone();
-        let err = env.apply_env_file(b"B=2\nthis line has no equals sign\n", &original);
-        assert!(err.is_err());
-        assert_eq!(env, original);
+        let skipped = env.apply_env_file(b"B=2\nthis line has no equals sign\n!oops\n", &original);
+        assert_eq!(
+            skipped,
+            [
+                SkippedLine {
+                    line: 2,
+                    bad_command: false
+                },
+                SkippedLine {
+                    line: 3,
+                    bad_command: true
+                }
+            ]
+        );
+        assert_eq!(env.get(b"B"), Some(&b"2"[..]));
     }
 
     #[test]
     fn launch_view_of_clear_unset_and_import() {
         let original = Environment::from_pairs([(&b"HOME"[..], &b"/root"[..])]);
-        let v = EnvOps::parse(b"A=1\n!unset B\nB=2\n!unset A\n")
-            .unwrap()
-            .launch_view(&original);
+        let v = EnvOps::parse(b"A=1\n!unset B\nB=2\n!unset A\n").launch_view(&original);
         assert!(!v.clear_base);
         assert_eq!(v.hidden, [b"B".to_vec(), b"A".to_vec()]);
         assert_eq!(v.sets, [(b"B".to_vec(), b"2".to_vec())]);
-        let v = EnvOps::parse(b"A=1\n!clear\nC=3\n!import HOME NOPE\n")
-            .unwrap()
-            .launch_view(&original);
+        let v = EnvOps::parse(b"A=1\n!clear\nC=3\n!import HOME NOPE\n").launch_view(&original);
         assert!(v.clear_base);
         assert!(v.hidden.is_empty());
         assert_eq!(
@@ -320,7 +344,7 @@ mod tests {
 
     #[test]
     fn ops_replay_over_a_later_environment() {
-        let ops = EnvOps::parse(b"X=1\n!unset Y\n").unwrap();
+        let ops = EnvOps::parse(b"X=1\n!unset Y\n");
         let original = Environment::new();
         let mut env = Environment::from_pairs([(&b"Y"[..], &b"2"[..]), (b"Z", b"3")]);
         ops.apply_to(&mut env, &original);

@@ -2,20 +2,26 @@
 //! directories and `env-file`s), substitutes variables, validates, and loads the service and
 //! the dependencies it pulls in into the engine as one transaction.
 //!
-//! Rules, from dinit(8) and dinit-service(5):
+//! Rules, from dinit(8) and dinit-service(5), and Dinit's behaviour where they are silent:
 //!
 //! * A service `base@arg` is described by the file `base` in the first service directory that
-//!   has it; its argument is `$1` in substitutions.
+//!   has an entry of that name (a directory there is an error, not skipped); its argument is
+//!   `$1` in substitutions. The file's name is the directory as configured, `/`, and `base`.
 //! * Dependencies are loaded on demand (`depends-on`, `depends-ms`, `waits-for`, `prepared-by`,
 //!   the `.d` directories, and `consumer-of`); `before`/`after` never load the other service
 //!   (a placeholder keeps the relationship until it is loaded); `chain-to` is loaded only when
 //!   it is started.
-//! * `@include` and the `.d` directory settings resolve relative paths against the directory of
-//!   the fragment that contains them; the other path settings (`env-file`, `working-dir`,
-//!   `pid-file`, `logfile`, `socket-listen`, `run-in-cgroup` excepted) against the directory of
-//!   the service description file. `working-dir` defaults to that directory.
-//! * In a `.d` directory, file names that begin with a dot are skipped; a directory that cannot
-//!   be read, or a name with no description, is not an error (a warning is recorded).
+//! * `@include` and `env-file` resolve relative paths against the real directory of the file
+//!   that names them (symbolic links followed); a `.d` directory resolves against the
+//!   directory part of that file's *name* (the service directory, or the `@include` path as
+//!   written), as Dinit does. `working-dir` defaults to the directory of the description file.
+//! * In a `.d` directory, names that begin with a dot are skipped; names are read in directory
+//!   order. For dinit, a directory that cannot be read or a name with no description is only a
+//!   warning; dinit-check reports the first as an error and checks the names like any other.
+//! * Problems are collected in the order found ([`Diagnostic`]): a bad setting keeps its
+//!   earlier value and reading goes on, so that dinit-check reports them all; dinit fails the
+//!   load at the first. Some problems make the rest of the file unreadable (a line that is not
+//!   a setting, a missing `@include`, a substitution error in a command): reading stops there.
 //! * A missing dependency, a dependency cycle, or any error in any description makes the whole
 //!   load fail, and leaves the services already loaded untouched.
 
@@ -24,13 +30,15 @@ use crate::service::{
     ActivationSocket, DeclaredDependency, Extra, Id, LogSettings, Readiness, ServiceData,
 };
 use dinit_core::desc::{
-    parse_service_name, CommandSetting, DescError, Item, LoadOptions, LogType, NoVars, Parser,
-    PathSetting, ReadyNotification, SubstEnv, Vars,
+    split_service_name, CommandSetting, DescError, DescErrorKind, IdSpec, Item, LoadOptions,
+    LogType, Parser, PathSetting, ReadyNotification, Setting, SettingKey, Snippet, SubstEnv, Vars,
 };
 use dinit_core::engine::LoadError as EngineLoadError;
-use dinit_core::{CapacityError, DepKind, ServiceId, ServiceKind, ServiceSet};
+use dinit_core::{CapacityError, DepKind, Options, ServiceId, ServiceKind, ServiceSet};
+use std::cell::Cell;
 use std::ffi::{CString, OsStr};
 use std::fmt;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -44,8 +52,26 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// Bytes of scratch space for one setting value (lexed tokens and substitution output).
 const SCRATCH_BYTES: usize = 64 * 1024;
 
-/// Why a load failed. Every variant names the service (and the file and line where it helps)
-/// so that the message is one a user can act on.
+/// Where in a description an error is, in the forms Dinit reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A line of a file (the file as Dinit names it: `DIR/NAME`, or an `@include` path as
+    /// written).
+    Line {
+        /// The file.
+        file: PathBuf,
+        /// The line.
+        line: u32,
+        /// The setting, for the errors dinit's log names it in.
+        setting: Option<&'static str>,
+    },
+    /// A setting, while it was read (a substitution error).
+    Setting(&'static str),
+    /// A setting, once the description was read (a substitution error in a path setting).
+    Resolving(&'static str),
+}
+
+/// Why a load failed. The messages are Dinit's.
 #[derive(Debug)]
 pub enum LoadError {
     /// No description file for the service in any service directory.
@@ -55,35 +81,39 @@ pub enum LoadError {
         /// The service whose dependency it is, if any.
         needed_by: Option<Vec<u8>>,
     },
-    /// The name is not a valid service name.
-    BadName {
-        /// The name.
-        name: Vec<u8>,
-    },
-    /// A syntax error or bad setting value.
+    /// An error in a description (a syntax error or bad setting value).
     Description {
         /// The service.
         service: Vec<u8>,
-        /// The file (description, fragment or env-file) the error is in.
-        file: PathBuf,
-        /// What and where.
-        error: Box<DescError>,
-    },
-    /// The settings are inconsistent (e.g. a process service without a command).
-    Invalid {
-        /// The service.
-        service: Vec<u8>,
-        /// Its description file.
-        file: PathBuf,
+        /// The name the message gives for the service: for an invalid dependency name, Dinit
+        /// names the dependency (unless it is empty).
+        shown: Option<Vec<u8>>,
+        /// Where.
+        place: Place,
         /// What is wrong.
         message: String,
     },
-    /// A file could not be read.
-    Io {
+    /// A service cannot be loaded for another reason (an inconsistent description, a file
+    /// that cannot be read, ...).
+    Load {
         /// The service.
         service: Vec<u8>,
-        /// The file.
-        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `.d` dependency directory cannot be read (an error for dinit-check only).
+    DependencyDir {
+        /// The service.
+        service: Vec<u8>,
+        /// The directory as written.
+        dir: Vec<u8>,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// A description file (or included file) cannot be read once open.
+    Read {
+        /// The service.
+        service: Vec<u8>,
         /// The error.
         error: std::io::Error,
     },
@@ -96,15 +126,33 @@ pub enum LoadError {
     Capacity(CapacityError),
 }
 
+fn show(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The text of an I/O error as the C library's `strerror` gives it (without Rust's
+/// " (os error N)").
+pub fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(errno) => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(cut) if text.ends_with(&format!(" (os error {errno})")) => {
+                    text[..cut].to_string()
+                }
+                _ => text,
+            }
+        }
+        None => e.to_string(),
+    }
+}
+
 impl LoadError {
     /// True for errors in a description itself (the protocol's `SERVICE_DESC_ERR`), as opposed
     /// to failures to load it or its dependencies (`SERVICE_LOAD_ERR`) or a missing
     /// description (`NOSERVICE`).
     pub fn is_description_error(&self) -> bool {
-        matches!(
-            self,
-            LoadError::Description { .. } | LoadError::Invalid { .. } | LoadError::BadName { .. }
-        )
+        matches!(self, LoadError::Description { .. })
     }
 
     /// True if the service asked for itself has no description.
@@ -117,74 +165,122 @@ impl LoadError {
             }
         )
     }
+
+    /// The service the error concerns.
+    pub fn service(&self) -> &[u8] {
+        match self {
+            LoadError::NotFound { name, .. } => name,
+            LoadError::Description { service, .. }
+            | LoadError::Load { service, .. }
+            | LoadError::DependencyDir { service, .. }
+            | LoadError::Read { service, .. } => service,
+            LoadError::Cycle { services } => services.first().map_or(&[], Vec::as_slice),
+            LoadError::Capacity(_) => &[],
+        }
+    }
+
+    /// The service as the message names it (see [`LoadError::Description`]'s `shown`).
+    fn shown(&self) -> &[u8] {
+        match self {
+            LoadError::Description {
+                shown: Some(shown), ..
+            } => shown,
+            _ => self.service(),
+        }
+    }
+
+    /// What is wrong, without the service's name or the place (Dinit's description of the
+    /// exception).
+    pub fn message(&self) -> String {
+        match self {
+            LoadError::NotFound { .. } => "service description not found.".into(),
+            LoadError::Description { message, .. } | LoadError::Load { message, .. } => {
+                message.clone()
+            }
+            LoadError::DependencyDir { dir, error, .. } => format!(
+                "error reading dependencies from directory {}: {}",
+                show(dir),
+                strerror(error)
+            ),
+            LoadError::Read { error, .. } => {
+                format!("error reading service description: {}", strerror(error))
+            }
+            LoadError::Cycle { .. } => "has cyclic dependency.".into(),
+            LoadError::Capacity(e) => e.to_string(),
+        }
+    }
+
+    /// The line dinit-check prints for this error (fatal errors are printed as "Unable to
+    /// load service" instead, by the checker).
+    pub fn check_line(&self) -> String {
+        let service = show(self.shown());
+        match self {
+            LoadError::Description { place, message, .. } => match place {
+                Place::Line { file, line, .. } => {
+                    format!("Service '{service}' ({}:{line}): {message}", file.display())
+                }
+                Place::Setting(setting) => {
+                    format!("Service '{service}' setting '{setting}': {message}")
+                }
+                Place::Resolving(setting) => format!("Service '{service}': {setting}: {message}"),
+            },
+            LoadError::DependencyDir { .. } | LoadError::Read { .. } => {
+                format!("Service '{service}', {}", self.message())
+            }
+            _ => format!("Service '{service}': {}", self.message()),
+        }
+    }
+
+    /// How dinit logs the failure to load a service it was asked for at start-up.
+    pub fn startup_message(&self) -> String {
+        match self {
+            LoadError::NotFound { name, .. } => {
+                format!("{}: could not find service description.", show(name))
+            }
+            LoadError::Description { .. } => self.to_string(),
+            _ => format!(
+                "{}: error loading: {}",
+                show(self.service()),
+                self.message()
+            ),
+        }
+    }
 }
 
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
+/// How dinit logs the failure to load a service a client asked for.
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::NotFound {
-                name,
-                needed_by: None,
-            } => {
-                write!(f, "service '{}': service description not found", show(name))
-            }
-            LoadError::NotFound {
-                name,
-                needed_by: Some(by),
-            } => write!(
-                f,
-                "service '{}': service description not found (needed by '{}')",
-                show(name),
-                show(by)
-            ),
-            LoadError::BadName { name } => {
-                write!(f, "'{}' is not a valid service name", show(name))
-            }
-            LoadError::Description {
-                service,
-                file,
-                error,
-            } => {
-                write!(
+            LoadError::Description { place, message, .. } => match place {
+                Place::Line {
+                    file,
+                    line,
+                    setting: None,
+                } => write!(
                     f,
-                    "service '{}': {}, {}",
-                    show(service),
-                    file.display(),
-                    error
-                )
-            }
-            LoadError::Invalid {
-                service,
-                file,
-                message,
-            } => {
-                write!(
+                    "Error in service description for '{}' (file {}, line {line}): {message}",
+                    show(self.shown()),
+                    file.display()
+                ),
+                Place::Line {
+                    file,
+                    line,
+                    setting: Some(setting),
+                } => write!(
                     f,
-                    "service '{}': {}: {}",
-                    show(service),
-                    file.display(),
-                    message
-                )
-            }
-            LoadError::Io {
-                service,
-                path,
-                error,
-            } => {
-                write!(
+                    "Error in service description for '{}': setting '{setting}' (file {}, line \
+                     {line}): {message}",
+                    show(self.shown()),
+                    file.display()
+                ),
+                Place::Setting(setting) | Place::Resolving(setting) => write!(
                     f,
-                    "service '{}': cannot read {}: {}",
-                    show(service),
-                    path.display(),
-                    error
-                )
-            }
+                    "Error in service description for '{}' setting '{setting}': {message}",
+                    show(self.shown())
+                ),
+            },
             LoadError::Cycle { services } => {
-                f.write_str("dependency cycle: ")?;
+                f.write_str("Could not load service: dependency cycle: ")?;
                 for s in services {
                     write!(f, "{} -> ", show(s))?;
                 }
@@ -194,24 +290,48 @@ impl fmt::Display for LoadError {
                 }
             }
             LoadError::Capacity(e) => write!(f, "{e}"),
+            _ => write!(
+                f,
+                "Could not load service {}: {}",
+                show(self.service()),
+                self.message()
+            ),
         }
     }
 }
 
 impl std::error::Error for LoadError {}
 
-/// A problem found while reading a description that does not stop it from loading.
+/// A problem found while reading a description, in the order found.
+#[derive(Debug)]
+pub enum Diagnostic {
+    /// An error: dinit fails the load with the first; dinit-check reports each.
+    Error(LoadError),
+    /// A setting that does not fit the rest of the description (only with [`Loader::lint`]).
+    Lint {
+        /// The service.
+        service: Vec<u8>,
+        /// Dinit's text, without its "warning: " prefix.
+        message: String,
+    },
+    /// A substitution read one of dinit's environment variables, whose values may differ in the
+    /// running dinit (once per service; only with [`Loader::lint`] and not
+    /// [`Loader::online`]).
+    EnvironmentUsed,
+}
+
+/// A problem found while loading that does not stop it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
     /// The service.
     pub service: Vec<u8>,
-    /// What is worth knowing.
+    /// Dinit's message.
     pub message: String,
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "service '{}': {}", show(&self.service), self.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -264,13 +384,24 @@ pub struct ReadService {
     pub command: Vec<CString>,
     /// `stop-command`, likewise.
     pub stop_command: Vec<CString>,
-    /// Dependencies as declared (including those found in `.d` directories).
+    /// Dependencies as declared (including those found in `.d` directories), in order.
     pub dependencies: Vec<DeclaredDependency>,
     /// `chain-to`, if any.
     pub chain_to: Vec<u8>,
-    /// Command and path settings whose value depends on environment variables (dinit-check
-    /// warns about these: dinit's environment may differ from its own).
-    pub substituted: Vec<&'static str>,
+    /// What dinit-check needs beyond the runtime data.
+    pub check: CheckData,
+}
+
+/// What dinit-check examines after reading a description: the values as written (after
+/// substitution), before the loader resolves them.
+#[derive(Clone, Debug, Default)]
+pub struct CheckData {
+    /// The service directory the description came from, as configured.
+    pub service_dir: PathBuf,
+    /// `working-dir`, substituted, not resolved.
+    pub working_dir: Option<Vec<u8>>,
+    /// `logfile`, substituted, not resolved; only with `log-type = file`.
+    pub logfile: Option<Vec<u8>>,
 }
 
 /// Reads and loads service descriptions.
@@ -282,12 +413,14 @@ pub struct Loader<'a> {
     pub env: &'a Environment,
     /// dinit's original environment, which `!import` in a service's env-file reads.
     pub original_env: &'a Environment,
-    /// Warnings collected while reading.
+    /// Warnings collected while loading (dinit logs them).
     pub warnings: Vec<Warning>,
-    /// Find out which settings depend on environment variables
-    /// ([`ReadService::substituted`]); only `dinit-check` needs to know, and it costs two more
-    /// expansions of every setting.
-    pub detect_substitution: bool,
+    /// dinit-check's checking: lint warnings, and `.d` directories that cannot be read are
+    /// errors (for dinit they are warnings).
+    pub lint: bool,
+    /// The environment is the running daemon's (dinit-check `--online`): substitutions need
+    /// no warning.
+    pub online: bool,
     /// Substitution buffers and a description, kept from one service to the next: a
     /// transaction of thousands of services neither allocates nor clears them each time.
     spare_buffers: Vec<Vec<u8>>,
@@ -297,15 +430,173 @@ pub struct Loader<'a> {
 /// Dependencies named by `depends-on` and the like, in order, each (kind, name) once.
 #[derive(Default)]
 struct DepList {
-    list: Vec<(DepKind, Vec<u8>)>,
+    list: Vec<DeclaredDependency>,
     seen: std::collections::HashSet<(DepKind, Vec<u8>)>,
 }
 
+impl DepList {
+    fn push(&mut self, kind: DepKind, name: &[u8], from_dir: bool) {
+        if self.seen.insert((kind, name.to_vec())) {
+            self.list.push(DeclaredDependency {
+                kind,
+                name: name.to_vec(),
+                from_dir,
+            });
+        }
+    }
+}
+
+/// A description file or an included file.
+struct Fragment {
+    /// Its name as Dinit prints it (and as `.d` directories are resolved against).
+    name: PathBuf,
+    /// The real directory it is in, against which its `@include`s and `env-file` resolve.
+    real_dir: PathBuf,
+}
+
+/// An open file read whole.
 struct Found {
     file: PathBuf,
     dir_index: u16,
     text: Vec<u8>,
     mtime: (i64, i64),
+    real_dir: PathBuf,
+}
+
+/// Dinit's way of naming a file in a directory: `dir/name` (one slash), even if `name` is
+/// absolute.
+fn dir_file(dir: &Path, name: &[u8]) -> PathBuf {
+    let mut bytes = dir.as_os_str().as_bytes().to_vec();
+    if bytes.last() != Some(&b'/') {
+        bytes.push(b'/');
+    }
+    bytes.extend_from_slice(name);
+    PathBuf::from(OsStr::from_bytes(&bytes))
+}
+
+/// `path` resolved against `dir` unless it is absolute (or `dir` is empty).
+fn resolve(dir: &Path, path: &[u8]) -> PathBuf {
+    let p = Path::new(OsStr::from_bytes(path));
+    if p.is_absolute() || dir.as_os_str().is_empty() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
+}
+
+/// The directory part of a file name, as Dinit's `parent_path` gives it ("" for a bare name).
+fn parent_of_name(name: &Path) -> PathBuf {
+    let bytes = name.as_os_str().as_bytes();
+    match bytes.iter().rposition(|&b| b == b'/') {
+        None => PathBuf::new(),
+        Some(mut cut) => {
+            while cut > 0 && bytes.get(cut - 1) == Some(&b'/') {
+                cut -= 1;
+            }
+            let dir = if cut == 0 { &b"/"[..] } else { &bytes[..cut] };
+            PathBuf::from(OsStr::from_bytes(dir))
+        }
+    }
+}
+
+/// The real directory of an open file: the directory of its canonical path (symbolic links
+/// followed), or of its name if that cannot be found.
+fn real_dir_of(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
+/// Environment variables that note when one is looked up (dinit-check warns once per
+/// service that such substitutions may differ in the running daemon).
+struct Watched<'a> {
+    vars: &'a dyn Vars,
+    used: Cell<bool>,
+}
+
+impl Vars for Watched<'_> {
+    fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.used.set(true);
+        self.vars.get(name)
+    }
+}
+
+/// What is being read: the service, its file, and where diagnostics go.
+struct Reading<'d> {
+    name: Vec<u8>,
+    diags: &'d mut Vec<Diagnostic>,
+    fragments: Vec<Fragment>,
+    deps: DepList,
+    waits_for_dirs: Vec<PathBuf>,
+    env_file_dir: PathBuf,
+    /// The environment warning was given.
+    env_warned: bool,
+    /// Give the environment warning.
+    env_warning: bool,
+    /// `nice` and `oom-score-adj` were given, even if with a value that is not valid (Dinit
+    /// then still warns that the type ignores them).
+    nice_given: bool,
+    oom_given: bool,
+}
+
+impl Reading<'_> {
+    fn error(&mut self, e: LoadError) {
+        self.diags.push(Diagnostic::Error(e));
+    }
+
+    fn load_error(&mut self, message: impl Into<String>) {
+        let service = self.name.clone();
+        self.error(LoadError::Load {
+            service,
+            message: message.into(),
+        });
+    }
+
+    fn lint(&mut self, message: &str) {
+        self.diags.push(Diagnostic::Lint {
+            service: self.name.clone(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// Gives the environment warning if a substitution has just read a variable.
+    fn note_env(&mut self, watched: &Watched<'_>) {
+        if watched.used.replace(false) && self.env_warning && !self.env_warned {
+            self.env_warned = true;
+            self.diags.push(Diagnostic::EnvironmentUsed);
+        }
+    }
+
+    /// A description error found while reading fragment `fragment`.
+    fn desc_error(&self, fragment: usize, e: &DescError) -> LoadError {
+        let place = match e.kind.setting() {
+            Some(setting) if !e.kind.has_position() => Place::Setting(setting),
+            _ => Place::Line {
+                file: self
+                    .fragments
+                    .get(fragment)
+                    .map(|f| f.name.clone())
+                    .unwrap_or_default(),
+                line: e.line,
+                setting: logged_setting(e),
+            },
+        };
+        // Dinit names the dependency, not the service, when a dependency name is invalid
+        // (unless it is empty).
+        let shown = match e.kind {
+            DescErrorKind::InvalidDependencyName { name } if !name.as_bytes().is_empty() => {
+                Some(name.as_bytes().to_vec())
+            }
+            _ => None,
+        };
+        LoadError::Description {
+            service: self.name.clone(),
+            shown,
+            place,
+            message: e.kind.to_string(),
+        }
+    }
 }
 
 impl<'a> Loader<'a> {
@@ -317,7 +608,8 @@ impl<'a> Loader<'a> {
             env,
             original_env: env,
             warnings: Vec::new(),
-            detect_substitution: false,
+            lint: false,
+            online: false,
             spare_buffers: Vec::new(),
             spare_desc: None,
         }
@@ -339,79 +631,90 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Finds the description file of the service with base name `base`.
-    fn find_file(&self, service: &[u8], base: &[u8]) -> Result<Option<Found>, LoadError> {
+    /// Finds and reads the description file of the service with base name `base`: the first
+    /// service directory with an entry of that name.
+    fn find_file(
+        &self,
+        service: &[u8],
+        base: &[u8],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Result<Found, LoadError> {
+        let mut first_error: Option<LoadError> = None;
         for (dir_index, dir) in self.dirs.iter().enumerate() {
             let Ok(dir_index) = u16::try_from(dir_index) else {
                 break;
             };
-            let file = dir.join(OsStr::from_bytes(base));
-            match std::fs::read(&file) {
-                Ok(text) => {
-                    let meta = std::fs::metadata(&file).map_err(|error| LoadError::Io {
-                        service: service.to_vec(),
-                        path: file.clone(),
-                        error,
-                    })?;
-                    if meta.is_dir() {
-                        continue;
+            let file = dir_file(dir, base);
+            let mut opened = match std::fs::File::open(&file) {
+                Ok(f) => f,
+                Err(e) => {
+                    if e.kind() != std::io::ErrorKind::NotFound && first_error.is_none() {
+                        first_error = Some(LoadError::Load {
+                            service: service.to_vec(),
+                            message: format!("{}: {}", file.display(), strerror(&e)),
+                        });
                     }
-                    return Ok(Some(Found {
-                        file,
-                        dir_index,
-                        text,
-                        mtime: (meta.mtime(), meta.mtime_nsec()),
-                    }));
+                    continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) if e.raw_os_error() == Some(libc::EISDIR) => continue,
-                Err(error) => {
-                    return Err(LoadError::Io {
-                        service: service.to_vec(),
-                        path: file,
-                        error,
-                    })
-                }
-            }
+            };
+            let text = read_all(&mut opened, service, &file, diags)?;
+            let meta = opened.metadata().ok();
+            return Ok(Found {
+                real_dir: real_dir_of(&file),
+                file,
+                dir_index,
+                text,
+                mtime: meta.map_or((0, 0), |m| (m.mtime(), m.mtime_nsec())),
+            });
         }
-        Ok(None)
+        Err(first_error.unwrap_or_else(|| LoadError::NotFound {
+            name: service.to_vec(),
+            needed_by: None,
+        }))
     }
 
     /// True if some service directory has a description for `name`.
     pub fn has_description(&self, name: &[u8]) -> bool {
-        match parse_service_name(name) {
-            Ok(sn) => self
-                .dirs
-                .iter()
-                .any(|d| d.join(OsStr::from_bytes(sn.base)).is_file()),
-            Err(_) => false,
-        }
+        let base = split_service_name(name).base;
+        self.dirs
+            .iter()
+            .any(|d| dir_file(d, base).symlink_metadata().is_ok())
     }
 
     /// Reads, parses, substitutes and validates the description of `name`, without touching
-    /// the engine. `errors` collects every description error (so that `dinit-check` can report
-    /// them all); the first is also returned.
-    pub fn read_service(
+    /// the engine, as dinit does: the first error fails it.
+    pub fn read_service(&mut self, name: &[u8]) -> Result<ReadService, LoadError> {
+        let mut diags = Vec::new();
+        let read = self.read_service_diagnosed(name, &mut diags);
+        for d in diags {
+            if let Diagnostic::Error(e) = d {
+                return Err(e);
+            }
+        }
+        read
+    }
+
+    /// Reads, parses, substitutes and validates the description of `name`, as dinit-check
+    /// does: every problem goes to `diags`, in the order found, and only a problem that stops
+    /// the reading (a fatal one) is returned as an error.
+    pub fn read_service_diagnosed(
         &mut self,
         name: &[u8],
-        errors: &mut Vec<LoadError>,
+        diags: &mut Vec<Diagnostic>,
     ) -> Result<ReadService, LoadError> {
-        let sn = parse_service_name(name).map_err(|_| LoadError::BadName {
-            name: name.to_vec(),
-        })?;
-        let found = self
-            .find_file(name, sn.base)?
-            .ok_or_else(|| LoadError::NotFound {
-                name: name.to_vec(),
-                needed_by: None,
-            })?;
-        let file_dir = found
-            .file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let pre_env = SubstEnv::new(self.env, sn.argument);
-
+        if name.len() > usize::from(u16::MAX) {
+            return Err(LoadError::Load {
+                service: name.to_vec(),
+                message: "service name is too long".into(),
+            });
+        }
+        let sn = split_service_name(name);
+        let found = self.find_file(name, sn.base, diags)?;
+        let watched = Watched {
+            vars: self.env,
+            used: Cell::new(false),
+        };
+        let pre_env = SubstEnv::new(&watched, sn.argument);
         let mut desc: Box<Desc> = match self.spare_desc.take() {
             Some(mut desc) => {
                 desc.reset();
@@ -419,207 +722,417 @@ impl<'a> Loader<'a> {
             }
             None => Box::default(),
         };
-        let mut fragments: Vec<PathBuf> = vec![found.file.clone()];
-        let first_error = errors.len();
-        // Dependencies are collected here rather than in the description, whose storage is
-        // bounded: a `boot` may name thousands of services.
-        let mut deps = DepList::default();
-        self.parse_fragment(
-            name,
-            (&mut desc, &mut deps),
+        let mut reading = Reading {
+            name: name.to_vec(),
+            diags,
+            fragments: vec![Fragment {
+                name: found.file.clone(),
+                real_dir: found.real_dir.clone(),
+            }],
+            deps: DepList::default(),
+            waits_for_dirs: Vec::new(),
+            env_file_dir: found.real_dir.clone(),
+            env_warned: false,
+            env_warning: self.lint && !self.online,
+            nice_given: false,
+            oom_given: false,
+        };
+        let parsed = self.parse_fragment(
+            &mut reading,
+            &mut desc,
             &found.text,
             0,
             0,
             &pre_env,
-            &mut fragments,
-            errors,
+            &watched,
         );
-        if let Some(e) = errors.get(first_error) {
-            return Err(e.duplicate());
-        }
+        let result = parsed.and_then(|()| self.finish(&mut reading, &desc, &found, sn.argument));
+        self.spare_desc = Some(desc);
+        result
+    }
 
+    /// Parses one fragment (the description file or an included file), applying settings to
+    /// `desc` and following `@include`s. An error returned is fatal.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_fragment(
+        &mut self,
+        r: &mut Reading<'_>,
+        desc: &mut Desc,
+        text: &[u8],
+        fragment: usize,
+        depth: usize,
+        env: &SubstEnv<'_>,
+        watched: &Watched<'_>,
+    ) -> Result<(), LoadError> {
+        let mut scratch = self.buffer();
+        let mut parser = Parser::new(text);
+        let fragment_no = u16::try_from(fragment).unwrap_or(u16::MAX);
+        let result = loop {
+            desc.set_fragment(fragment_no);
+            let entry = parser.next_item(env, &mut scratch);
+            r.note_env(watched);
+            let entry = match entry {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break Ok(()),
+                Err(e) if e.fatal => break Err(r.desc_error(fragment, &e)),
+                Err(e) => {
+                    match e.setting {
+                        Some(SettingKey::Nice) => r.nice_given = true,
+                        Some(SettingKey::OomScoreAdj) => r.oom_given = true,
+                        _ => {}
+                    }
+                    let e = r.desc_error(fragment, &e);
+                    r.error(e);
+                    continue;
+                }
+            };
+            let line = entry.line;
+            let setting = match entry.item {
+                Item::Setting(setting) => setting,
+                Item::UnknownMeta(_) => continue,
+                Item::Include { path, optional } => {
+                    let path = path.to_vec();
+                    if let Err(e) =
+                        self.include(r, desc, &path, optional, fragment, depth, env, watched)
+                    {
+                        break Err(e);
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = self.apply(r, desc, setting, line, fragment) {
+                let e = r.desc_error(fragment, &e.in_fragment(fragment_no));
+                r.error(e);
+            }
+        };
+        self.recycle(scratch);
+        result
+    }
+
+    /// Applies a setting read at `line` of `fragment`: dependencies go to the list, names of
+    /// users and groups are looked up, `.d` directories are read.
+    fn apply(
+        &mut self,
+        r: &mut Reading<'_>,
+        desc: &mut Desc,
+        setting: Setting<'_>,
+        line: u32,
+        fragment: usize,
+    ) -> Result<(), DescError> {
+        let fail = |kind| Err(DescError::new(line, kind));
+        match setting {
+            Setting::Dependency { kind, name } => {
+                r.deps.push(kind, name, false);
+                return Ok(());
+            }
+            Setting::DependencyDir { kind, path } => {
+                self.dependency_dir(r, kind, path, fragment);
+                return Ok(());
+            }
+            Setting::ConsumerOf(target) if target == r.name.as_slice() => {
+                return fail(DescErrorKind::OwnConsumer);
+            }
+            Setting::EnvFile(_) => {
+                if let Some(f) = r.fragments.get(fragment) {
+                    r.env_file_dir = f.real_dir.clone();
+                }
+            }
+            Setting::RunAs(IdSpec::Name(n))
+            | Setting::SocketUid(IdSpec::Name(n))
+            | Setting::LogfileUid(IdSpec::Name(n)) => {
+                if let Err(kind) = lookup_user(setting_name(&setting), n) {
+                    return fail(kind);
+                }
+            }
+            Setting::SocketGid(IdSpec::Name(n)) | Setting::LogfileGid(IdSpec::Name(n)) => {
+                if let Err(kind) = lookup_group(setting_name(&setting), n) {
+                    return fail(kind);
+                }
+            }
+            _ => {}
+        }
+        desc.apply(line, setting)
+    }
+
+    /// `@include` / `@include-opt` of `path` from fragment `from`.
+    #[allow(clippy::too_many_arguments)]
+    fn include(
+        &mut self,
+        r: &mut Reading<'_>,
+        desc: &mut Desc,
+        path: &[u8],
+        optional: bool,
+        from: usize,
+        depth: usize,
+        env: &SubstEnv<'_>,
+        watched: &Watched<'_>,
+    ) -> Result<(), LoadError> {
+        let base = r
+            .fragments
+            .get(from)
+            .map(|f| f.real_dir.clone())
+            .unwrap_or_default();
+        let target = resolve(&base, path);
+        let shown = PathBuf::from(OsStr::from_bytes(path));
+        let cannot_open = |e: &std::io::Error| LoadError::Load {
+            service: r.name.clone(),
+            message: format!("{}: cannot open: {}", shown.display(), strerror(e)),
+        };
+        let mut file = match std::fs::File::open(&target) {
+            Ok(f) => f,
+            Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(cannot_open(&e)),
+        };
+        if depth + 1 >= MAX_INCLUDE_DEPTH {
+            return Err(LoadError::Load {
+                service: r.name.clone(),
+                message: format!(
+                    "{}: @include nested more than {MAX_INCLUDE_DEPTH} deep",
+                    shown.display()
+                ),
+            });
+        }
+        let text = read_all(&mut file, &r.name, &shown, r.diags)?;
+        let index = r.fragments.len();
+        if index > usize::from(u16::MAX) {
+            return Err(LoadError::Load {
+                service: r.name.clone(),
+                message: "too many included files".into(),
+            });
+        }
+        r.fragments.push(Fragment {
+            name: shown,
+            real_dir: real_dir_of(&target),
+        });
+        self.parse_fragment(r, desc, &text, index, depth + 1, env, watched)
+    }
+
+    /// Reads a `.d` directory named in `fragment`: each entry not beginning with a dot is a
+    /// dependency of `kind`.
+    fn dependency_dir(&mut self, r: &mut Reading<'_>, kind: DepKind, path: &[u8], fragment: usize) {
+        let parent = r
+            .fragments
+            .get(fragment)
+            .map(|f| parent_of_name(&f.name))
+            .unwrap_or_default();
+        let dir = if path.is_empty() {
+            parent
+        } else {
+            resolve(&parent, path)
+        };
+        if kind == DepKind::WaitsFor {
+            r.waits_for_dirs.push(dir.clone());
+        }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) => {
+                if self.lint {
+                    let service = r.name.clone();
+                    r.error(LoadError::DependencyDir {
+                        service,
+                        dir: path.to_vec(),
+                        error,
+                    });
+                } else {
+                    self.warnings.push(Warning {
+                        service: r.name.clone(),
+                        message: format!(
+                            "Could not open dependency directory '{}' for {} service.",
+                            dir.display(),
+                            show(&r.name)
+                        ),
+                    });
+                }
+                return;
+            }
+        };
+        for entry in entries {
+            match entry {
+                Ok(entry) => {
+                    let name = entry.file_name();
+                    let name = name.as_bytes();
+                    if dinit_core::desc::is_valid_service_name(name) {
+                        r.deps.push(kind, name, true);
+                    }
+                }
+                Err(error) => {
+                    if self.lint {
+                        let service = r.name.clone();
+                        r.error(LoadError::DependencyDir {
+                            service,
+                            dir: path.to_vec(),
+                            error,
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// What follows the reading of the description: the service's environment, the checks
+    /// of the settings together, post-load substitution, and the runtime data.
+    fn finish(
+        &mut self,
+        r: &mut Reading<'_>,
+        desc: &Desc,
+        found: &Found,
+        argument: Option<&[u8]>,
+    ) -> Result<ReadService, LoadError> {
+        let name = r.name.clone();
         // The service's own environment: load-options variables, then its env-file, which
         // takes precedence (dinit-service(5) VARIABLE SUBSTITUTION).
         let mut service_env = EnvOps::default();
         let opts = desc.load_options();
         if opts.contains(LoadOptions::EXPORT_PASSWD_VARS) {
-            self.export_passwd_vars(name, &found.file, &desc, &mut service_env)?;
+            if let Err(message) = export_passwd_vars(desc, &mut service_env) {
+                r.load_error(message);
+            }
         }
         if opts.contains(LoadOptions::EXPORT_SERVICE_NAME) {
-            service_env.push_set(b"DINIT_SERVICE", name);
+            service_env.push_set(b"DINIT_SERVICE", &name);
         }
         if let Some(env_file) = desc.env_file() {
-            let path = resolve(&file_dir, env_file);
-            let text = std::fs::read(&path).map_err(|error| LoadError::Io {
-                service: name.to_vec(),
-                path: path.clone(),
-                error,
-            })?;
-            let ops = EnvOps::parse(&text).map_err(|error| LoadError::Description {
-                service: name.to_vec(),
-                file: path.clone(),
-                error: Box::new(error),
-            })?;
-            service_env.extend(&ops);
+            let path = resolve(&r.env_file_dir, env_file);
+            match std::fs::read(&path) {
+                Ok(text) => service_env.extend(&EnvOps::parse(&text)),
+                // (dinit names the file; dinit-check does not.)
+                Err(e) if self.lint => {
+                    r.load_error(format!("could not load environment file: {}", strerror(&e)));
+                }
+                Err(e) => r.load_error(format!(
+                    "could not load environment file: {}: {}",
+                    show(env_file),
+                    strerror(&e)
+                )),
+            }
         }
         let mut subst_vars = self.env.clone();
         service_env.apply_to(&mut subst_vars, self.original_env);
-        let post_env = SubstEnv::new(&subst_vars, sn.argument);
-
-        let mut substituted = Vec::new();
-        let mut out = self.buffer();
-        let desc_err = |error: DescError, fragments: &[PathBuf]| LoadError::Description {
-            service: name.to_vec(),
-            file: fragments
-                .get(usize::from(error.fragment))
-                .cloned()
-                .unwrap_or_else(|| found.file.clone()),
-            error: Box::new(error),
+        let watched = Watched {
+            vars: &subst_vars,
+            used: Cell::new(false),
         };
-        let command =
-            |which: CommandSetting, out: &mut Vec<u8>| -> Result<Vec<CString>, LoadError> {
-                match desc.expand_command(which, &post_env, out) {
-                    Ok(Some(tokens)) => {
-                        Ok(tokens.iter().filter_map(|t| CString::new(t).ok()).collect())
-                    }
-                    Ok(None) => Ok(Vec::new()),
-                    Err(e) => Err(desc_err(e, &fragments)),
-                }
-            };
-        let argv = command(CommandSetting::Start, &mut out)?;
-        let stop_argv = command(CommandSetting::Stop, &mut out)?;
-        // Does a setting depend on environment variables (not just the service argument)?
-        // Expand it with every variable unset and with every variable set: if the results
-        // differ, it does.
-        let (unset, probe) = (
-            SubstEnv::new(&NoVars, sn.argument),
-            SubstEnv::new(&Probe, sn.argument),
+        let post_env = SubstEnv::new(&watched, argument);
+
+        let kind = desc.kind();
+        let runs_process = matches!(
+            kind,
+            ServiceKind::Process | ServiceKind::Bgprocess | ServiceKind::Scripted
         );
-        if self.detect_substitution {
-            let mut a = self.buffer();
-            let mut b = self.buffer();
-            for (which, key) in [
-                (CommandSetting::Start, "command"),
-                (CommandSetting::Stop, "stop-command"),
-            ] {
-                let x = desc
-                    .expand_command(which, &unset, &mut a)
-                    .ok()
-                    .flatten()
-                    .map(|t| t.as_bytes().to_vec());
-                let y = desc
-                    .expand_command(which, &probe, &mut b)
-                    .ok()
-                    .flatten()
-                    .map(|t| t.as_bytes().to_vec());
-                if x != y {
-                    substituted.push(key);
-                }
-            }
-            for (which, key) in [
-                (PathSetting::WorkingDir, "working-dir"),
-                (PathSetting::PidFile, "pid-file"),
-                (PathSetting::SocketListen, "socket-listen"),
-                (PathSetting::Logfile, "logfile"),
-            ] {
-                let x = desc
-                    .expand_path(which, &unset, &mut a)
-                    .ok()
-                    .flatten()
-                    .map(<[u8]>::to_vec);
-                let y = desc
-                    .expand_path(which, &probe, &mut b)
-                    .ok()
-                    .flatten()
-                    .map(<[u8]>::to_vec);
-                if x != y {
-                    substituted.push(key);
-                }
-            }
-            self.recycle(a);
-            self.recycle(b);
+        if runs_process && desc.command().is_none() {
+            r.load_error("'command' setting not specified.");
         }
-        let path = |which: PathSetting, out: &mut Vec<u8>| -> Result<Option<PathBuf>, LoadError> {
-            match desc.expand_path(which, &post_env, out) {
-                Ok(Some(p)) => Ok(Some(resolve(&file_dir, p))),
-                Ok(None) => Ok(None),
-                Err(e) => Err(desc_err(e, &fragments)),
+        if self.lint {
+            lint(r, desc);
+        }
+        if kind == ServiceKind::Bgprocess {
+            if desc.pid_file().is_none() {
+                r.load_error("process ID file ('pid-file') not specified for bgprocess service.");
+            }
+            if desc.ready_notification().is_some() {
+                r.load_error(
+                    "readiness notification ('ready-notification') is not supported for \
+                     bgprocess services.",
+                );
+            }
+        }
+        let options = desc.config().options;
+        if options.contains(Options::KILL_ALL_ON_STOP)
+            && !matches!(kind, ServiceKind::Internal | ServiceKind::Scripted)
+        {
+            r.load_error("kill-all-on-stop can only be set on scripted or internal services.");
+        }
+
+        // Post-load substitution, in Dinit's order. A path that cannot be substituted is
+        // reported and kept as written; a command that cannot be is fatal.
+        let mut out = self.buffer();
+        let mut path = |r: &mut Reading<'_>, which: PathSetting, setting: &'static str| {
+            let expanded = desc.expand_path(which, &post_env, &mut out);
+            r.note_env(&watched);
+            match expanded {
+                Ok(v) => v.filter(|v| !v.is_empty()).map(<[u8]>::to_vec),
+                Err(e) => {
+                    let service = r.name.clone();
+                    r.error(LoadError::Description {
+                        service,
+                        shown: None,
+                        place: Place::Resolving(setting),
+                        message: e.kind.to_string(),
+                    });
+                    raw_path(desc, which).map(<[u8]>::to_vec)
+                }
             }
         };
-        let working_dir = path(PathSetting::WorkingDir, &mut out)?.filter(|d| *d != file_dir);
-        let pid_file = path(PathSetting::PidFile, &mut out)?;
-        let socket_path = path(PathSetting::SocketListen, &mut out)?;
-        let logfile = path(PathSetting::Logfile, &mut out)?;
-
-        let mut dependencies: Vec<DeclaredDependency> = deps
-            .list
-            .into_iter()
-            .map(|(kind, name)| DeclaredDependency {
-                kind,
-                name,
-                from_dir: false,
-            })
-            .collect();
-        let mut declared = deps.seen;
-        let mut waits_for_dirs = Vec::new();
-        for dd in desc.dependency_dirs() {
-            let base = fragments
-                .get(usize::from(dd.origin.fragment))
-                .and_then(|f| f.parent())
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| file_dir.clone());
-            let dir = resolve(&base, dd.path);
-            if dd.kind == DepKind::WaitsFor {
-                waits_for_dirs.push(dir.clone());
-            }
-            match std::fs::read_dir(&dir) {
-                Ok(entries) => {
-                    let mut names: Vec<Vec<u8>> = entries
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().as_bytes().to_vec())
-                        .filter(|n| !n.starts_with(b"."))
-                        .collect();
-                    names.sort();
-                    for n in names {
-                        if !declared.insert((dd.kind, n.clone())) {
-                            continue;
-                        }
-                        dependencies.push(DeclaredDependency {
-                            kind: dd.kind,
-                            name: n,
-                            from_dir: true,
-                        });
-                    }
+        let socket_path = path(r, PathSetting::SocketListen, "socket-listen");
+        let logfile = path(r, PathSetting::Logfile, "logfile");
+        let working_dir = path(r, PathSetting::WorkingDir, "working-dir");
+        let pid_file = path(r, PathSetting::PidFile, "pid-file");
+        let mut command = |r: &mut Reading<'_>, which: CommandSetting, setting: &'static str| {
+            let expanded = desc.expand_command(which, &post_env, &mut out);
+            r.note_env(&watched);
+            match expanded {
+                Ok(Some(tokens)) => {
+                    Ok(tokens.iter().filter_map(|t| CString::new(t).ok()).collect())
                 }
-                Err(e) => self.warnings.push(Warning {
-                    service: name.to_vec(),
-                    message: format!("cannot read dependency directory {}: {e}", dir.display()),
+                Ok(None) => Ok(Vec::new()),
+                Err(e) => Err(LoadError::Description {
+                    service: r.name.clone(),
+                    shown: None,
+                    place: Place::Setting(setting),
+                    message: e.kind.to_string(),
                 }),
             }
+        };
+        let argv = command(r, CommandSetting::Start, "command");
+        let stop_argv = argv
+            .as_ref()
+            .ok()
+            .map(|_| command(r, CommandSetting::Stop, "stop-command"));
+        self.recycle(out);
+        let argv = argv?;
+        let stop_argv = stop_argv.unwrap_or_else(|| Ok(Vec::new()))?;
+        let log_type = desc.log_type();
+        let logfile = logfile.filter(|_| log_type == LogType::File);
+        if desc.consumer_of().is_some()
+            && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
+        {
+            r.load_error(
+                "only a process or bgprocess service can be a log consumer ('consumer-of') \
+                 another service.",
+            );
         }
 
+        let file_dir = found
+            .file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolved = |p: &Option<Vec<u8>>| p.as_deref().map(|p| resolve(&file_dir, p));
         let config = *desc.config();
         let data = ServiceData {
-            name: name.into(),
+            name: name.clone().into(),
             file: found.file.clone().into_boxed_path(),
             dir_index: found.dir_index,
             mtime: found.mtime,
             config,
-            working_dir: working_dir.map(PathBuf::into_boxed_path),
+            working_dir: resolved(&working_dir)
+                .filter(|d| *d != file_dir)
+                .map(PathBuf::into_boxed_path),
             load_options: opts,
             extra: Extra {
                 env: service_env,
                 log: LogSettings {
-                    log_type: desc.log_type(),
-                    file: logfile,
+                    log_type,
+                    file: resolved(&logfile),
                     permissions: desc.logfile_permissions(),
                     uid: desc.logfile_uid().map(Id::from),
                     gid: desc.logfile_gid().map(Id::from),
                     buffer_size: desc.log_buffer_size(),
                 },
                 run_as: desc.run_as().map(Id::from),
-                pid_file,
-                socket: socket_path.map(|path| ActivationSocket {
+                pid_file: resolved(&pid_file),
+                socket: resolved(&socket_path).map(|path| ActivationSocket {
                     path,
                     permissions: desc.socket_permissions(),
                     uid: desc.socket_uid().map(Id::from),
@@ -642,227 +1155,27 @@ impl<'a> Loader<'a> {
                 inittab_id: desc.inittab_id().map(<[u8]>::to_vec),
                 inittab_line: desc.inittab_line().map(<[u8]>::to_vec),
                 enable_via: desc.enable_via().map(<[u8]>::to_vec),
-                waits_for_dirs,
+                waits_for_dirs: std::mem::take(&mut r.waits_for_dirs),
             }
             .boxed(),
         };
-        let read = ReadService {
+        let service_dir = self
+            .dirs
+            .get(usize::from(found.dir_index))
+            .cloned()
+            .unwrap_or_default();
+        Ok(ReadService {
             chain_to: desc.chain_to().map(<[u8]>::to_vec).unwrap_or_default(),
             data,
             command: argv,
             stop_command: stop_argv,
-            dependencies,
-            substituted,
-        };
-        self.validate(&read, &desc, errors);
-        self.recycle(out);
-        self.spare_desc = Some(desc);
-        match errors.get(first_error) {
-            Some(e) => Err(e.duplicate()),
-            None => Ok(read),
-        }
-    }
-
-    /// Parses one fragment (the description file or an included file), applying settings to
-    /// `desc` and following `@include`s.
-    #[allow(clippy::too_many_arguments)]
-    fn parse_fragment(
-        &mut self,
-        service: &[u8],
-        (desc, deps): (&mut Desc, &mut DepList),
-        text: &[u8],
-        fragment: u16,
-        depth: usize,
-        env: &SubstEnv<'_>,
-        fragments: &mut Vec<PathBuf>,
-        errors: &mut Vec<LoadError>,
-    ) {
-        let file = fragments
-            .get(usize::from(fragment))
-            .cloned()
-            .unwrap_or_default();
-        let fragment_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut scratch = self.buffer();
-        let mut parser = Parser::new(text);
-        let report = |errors: &mut Vec<LoadError>, error: DescError| {
-            errors.push(LoadError::Description {
-                service: service.to_vec(),
-                file: file.clone(),
-                error: Box::new(error.in_fragment(fragment)),
-            });
-        };
-        loop {
-            desc.set_fragment(fragment);
-            let entry = match parser.next_item(env, &mut scratch) {
-                Ok(Some(entry)) => entry,
-                Ok(None) => break,
-                Err(e) => {
-                    report(errors, e);
-                    continue;
-                }
-            };
-            match entry.item {
-                Item::Setting(dinit_core::desc::Setting::Dependency { kind, name }) => {
-                    if deps.seen.insert((kind, name.to_vec())) {
-                        deps.list.push((kind, name.to_vec()));
-                    }
-                }
-                Item::Setting(setting) => {
-                    if let Err(e) = desc.apply(entry.line, setting) {
-                        report(errors, e);
-                    }
-                }
-                Item::Include { path, optional } => {
-                    let target = resolve(&fragment_dir, path);
-                    if depth + 1 >= MAX_INCLUDE_DEPTH {
-                        errors.push(LoadError::Invalid {
-                            service: service.to_vec(),
-                            file: file.clone(),
-                            message: format!(
-                                "line {}: @include nested more than {MAX_INCLUDE_DEPTH} deep ({})",
-                                entry.line,
-                                target.display()
-                            ),
-                        });
-                        continue;
-                    }
-                    let included = match std::fs::read(&target) {
-                        Ok(t) => t,
-                        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(error) => {
-                            errors.push(LoadError::Io {
-                                service: service.to_vec(),
-                                path: target,
-                                error,
-                            });
-                            continue;
-                        }
-                    };
-                    let Ok(index) = u16::try_from(fragments.len()) else {
-                        errors.push(LoadError::Invalid {
-                            service: service.to_vec(),
-                            file: file.clone(),
-                            message: "too many included files".into(),
-                        });
-                        continue;
-                    };
-                    fragments.push(target);
-                    self.parse_fragment(
-                        service,
-                        (&mut *desc, &mut *deps),
-                        &included,
-                        index,
-                        depth + 1,
-                        env,
-                        fragments,
-                        errors,
-                    );
-                }
-                Item::UnknownMeta(_) => {}
-            }
-        }
-        self.recycle(scratch);
-    }
-
-    fn export_passwd_vars(
-        &self,
-        name: &[u8],
-        file: &Path,
-        desc: &Desc,
-        env: &mut EnvOps,
-    ) -> Result<(), LoadError> {
-        let entry = match desc.run_as() {
-            Some(dinit_core::desc::IdSpec::Name(user)) => crate::users::user_by_name(user),
-            Some(dinit_core::desc::IdSpec::Numeric(uid)) => crate::users::user_by_uid(uid),
-            None => crate::users::user_by_uid(rustix::process::getuid().as_raw()),
-        };
-        let entry = entry.map_err(|e| LoadError::Invalid {
-            service: name.to_vec(),
-            file: file.to_path_buf(),
-            message: format!("load-options export-passwd-vars: cannot find the user: {e}"),
-        })?;
-        env.push_set(b"USER", &entry.name);
-        env.push_set(b"LOGNAME", &entry.name);
-        env.push_set(b"HOME", &entry.home);
-        env.push_set(b"SHELL", &entry.shell);
-        env.push_set(b"UID", entry.uid.to_string().as_bytes());
-        env.push_set(b"GID", entry.gid.to_string().as_bytes());
-        Ok(())
-    }
-
-    /// Checks that settings fit together; errors make the load fail, the rest are warnings.
-    fn validate(&mut self, read: &ReadService, desc: &Desc, errors: &mut Vec<LoadError>) {
-        let data = &read.data;
-        let kind = data.config.kind;
-        let mut error = |message: String| {
-            errors.push(LoadError::Invalid {
-                service: data.name.to_vec(),
-                file: data.file.to_path_buf(),
-                message,
-            })
-        };
-        let runs_process = kind.runs_process();
-        if runs_process && read.command.is_empty() {
-            error(format!("a {} service needs a 'command'", kind.name()));
-        }
-        if kind == ServiceKind::Bgprocess && data.extra().pid_file.is_none() {
-            error("a bgprocess service needs a 'pid-file'".into());
-        }
-        if data.log().log_type == LogType::File && data.log().file.is_none() {
-            error("'log-type = file' needs a 'logfile'".into());
-        }
-        if data.extra().consumer_of.is_some()
-            && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
-        {
-            error("'consumer-of' is only valid for process and bgprocess services".into());
-        }
-        if data.extra().consumer_of.as_deref() == Some(&*data.name) {
-            error("a service cannot consume its own output".into());
-        }
-        let mut warn = |message: String| {
-            self.warnings.push(Warning {
-                service: data.name.to_vec(),
-                message,
-            })
-        };
-        let not_for = |setting: &str| {
-            format!(
-                "'{setting}' does not apply to a {} service; it is ignored",
-                kind.name()
-            )
-        };
-        if !runs_process {
-            for (present, setting) in [
-                (!read.stop_command.is_empty(), "stop-command"),
-                (data.log().log_type != LogType::None, "log-type"),
-                (data.extra().run_as.is_some(), "run-as"),
-                (data.extra().socket.is_some(), "socket-listen"),
-                (!data.extra().rlimits.is_empty(), "rlimit-*"),
-            ] {
-                if present {
-                    warn(not_for(setting));
-                }
-            }
-        }
-        if data.extra().pid_file.is_some() && kind != ServiceKind::Bgprocess {
-            warn(not_for("pid-file"));
-        }
-        if data.extra().readiness.is_some() && kind != ServiceKind::Process {
-            warn(not_for("ready-notification"));
-        }
-        if data.config.smooth_recovery
-            && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
-        {
-            warn(not_for("smooth-recovery"));
-        }
-        if (data.extra().inittab_id.is_some() || data.extra().inittab_line.is_some())
-            && kind != ServiceKind::Process
-        {
-            warn(not_for("inittab-id/inittab-line"));
-        }
-        if !desc.type_specified() {
-            warn("no 'type' given; it is a process service".into());
-        }
+            dependencies: std::mem::take(&mut r.deps.list),
+            check: CheckData {
+                service_dir,
+                working_dir,
+                logfile,
+            },
+        })
     }
 
     /// Loads `name` and everything it needs into `set` (a no-op returning the existing id if
@@ -908,8 +1221,7 @@ impl<'a> Loader<'a> {
                 root.get_or_insert(id);
                 continue;
             }
-            let mut errors = Vec::new();
-            let read = match self.read_service(&n, &mut errors) {
+            let read = match self.read_service(&n) {
                 Ok(r) => r,
                 Err(LoadError::NotFound { name, .. }) => {
                     return Err(LoadError::NotFound { name, needed_by })
@@ -928,8 +1240,10 @@ impl<'a> Loader<'a> {
                     self.warnings.push(Warning {
                         service: n.clone(),
                         message: format!(
-                            "no description for '{}' named in a dependency directory; ignored",
-                            show(&dep.name)
+                            "Ignoring unresolved dependency '{}' in dependency directory for {} \
+                             service.",
+                            show(&dep.name),
+                            show(&n)
                         ),
                     });
                     continue;
@@ -946,14 +1260,10 @@ impl<'a> Loader<'a> {
                 consumers.push((n.clone(), target.clone()));
             }
             added.push(id);
-            let file = read.data.file.to_path_buf();
-            store
-                .insert(id, read)
-                .map_err(|message| LoadError::Invalid {
-                    service: n.clone(),
-                    file,
-                    message,
-                })?;
+            store.insert(id, read).map_err(|message| LoadError::Load {
+                service: n.clone(),
+                message,
+            })?;
         }
         for (from, to_name, kind) in edges {
             let to = if kind.is_ordering() {
@@ -993,73 +1303,191 @@ impl<'a> Loader<'a> {
 fn engine_error(e: EngineLoadError) -> LoadError {
     match e {
         EngineLoadError::Capacity(c) => LoadError::Capacity(c),
-        other => LoadError::Invalid {
+        other => LoadError::Load {
             service: Vec::new(),
-            file: PathBuf::new(),
             message: format!("internal load error: {other:?}"),
         },
     }
 }
 
-/// An environment in which every variable is set (to a value no real setting contains).
-struct Probe;
-
-impl Vars for Probe {
-    fn get(&self, _name: &[u8]) -> Option<&[u8]> {
-        Some(b"\x7f")
-    }
-}
-
-/// Resolves `path` against `base` unless it is absolute.
-fn resolve(base: &Path, path: &[u8]) -> PathBuf {
-    let p = Path::new(OsStr::from_bytes(path));
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
-}
-
-impl LoadError {
-    /// A copy (I/O errors are copied by kind and message).
-    pub fn duplicate(&self) -> LoadError {
-        match self {
-            LoadError::NotFound { name, needed_by } => LoadError::NotFound {
-                name: name.clone(),
-                needed_by: needed_by.clone(),
-            },
-            LoadError::BadName { name } => LoadError::BadName { name: name.clone() },
-            LoadError::Description {
-                service,
-                file,
+/// Reads an open description file (or included file) whole. On failure, the error goes to
+/// `diags` and the load fails, as in Dinit.
+fn read_all(
+    file: &mut std::fs::File,
+    service: &[u8],
+    shown: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<u8>, LoadError> {
+    let mut text = Vec::new();
+    match file.read_to_end(&mut text) {
+        Ok(_) => Ok(text),
+        Err(error) => {
+            diags.push(Diagnostic::Error(LoadError::Read {
+                service: service.to_vec(),
                 error,
-            } => LoadError::Description {
-                service: service.clone(),
-                file: file.clone(),
-                error: error.clone(),
-            },
-            LoadError::Invalid {
-                service,
-                file,
-                message,
-            } => LoadError::Invalid {
-                service: service.clone(),
-                file: file.clone(),
-                message: message.clone(),
-            },
-            LoadError::Io {
-                service,
-                path,
-                error,
-            } => LoadError::Io {
-                service: service.clone(),
-                path: path.clone(),
-                error: std::io::Error::new(error.kind(), error.to_string()),
-            },
-            LoadError::Cycle { services } => LoadError::Cycle {
-                services: services.clone(),
-            },
-            LoadError::Capacity(c) => LoadError::Capacity(*c),
+            }));
+            Err(LoadError::Load {
+                service: service.to_vec(),
+                message: format!(
+                    "{}: error while reading service description",
+                    shown.display()
+                ),
+            })
         }
+    }
+}
+
+/// The name of a setting, as written in descriptions.
+fn setting_name(setting: &Setting<'_>) -> &'static str {
+    setting.key().map_or("", SettingKey::name)
+}
+
+/// A user named by `run-as`, `socket-uid` or `logfile-uid` must exist when the description
+/// is read.
+fn lookup_user(setting: &'static str, name: &[u8]) -> Result<(), DescErrorKind> {
+    crate::users::user_by_name(name)
+        .map(|_| ())
+        .map_err(|_| DescErrorKind::UnknownUser {
+            setting,
+            name: Snippet::new(name),
+        })
+}
+
+/// A group named by `socket-gid` or `logfile-gid` must exist when the description is read.
+fn lookup_group(setting: &'static str, name: &[u8]) -> Result<(), DescErrorKind> {
+    let unknown = DescErrorKind::UnknownGroup {
+        setting,
+        name: Snippet::new(name),
+    };
+    let text = std::str::from_utf8(name).map_err(|_| unknown)?;
+    crate::spawn::resolve_group(text)
+        .map(|_| ())
+        .map_err(|_| unknown)
+}
+
+/// `load-options = export-passwd-vars`: USER, LOGNAME, HOME, SHELL, UID and GID of the
+/// `run-as` user, or of the user dinit runs as.
+fn export_passwd_vars(desc: &Desc, env: &mut EnvOps) -> Result<(), String> {
+    let uid = match desc.run_as() {
+        Some(IdSpec::Numeric(uid)) => uid,
+        Some(IdSpec::Name(user)) => crate::users::user_by_name(user)
+            .map(|u| u.uid)
+            .unwrap_or_else(|_| rustix::process::geteuid().as_raw()),
+        None => rustix::process::geteuid().as_raw(),
+    };
+    let entry = crate::users::user_by_uid(uid).map_err(|e| match e {
+        crate::users::LookupError::NotFound => {
+            format!("user id '{uid}' does not exist in system database")
+        }
+        crate::users::LookupError::Io(e) => {
+            format!("error accessing user database: {}", strerror(&e))
+        }
+    })?;
+    env.push_set(b"USER", &entry.name);
+    env.push_set(b"LOGNAME", &entry.name);
+    env.push_set(b"HOME", &entry.home);
+    env.push_set(b"SHELL", &entry.shell);
+    env.push_set(b"UID", entry.uid.to_string().as_bytes());
+    env.push_set(b"GID", entry.gid.to_string().as_bytes());
+    Ok(())
+}
+
+/// dinit-check's lint: settings that the service's type ignores, and `logfile` against
+/// `log-type` (Dinit's checks and words, in its order).
+fn lint(r: &mut Reading<'_>, desc: &Desc) {
+    const IGNORED: &str = "specified, but ignored for the specified (or default) service type.";
+    if matches!(desc.kind(), ServiceKind::Internal | ServiceKind::Triggered) {
+        let options = desc.config().options;
+        let checks: [(bool, &str); 10] = [
+            (desc.command().is_some(), "'command'"),
+            (desc.stop_command().is_some(), "'stop-command'"),
+            (desc.working_dir().is_some(), "'working-dir'"),
+            (desc.run_in_cgroup().is_some(), "'run-in-cgroup'"),
+            (desc.capabilities().is_some(), "'capabilities'"),
+            (
+                desc.securebits().is_some_and(|b| b.bits() != 0),
+                "'securebits'",
+            ),
+            (desc.run_as().is_some(), "'run-as'"),
+            (desc.socket_listen().is_some(), "'socket-listen'"),
+            (
+                desc.inittab_id().is_some() || desc.inittab_line().is_some(),
+                "'inittab_line' or 'inittab_id'",
+            ),
+            (
+                options.contains(Options::SIGNAL_PROCESS_ONLY)
+                    || options.contains(Options::START_INTERRUPTIBLE),
+                "signal options were",
+            ),
+        ];
+        for (present, what) in checks {
+            if present {
+                r.lint(&format!("{what} {IGNORED}"));
+            }
+        }
+        let checks: [(bool, &str); 7] = [
+            (options.contains(Options::PASS_CS_FD), "pass_cs_fd"),
+            (options.contains(Options::SKIPPABLE), "skippable"),
+            (options.contains(Options::NO_NEW_PRIVS), "no_new_privs"),
+            (desc.log_type() != LogType::None, "log_type"),
+            (desc.nice().is_some() || r.nice_given, "nice"),
+            (desc.ioprio().is_some(), "ioprio"),
+            (
+                desc.oom_score_adj().is_some() || r.oom_given,
+                "oom-score-adj",
+            ),
+        ];
+        for (present, option) in checks {
+            if present {
+                r.lint(&format!(
+                    "option '{option}' was specified, but ignored for the specified (or default) \
+                     service type."
+                ));
+            }
+        }
+    }
+    let log_type = desc.log_type();
+    if log_type != LogType::File && desc.logfile().is_some() {
+        r.lint("option 'logfile' was specified, but selected log type is not 'file'");
+    }
+    if log_type == LogType::File && desc.logfile().is_none() {
+        r.lint("option 'logfile' not set, but selected log type is 'file'");
+    }
+}
+
+/// The setting dinit's log names with an error at a line: Dinit names it for the errors about
+/// a setting's value as a whole, not for the errors of its syntax or numbers. (For the
+/// permission settings, Dinit's two texts are swapped: the setting is the message.)
+fn logged_setting(e: &DescError) -> Option<&'static str> {
+    use DescErrorKind as K;
+    match e.kind {
+        K::OwnConsumer => Some("consumer-of"),
+        K::InvalidPermissions { .. } => Some("badly-formed or out-of-range numeric value"),
+        K::InvalidDependencyName { .. }
+        | K::InvalidServiceName { .. }
+        | K::InvalidChainTo { .. }
+        | K::InvalidIoprio { .. }
+        | K::InvalidLogType
+        | K::InvalidRestart
+        | K::InvalidSmoothRecovery
+        | K::InvalidType
+        | K::UnknownOption { .. }
+        | K::UnknownLoadOption { .. }
+        | K::UnknownSignal { .. }
+        | K::InvalidPipevar
+        | K::InvalidReadyNotification { .. }
+        | K::InvalidCapabilities { .. }
+        | K::UnknownSecurebit { .. } => e.setting.map(SettingKey::name),
+        _ => None,
+    }
+}
+
+/// A post-load path setting as written (kept when it cannot be substituted).
+fn raw_path(desc: &Desc, which: PathSetting) -> Option<&[u8]> {
+    match which {
+        PathSetting::WorkingDir => desc.working_dir(),
+        PathSetting::PidFile => desc.pid_file(),
+        PathSetting::SocketListen => desc.socket_listen(),
+        PathSetting::Logfile => desc.logfile(),
     }
 }

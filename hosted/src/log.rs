@@ -450,16 +450,12 @@ impl Logger {
         }
     }
 
-    /// Logs a message at `level` to every sink that takes it.
+    /// Logs a message at `level` to every sink that takes it. On the console and in a log
+    /// file it reads `dinit: MESSAGE`, as Dinit's (the syslog record has the name already).
     pub fn log(&mut self, level: Level, text: &[u8]) {
-        if let Some(c) = &mut self.console {
-            if level >= c.level {
-                c.push(level, text);
-            }
-        }
-        if let Some(m) = &mut self.main {
-            if level >= m.level {
-                m.push(level, text);
+        for sink in [&mut self.console, &mut self.main].into_iter().flatten() {
+            if level >= sink.level {
+                sink.push(level, text);
             }
         }
         self.flush();

@@ -529,13 +529,13 @@ fn offline_across_directories() {
     // Without -d, -d is required for the test's services: the defaults do not have them.
     let out = offline(&t, &["-o", "-u", "enable", "no-such-service-xyzzy"]);
     assert_eq!(out.code, 1);
-    // --offline with other commands is a command-line error.
+    // --offline with other commands is refused, in Dinit's words.
     let out = offline(&t, &["-o", "start", "svc"]);
     assert_eq!(
         out.triple(),
         (
             "",
-            "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n",
+            "dinitctl: offline mode (--offline/-o) not supported for this command\n",
             1
         )
     );

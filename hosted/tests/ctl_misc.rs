@@ -629,18 +629,40 @@ fn command_line() {
     let nosock = t.path.join("nosock");
     let invalid = "dinitctl: Invalid command line.\nTry 'dinitctl --help' for more information.\n";
     for args in [
-        &[][..],
-        &["bogus"],
-        &["start"],
+        &["start"][..],
         &["start", "a", "b"],
-        &["status", "--pin", "a"],
-        &["--frobnicate", "list"],
+        &["status", "--force", "a"],
         &["add-dep", "soft", "a", "b"],
-        &["enable", "--from", "x@y", "z"],
     ] {
         let out = dinitctl(&nosock, args);
         assert_eq!(out.triple(), ("", invalid, 1), "{args:?}");
     }
+    // Errors with a message of their own, as Dinit's dinitctl words them.
+    for (args, message) in [
+        (
+            &["bogus"][..],
+            "unrecognized command: bogus (use --help for help)",
+        ),
+        (
+            &["--frobnicate", "list"],
+            "unrecognized/invalid option: --frobnicate (use --help for help)",
+        ),
+        (
+            &["-o", "enable", "--from", "x@y", "z"],
+            "cannot enable/disable from a service with argument (service@arg).",
+        ),
+    ] {
+        let out = dinitctl(&nosock, args);
+        assert_eq!(
+            out.triple(),
+            ("", format!("dinitctl: {message}\n").as_str(), 1),
+            "{args:?}"
+        );
+    }
+    // No arguments: the help.
+    let out = run_program(env!("CARGO_BIN_EXE_dinitctl"), &[], &[]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("dinitctl [options] start"));
     let out = dinitctl(&nosock, &["--help"]);
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("dinitctl [options] start"));

@@ -102,8 +102,8 @@ fn protocol(input: &[u8], seed: u32) {
 /// The description parser, substitution and environment files, on opaque input.
 fn description(input: &[u8]) {
     use dinit_core::desc::{
-        expand_value, parse_env_file, parse_service_name, CommandSetting, Description, EnvOp,
-        Parser, PathSetting, SubstEnv,
+        expand_value, parse_env_file, parse_service_name, CommandSetting, Description, EnvLine,
+        EnvOp, Parser, PathSetting, SubstEnv,
     };
     let vars: [(&[u8], &[u8]); 1] = [(b"HOME", black_box(b"/root"))];
     let arg = parse_service_name(input).ok().and_then(|n| n.argument);
@@ -136,10 +136,9 @@ fn description(input: &[u8]) {
         }
     }
     let _ = black_box(expand_value(input, &env, &mut out).map(|v| v.len()));
-    let _ = black_box(parse_env_file(input, &mut |line: u32, op: EnvOp<'_>| {
-        black_box((line, matches!(op, EnvOp::Clear)));
-        Ok(())
-    }));
+    parse_env_file(input, &mut |line: u32, item: EnvLine<'_>| {
+        black_box((line, matches!(item, EnvLine::Op(EnvOp::Clear))));
+    });
 }
 
 #[no_mangle]

@@ -7,11 +7,14 @@
 //! * Dependencies (`depends-on`, `prepared-by`, `depends-ms`, `waits-for`, `before`, `after`
 //!   and the `.d` directories), `options` and `load-options` are additive. A dependency listed
 //!   twice with the same kind is kept once.
-//! * `command +=` and `stop-command +=` append arguments; without an earlier `=` they are an
-//!   error (the manual page: "once set on a previous line"). `capabilities +=` joins with a
-//!   comma and `securebits +=` adds flags; without an earlier `=` they simply set the value.
-//! * `logfile` switches `log-type` from `none` (the default) to `file`; a later `log-type`
-//!   overrides that.
+//! * `command +=` and `stop-command +=` append arguments; without an earlier value they simply
+//!   set it (as in Dinit). `capabilities +=` joins with a comma and `securebits +=` adds flags;
+//!   without an earlier `=` they simply set the value.
+//! * An empty value of a string setting (`command`, `working-dir`, `logfile`, `env-file`, ...)
+//!   leaves it unset, as if it were not given.
+//! * The type defaults to `internal`.
+//! * A non-empty `logfile` switches `log-type` from `none` (the default) to `file`; a later
+//!   `log-type` overrides that.
 //! * The console options exclude each other in the order given.
 //! * An `rlimit-*` setting replaces the whole earlier `soft:hard` pair of its resource.
 //!
@@ -230,7 +233,7 @@ impl<const BYTES: usize, const DEPS: usize> Default for Description<BYTES, DEPS>
 }
 
 /// The default `type` when a description does not set one.
-pub const DEFAULT_KIND: ServiceKind = ServiceKind::Process;
+pub const DEFAULT_KIND: ServiceKind = ServiceKind::Internal;
 /// The default `socket-permissions`.
 pub const DEFAULT_SOCKET_PERMISSIONS: u32 = 0o666;
 /// The default `logfile-permissions`.
@@ -613,7 +616,6 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         };
         let fail = |kind| DescError::new(origin.line, kind).in_fragment(origin.fragment);
         match expand_value(raw, env, out) {
-            Ok([]) => Err(fail(DescErrorKind::EmptyAfterSubstitution { setting })),
             Ok(v) => Ok(Some(v)),
             Err(error) => Err(fail(DescErrorKind::Subst { setting, error })),
         }
@@ -871,15 +873,15 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
                 self.type_specified = true;
             }
             Setting::Command { op, tokens } => {
-                self.command_setting(Field::Command, "command", op, tokens, line)?;
+                self.command_setting(Field::Command, op, tokens, line)?;
             }
             Setting::StopCommand { op, tokens } => {
-                self.command_setting(Field::StopCommand, "stop-command", op, tokens, line)?;
-                self.config.has_stop_command = true;
+                self.command_setting(Field::StopCommand, op, tokens, line)?;
+                self.config.has_stop_command = self.field_is_set(Field::StopCommand);
             }
-            Setting::WorkingDir(v) => self.set_field(Field::WorkingDir, v, line)?,
+            Setting::WorkingDir(v) => self.set_text(Field::WorkingDir, v, line)?,
             Setting::RunAs(id) => self.run_as = Some(self.set_id(id, Field::RunAsName, line)?),
-            Setting::EnvFile(v) => self.set_field(Field::EnvFile, v, line)?,
+            Setting::EnvFile(v) => self.set_text(Field::EnvFile, v, line)?,
             Setting::Restart(r) => c.restart = r,
             Setting::SmoothRecovery(b) => c.smooth_recovery = b,
             Setting::RestartDelay(d) => c.restart_delay = d,
@@ -887,11 +889,11 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             Setting::RestartLimitCount(n) => c.restart_limit_count = n,
             Setting::StartTimeout(d) => c.start_timeout = d,
             Setting::StopTimeout(d) => c.stop_timeout = d,
-            Setting::PidFile(v) => self.set_field(Field::PidFile, v, line)?,
+            Setting::PidFile(v) => self.set_text(Field::PidFile, v, line)?,
             Setting::Dependency { kind, name } => self.add_dep(kind, false, name, line)?,
             Setting::DependencyDir { kind, path } => self.add_dep(kind, true, path, line)?,
             Setting::ChainTo(v) => self.set_field(Field::ChainTo, v, line)?,
-            Setting::SocketListen(v) => self.set_field(Field::SocketListen, v, line)?,
+            Setting::SocketListen(v) => self.set_text(Field::SocketListen, v, line)?,
             Setting::SocketPermissions(p) => self.socket_permissions = p,
             Setting::SocketUid(id) => {
                 self.socket_uid = Some(self.set_id(id, Field::SocketUidName, line)?);
@@ -915,8 +917,8 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             }
             Setting::LogType(t) => self.log_type = t,
             Setting::Logfile(v) => {
-                self.set_field(Field::Logfile, v, line)?;
-                if self.log_type == LogType::None {
+                self.set_text(Field::Logfile, v, line)?;
+                if !v.is_empty() && self.log_type == LogType::None {
                     self.log_type = LogType::File;
                 }
             }
@@ -931,15 +933,15 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             Setting::ConsumerOf(v) => self.set_field(Field::ConsumerOf, v, line)?,
             Setting::Options(list) => c.options = list.apply_to(c.options),
             Setting::LoadOptions(o) => self.load_options = self.load_options.with(o),
-            Setting::InittabId(v) => self.set_field(Field::InittabId, v, line)?,
-            Setting::InittabLine(v) => self.set_field(Field::InittabLine, v, line)?,
+            Setting::InittabId(v) => self.set_text(Field::InittabId, v, line)?,
+            Setting::InittabLine(v) => self.set_text(Field::InittabLine, v, line)?,
             Setting::Rlimit { resource, limit } => {
                 if let Some(slot) = self.rlimits.get_mut(resource as usize) {
                     *slot = Some(limit);
                 }
             }
             Setting::Nice(n) => self.nice = Some(n),
-            Setting::RunInCgroup(v) => self.set_field(Field::RunInCgroup, v, line)?,
+            Setting::RunInCgroup(v) => self.set_text(Field::RunInCgroup, v, line)?,
             Setting::Capabilities { op, iab } => {
                 if op == Op::Append && self.field_is_set(Field::Capabilities) {
                     self.append_field(Field::Capabilities, Some(b','), iab, line)?;
@@ -963,17 +965,34 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     fn command_setting(
         &mut self,
         f: Field,
-        setting: &'static str,
         op: Op,
         tokens: Tokens<'_>,
         line: u32,
     ) -> Result<(), DescErrorKind> {
+        // A command that is a single empty word is empty (Dinit keeps the words joined by
+        // spaces: that one joins to nothing).
+        let bytes = match tokens.as_bytes() {
+            [0] => &[][..],
+            b => b,
+        };
         match op {
-            Op::Set => self.set_field(f, tokens.as_bytes(), line),
             Op::Append if self.field_is_set(f) => {
+                if tokens.is_empty() {
+                    return Ok(());
+                }
                 self.append_field(f, None, tokens.as_bytes(), line)
             }
-            Op::Append => Err(DescErrorKind::AppendToUnset { setting }),
+            _ => self.set_text(f, bytes, line),
+        }
+    }
+
+    /// Sets a string field; an empty value unsets it (as if the setting were not given).
+    fn set_text(&mut self, f: Field, value: &[u8], line: u32) -> Result<(), DescErrorKind> {
+        if value.is_empty() {
+            self.clear_field(f);
+            Ok(())
+        } else {
+            self.set_field(f, value, line)
         }
     }
 }

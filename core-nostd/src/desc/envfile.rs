@@ -1,21 +1,22 @@
 //! The environment-file format of dinit(8) "FILES" (`/etc/dinit/environment`, `--env-file`,
-//! and the `env-file` service setting).
+//! and the `env-file` service setting), with Dinit's rules:
 //!
-//! * One item per line (`\n`; a CR before it is dropped, for CRLF files). Leading white space
-//!   is skipped. Blank lines and lines beginning with `#` are ignored.
-//! * `NAME=VALUE` sets a variable. NAME runs up to the first `=` and must be non-empty,
-//!   without white space or control characters; VALUE is the rest of the line, verbatim (no
-//!   quotes, escapes, comments or substitution).
-//! * `!clear` clears the environment (it takes no arguments).
-//! * `!unset NAME...` and `!import NAME...` take one or more white-space separated names.
-//! * Anything else is an error: a line without `=`, an invalid name, an unknown `!` command,
-//!   and a NUL byte anywhere outside a comment.
+//! * One item per line (`\n`). Leading white space is skipped. Blank lines and lines
+//!   beginning with `#` are ignored.
+//! * `NAME=VALUE` sets a variable. NAME runs up to the first `=` or white space (white space
+//!   may stand between it and the `=`); VALUE is the rest of the line, verbatim (no quotes,
+//!   escapes, comments or substitution; white space and a CR before the newline are kept).
+//! * `!clear` clears the environment (arguments are ignored); `!unset NAME...` and
+//!   `!import NAME...` take white-space separated names (possibly none).
+//! * A line that is not one of these (no `=` after the name, or beginning with `=`) is an
+//!   *invalid setting*, an unknown `!` command a *bad command*: both are skipped, and reported
+//!   so that the reader can warn (dinit-check and dinit do so for the global environment file;
+//!   a service's `env-file` is read silently).
 //!
 //! The parser only reports operations ([`EnvOp`]); the caller applies them to its environment
 //! (for `!import`, from the original environment it was started with).
 
-use super::error::{DescError, DescErrorKind, Snippet};
-use super::setting::is_valid_env_name;
+use super::cnum::is_c_space;
 
 /// One operation of an environment file.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -36,25 +37,35 @@ pub enum EnvOp<'a> {
     Import(&'a [u8]),
 }
 
-/// Receives the operations of an environment file, in order.
+/// What a line of an environment file holds, when it holds something.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EnvLine<'a> {
+    /// An operation.
+    Op(EnvOp<'a>),
+    /// A line that is neither `NAME=VALUE`, a `!` command nor a comment (skipped).
+    InvalidSetting,
+    /// A `!` command other than clear, unset and import (skipped).
+    BadCommand,
+}
+
+/// Receives the items of an environment file, in order.
 pub trait EnvSink {
-    /// One operation read from `line`.
-    fn op(&mut self, line: u32, op: EnvOp<'_>) -> Result<(), DescError>;
+    /// One item read from `line`.
+    fn item(&mut self, line: u32, item: EnvLine<'_>);
 }
 
-impl<F: FnMut(u32, EnvOp<'_>) -> Result<(), DescError>> EnvSink for F {
-    fn op(&mut self, line: u32, op: EnvOp<'_>) -> Result<(), DescError> {
-        self(line, op)
+impl<F: FnMut(u32, EnvLine<'_>)> EnvSink for F {
+    fn item(&mut self, line: u32, item: EnvLine<'_>) {
+        self(line, item);
     }
 }
 
-/// Parses an environment file, handing each operation to `sink`; stops at the first error.
-pub fn parse_env_file<S: EnvSink + ?Sized>(input: &[u8], sink: &mut S) -> Result<(), DescError> {
-    for item in EnvFileParser::new(input) {
-        let (line, op) = item?;
-        sink.op(line, op)?;
+/// Parses an environment file, handing each item to `sink`.
+pub fn parse_env_file<S: EnvSink + ?Sized>(input: &[u8], sink: &mut S) {
+    for (line, item) in EnvFileParser::new(input) {
+        sink.item(line, item);
     }
-    Ok(())
 }
 
 /// Which command's names are pending.
@@ -64,8 +75,7 @@ enum Pending {
     Import,
 }
 
-/// An iterator over the operations of an environment file, with their line numbers. After an
-/// error it resumes at the next line.
+/// An iterator over the items of an environment file, with their line numbers.
 #[derive(Clone, Debug)]
 pub struct EnvFileParser<'i> {
     input: &'i [u8],
@@ -75,19 +85,15 @@ pub struct EnvFileParser<'i> {
     pending: Option<(Pending, &'i [u8], u32)>,
 }
 
-const fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
-}
-
 fn trim_start(s: &[u8]) -> &[u8] {
-    let n = s.iter().position(|&b| !is_blank(b)).unwrap_or(s.len());
+    let n = s.iter().position(|&b| !is_c_space(b)).unwrap_or(s.len());
     s.get(n..).unwrap_or(&[])
 }
 
 /// Splits off the first white-space separated word: `(word, rest)`.
 fn next_word(s: &[u8]) -> (&[u8], &[u8]) {
     let s = trim_start(s);
-    let n = s.iter().position(|&b| is_blank(b)).unwrap_or(s.len());
+    let n = s.iter().position(|&b| is_c_space(b)).unwrap_or(s.len());
     (s.get(..n).unwrap_or(&[]), s.get(n..).unwrap_or(&[]))
 }
 
@@ -102,7 +108,7 @@ impl<'i> EnvFileParser<'i> {
         }
     }
 
-    /// The next line without its newline (and without a CR before it); advances `line`.
+    /// The next line without its newline; advances `line`.
     fn next_line(&mut self) -> Option<&'i [u8]> {
         let rest = self.input.get(self.pos..)?;
         if rest.is_empty() {
@@ -111,11 +117,10 @@ impl<'i> EnvFileParser<'i> {
         let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
         self.pos = self.pos.saturating_add(len).saturating_add(1);
         self.line = self.line.saturating_add(1);
-        let line = rest.get(..len).unwrap_or(&[]);
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        rest.get(..len)
     }
 
-    fn pending_name(&mut self) -> Option<Result<(u32, EnvOp<'i>), DescError>> {
+    fn pending_name(&mut self) -> Option<(u32, EnvLine<'i>)> {
         let (kind, rest, line) = self.pending?;
         let (word, rest) = next_word(rest);
         if word.is_empty() {
@@ -123,91 +128,137 @@ impl<'i> EnvFileParser<'i> {
             return None;
         }
         self.pending = Some((kind, rest, line));
-        if !is_valid_env_name(word) {
-            self.pending = None;
-            return Some(Err(DescError::new(
-                line,
-                DescErrorKind::EnvInvalidName {
-                    found: Snippet::new(word),
-                },
-            )));
-        }
-        Some(Ok((
+        Some((
             line,
-            match kind {
+            EnvLine::Op(match kind {
                 Pending::Unset => EnvOp::Unset(word),
                 Pending::Import => EnvOp::Import(word),
-            },
-        )))
+            }),
+        ))
     }
 
-    fn command(&mut self, text: &'i [u8]) -> Option<Result<(u32, EnvOp<'i>), DescError>> {
+    /// A `!` line; `text` follows the `!`. The command is at least one byte long (even white
+    /// space), up to the next white space.
+    fn command(&mut self, text: &'i [u8]) -> Option<(u32, EnvLine<'i>)> {
         let line = self.line;
-        let err = |kind| Some(Err(DescError::new(line, kind)));
-        let (word, rest) = next_word(text);
-        let kind = match word {
-            b"clear" => {
-                if !trim_start(rest).is_empty() {
-                    return err(DescErrorKind::EnvCommandArguments {
-                        message: "!clear takes no arguments",
-                    });
-                }
-                return Some(Ok((line, EnvOp::Clear)));
-            }
+        let len = text
+            .iter()
+            .skip(1)
+            .position(|&b| is_c_space(b))
+            .map_or(text.len(), |n| n.saturating_add(1));
+        let cmd = text.get(..len).unwrap_or(&[]);
+        let args = text.get(len..).unwrap_or(&[]);
+        let kind = match cmd {
+            b"clear" => return Some((line, EnvLine::Op(EnvOp::Clear))),
             b"unset" => Pending::Unset,
             b"import" => Pending::Import,
-            _ => {
-                return err(DescErrorKind::EnvUnknownCommand {
-                    found: Snippet::new(word),
-                })
-            }
+            _ => return Some((line, EnvLine::BadCommand)),
         };
-        if trim_start(rest).is_empty() {
-            return err(DescErrorKind::EnvCommandArguments {
-                message: match kind {
-                    Pending::Unset => "!unset requires at least one variable name",
-                    Pending::Import => "!import requires at least one variable name",
-                },
-            });
-        }
-        self.pending = Some((kind, rest, line));
+        self.pending = Some((kind, args, line));
         self.pending_name()
     }
 }
 
 impl<'i> Iterator for EnvFileParser<'i> {
-    type Item = Result<(u32, EnvOp<'i>), DescError>;
+    type Item = (u32, EnvLine<'i>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(item) = self.pending_name() {
-            return Some(item);
-        }
         loop {
+            if self.pending.is_some() {
+                if let Some(item) = self.pending_name() {
+                    return Some(item);
+                }
+            }
             let raw = self.next_line()?;
             let text = trim_start(raw);
-            let line = self.line;
             match text.first() {
                 None | Some(b'#') => continue,
-                _ if text.contains(&0) => {
-                    return Some(Err(DescError::new(line, DescErrorKind::NulByte)))
-                }
-                Some(b'!') => return self.command(text.get(1..).unwrap_or(&[])),
+                Some(b'=') => return Some((self.line, EnvLine::InvalidSetting)),
+                Some(b'!') => match self.command(text.get(1..).unwrap_or(&[])) {
+                    Some(item) => return Some(item),
+                    None => continue,
+                },
                 Some(_) => {}
             }
-            let Some(eq) = text.iter().position(|&b| b == b'=') else {
-                return Some(Err(DescError::new(line, DescErrorKind::EnvMissingEquals)));
+            let name_len = text
+                .iter()
+                .position(|&b| b == b'=' || is_c_space(b))
+                .unwrap_or(text.len());
+            let name = text.get(..name_len).unwrap_or(&[]);
+            let after = trim_start(text.get(name_len..).unwrap_or(&[]));
+            let Some(value) = after.strip_prefix(b"=") else {
+                return Some((self.line, EnvLine::InvalidSetting));
             };
-            let name = text.get(..eq).unwrap_or(&[]);
-            if !is_valid_env_name(name) {
-                return Some(Err(DescError::new(
-                    line,
-                    DescErrorKind::EnvInvalidName {
-                        found: Snippet::new(name),
-                    },
-                )));
-            }
-            let value = text.get(eq.saturating_add(1)..).unwrap_or(&[]);
-            return Some(Ok((line, EnvOp::Set { name, value })));
+            return Some((self.line, EnvLine::Op(EnvOp::Set { name, value })));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn items(input: &[u8]) -> Vec<(u32, EnvLine<'_>)> {
+        EnvFileParser::new(input).collect()
+    }
+
+    #[test]
+    fn settings_comments_and_commands() {
+        let text = b"# c\n  A=1\nB = two \nC=x=y\r\n\n!clear extra\n!unset X Y\n!import\n!import H";
+        assert_eq!(
+            items(text),
+            [
+                (
+                    2,
+                    EnvLine::Op(EnvOp::Set {
+                        name: b"A",
+                        value: b"1"
+                    })
+                ),
+                (
+                    3,
+                    EnvLine::Op(EnvOp::Set {
+                        name: b"B",
+                        value: b" two "
+                    })
+                ),
+                (
+                    4,
+                    EnvLine::Op(EnvOp::Set {
+                        name: b"C",
+                        value: b"x=y\r"
+                    })
+                ),
+                (6, EnvLine::Op(EnvOp::Clear)),
+                (7, EnvLine::Op(EnvOp::Unset(b"X"))),
+                (7, EnvLine::Op(EnvOp::Unset(b"Y"))),
+                (9, EnvLine::Op(EnvOp::Import(b"H"))),
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_lines_and_bad_commands_are_reported_and_skipped() {
+        let text = b"=x\nno equals\nA B=1\n!bogus\n! clear\n!\nOK=1\n";
+        assert_eq!(
+            items(text),
+            [
+                (1, EnvLine::InvalidSetting),
+                (2, EnvLine::InvalidSetting),
+                (3, EnvLine::InvalidSetting),
+                (4, EnvLine::BadCommand),
+                (5, EnvLine::BadCommand),
+                (6, EnvLine::BadCommand),
+                (
+                    7,
+                    EnvLine::Op(EnvOp::Set {
+                        name: b"OK",
+                        value: b"1"
+                    })
+                ),
+            ]
+        );
     }
 }

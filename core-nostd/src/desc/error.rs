@@ -7,11 +7,12 @@
 
 use core::fmt;
 
-use super::name::NameError;
+use super::setting::SettingKey;
+
 use super::subst::SubstError;
 
 /// How many bytes of offending text an error message quotes.
-pub const SNIPPET_BYTES: usize = 40;
+pub const SNIPPET_BYTES: usize = 80;
 
 /// A short copy of offending input, quoted by error messages. Longer text is cut at
 /// [`SNIPPET_BYTES`] bytes and shown with a trailing `...`.
@@ -51,7 +52,7 @@ impl Snippet {
 }
 
 /// Writes bytes as text: valid UTF-8 as is (control characters escaped), other bytes as
-/// `\xNN`.
+/// `\xNN`. For debugging output.
 pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -68,9 +69,21 @@ pub(crate) fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Re
     Ok(())
 }
 
+/// Writes bytes as text as Dinit would print them: valid UTF-8 as is, control characters
+/// included; bytes that are not UTF-8 (which a formatter cannot carry) as `\xNN`.
+pub(crate) fn write_raw(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for chunk in bytes.utf8_chunks() {
+        f.write_str(chunk.valid())?;
+        for b in chunk.invalid() {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Snippet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_escaped(f, self.as_bytes())?;
+        write_raw(f, self.as_bytes())?;
         if self.truncated {
             f.write_str("...")?;
         }
@@ -80,21 +93,41 @@ impl fmt::Display for Snippet {
 
 impl fmt::Debug for Snippet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{self}\"")
+        f.write_str("\"")?;
+        write_escaped(f, self.as_bytes())?;
+        f.write_str("\"")
     }
 }
 
-/// What went wrong. The `setting` fields name the setting (or meta-command) concerned, as
-/// written in service descriptions.
+/// What went wrong. The messages are Dinit's, word for word (dinit-check(8) and the daemon's
+/// log print them), so that a description checked by either implementation reads the same.
+///
+/// Some errors make the rest of the file unreadable ([`DescErrorKind::is_fatal`]); the others
+/// concern one setting, which keeps its earlier value, and reading goes on with the next line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DescErrorKind {
-    /// A line starts with something that is not a setting name, `@` or `#` (e.g. `= x`).
-    ExpectedSettingName,
-    /// A setting name is not followed by `=`, `:` or `+=`.
-    MissingOperator {
-        /// The name as written.
-        name: Snippet,
+    /// A line that is neither a setting (`name = value`, `name: value`, `name += value`), a
+    /// meta-command nor a comment. Fatal.
+    BadlyFormedLine,
+    /// `@something` that is not `@include`, `@include-opt` or `@meta`. Fatal.
+    BadMetaCommand,
+    /// The file ends with a backslash that would continue the line. Fatal.
+    EofAfterBackslash,
+    /// A line continued with a trailing backslash is followed by a line that does not begin
+    /// with white space. Fatal.
+    ContinuationNotIndented,
+    /// `@include` or `@include-opt` without exactly one path. Fatal.
+    IncludeArgument {
+        /// `true` for `@include-opt`.
+        optional: bool,
+    },
+    /// Variable substitution failed in the path of an `@include`. Fatal.
+    IncludeSubst {
+        /// `true` for `@include-opt`.
+        optional: bool,
+        /// Why.
+        error: SubstError,
     },
     /// No such setting in dinit-service(5).
     UnknownSetting {
@@ -103,95 +136,150 @@ pub enum DescErrorKind {
     },
     /// `+=` used with a setting that cannot be appended to.
     AppendNotAllowed {
-        /// The setting.
-        setting: &'static str,
-    },
-    /// `command +=` or `stop-command +=` before any `command =` / `stop-command =`.
-    AppendToUnset {
-        /// The setting.
-        setting: &'static str,
-    },
-    /// The setting was given no value.
-    MissingValue {
-        /// The setting.
-        setting: &'static str,
-    },
-    /// The value is empty once pre-load variable substitution is done.
-    EmptyAfterSubstitution {
-        /// The setting.
-        setting: &'static str,
+        /// The name as written.
+        name: Snippet,
     },
     /// A double quote is not closed before the end of the line.
     UnterminatedQuote,
-    /// The file ends with a backslash that escapes nothing.
-    BackslashAtEnd,
-    /// A line continued with a trailing backslash is followed by a line that does not begin
-    /// with white space.
-    BadContinuation,
-    /// A NUL byte in a setting or an environment-file line (outside comments).
+    /// A `#` that does not follow white space (a comment must be separated from the value).
+    HashNotSeparated,
+    /// A NUL byte in a setting's value (outside comments).
     NulByte,
     /// A value does not fit in the parser's scratch buffer.
     ValueTooLong {
         /// The buffer's size in bytes.
         capacity: usize,
     },
-    /// A value is not one the setting accepts.
-    InvalidValue {
-        /// The setting.
-        setting: &'static str,
-        /// The value (or the offending word of it).
-        found: Snippet,
-        /// What the setting accepts.
-        expected: &'static str,
-    },
-    /// A number outside the range the setting accepts.
-    OutOfRange {
-        /// The setting.
-        setting: &'static str,
-        /// The value.
-        found: Snippet,
-        /// Smallest accepted value.
-        min: i64,
-        /// Largest accepted value.
-        max: i64,
-    },
-    /// A value longer than the setting allows.
-    TooLong {
-        /// The setting.
-        setting: &'static str,
-        /// The value.
-        found: Snippet,
-        /// Longest accepted value, in bytes.
-        max: usize,
-    },
-    /// A setting that names a service names it with an invalid service name.
-    InvalidServiceName {
-        /// The setting.
-        setting: &'static str,
-        /// The name (after pre-load substitution).
-        found: Snippet,
-        /// Which rule of SERVICE NAMES it breaks.
-        reason: NameError,
-    },
-    /// Variable substitution failed.
+    /// Variable substitution failed. The only error that names the setting instead of the
+    /// line ([`DescErrorKind::has_position`]).
     Subst {
         /// The setting.
         setting: &'static str,
         /// Why.
         error: SubstError,
     },
-    /// `@something` that is not `@include`, `@include-opt` or `@meta`.
-    UnknownMetaCommand {
-        /// The word after `@`.
+    /// `type` is not one of the five types.
+    InvalidType,
+    /// `restart` is not yes, true, no, false or on-failure.
+    InvalidRestart,
+    /// `smooth-recovery` is not yes, true, no or false.
+    InvalidSmoothRecovery,
+    /// `log-type` is not file, buffer, pipe or none.
+    InvalidLogType,
+    /// A number (`nice`, `oom-score-adj`, `restart-limit-count`, `log-buffer-size`,
+    /// `pipefd:N`, the level of `ioprio`) that is not a number or is out of range.
+    InvalidNumber,
+    /// `socket-permissions` or `logfile-permissions` is not an octal number. (Dinit's message
+    /// is the setting's name alone.)
+    InvalidPermissions {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// A time (timeouts, delays, intervals) that is not a decimal number of seconds.
+    InvalidTime {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// A time too large to represent.
+    TimeTooLarge {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// An `rlimit-*` value that is not `soft:hard` limits.
+    InvalidRlimit {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// An `rlimit-*` limit too large for the system.
+    RlimitTooLarge {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// A numeric user id with trailing characters or out of range; `setting` is `None` when
+    /// the number does not even fit 64 bits (Dinit's message then omits the setting).
+    InvalidUserId {
+        /// The setting.
+        setting: Option<&'static str>,
+    },
+    /// A numeric group id with trailing characters or out of range.
+    InvalidGroupId {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// A user name not in the user database (found by the runtime, which looks it up).
+    UnknownUser {
+        /// The setting.
+        setting: &'static str,
+        /// The name.
         name: Snippet,
     },
-    /// A meta-command with missing or extra arguments.
-    BadMetaCommand {
-        /// What is wrong.
-        message: &'static str,
+    /// A group name not in the group database (found by the runtime).
+    UnknownGroup {
+        /// The setting.
+        setting: &'static str,
+        /// The name.
+        name: Snippet,
     },
-    /// The sink does not resolve `@include` (see `DescriptionSink::include`).
-    IncludeNotSupported,
+    /// `depends-on`, `depends-ms`, `waits-for` or `prepared-by` names an invalid service
+    /// name (empty, or beginning with `.` or `@`).
+    InvalidDependencyName {
+        /// The name.
+        name: Snippet,
+    },
+    /// `before`, `after` or `consumer-of` names an invalid service name.
+    InvalidServiceName {
+        /// The name.
+        name: Snippet,
+    },
+    /// `chain-to` names an invalid service name.
+    InvalidChainTo {
+        /// The name.
+        name: Snippet,
+    },
+    /// `consumer-of` names the service itself (found by the loader, which knows the name).
+    OwnConsumer,
+    /// `ioprio` is not none, idle, realtime:N or best-effort:N.
+    InvalidIoprio {
+        /// The value.
+        value: Snippet,
+    },
+    /// An unknown word in `options`.
+    UnknownOption {
+        /// The word.
+        word: Snippet,
+    },
+    /// An unknown word in `load-options`.
+    UnknownLoadOption {
+        /// The word.
+        word: Snippet,
+    },
+    /// `term-signal` names no supported signal.
+    UnknownSignal {
+        /// The value.
+        value: Snippet,
+    },
+    /// `ready-notification = pipevar:` without a name.
+    InvalidPipevar,
+    /// `ready-notification` is neither `pipefd:N` nor `pipevar:NAME`.
+    InvalidReadyNotification {
+        /// The value.
+        value: Snippet,
+    },
+    /// `inittab-id` or `inittab-line` longer than the utmp record field.
+    InittabTooLong {
+        /// The setting.
+        setting: &'static str,
+    },
+    /// `capabilities` is not a valid IAB capability list.
+    InvalidCapabilities {
+        /// The value.
+        value: Snippet,
+    },
+    /// An unknown word in `securebits`.
+    UnknownSecurebit {
+        /// The word.
+        word: Snippet,
+    },
     /// The description lists more dependencies than the assembled description can hold.
     TooManyDependencies {
         /// How many it can hold.
@@ -202,104 +290,128 @@ pub enum DescErrorKind {
         /// The storage size in bytes.
         capacity: usize,
     },
-    /// Environment file: a line that is not `NAME=VALUE`, a `!` command or a comment.
-    EnvMissingEquals,
-    /// Environment file: an invalid variable name.
-    EnvInvalidName {
-        /// The name.
-        found: Snippet,
-    },
-    /// Environment file: an unknown `!` command.
-    EnvUnknownCommand {
-        /// The command word (without `!`).
-        found: Snippet,
-    },
-    /// Environment file: a `!` command with wrong arguments.
-    EnvCommandArguments {
-        /// What is wrong.
-        message: &'static str,
-    },
     /// An error raised by a caller-provided sink.
     Custom(&'static str),
+}
+
+impl DescErrorKind {
+    /// True if the rest of the file cannot be read after this error: the description as a
+    /// whole fails to load (dinit-check's "Unable to load service").
+    pub const fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::BadlyFormedLine
+                | Self::BadMetaCommand
+                | Self::EofAfterBackslash
+                | Self::ContinuationNotIndented
+                | Self::IncludeArgument { .. }
+                | Self::IncludeSubst { .. }
+        )
+    }
+
+    /// False for the errors Dinit reports with the setting's name rather than the file and
+    /// line (variable substitution errors).
+    pub const fn has_position(&self) -> bool {
+        !matches!(self, Self::Subst { .. } | Self::IncludeSubst { .. })
+    }
+
+    /// The setting an error without a position concerns.
+    pub const fn setting(&self) -> Option<&'static str> {
+        match self {
+            Self::Subst { setting, .. } => Some(setting),
+            Self::IncludeSubst {
+                optional: false, ..
+            } => Some("include"),
+            Self::IncludeSubst { optional: true, .. } => Some("include-opt"),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for DescErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use DescErrorKind as K;
+        const NUMBER: &str =
+            "specified value contains invalid numeric characters or is outside allowed range.";
+        const USER_ID: &str =
+            "specified user id contains invalid numeric characters or is outside allowed range.";
+        const GROUP_ID: &str =
+            "specified group id contains invalid numeric characters or is outside allowed range.";
         match *self {
-            K::ExpectedSettingName => f.write_str(
-                "expected a setting such as 'type = process', a '@' meta-command or a '#' comment",
-            ),
-            K::MissingOperator { name } => {
-                write!(f, "expected '=', ':' or '+=' after setting name '{name}'")
+            K::BadlyFormedLine => f.write_str("badly formed line."),
+            K::BadMetaCommand => f.write_str("bad meta command"),
+            K::EofAfterBackslash => {
+                f.write_str("end-of-file follows backslash escape character (`\\')")
             }
-            K::UnknownSetting { name } => write!(f, "unknown setting '{name}'"),
-            K::AppendNotAllowed { setting } => write!(
+            K::ContinuationNotIndented => f.write_str(
+                "line following line-continuation backslash (`\\') does not begin with \
+                 whitespace character",
+            ),
+            K::IncludeArgument { optional } => write!(
                 f,
-                "'{setting}' cannot be appended to with '+='; only command, stop-command, \
-                 capabilities and securebits can"
+                "'@{}' requires a single argument",
+                if optional { "include-opt" } else { "include" }
             ),
-            K::AppendToUnset { setting } => write!(
-                f,
-                "'{setting} +=' appends to an earlier '{setting}', but none is set; \
-                 use '{setting} =' first"
-            ),
-            K::MissingValue { setting } => write!(f, "setting '{setting}' requires a value"),
-            K::EmptyAfterSubstitution { setting } => write!(
-                f,
-                "the value of '{setting}' is empty after variable substitution"
-            ),
-            K::UnterminatedQuote => f.write_str(
-                "missing closing double quote before the end of the line \
-                 (end the line with '\\' to continue a quoted value)",
-            ),
-            K::BackslashAtEnd => f.write_str("the file ends with a backslash that escapes nothing"),
-            K::BadContinuation => f.write_str(
-                "the previous line ends with '\\' and so continues on this line, \
-                 which must therefore begin with white space",
+            K::IncludeSubst { error, .. } => write!(f, "{error}"),
+            K::UnknownSetting { name } => write!(f, "unknown setting: '{name}'."),
+            K::AppendNotAllowed { name } => write!(f, "cannot use '+=' with setting '{name}'"),
+            K::UnterminatedQuote => f.write_str("unterminated quoted string"),
+            K::HashNotSeparated => f.write_str(
+                "hashmark (`#') comment must be separated from setting value by whitespace",
             ),
             K::NulByte => f.write_str("unexpected NUL byte"),
             K::ValueTooLong { capacity } => write!(
                 f,
                 "value too long: more than the parser's buffer of {capacity} bytes"
             ),
-            K::InvalidValue {
-                setting,
-                found,
-                expected,
-            } => write!(
-                f,
-                "invalid value '{found}' for '{setting}': expected {expected}"
+            K::Subst { error, .. } => write!(f, "{error}"),
+            K::InvalidType => f.write_str(
+                "service type must be one of: \"scripted\", \"process\", \"bgprocess\", \
+                 \"internal\" or \"triggered\"",
             ),
-            K::OutOfRange {
-                setting,
-                found,
-                min,
-                max,
-            } => write!(
-                f,
-                "value '{found}' for '{setting}' is out of range: must be from {min} to {max}"
+            K::InvalidRestart => f.write_str(
+                "restart must be one of: \"yes\", \"true\", \"no\", \"false\" or \"on-failure\"",
             ),
-            K::TooLong {
-                setting,
-                found,
-                max,
-            } => write!(
-                f,
-                "value '{found}' for '{setting}' is too long: at most {max} bytes"
+            K::InvalidSmoothRecovery => f.write_str(
+                "smooth-recovery must be one of: \"yes\", \"true\", \"no\" or \"false\"",
             ),
-            K::InvalidServiceName {
-                setting,
-                found,
-                reason,
-            } => write!(f, "invalid service name '{found}' in '{setting}': {reason}"),
-            K::Subst { setting, error } => write!(f, "in '{setting}': {error}"),
-            K::UnknownMetaCommand { name } => write!(
+            K::InvalidLogType => {
+                f.write_str("log type must be one of: \"file\", \"buffer\", \"pipe\", or \"none\"")
+            }
+            K::InvalidNumber => f.write_str(NUMBER),
+            K::InvalidPermissions { setting } => f.write_str(setting),
+            K::InvalidTime { setting } => write!(f, "bad value for {setting}"),
+            K::TimeTooLarge { setting } => write!(f, "too-large value for {setting}"),
+            K::InvalidRlimit { setting } => write!(f, "{setting}: bad value."),
+            K::RlimitTooLarge { setting } => write!(f, "{setting}: too-large value."),
+            K::InvalidUserId {
+                setting: Some(setting),
+            } => write!(f, "{setting}: {USER_ID}"),
+            K::InvalidUserId { setting: None } => f.write_str(USER_ID),
+            K::InvalidGroupId { setting } => write!(f, "{setting}: {GROUP_ID}"),
+            K::UnknownUser { setting, name } => write!(
                 f,
-                "unknown meta-command '@{name}'; expected @include, @include-opt or @meta"
+                "{setting}: specified user \"{name}\" does not exist in system database."
             ),
-            K::BadMetaCommand { message } => f.write_str(message),
-            K::IncludeNotSupported => f.write_str("@include is not supported here"),
+            K::UnknownGroup { setting, name } => write!(
+                f,
+                "{setting}: specified group \"{name}\" does not exist in system database."
+            ),
+            K::InvalidDependencyName { name } => write!(f, "invalid dependency name '{name}'"),
+            K::InvalidServiceName { name } => write!(f, "invalid service name '{name}'"),
+            K::InvalidChainTo { name } => write!(f, "invalid chain-to service name '{name}'"),
+            K::OwnConsumer => f.write_str("service cannot be its own consumer"),
+            K::InvalidIoprio { value } => write!(f, "invalid value for ioprio: {value}"),
+            K::UnknownOption { word } => write!(f, "unknown option: {word}"),
+            K::UnknownLoadOption { word } => write!(f, "unknown load option: {word}"),
+            K::UnknownSignal { value } => {
+                write!(f, "unknown/unsupported termination signal: {value}")
+            }
+            K::InvalidPipevar => f.write_str("invalid pipevar variable name"),
+            K::InvalidReadyNotification { value } => write!(f, "unrecognised setting: {value}"),
+            K::InittabTooLong { setting } => write!(f, "{setting} setting is too long"),
+            K::InvalidCapabilities { value } => write!(f, "invalid capabilities: {value}"),
+            K::UnknownSecurebit { word } => write!(f, "unknown securebits flag: {word}"),
             K::TooManyDependencies { capacity } => write!(
                 f,
                 "too many dependencies: a description holds at most {capacity}; \
@@ -310,26 +422,13 @@ impl fmt::Display for DescErrorKind {
                 "description too large: its values exceed the {capacity} bytes of storage; \
                  build with a larger bound"
             ),
-            K::EnvMissingEquals => {
-                f.write_str("expected NAME=VALUE, a '!' command or a '#' comment")
-            }
-            K::EnvInvalidName { found } => write!(
-                f,
-                "invalid variable name '{found}': a name must be non-empty and contain no \
-                 '=', white space or control characters"
-            ),
-            K::EnvUnknownCommand { found } => write!(
-                f,
-                "unknown command '!{found}'; expected !clear, !unset or !import"
-            ),
-            K::EnvCommandArguments { message } => f.write_str(message),
             K::Custom(message) => f.write_str(message),
         }
     }
 }
 
-/// An error with the line (1-based) where it was found. `Display` gives `line N: message`;
-/// the caller prefixes the file name.
+/// An error with the line (1-based) where it was found. `Display` gives the message alone
+/// (as Dinit words it); the caller adds the service, file and line in the form it prints.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DescError {
@@ -339,6 +438,11 @@ pub struct DescError {
     /// `Description::set_fragment`; 0 unless the caller numbers fragments. The parser itself
     /// always reports 0: the caller knows which file it is parsing.
     pub fragment: u16,
+    /// True if the rest of the file cannot be read: the description fails to load as a whole
+    /// (see [`DescErrorKind::is_fatal`]; a lexical error in an `@include` line is fatal too).
+    pub fatal: bool,
+    /// The setting whose value was read but not valid (`None` for errors of another kind).
+    pub setting: Option<SettingKey>,
     /// What went wrong.
     pub kind: DescErrorKind,
 }
@@ -349,8 +453,17 @@ impl DescError {
         DescError {
             line,
             fragment: 0,
+            fatal: kind.is_fatal(),
+            setting: None,
             kind,
         }
+    }
+
+    /// The same error, about the value of `setting`.
+    #[must_use]
+    pub const fn in_setting(mut self, setting: SettingKey) -> Self {
+        self.setting = Some(setting);
+        self
     }
 
     /// The same error attributed to `fragment`.
@@ -359,10 +472,17 @@ impl DescError {
         self.fragment = fragment;
         self
     }
+
+    /// The same error, fatal.
+    #[must_use]
+    pub const fn fatal(mut self) -> Self {
+        self.fatal = true;
+        self
+    }
 }
 
 impl fmt::Display for DescError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.kind)
+        self.kind.fmt(f)
     }
 }

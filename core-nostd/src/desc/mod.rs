@@ -51,30 +51,34 @@
 //! settings to [`Description::apply`]) or drives a [`Parser`] per file with a stack of its
 //! own; see [`parser`].
 //!
-//! # Choices where the manual pages are silent
+//! # Dinit's behaviour, and our choices
 //!
-//! * `type` defaults to `process` ([`description::DEFAULT_KIND`];
-//!   [`Description::type_specified`] tells whether it was given).
-//! * `command +=` / `stop-command +=` without an earlier value are errors; `capabilities +=`
-//!   and `securebits +=` then simply set the value.
-//! * Unknown `@meta` sub-commands are ignored ([`Item::UnknownMeta`]); unknown `@` commands
-//!   are errors.
+//! Where the manual pages are silent, Dinit's behaviour is the rule: the lexical rules, the
+//! validation of each value and the error messages are Dinit's (the corpus of
+//! `tests/compat/check/` compares `dinit-check` with Dinit's). In particular:
+//!
+//! * `type` defaults to `internal` ([`description::DEFAULT_KIND`]); an empty file is a valid
+//!   internal service.
+//! * `command +=` / `stop-command +=` / `capabilities +=` / `securebits +=` without an
+//!   earlier value simply set it. An empty value leaves a string setting unset.
+//! * Numbers are read as the C library reads them (`0x` hexadecimal, a leading `0` octal,
+//!   white space and a sign before them) with Dinit's bounds: `nice` within ±2^30,
+//!   `restart-limit-count` and `log-buffer-size` up to 2^31-1, permissions an octal `int`,
+//!   numeric ids up to 2^32-1 (see `cnum.rs`).
+//! * A service name is refused only if empty or beginning with `.` or `@` ([`name`]).
+//! * `@meta` lines are not interpreted, except a well-formed `@meta enable-via NAME`
+//!   ([`Item::UnknownMeta`]); unknown `@` commands are (fatal) errors.
 //! * Quoting and escaping do not prevent variable substitution (it runs on the lexed value);
-//!   `$$` is the escape. A `$` that starts no substitution form is an error, as are `$0` and
-//!   `$2`...`$9`. `$/{NAME...}` is accepted like `$/NAME`; outside commands `$/` acts as `$`.
-//!   The syntax of post-load values is checked while parsing, so such mistakes are reported
-//!   with their line even before the environment is known.
-//! * `chain-to` is not checked as a service name ("naming an invalid service will not cause
-//!   this service to fail to load"); every other setting naming a service is.
-//! * Numbers: `socket-permissions`/`logfile-permissions` are octal up to 7777;
-//!   `restart-limit-count` fits u16; `log-buffer-size` is 1 to 2^32-1; numeric ids are below
-//!   2^32-1; `nice` saturates to i32 (the runtime clamps to the system's range);
-//!   `inittab-id`/`inittab-line` are limited to 4/32 bytes (Linux utmp).
-//! * Environment files: leading white space is skipped, values are verbatim, a CR before the
-//!   newline is dropped, and `!unset`/`!import` need at least one name.
-//! * A service argument may be empty (`name@`): `$1` is then set but empty.
-//! * A NUL byte in a setting or environment file is an error.
+//!   `$$` is the escape. The syntax of post-load values is checked when they are expanded,
+//!   once the description has been read, as Dinit does.
+//! * Environment files: invalid lines and unknown commands are skipped and reported
+//!   ([`EnvLine`]); values are verbatim, a CR included.
+//!
+//! Our own limits: error messages quote at most [`error::SNIPPET_BYTES`] bytes of a value;
+//! a NUL byte in a value is an error; a description's storage and dependencies are bounded
+//! ([`Description`]); `restart-limit-count` is kept as a `u16` (saturating).
 
+pub(crate) mod cnum;
 pub mod description;
 pub mod envfile;
 pub mod error;
@@ -90,9 +94,11 @@ mod tests;
 pub use description::{
     CommandSetting, DefaultDescription, Dependency, DependencyDir, Description, Origin, PathSetting,
 };
-pub use envfile::{parse_env_file, EnvFileParser, EnvOp, EnvSink};
+pub use envfile::{parse_env_file, EnvFileParser, EnvLine, EnvOp, EnvSink};
 pub use error::{DescError, DescErrorKind, Snippet};
-pub use name::{is_valid_service_name, parse_service_name, NameError, ServiceName};
+pub use name::{
+    is_valid_service_name, parse_service_name, split_service_name, NameError, ServiceName,
+};
 pub use parser::{parse, DescriptionSink, Entry, Item, Parser};
 pub use setting::{
     is_valid_env_name, IdSpec, Ioprio, Limit, LoadOptions, LogType, Op, OptionList,

@@ -1,46 +1,48 @@
-//! The line parser of dinit-service(5) "SERVICE PROPERTIES" and "META-COMMANDS".
+//! The line parser of dinit-service(5) "SERVICE PROPERTIES" and "META-COMMANDS", with Dinit's
+//! lexical rules.
 //!
 //! # Lexical rules
 //!
-//! * A file is a sequence of lines separated by `\n`; lines are numbered from 1. White space is
-//!   space, tab, CR, VT and FF (so CRLF files parse as expected).
-//! * Blank lines are ignored. A line whose first non-blank character is `#` is a comment; an
-//!   escaped newline does not continue it ("escaped newlines mark the end of a comment").
+//! * A file is a sequence of lines separated by `\n`, numbered from 1. White space is C's
+//!   (space, tab, CR, VT, FF and, inside a continued line, LF), so CRLF files parse.
+//! * A line that ends with an odd number of backslashes continues on the next line, which must
+//!   begin with white space; the backslash becomes a newline (white space between values, a
+//!   newline character inside quotes). This applies to every line, comments included.
+//! * Empty and blank lines are ignored. A line whose first non-blank character is `#` is a
+//!   comment (with its continuation lines).
 //! * A line whose first non-blank character is `@` is a meta-command: `@include path`,
-//!   `@include-opt path` or `@meta sub-command args...`. Its arguments are read as a setting
-//!   value. Unknown `@meta` sub-commands are reported as [`Item::UnknownMeta`] and otherwise
-//!   ignored: the manual page reserves `@meta` for information that other tools may use. Any
-//!   other `@word` is an error.
-//! * Any other line is `name = value`, `name: value` or `name += value`. The name runs up to
-//!   white space, `=`, `:` or `+`.
-//! * The value starts right after the operator. Unquoted white space separates tokens;
-//!   leading and trailing white space is dropped. A string value is its tokens joined by single
-//!   spaces (white space collapse); a command keeps the tokens apart.
-//! * `"` starts or ends a quoted part of a token: white space inside it is kept and does not
-//!   separate tokens, and `#` has no special meaning. `""` makes an empty token.
-//! * `\` escapes the next character, inside quotes too: `\\` is a backslash, `\"` a quote,
-//!   `\ ` a space that does not separate tokens.
-//! * An escaped newline (`\` at the end of a line) acts as an unescaped space and continues
-//!   the value on the next line, which must begin with white space. An escaped newline inside
-//!   quotes is a space inside the quotes.
-//! * An unquoted, unescaped `#` that starts a token and follows white space starts a comment
-//!   to the end of the line (`a#b` and `x =#y` are values). An escaped newline ends such a
-//!   comment and continues the value on the next line, so each line of a long command can
-//!   carry its own comment. Inside a comment a backslash still pairs with the next byte.
-//! * A quote still open at the end of a line, a backslash at the end of the file, and a NUL
-//!   byte in a name or value are errors.
+//!   `@include-opt path` or `@meta ...`. The path is read as a value and must be one word.
+//!   `@meta` lines are not interpreted by dinit, except that `@meta enable-via NAME` is
+//!   reported (for `dinitctl enable`); a malformed `@meta` line is no error. Any other `@word`
+//!   is an error.
+//! * Any other line is `name = value`, `name: value` or `name += value`. A name is made of
+//!   letters, digits, `-`, `.`, `_` and bytes outside ASCII, and does not begin with `-`, `.`
+//!   or a digit.
+//! * A value starts after the operator and the white space after it. Unquoted white space
+//!   separates words; runs of it count as one. `"` starts or ends a quoted part of a word: white
+//!   space inside it is kept, and `#` has no special meaning. `""` makes an empty word. `\`
+//!   escapes the next character, inside quotes too.
+//! * `#` after white space starts a comment that ends at the end of the line (or at a line
+//!   continuation, after which the value goes on). A `#` anywhere else (at the start of the
+//!   value, inside a word) is an error.
+//! * Errors that leave the rest of the line unreadable (a line that is neither setting, comment
+//!   nor meta-command, an unknown meta-command, a bad continuation, a malformed `@include`) are
+//!   *fatal*: the description cannot be read further ([`DescError::fatal`]). The others concern
+//!   one setting: [`Parser::next_item`] can be called again and resumes at the next line.
+//!
+//! Line numbers in errors are Dinit's: the line the setting starts on, plus the continued lines
+//! passed before its value (and, for errors inside the value, before the error); fatal
+//! errors about the shape of a line name the last line read.
 //!
 //! The parser is flat: `@include` is reported to the caller, who reads the file and parses it
 //! (with the same sink) before going on; see [`DescriptionSink::include`].
-//!
-//! After an error, [`Parser::next_item`] can be called again: it resumes at the next line, so
-//! a checker can report several errors (later ones may be consequences of the first).
 
+use super::cnum::is_c_space;
 use super::error::{DescError, DescErrorKind, Snippet};
 use super::name::parse_service_name;
 use super::setting::{interpret, Op, Setting, SettingKey};
-use super::subst::{expand_value, SubstEnv};
-use super::tokens::{Overflow, Tokens, Writer};
+use super::subst::{expand_value, SubstEnv, SubstError};
+use super::tokens::{Tokens, Writer};
 
 /// One thing a description says.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -79,7 +81,10 @@ pub trait DescriptionSink {
     /// depth of nested includes itself. The default refuses includes.
     fn include(&mut self, line: u32, path: &[u8], optional: bool) -> Result<(), DescError> {
         let _ = (path, optional);
-        Err(DescError::new(line, DescErrorKind::IncludeNotSupported))
+        Err(DescError::new(
+            line,
+            DescErrorKind::Custom("@include is not supported here"),
+        ))
     }
 
     /// `@meta` with an unknown sub-command; ignored by default.
@@ -111,43 +116,142 @@ pub fn parse<S: DescriptionSink + ?Sized>(
     Ok(())
 }
 
-/// Where lexed bytes go: a bounded writer, or nowhere (to skip a value after an error).
-trait Out {
-    fn byte(&mut self, b: u8) -> Result<(), Overflow>;
-    fn end_token(&mut self) -> Result<(), Overflow>;
+/// A byte of a setting or meta-command name (C's: not a control character, punctuation or
+/// white space; or `-`, `.` or `_`).
+const fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || b >= 0x80
 }
 
-impl Out for Writer<'_> {
-    fn byte(&mut self, b: u8) -> Result<(), Overflow> {
-        self.push(b)
-    }
-    fn end_token(&mut self) -> Result<(), Overflow> {
-        self.push(0)
-    }
+/// An error found at `line`.
+fn err(line: u32, kind: DescErrorKind) -> DescError {
+    DescError::new(line, kind)
 }
 
-struct Discard;
-
-impl Out for Discard {
-    fn byte(&mut self, _: u8) -> Result<(), Overflow> {
-        Ok(())
-    }
-    fn end_token(&mut self) -> Result<(), Overflow> {
-        Ok(())
-    }
+/// A position in a logical line (continuations joined, their backslashes turned into
+/// newlines), counting the newlines passed.
+struct Cursor<'l> {
+    text: &'l [u8],
+    pos: usize,
+    line: u32,
 }
 
-/// White space within a line.
-const fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
-}
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
 
-/// How a comment inside a value ended.
-enum CommentEnd {
-    /// At the end of the line (or file): the value ends.
-    Line,
-    /// At an escaped newline: the value continues.
-    Continued,
+    fn bump(&mut self) {
+        if self.peek() == Some(b'\n') {
+            self.line = self.line.saturating_add(1);
+        }
+        self.pos = self.pos.saturating_add(1);
+    }
+
+    fn skip_white(&mut self) {
+        while self.peek().is_some_and(is_c_space) {
+            self.bump();
+        }
+    }
+
+    /// Skips white space and comments (each to the next newline).
+    fn skip_white_and_comments(&mut self) {
+        let mut comment = false;
+        while let Some(b) = self.peek() {
+            if b == b'#' {
+                comment = true;
+            } else if b == b'\n' {
+                comment = false;
+            }
+            if !comment && !is_c_space(b) {
+                break;
+            }
+            self.bump();
+        }
+    }
+
+    /// A setting or meta-command name (empty if there is none).
+    fn name(&mut self) -> &[u8] {
+        let start = self.pos;
+        if self
+            .peek()
+            .is_some_and(|b| is_name_byte(b) && b != b'-' && b != b'.' && !b.is_ascii_digit())
+        {
+            while self.peek().is_some_and(is_name_byte) {
+                self.pos = self.pos.saturating_add(1);
+            }
+        }
+        self.text.get(start..self.pos).unwrap_or(&[])
+    }
+
+    /// Reads a value to the end of the logical line into `out`, as NUL-terminated words.
+    /// Returns the number of words.
+    fn value(&mut self, out: &mut Writer<'_>) -> Result<usize, DescError> {
+        let capacity_error = |c: &Self| err(c.line, DescErrorKind::ValueTooLong { capacity: 0 });
+        let mut words = 0usize;
+        let mut in_word = false;
+        self.skip_white();
+        while let Some(b) = self.peek() {
+            match b {
+                b'"' => {
+                    in_word = true;
+                    self.bump();
+                    loop {
+                        match self.peek() {
+                            None => return Err(err(self.line, DescErrorKind::UnterminatedQuote)),
+                            Some(b'"') => break,
+                            Some(b'\\') => {
+                                self.bump();
+                                if let Some(c) = self.peek() {
+                                    self.put(out, c)?;
+                                    self.bump();
+                                }
+                            }
+                            Some(c) => {
+                                self.put(out, c)?;
+                                self.bump();
+                            }
+                        }
+                    }
+                    self.bump();
+                }
+                b'\\' => {
+                    in_word = true;
+                    self.bump();
+                    if let Some(c) = self.peek() {
+                        self.put(out, c)?;
+                        self.bump();
+                    }
+                }
+                b'#' => return Err(err(self.line, DescErrorKind::HashNotSeparated)),
+                b if is_c_space(b) => {
+                    if in_word {
+                        out.push(0).map_err(|_| capacity_error(self))?;
+                        words = words.saturating_add(1);
+                        in_word = false;
+                    }
+                    self.skip_white_and_comments();
+                }
+                b => {
+                    in_word = true;
+                    self.put(out, b)?;
+                    self.bump();
+                }
+            }
+        }
+        if in_word {
+            out.push(0).map_err(|_| capacity_error(self))?;
+            words = words.saturating_add(1);
+        }
+        Ok(words)
+    }
+
+    fn put(&self, out: &mut Writer<'_>, b: u8) -> Result<(), DescError> {
+        if b == 0 {
+            return Err(err(self.line, DescErrorKind::NulByte));
+        }
+        out.push(b)
+            .map_err(|_| err(self.line, DescErrorKind::ValueTooLong { capacity: 0 }))
+    }
 }
 
 /// A pull parser over one description file or fragment.
@@ -155,6 +259,7 @@ enum CommentEnd {
 pub struct Parser<'i> {
     input: &'i [u8],
     pos: usize,
+    /// Physical lines read so far.
     line: u32,
 }
 
@@ -164,405 +269,241 @@ impl<'i> Parser<'i> {
         Parser {
             input,
             pos: 0,
-            line: 1,
+            line: 0,
         }
     }
 
-    /// The line the parser is on.
+    /// The number of the last line read (0 before the first).
     pub const fn line(&self) -> u32 {
         self.line
     }
 
-    /// Reads the next item; `Ok(None)` at the end of the input. The item borrows `scratch`
-    /// (see [`parse`]). After an error, the next call resumes at the following line.
+    /// The next physical line, without its newline.
+    fn physical_line(&mut self) -> Option<&'i [u8]> {
+        let rest = self.input.get(self.pos..).filter(|r| !r.is_empty())?;
+        let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        self.pos = self.pos.saturating_add(len).saturating_add(1);
+        self.line = self.line.saturating_add(1);
+        rest.get(..len)
+    }
+
+    /// Copies the logical line that starts with `first` into `scratch`, joining continued
+    /// lines; returns its length.
+    fn logical_line(&mut self, first: &[u8], scratch: &mut [u8]) -> Result<usize, DescError> {
+        let capacity = scratch.len();
+        let mut w = Writer::new(scratch);
+        let mut overflow = w.extend(first).is_err();
+        // The first byte that is not white space, to know whether a line too long for the
+        // buffer is a comment (or blank), which needs no room.
+        let mut lead = None;
+        let mut last = first;
+        loop {
+            let backslashes = last.iter().rev().take_while(|&&b| b == b'\\').count();
+            let continues = backslashes % 2 == 1;
+            let content = last
+                .get(..last.len().saturating_sub(usize::from(continues)))
+                .unwrap_or(&[]);
+            lead = lead.or_else(|| content.iter().copied().find(|&b| !is_c_space(b)));
+            if !continues {
+                break;
+            }
+            let Some(next) = self.physical_line() else {
+                return Err(err(self.line, DescErrorKind::EofAfterBackslash));
+            };
+            if !next.first().is_some_and(|&b| is_c_space(b)) {
+                return Err(err(self.line, DescErrorKind::ContinuationNotIndented));
+            }
+            if !overflow {
+                // The continuing backslash becomes a newline.
+                let len = w.len().saturating_sub(1);
+                w.truncate(len);
+                overflow = w.push(b'\n').is_err() || w.extend(next).is_err();
+            }
+            last = next;
+        }
+        if overflow {
+            if matches!(lead, None | Some(b'#')) {
+                return Ok(0);
+            }
+            return Err(err(self.line, DescErrorKind::ValueTooLong { capacity }));
+        }
+        Ok(w.len())
+    }
+
+    /// Reads the next item; `Ok(None)` at the end of the input. The item borrows `scratch`,
+    /// which holds the logical line, the lexed value and the substituted value. After an error
+    /// that is not [fatal](DescError::fatal), the next call resumes at the following line.
     pub fn next_item<'s>(
         &mut self,
         env: &SubstEnv<'_>,
         scratch: &'s mut [u8],
     ) -> Result<Option<Entry<'s>>, DescError> {
-        loop {
-            self.skip_blanks();
-            let line = self.line;
-            let item = match self.peek() {
-                None => return Ok(None),
-                Some(b'\n') => {
-                    self.newline();
-                    continue;
-                }
-                Some(b'#') => {
-                    self.skip_line();
-                    continue;
-                }
-                Some(b'@') => self.meta(env, scratch),
-                Some(_) => self.setting(env, scratch).map(Item::Setting),
+        // Find the next line that holds something (the logical line is left at the start of
+        // `scratch`), then lend the rest of `scratch` to its value.
+        let (len, start, first_line, meta) = loop {
+            let Some(first) = self.physical_line() else {
+                return Ok(None);
             };
-            return match item {
-                Ok(item) => Ok(Some(Entry { line, item })),
-                Err(e) => {
-                    // Resume at the next line. Almost every error leaves the parser at the
-                    // start of a line already; a NUL byte stops it within one.
-                    if self.pos > 0 && self.prev() != Some(b'\n') {
-                        self.skip_line();
-                    }
-                    Err(e)
-                }
-            };
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.input.get(self.pos).copied()
-    }
-
-    fn peek_at(&self, ahead: usize) -> Option<u8> {
-        self.input.get(self.pos.saturating_add(ahead)).copied()
-    }
-
-    fn prev(&self) -> Option<u8> {
-        self.input.get(self.pos.checked_sub(1)?).copied()
-    }
-
-    fn bump(&mut self, n: usize) {
-        self.pos = self.pos.saturating_add(n).min(self.input.len());
-    }
-
-    fn newline(&mut self) {
-        self.bump(1);
-        self.line = self.line.saturating_add(1);
-    }
-
-    fn skip_blanks(&mut self) {
-        while self.peek().is_some_and(is_blank) {
-            self.bump(1);
-        }
-    }
-
-    /// Skips to the start of the next line.
-    fn skip_line(&mut self) {
-        while let Some(b) = self.peek() {
-            if b == b'\n' {
-                self.newline();
-                return;
-            }
-            self.bump(1);
-        }
-    }
-
-    fn error(&self, line: u32, kind: DescErrorKind) -> DescError {
-        DescError::new(line, kind)
-    }
-
-    /// If the parser is at an escaped newline (`\` then LF, or `\` CR LF), its length.
-    fn escaped_newline(&self) -> Option<usize> {
-        match (self.peek(), self.peek_at(1), self.peek_at(2)) {
-            (Some(b'\\'), Some(b'\n'), _) => Some(2),
-            (Some(b'\\'), Some(b'\r'), Some(b'\n')) => Some(3),
-            _ => None,
-        }
-    }
-
-    /// Consumes an escaped newline of `len` bytes and checks the continuation line.
-    fn continue_line(&mut self, len: usize) -> Result<(), DescError> {
-        self.bump(len);
-        self.line = self.line.saturating_add(1);
-        match self.peek() {
-            None => Ok(()),
-            Some(b) if is_blank(b) => Ok(()),
-            Some(_) => Err(self.error(self.line, DescErrorKind::BadContinuation)),
-        }
-    }
-
-    /// Skips a comment inside a value.
-    fn skip_comment(&mut self) -> Result<CommentEnd, DescError> {
-        loop {
-            if let Some(len) = self.escaped_newline() {
-                self.continue_line(len)?;
-                return Ok(CommentEnd::Continued);
-            }
-            match self.peek() {
-                None => return Ok(CommentEnd::Line),
-                Some(b'\n') => {
-                    self.newline();
-                    return Ok(CommentEnd::Line);
-                }
-                Some(b'\\') => self.bump(2),
-                Some(_) => self.bump(1),
-            }
-        }
-    }
-
-    /// Lexes a value up to the end of its (logical) line into `out`, as NUL-terminated
-    /// tokens. Consumes the final newline.
-    fn lex_value<O: Out>(&mut self, out: &mut O, capacity: usize) -> Result<(), DescError> {
-        let start_line = self.line;
-        // On overflow, keep reading (without writing) to the end of the value, so that the
-        // parser can resume at the next line.
-        let mut overflowed = false;
-        let mut put = |r: Result<(), Overflow>| {
-            if r.is_err() {
-                overflowed = true;
-            }
-        };
-        let mut in_token = false;
-        let mut in_quote = false;
-        // Whether the previous character was (unquoted) white space: `#` then starts a comment.
-        let mut after_blank = false;
-        loop {
-            if let Some(len) = self.escaped_newline() {
-                self.continue_line(len)?;
-                if in_quote {
-                    put(out.byte(b' '));
-                } else if in_token {
-                    put(out.end_token());
-                    in_token = false;
-                }
-                after_blank = true;
+            if first.is_empty() {
                 continue;
             }
-            let Some(b) = self.peek() else {
-                if in_quote {
-                    return Err(self.error(self.line, DescErrorKind::UnterminatedQuote));
-                }
-                break;
+            let first_line = self.line;
+            let len = self.logical_line(first, &mut *scratch)?;
+            let mut cur = Cursor {
+                text: scratch.get(..len).unwrap_or(&[]),
+                pos: 0,
+                line: first_line,
             };
-            match b {
-                b'\n' => {
-                    if in_quote {
-                        let line = self.line;
-                        self.newline();
-                        return Err(self.error(line, DescErrorKind::UnterminatedQuote));
-                    }
-                    self.newline();
-                    break;
-                }
-                0 => return Err(self.error(self.line, DescErrorKind::NulByte)),
-                b'\\' => {
-                    let Some(c) = self.peek_at(1) else {
-                        self.bump(1);
-                        return Err(self.error(self.line, DescErrorKind::BackslashAtEnd));
-                    };
-                    if c == 0 {
-                        return Err(self.error(self.line, DescErrorKind::NulByte));
-                    }
-                    self.bump(2);
-                    put(out.byte(c));
-                    in_token = true;
-                    after_blank = false;
-                }
-                b'"' => {
-                    self.bump(1);
-                    in_quote = !in_quote;
-                    in_token = true;
-                    after_blank = false;
-                }
-                b'#' if !in_quote && !in_token && after_blank => match self.skip_comment()? {
-                    CommentEnd::Line => break,
-                    CommentEnd::Continued => after_blank = true,
-                },
-                b if is_blank(b) && !in_quote => {
-                    self.bump(1);
-                    if in_token {
-                        put(out.end_token());
-                        in_token = false;
-                    }
-                    after_blank = true;
-                }
-                b => {
-                    self.bump(1);
-                    put(out.byte(b));
-                    in_token = true;
-                    after_blank = false;
-                }
+            cur.skip_white();
+            match cur.peek() {
+                None | Some(b'#') => continue,
+                Some(b) => break (len, cur.pos, cur.line, b == b'@'),
             }
-        }
-        if in_token {
-            put(out.end_token());
-        }
-        if overflowed {
-            return Err(DescError::new(
-                start_line,
-                DescErrorKind::ValueTooLong { capacity },
-            ));
-        }
-        Ok(())
-    }
-
-    /// Skips the rest of a logical line after an error found before its value was read.
-    fn discard_value(&mut self) {
-        if self.lex_value(&mut Discard, 0).is_err() && self.prev() != Some(b'\n') {
-            self.skip_line();
-        }
-    }
-
-    /// Lexes the value into the front of `scratch`; returns the lexed part and the rest.
-    fn lex_into<'s>(
-        &mut self,
-        scratch: &'s mut [u8],
-    ) -> Result<(&'s mut [u8], &'s mut [u8]), DescError> {
-        let capacity = scratch.len();
-        let used = {
-            let mut w = Writer::new(&mut *scratch);
-            self.lex_value(&mut w, capacity)?;
-            w.len()
         };
-        scratch.split_at_mut_checked(used).ok_or(DescError::new(
-            self.line,
-            DescErrorKind::ValueTooLong { capacity },
-        ))
+        let (text, rest) = scratch.split_at_mut(len);
+        let mut cur = Cursor {
+            text,
+            pos: start,
+            line: first_line,
+        };
+        if meta {
+            cur.pos = cur.pos.saturating_add(1);
+            self.meta(cur, env, rest).map(Some)
+        } else {
+            self.setting(cur, env, rest).map(Some)
+        }
     }
 
     fn setting<'s>(
-        &mut self,
+        &self,
+        mut cur: Cursor<'_>,
         env: &SubstEnv<'_>,
-        scratch: &'s mut [u8],
-    ) -> Result<Setting<'s>, DescError> {
-        let line = self.line;
-        let start = self.pos;
-        while let Some(b) = self.peek() {
-            if is_blank(b) || matches!(b, b'\n' | b'=' | b':' | b'+') {
-                break;
-            }
-            self.bump(1);
-        }
-        let name = self.input.get(start..self.pos).unwrap_or(&[]);
-        let fail = |p: &mut Self, kind| {
-            p.discard_value();
-            Err(DescError::new(line, kind))
-        };
-        if name.is_empty() {
-            return fail(self, DescErrorKind::ExpectedSettingName);
-        }
-        if name.contains(&0) {
-            return fail(self, DescErrorKind::NulByte);
-        }
-        self.skip_blanks();
-        let op = match (self.peek(), self.peek_at(1)) {
-            (Some(b'=' | b':'), _) => {
-                self.bump(1);
-                Op::Set
-            }
-            (Some(b'+'), Some(b'=')) => {
-                self.bump(2);
+        out: &'s mut [u8],
+    ) -> Result<Entry<'s>, DescError> {
+        let name = cur.name();
+        let name_snippet = Snippet::new(name);
+        let key = SettingKey::from_name(name);
+        let empty = name.is_empty();
+        cur.skip_white();
+        let badly_formed = err(self.line, DescErrorKind::BadlyFormedLine);
+        let op = match cur.peek() {
+            _ if empty => return Err(badly_formed),
+            Some(b'=' | b':') => Op::Set,
+            Some(b'+') => {
+                cur.pos = cur.pos.saturating_add(1);
+                if cur.peek() != Some(b'=') {
+                    return Err(badly_formed);
+                }
                 Op::Append
             }
-            _ => {
-                return fail(
-                    self,
-                    DescErrorKind::MissingOperator {
-                        name: Snippet::new(name),
-                    },
-                )
-            }
+            _ => return Err(badly_formed),
         };
-        let Some(key) = SettingKey::from_name(name) else {
-            return fail(
-                self,
-                DescErrorKind::UnknownSetting {
-                    name: Snippet::new(name),
-                },
-            );
+        cur.pos = cur.pos.saturating_add(1);
+        cur.skip_white();
+        let line = cur.line;
+        let Some(key) = key else {
+            return Err(err(
+                line,
+                DescErrorKind::UnknownSetting { name: name_snippet },
+            ));
         };
         if op == Op::Append && !key.allows_append() {
-            return fail(
-                self,
-                DescErrorKind::AppendNotAllowed {
-                    setting: key.name(),
-                },
-            );
+            return Err(err(
+                line,
+                DescErrorKind::AppendNotAllowed { name: name_snippet },
+            ));
         }
-        let (lexed, rest) = self.lex_into(scratch)?;
-        interpret(key, op, lexed, env, rest).map_err(|kind| DescError::new(line, kind))
+        let capacity = out.len();
+        let used = {
+            let mut w = Writer::new(&mut *out);
+            cur.value(&mut w).map_err(|e| with_capacity(e, capacity))?;
+            w.len()
+        };
+        let (lexed, rest) = out
+            .split_at_mut_checked(used)
+            .ok_or(err(line, DescErrorKind::ValueTooLong { capacity }))?;
+        let setting =
+            interpret(key, op, lexed, env, rest).map_err(|kind| err(line, kind).in_setting(key))?;
+        Ok(Entry {
+            line,
+            item: Item::Setting(setting),
+        })
     }
 
     fn meta<'s>(
-        &mut self,
+        &self,
+        mut cur: Cursor<'_>,
         env: &SubstEnv<'_>,
-        scratch: &'s mut [u8],
-    ) -> Result<Item<'s>, DescError> {
-        let line = self.line;
-        self.bump(1);
-        let start = self.pos;
-        while self.peek().is_some_and(|b| !is_blank(b) && b != b'\n') {
-            self.bump(1);
-        }
-        let word = self.input.get(start..self.pos).unwrap_or(&[]);
-        let optional = match word {
+        out: &'s mut [u8],
+    ) -> Result<Entry<'s>, DescError> {
+        let line = cur.line;
+        let optional = match cur.name() {
             b"include" => false,
             b"include-opt" => true,
             b"meta" => {
-                let (lexed, _) = self.lex_into(scratch)?;
-                return meta_command(line, Tokens::from_writer(lexed));
-            }
-            _ => {
-                self.discard_value();
-                return Err(DescError::new(
+                // dinit does not interpret @meta lines; only enable-via is of use (to dinitctl).
+                let capacity = out.len();
+                let used = {
+                    let mut w = Writer::new(&mut *out);
+                    match cur.value(&mut w) {
+                        Ok(_) => w.len(),
+                        Err(e) if matches!(e.kind, DescErrorKind::ValueTooLong { .. }) => {
+                            return Err(with_capacity(e, capacity));
+                        }
+                        Err(_) => 0,
+                    }
+                };
+                let words = Tokens::from_writer(out.get(..used).unwrap_or(&[]));
+                return Ok(Entry {
                     line,
-                    DescErrorKind::UnknownMetaCommand {
-                        name: Snippet::new(word),
-                    },
-                ));
+                    item: meta_command(words),
+                });
             }
+            _ => return Err(err(line, DescErrorKind::BadMetaCommand)),
         };
-        let (lexed, rest) = self.lex_into(scratch)?;
-        // The path is read as a setting value: its tokens joined by single spaces.
-        for b in lexed.iter_mut() {
-            if *b == 0 {
-                *b = b' ';
+        let capacity = out.len();
+        let (words, used) = {
+            let mut w = Writer::new(&mut *out);
+            let words = cur
+                .value(&mut w)
+                .map_err(|e| with_capacity(e, capacity).fatal())?;
+            (words, w.len())
+        };
+        if words != 1 {
+            return Err(err(line, DescErrorKind::IncludeArgument { optional }));
+        }
+        let (lexed, rest) = out
+            .split_at_mut_checked(used)
+            .ok_or(err(line, DescErrorKind::ValueTooLong { capacity }).fatal())?;
+        let path = lexed.get(..used.saturating_sub(1)).unwrap_or(&[]);
+        let path = expand_value(path, env, rest).map_err(|error| match error {
+            SubstError::Overflow { .. } => {
+                err(line, DescErrorKind::ValueTooLong { capacity }).fatal()
             }
-        }
-        let len = lexed.len().saturating_sub(1);
-        let path = lexed.get(..len).unwrap_or(&[]);
-        let setting = if optional { "@include-opt" } else { "@include" };
-        if path.is_empty() {
-            return Err(DescError::new(
-                line,
-                DescErrorKind::BadMetaCommand {
-                    message: if optional {
-                        "@include-opt requires a file path"
-                    } else {
-                        "@include requires a file path"
-                    },
-                },
-            ));
-        }
-        let path = expand_value(path, env, rest)
-            .map_err(|error| DescError::new(line, DescErrorKind::Subst { setting, error }))?;
-        if path.is_empty() {
-            return Err(DescError::new(
-                line,
-                DescErrorKind::EmptyAfterSubstitution { setting },
-            ));
-        }
-        Ok(Item::Include { path, optional })
+            error => err(line, DescErrorKind::IncludeSubst { optional, error }),
+        })?;
+        Ok(Entry {
+            line,
+            item: Item::Include { path, optional },
+        })
     }
 }
 
-fn meta_command(line: u32, words: Tokens<'_>) -> Result<Item<'_>, DescError> {
-    let bad = |message| {
-        Err(DescError::new(
-            line,
-            DescErrorKind::BadMetaCommand { message },
-        ))
-    };
-    let mut it = words.iter();
-    match it.next() {
-        None => bad("@meta requires a sub-command, such as 'enable-via'"),
-        Some(b"enable-via") => {
-            let (Some(name), None) = (it.next(), it.next()) else {
-                return bad("@meta enable-via takes exactly one service name");
-            };
-            parse_service_name(name).map_err(|reason| {
-                DescError::new(
-                    line,
-                    DescErrorKind::InvalidServiceName {
-                        setting: "@meta enable-via",
-                        found: Snippet::new(name),
-                        reason,
-                    },
-                )
-            })?;
-            Ok(Item::Setting(Setting::EnableVia(name)))
-        }
-        Some(_) => Ok(Item::UnknownMeta(words)),
+/// The buffer size in a value-too-long error (the lexer does not know it).
+fn with_capacity(mut e: DescError, capacity: usize) -> DescError {
+    if let DescErrorKind::ValueTooLong { .. } = e.kind {
+        e.kind = DescErrorKind::ValueTooLong { capacity };
     }
+    e
+}
+
+/// `@meta enable-via NAME` (with a valid name) or any other `@meta` line.
+fn meta_command(words: Tokens<'_>) -> Item<'_> {
+    let mut it = words.iter();
+    if let (Some(b"enable-via"), Some(name), None) = (it.next(), it.next(), it.next()) {
+        if parse_service_name(name).is_ok() {
+            return Item::Setting(Setting::EnableVia(name));
+        }
+    }
+    Item::UnknownMeta(words)
 }

@@ -2,9 +2,10 @@
 //! accept `+=`, which get variable substitution, and the validation of each value into a typed
 //! [`Setting`].
 
+use super::cnum;
 use super::error::{DescErrorKind, Snippet};
 use super::name::parse_service_name;
-use super::subst::{check_syntax, expand_value, SubstEnv};
+use super::subst::{expand_value, SubstEnv};
 use super::tokens::Tokens;
 use crate::config::Options;
 use crate::signal;
@@ -30,8 +31,8 @@ pub enum Substitution {
     /// Pre-load: done by the parser with the service argument and dinit's environment, before
     /// any service env-file is read.
     PreLoad,
-    /// Post-load: done once the service's env-file has been read; the parser checks the
-    /// syntax but leaves the value as written (see `Description::expand_command` and
+    /// Post-load: done once the service's env-file has been read; the parser leaves the
+    /// value as written, syntax errors included (see `Description::expand_command` and
     /// `Description::expand_path`).
     PostLoad,
 }
@@ -70,12 +71,12 @@ macro_rules! setting_keys {
                 }
             }
 
-            /// The setting called `name` (`secure-bits` is accepted for `securebits`, the
-            /// manual page using both spellings).
+            /// The setting called `name` (`termsignal`, the old spelling, is accepted for
+            /// `term-signal`, as by Dinit).
             pub fn from_name(name: &[u8]) -> Option<SettingKey> {
                 match name {
                     $(n if n == $name.as_bytes() => Some(SettingKey::$variant),)*
-                    b"secure-bits" => Some(SettingKey::Securebits),
+                    b"termsignal" => Some(SettingKey::TermSignal),
                     _ => None,
                 }
             }
@@ -469,7 +470,8 @@ pub enum Setting<'a> {
     RestartDelay(Duration),
     /// `restart-limit-interval`.
     RestartLimitInterval(Duration),
-    /// `restart-limit-count`.
+    /// `restart-limit-count` (Dinit accepts up to 2^31-1; kept as `u16`, saturating: more
+    /// restarts than that in one interval are as good as unlimited).
     RestartLimitCount(u16),
     /// `start-timeout` (zero: unlimited).
     StartTimeout(Duration),
@@ -478,7 +480,7 @@ pub enum Setting<'a> {
     /// `pid-file` (post-load substitution).
     PidFile(&'a [u8]),
     /// `depends-on`, `prepared-by`, `depends-ms`, `waits-for`, `after`, `before` (pre-load
-    /// substituted, a valid service name).
+    /// substituted, a valid service name: not empty, not beginning with `.` or `@`).
     Dependency {
         /// Which relationship.
         kind: DepKind,
@@ -492,12 +494,11 @@ pub enum Setting<'a> {
         /// The directory, relative to the fragment that names it unless absolute.
         path: &'a [u8],
     },
-    /// `chain-to` (pre-load substituted; not checked as a name, since naming an invalid
-    /// service must not make this one fail to load).
+    /// `chain-to` (pre-load substituted; a valid service name, which need not exist).
     ChainTo(&'a [u8]),
     /// `socket-listen` (post-load substitution).
     SocketListen(&'a [u8]),
-    /// `socket-permissions`.
+    /// `socket-permissions` (the permission bits of the octal value).
     SocketPermissions(u32),
     /// `socket-uid`.
     SocketUid(IdSpec<'a>),
@@ -517,7 +518,7 @@ pub enum Setting<'a> {
     LogfileUid(IdSpec<'a>),
     /// `logfile-gid`.
     LogfileGid(IdSpec<'a>),
-    /// `log-buffer-size`.
+    /// `log-buffer-size` (0 to 2^31-1).
     LogBufferSize(u32),
     /// `consumer-of` (pre-load substituted, a valid service name).
     ConsumerOf(&'a [u8]),
@@ -536,7 +537,7 @@ pub enum Setting<'a> {
         /// The limits.
         limit: Rlimit,
     },
-    /// `nice` (clamped to `i32`; the runtime clamps further to the system's range).
+    /// `nice` (from -2^30 to 2^30-1 as in Dinit; the runtime clamps to the system's range).
     Nice(i32),
     /// `run-in-cgroup`.
     RunInCgroup(&'a [u8]),
@@ -547,7 +548,7 @@ pub enum Setting<'a> {
         /// The IAB text.
         iab: &'a [u8],
     },
-    /// `securebits` / `securebits +=` (also spelt `secure-bits`).
+    /// `securebits` / `securebits +=`.
     Securebits {
         /// `=` (replace) or `+=` (add).
         op: Op,
@@ -629,194 +630,170 @@ pub const INITTAB_ID_MAX: usize = 4;
 /// Longest `inittab-line` (the `ut_line` field of Linux's utmp record).
 pub const INITTAB_LINE_MAX: usize = 32;
 
-const EXPECT_TYPE: &str = "process, bgprocess, scripted, internal or triggered";
-const EXPECT_RESTART: &str = "yes, true, on-failure, no or false";
-const EXPECT_BOOL: &str = "yes, true, no or false";
-const EXPECT_DURATION: &str = "a number of seconds such as 10 or 0.25";
-const EXPECT_COUNT: &str = "a whole number such as 3";
-const EXPECT_OCTAL: &str = "octal permissions from 0 to 7777, such as 600 or 0644";
-const EXPECT_USER: &str = "a user name or a numeric user id";
-const EXPECT_GROUP: &str = "a group name or a numeric group id";
-/// Must list the names of `signal::NAMES` (a test checks this).
-pub(crate) const EXPECT_SIGNAL: &str = "none or a signal name without the SIG prefix: \
-     HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT or STOP";
-const EXPECT_READY: &str =
-    "pipefd:N (a file descriptor number) or pipevar:NAME (an environment variable name)";
-const EXPECT_LOG_TYPE: &str = "file, buffer, pipe or none";
-const EXPECT_SIZE: &str = "a size in bytes greater than zero";
-pub(crate) const EXPECT_OPTION: &str = "runs-on-console, starts-on-console, shares-console, \
-     unmask-intr, starts-rwfs, starts-log, pass-cs-fd, start-interruptible, skippable, \
-     signal-process-only, always-chain, kill-all-on-stop or no-new-privs";
-const EXPECT_LOAD_OPTION: &str = "export-passwd-vars or export-service-name";
-const EXPECT_RLIMIT: &str = "soft:hard limits, each a number or '-' for unlimited and either \
-     omitted to leave it unchanged, or a single value for both";
-const EXPECT_NICE: &str = "a whole number such as -5 or 10";
-const EXPECT_IAB: &str = "a comma-separated IAB capability list such as \
-     ^cap_net_bind_service,!cap_sys_admin (capability names optionally prefixed by !, ^ or %)";
-const EXPECT_SECUREBITS: &str =
-    "keep-caps, no-setuid-fixup or noroot, each optionally followed by -locked";
-const EXPECT_IOPRIO: &str = "none, idle, realtime:N or best-effort:N with N from 0 to 7";
-const EXPECT_OOM: &str = "a whole number from -1000 to 1000";
-const EXPECT_TEXT: &str = "text without control characters";
+/// The signal names `term-signal` accepts (Dinit's list); `none` and `NONE` mean no signal.
+const TERM_SIGNALS: [(&str, i32); 11] = [
+    ("none", 0),
+    ("NONE", 0),
+    ("HUP", signal::HUP),
+    ("INT", signal::INT),
+    ("QUIT", signal::QUIT),
+    ("KILL", signal::KILL),
+    ("USR1", signal::USR1),
+    ("USR2", signal::USR2),
+    ("TERM", signal::TERM),
+    ("CONT", signal::CONT),
+    ("STOP", signal::STOP),
+];
 
-fn invalid(key: SettingKey, found: &[u8], expected: &'static str) -> DescErrorKind {
-    DescErrorKind::InvalidValue {
-        setting: key.name(),
-        found: Snippet::new(found),
-        expected,
+/// A number read as `std::stoull`, which must be whole and at most `max`.
+fn parse_unum(v: &[u8], max: u64) -> Result<u64, DescErrorKind> {
+    match cnum::stoull(v) {
+        Ok((n, end)) if n <= max && end == v.len() => Ok(n),
+        _ => Err(DescErrorKind::InvalidNumber),
     }
 }
 
-fn out_of_range(key: SettingKey, found: &[u8], min: i64, max: i64) -> DescErrorKind {
-    DescErrorKind::OutOfRange {
-        setting: key.name(),
-        found: Snippet::new(found),
-        min,
-        max,
+/// A number read as `std::stoll`, which must be whole and within `min..=max`.
+fn parse_snum(v: &[u8], min: i64, max: i64) -> Result<i64, DescErrorKind> {
+    match cnum::stoll(v) {
+        Ok((n, end)) if (min..=max).contains(&n) && end == v.len() => Ok(n),
+        _ => Err(DescErrorKind::InvalidNumber),
     }
 }
 
-/// A non-empty run of decimal digits, or `None` (including on overflow).
-pub(crate) fn parse_decimal(text: &[u8]) -> Option<u64> {
-    if text.is_empty() {
-        return None;
-    }
-    text.iter().try_fold(0u64, |acc, &b| {
-        if b.is_ascii_digit() {
-            acc.checked_mul(10)?
-                .checked_add(u64::from(b.wrapping_sub(b'0')))
-        } else {
-            None
-        }
-    })
-}
-
-/// All digits (so a number, possibly too large for u64).
-fn all_digits(text: &[u8]) -> bool {
-    !text.is_empty() && text.iter().all(u8::is_ascii_digit)
-}
-
-/// An optionally signed decimal integer, saturating at the bounds of i64. `None` if it is not
-/// a number at all.
-fn parse_signed_saturating(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text.first() {
-        Some(b'-') => (true, text.get(1..).unwrap_or(&[])),
-        Some(b'+') => (false, text.get(1..).unwrap_or(&[])),
-        _ => (false, text),
-    };
-    if !all_digits(digits) {
-        return None;
-    }
-    let magnitude = digits.iter().fold(0i64, |acc, &b| {
-        acc.saturating_mul(10)
-            .saturating_add(i64::from(b.wrapping_sub(b'0')))
-    });
-    Some(if negative {
-        magnitude.saturating_neg()
-    } else {
-        magnitude
-    })
-}
-
-fn parse_duration(key: SettingKey, v: &[u8]) -> Result<Duration, DescErrorKind> {
-    Duration::parse_decimal_secs(v).ok_or_else(|| invalid(key, v, EXPECT_DURATION))
-}
-
-fn parse_octal(key: SettingKey, v: &[u8]) -> Result<u32, DescErrorKind> {
-    if v.is_empty() || v.len() > 12 || !v.iter().all(|b| matches!(b, b'0'..=b'7')) {
-        return Err(invalid(key, v, EXPECT_OCTAL));
-    }
-    let value = v.iter().fold(0u64, |acc, &b| {
-        acc.saturating_mul(8)
-            .saturating_add(u64::from(b.wrapping_sub(b'0')))
-    });
-    match u32::try_from(value) {
-        Ok(mode) if mode <= 0o7777 => Ok(mode),
-        _ => Err(invalid(key, v, EXPECT_OCTAL)),
-    }
-}
-
-fn parse_id<'v>(
-    key: SettingKey,
-    v: &'v [u8],
-    expected: &'static str,
-) -> Result<IdSpec<'v>, DescErrorKind> {
-    if all_digits(v) {
-        // (uid_t)-1 means "no change" to the system calls that set ids: never an id.
-        return match parse_decimal(v).and_then(|n| u32::try_from(n).ok()) {
-            Some(n) if n != u32::MAX => Ok(IdSpec::Numeric(n)),
-            _ => Err(out_of_range(
-                key,
-                v,
-                0,
-                i64::from(u32::MAX).saturating_sub(1),
-            )),
-        };
-    }
-    if v.iter()
-        .any(|&b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b':')
-    {
-        return Err(invalid(key, v, expected));
-    }
-    Ok(IdSpec::Name(v))
-}
-
-fn parse_name(key: SettingKey, v: &[u8]) -> Result<&[u8], DescErrorKind> {
-    parse_service_name(v)
-        .map(|_| v)
-        .map_err(|reason| DescErrorKind::InvalidServiceName {
+/// Octal permissions, read as `std::stoi(v, &end, 8)`. A negative value is accepted (as by
+/// Dinit) and keeps only the permission bits.
+fn parse_perms(key: SettingKey, v: &[u8]) -> Result<u32, DescErrorKind> {
+    match cnum::stoi_octal(v) {
+        Ok((n, end)) if end == v.len() => Ok(u32::from_ne_bytes(n.to_ne_bytes()) & 0o7777),
+        _ => Err(DescErrorKind::InvalidPermissions {
             setting: key.name(),
-            found: Snippet::new(v),
-            reason,
-        })
-}
-
-/// True for the names `pipevar:` and the environment file accept: non-empty, without `=`,
-/// white space or control characters.
-pub fn is_valid_env_name(name: &[u8]) -> bool {
-    !name.is_empty()
-        && name
-            .iter()
-            .all(|&b| b != b'=' && !b.is_ascii_whitespace() && !b.is_ascii_control())
-}
-
-fn parse_ready(key: SettingKey, v: &[u8]) -> Result<ReadyNotification<'_>, DescErrorKind> {
-    if let Some(fd) = v.strip_prefix(b"pipefd:") {
-        return match parse_decimal(fd).map(i32::try_from) {
-            Some(Ok(fd)) => Ok(ReadyNotification::PipeFd(fd)),
-            Some(Err(_)) => Err(out_of_range(key, v, 0, i64::from(i32::MAX))),
-            None => Err(invalid(key, v, EXPECT_READY)),
-        };
+        }),
     }
-    if let Some(var) = v.strip_prefix(b"pipevar:") {
-        if is_valid_env_name(var) {
-            return Ok(ReadyNotification::PipeVar(var));
+}
+
+/// A user (`group: false`) or group id: a number if the value starts like one, else a name
+/// for the runtime to look up.
+fn parse_id(key: SettingKey, v: &[u8], group: bool) -> Result<IdSpec<'_>, DescErrorKind> {
+    let bad = |with_setting: bool| {
+        if group {
+            DescErrorKind::InvalidGroupId {
+                setting: key.name(),
+            }
+        } else {
+            DescErrorKind::InvalidUserId {
+                setting: with_setting.then_some(key.name()),
+            }
         }
-    }
-    Err(invalid(key, v, EXPECT_READY))
-}
-
-fn parse_limit(side: &[u8]) -> Option<Limit> {
-    match side {
-        b"" => Some(Limit::Unchanged),
-        b"-" => Some(Limit::Unlimited),
-        digits => parse_decimal(digits).map(Limit::Value),
-    }
-}
-
-fn parse_rlimit(key: SettingKey, v: &[u8]) -> Result<Rlimit, DescErrorKind> {
-    let limit = match v.iter().position(|&b| b == b':') {
-        Some(colon) => {
-            let soft = parse_limit(v.get(..colon).unwrap_or(&[]));
-            let hard = parse_limit(v.get(colon.saturating_add(1)..).unwrap_or(&[]));
-            soft.zip(hard).map(|(soft, hard)| Rlimit { soft, hard })
-        }
-        None => parse_limit(v).map(|l| Rlimit { soft: l, hard: l }),
     };
-    limit.ok_or_else(|| invalid(key, v, EXPECT_RLIMIT))
+    match cnum::stoull(v) {
+        Ok((n, end)) if end == v.len() => {
+            u32::try_from(n).map(IdSpec::Numeric).map_err(|_| bad(true))
+        }
+        Ok(_) => Err(bad(true)),
+        Err(cnum::CNumError::Range) => Err(bad(false)),
+        Err(cnum::CNumError::Invalid) => Ok(IdSpec::Name(v)),
+    }
 }
 
-fn check_iab(key: SettingKey, v: &[u8]) -> Result<(), DescErrorKind> {
+/// A decimal number of seconds, with `.` or `,` before the fraction (digits past the
+/// nanosecond are ignored). An empty value is zero.
+fn parse_time(key: SettingKey, v: &[u8]) -> Result<Duration, DescErrorKind> {
+    let bad = DescErrorKind::InvalidTime {
+        setting: key.name(),
+    };
+    // Dinit's bound: the seconds must stay below a tenth of the largest time_t before each
+    // further digit.
+    const MAX_SECS: u64 = (i64::MAX / 10).unsigned_abs();
+    let mut secs: u64 = 0;
+    let mut rest = v;
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b == b'.' || b == b',' {
+            break;
+        }
+        if !b.is_ascii_digit() {
+            return Err(bad);
+        }
+        if secs >= MAX_SECS {
+            return Err(DescErrorKind::TimeTooLarge {
+                setting: key.name(),
+            });
+        }
+        secs = secs
+            .saturating_mul(10)
+            .saturating_add(u64::from(b.wrapping_sub(b'0')));
+    }
+    let mut nanos: u64 = 0;
+    let mut scale: u64 = 100_000_000;
+    for &b in rest {
+        if !b.is_ascii_digit() {
+            return Err(bad);
+        }
+        nanos = nanos.saturating_add(u64::from(b.wrapping_sub(b'0')).saturating_mul(scale));
+        scale /= 10;
+    }
+    Ok(Duration::from_nanos(
+        secs.saturating_mul(1_000_000_000).saturating_add(nanos),
+    ))
+}
+
+/// `soft:hard` resource limits, as Dinit reads them: each side a number (with `strtoull`'s
+/// prefixes) or `-` for unlimited; `N` alone sets both; an omitted side is left unchanged.
+fn parse_rlimit(key: SettingKey, v: &[u8]) -> Result<Rlimit, DescErrorKind> {
+    let bad = DescErrorKind::InvalidRlimit {
+        setting: key.name(),
+    };
+    let too_large = DescErrorKind::RlimitTooLarge {
+        setting: key.name(),
+    };
+    let number = |text: &[u8]| -> Result<(u64, usize), DescErrorKind> {
+        match cnum::strtoull(text) {
+            (Err(_), _) => Err(too_large),
+            (Ok(_), 0) => Err(bad),
+            (Ok(n), end) => Ok((n, end)),
+        }
+    };
+    if v.is_empty() {
+        return Err(bad);
+    }
+    let mut limit = Rlimit::default();
+    let mut rest = v;
+    if rest.first() != Some(&b':') {
+        let (soft, used) = if rest.first() == Some(&b'-') {
+            (Limit::Unlimited, 1)
+        } else {
+            let (n, used) = number(rest)?;
+            (Limit::Value(n), used)
+        };
+        limit.soft = soft;
+        rest = rest.get(used..).unwrap_or(&[]);
+        if rest.is_empty() {
+            limit.hard = soft;
+            return Ok(limit);
+        }
+        if rest.first() != Some(&b':') {
+            return Err(bad);
+        }
+    }
+    // At the ':'.
+    rest = rest.get(1..).unwrap_or(&[]);
+    if rest.is_empty() {
+        return Ok(limit);
+    }
+    if rest.first() == Some(&b'-') {
+        if rest.len() != 1 {
+            return Err(bad);
+        }
+        limit.hard = Limit::Unlimited;
+    } else {
+        // (Dinit ignores what follows the hard limit's number.)
+        limit.hard = Limit::Value(number(rest)?.0);
+    }
+    Ok(limit)
+}
+
+fn check_iab(v: &[u8]) -> Result<(), DescErrorKind> {
     let ok = v.split(|&b| b == b',').all(|item| {
         let name_start = item
             .iter()
@@ -828,17 +805,15 @@ fn check_iab(key: SettingKey, v: &[u8]) -> Result<(), DescErrorKind> {
     if ok {
         Ok(())
     } else {
-        Err(invalid(key, v, EXPECT_IAB))
+        Err(DescErrorKind::InvalidCapabilities {
+            value: Snippet::new(v),
+        })
     }
 }
 
-fn parse_ioprio(key: SettingKey, v: &[u8]) -> Result<Ioprio, DescErrorKind> {
+fn parse_ioprio(v: &[u8]) -> Result<Ioprio, DescErrorKind> {
     let level = |rest: &[u8]| -> Result<u8, DescErrorKind> {
-        match parse_decimal(rest) {
-            Some(n) if n <= 7 => Ok(u8::try_from(n).unwrap_or(7)),
-            Some(_) => Err(out_of_range(key, v, 0, 7)),
-            None => Err(invalid(key, v, EXPECT_IOPRIO)),
-        }
+        parse_unum(rest, 7).map(|n| u8::try_from(n).unwrap_or(7))
     };
     match v {
         b"none" => Ok(Ioprio::None),
@@ -849,24 +824,39 @@ fn parse_ioprio(key: SettingKey, v: &[u8]) -> Result<Ioprio, DescErrorKind> {
             } else if let Some(rest) = v.strip_prefix(b"best-effort:") {
                 level(rest).map(Ioprio::BestEffort)
             } else {
-                Err(invalid(key, v, EXPECT_IOPRIO))
+                Err(DescErrorKind::InvalidIoprio {
+                    value: Snippet::new(v),
+                })
             }
         }
     }
 }
 
-fn check_text(key: SettingKey, v: &[u8], max: usize) -> Result<&[u8], DescErrorKind> {
-    if v.iter().any(u8::is_ascii_control) {
-        return Err(invalid(key, v, EXPECT_TEXT));
+fn parse_ready(v: &[u8]) -> Result<ReadyNotification<'_>, DescErrorKind> {
+    if let Some(fd) = v.strip_prefix(b"pipefd:") {
+        let n = parse_unum(fd, i32::MAX.unsigned_abs().into())?;
+        return Ok(ReadyNotification::PipeFd(
+            i32::try_from(n).unwrap_or(i32::MAX),
+        ));
     }
-    if v.len() > max {
-        return Err(DescErrorKind::TooLong {
-            setting: key.name(),
-            found: Snippet::new(v),
-            max,
-        });
+    if let Some(var) = v.strip_prefix(b"pipevar:") {
+        if var.is_empty() {
+            return Err(DescErrorKind::InvalidPipevar);
+        }
+        return Ok(ReadyNotification::PipeVar(var));
     }
-    Ok(v)
+    Err(DescErrorKind::InvalidReadyNotification {
+        value: Snippet::new(v),
+    })
+}
+
+/// True for the names `pipevar:` and the environment file accept: non-empty, without `=`,
+/// white space or control characters.
+pub fn is_valid_env_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b != b'=' && !b.is_ascii_whitespace() && !b.is_ascii_control())
 }
 
 /// Joins NUL-terminated tokens with single spaces, in place.
@@ -892,18 +882,6 @@ pub(crate) fn interpret<'s>(
     match key.shape() {
         Shape::Command => {
             let tokens = Tokens::from_writer(lexed);
-            if tokens.is_empty() {
-                return Err(DescErrorKind::MissingValue {
-                    setting: key.name(),
-                });
-            }
-            // Post-load substitution happens later, but its syntax errors belong to this line.
-            for token in tokens.iter() {
-                check_syntax(token).map_err(|error| DescErrorKind::Subst {
-                    setting: key.name(),
-                    error,
-                })?;
-            }
             Ok(match key {
                 SettingKey::StopCommand => Setting::StopCommand { op, tokens },
                 _ => Setting::Command { op, tokens },
@@ -912,30 +890,12 @@ pub(crate) fn interpret<'s>(
         Shape::Words => words(key, op, Tokens::from_writer(lexed)),
         Shape::Text => {
             let text = join_in_place(lexed);
-            if text.is_empty() {
-                return Err(DescErrorKind::MissingValue {
-                    setting: key.name(),
-                });
-            }
             let text = if key.substitution() == Substitution::PreLoad {
-                let expanded =
-                    expand_value(text, env, rest).map_err(|error| DescErrorKind::Subst {
-                        setting: key.name(),
-                        error,
-                    })?;
-                if expanded.is_empty() {
-                    return Err(DescErrorKind::EmptyAfterSubstitution {
-                        setting: key.name(),
-                    });
-                }
-                expanded
+                expand_value(text, env, rest).map_err(|error| DescErrorKind::Subst {
+                    setting: key.name(),
+                    error,
+                })?
             } else {
-                if key.substitution() == Substitution::PostLoad {
-                    check_syntax(text).map_err(|error| DescErrorKind::Subst {
-                        setting: key.name(),
-                        error,
-                    })?;
-                }
                 text
             };
             text_setting(key, op, text)
@@ -947,7 +907,9 @@ fn words(key: SettingKey, op: Op, words: Tokens<'_>) -> Result<Setting<'_>, Desc
     match key {
         SettingKey::Options => {
             if let Some(bad) = words.iter().find(|w| option_by_name(w).is_none()) {
-                return Err(invalid(key, bad, EXPECT_OPTION));
+                return Err(DescErrorKind::UnknownOption {
+                    word: Snippet::new(bad),
+                });
             }
             Ok(Setting::Options(OptionList { words }))
         }
@@ -957,7 +919,13 @@ fn words(key: SettingKey, op: Op, words: Tokens<'_>) -> Result<Setting<'_>, Desc
                 flags = flags.with(match w {
                     b"export-passwd-vars" => LoadOptions::EXPORT_PASSWD_VARS,
                     b"export-service-name" => LoadOptions::EXPORT_SERVICE_NAME,
-                    _ => return Err(invalid(key, w, EXPECT_LOAD_OPTION)),
+                    // Accepted for compatibility; substitution is always on.
+                    b"sub-vars" => LoadOptions::empty(),
+                    _ => {
+                        return Err(DescErrorKind::UnknownLoadOption {
+                            word: Snippet::new(w),
+                        })
+                    }
                 });
             }
             Ok(Setting::LoadOptions(flags))
@@ -967,13 +935,29 @@ fn words(key: SettingKey, op: Op, words: Tokens<'_>) -> Result<Setting<'_>, Desc
             for w in words.iter() {
                 let Some(&(_, flag)) = Securebits::NAMES.iter().find(|(n, _)| n.as_bytes() == w)
                 else {
-                    return Err(invalid(key, w, EXPECT_SECUREBITS));
+                    return Err(DescErrorKind::UnknownSecurebit {
+                        word: Snippet::new(w),
+                    });
                 };
                 bits = bits.with(flag);
             }
             Ok(Setting::Securebits { op, bits })
         }
     }
+}
+
+/// A service named by a dependency setting must pass the name check (Dinit's messages differ
+/// by setting).
+fn dep(key: SettingKey, kind: DepKind, v: &[u8]) -> Result<Setting<'_>, DescErrorKind> {
+    if parse_service_name(v).is_err() {
+        let name = Snippet::new(v);
+        return Err(match kind {
+            DepKind::Before | DepKind::After => DescErrorKind::InvalidServiceName { name },
+            _ => DescErrorKind::InvalidDependencyName { name },
+        });
+    }
+    let _ = key;
+    Ok(Setting::Dependency { kind, name: v })
 }
 
 fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescErrorKind> {
@@ -985,34 +969,29 @@ fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescEr
             b"scripted" => ServiceKind::Scripted,
             b"internal" => ServiceKind::Internal,
             b"triggered" => ServiceKind::Triggered,
-            _ => return Err(invalid(key, v, EXPECT_TYPE)),
+            _ => return Err(DescErrorKind::InvalidType),
         }),
         K::WorkingDir => Setting::WorkingDir(v),
-        K::RunAs => Setting::RunAs(parse_id(key, v, EXPECT_USER)?),
+        K::RunAs => Setting::RunAs(parse_id(key, v, false)?),
         K::EnvFile => Setting::EnvFile(v),
         K::Restart => Setting::Restart(match v {
             b"yes" | b"true" => AutoRestart::Yes,
             b"on-failure" => AutoRestart::OnFailure,
             b"no" | b"false" => AutoRestart::No,
-            _ => return Err(invalid(key, v, EXPECT_RESTART)),
+            _ => return Err(DescErrorKind::InvalidRestart),
         }),
         K::SmoothRecovery => Setting::SmoothRecovery(match v {
             b"yes" | b"true" => true,
             b"no" | b"false" => false,
-            _ => return Err(invalid(key, v, EXPECT_BOOL)),
+            _ => return Err(DescErrorKind::InvalidSmoothRecovery),
         }),
-        K::RestartDelay => Setting::RestartDelay(parse_duration(key, v)?),
-        K::RestartLimitInterval => Setting::RestartLimitInterval(parse_duration(key, v)?),
-        K::StartTimeout => Setting::StartTimeout(parse_duration(key, v)?),
-        K::StopTimeout => Setting::StopTimeout(parse_duration(key, v)?),
+        K::RestartDelay => Setting::RestartDelay(parse_time(key, v)?),
+        K::RestartLimitInterval => Setting::RestartLimitInterval(parse_time(key, v)?),
+        K::StartTimeout => Setting::StartTimeout(parse_time(key, v)?),
+        K::StopTimeout => Setting::StopTimeout(parse_time(key, v)?),
         K::RestartLimitCount => {
-            if !all_digits(v) {
-                return Err(invalid(key, v, EXPECT_COUNT));
-            }
-            match parse_decimal(v).map(u16::try_from) {
-                Some(Ok(n)) => Setting::RestartLimitCount(n),
-                _ => return Err(out_of_range(key, v, 0, i64::from(u16::MAX))),
-            }
+            let n = parse_unum(v, i32::MAX.unsigned_abs().into())?;
+            Setting::RestartLimitCount(u16::try_from(n).unwrap_or(u16::MAX))
         }
         K::PidFile => Setting::PidFile(v),
         K::DependsOn => dep(key, DepKind::Regular, v)?,
@@ -1033,60 +1012,85 @@ fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescEr
             kind: DepKind::WaitsFor,
             path: v,
         },
-        K::ChainTo => Setting::ChainTo(v),
+        K::ChainTo => {
+            if parse_service_name(v).is_err() {
+                return Err(DescErrorKind::InvalidChainTo {
+                    name: Snippet::new(v),
+                });
+            }
+            Setting::ChainTo(v)
+        }
         K::SocketListen => Setting::SocketListen(v),
-        K::SocketPermissions => Setting::SocketPermissions(parse_octal(key, v)?),
-        K::SocketUid => Setting::SocketUid(parse_id(key, v, EXPECT_USER)?),
-        K::SocketGid => Setting::SocketGid(parse_id(key, v, EXPECT_GROUP)?),
-        K::TermSignal => Setting::TermSignal(match v {
-            b"none" => 0,
-            _ => signal::by_name(v).ok_or_else(|| invalid(key, v, EXPECT_SIGNAL))?,
-        }),
-        K::ReadyNotification => Setting::ReadyNotification(parse_ready(key, v)?),
+        K::SocketPermissions => Setting::SocketPermissions(parse_perms(key, v)?),
+        K::SocketUid => Setting::SocketUid(parse_id(key, v, false)?),
+        K::SocketGid => Setting::SocketGid(parse_id(key, v, true)?),
+        K::TermSignal => Setting::TermSignal(
+            TERM_SIGNALS
+                .iter()
+                .find(|(n, _)| n.as_bytes() == v)
+                .map(|&(_, s)| s)
+                .ok_or(DescErrorKind::UnknownSignal {
+                    value: Snippet::new(v),
+                })?,
+        ),
+        K::ReadyNotification => Setting::ReadyNotification(parse_ready(v)?),
         K::LogType => Setting::LogType(match v {
             b"file" => LogType::File,
             b"buffer" => LogType::Buffer,
             b"pipe" => LogType::Pipe,
             b"none" => LogType::None,
-            _ => return Err(invalid(key, v, EXPECT_LOG_TYPE)),
+            _ => return Err(DescErrorKind::InvalidLogType),
         }),
         K::Logfile => Setting::Logfile(v),
-        K::LogfilePermissions => Setting::LogfilePermissions(parse_octal(key, v)?),
-        K::LogfileUid => Setting::LogfileUid(parse_id(key, v, EXPECT_USER)?),
-        K::LogfileGid => Setting::LogfileGid(parse_id(key, v, EXPECT_GROUP)?),
+        K::LogfilePermissions => Setting::LogfilePermissions(parse_perms(key, v)?),
+        K::LogfileUid => Setting::LogfileUid(parse_id(key, v, false)?),
+        K::LogfileGid => Setting::LogfileGid(parse_id(key, v, true)?),
         K::LogBufferSize => {
-            if !all_digits(v) {
-                return Err(invalid(key, v, EXPECT_SIZE));
+            let n = parse_unum(v, u64::from(u32::MAX / 2))?;
+            Setting::LogBufferSize(u32::try_from(n).unwrap_or(u32::MAX / 2))
+        }
+        K::ConsumerOf => {
+            if parse_service_name(v).is_err() {
+                return Err(DescErrorKind::InvalidServiceName {
+                    name: Snippet::new(v),
+                });
             }
-            match parse_decimal(v).map(u32::try_from) {
-                Some(Ok(0)) => return Err(invalid(key, v, EXPECT_SIZE)),
-                Some(Ok(n)) => Setting::LogBufferSize(n),
-                _ => return Err(out_of_range(key, v, 1, i64::from(u32::MAX))),
+            Setting::ConsumerOf(v)
+        }
+        K::InittabId | K::InittabLine => {
+            let max = if key == K::InittabId {
+                INITTAB_ID_MAX
+            } else {
+                INITTAB_LINE_MAX
+            };
+            if v.len() > max {
+                return Err(DescErrorKind::InittabTooLong {
+                    setting: key.name(),
+                });
+            }
+            if key == K::InittabId {
+                Setting::InittabId(v)
+            } else {
+                Setting::InittabLine(v)
             }
         }
-        K::ConsumerOf => Setting::ConsumerOf(parse_name(key, v)?),
-        K::InittabId => Setting::InittabId(check_text(key, v, INITTAB_ID_MAX)?),
-        K::InittabLine => Setting::InittabLine(check_text(key, v, INITTAB_LINE_MAX)?),
         K::RlimitNofile => rlimit(key, Resource::Nofile, v)?,
         K::RlimitCore => rlimit(key, Resource::Core, v)?,
         K::RlimitData => rlimit(key, Resource::Data, v)?,
         K::RlimitAddrspace => rlimit(key, Resource::Addrspace, v)?,
         K::Nice => {
-            let n = parse_signed_saturating(v).ok_or_else(|| invalid(key, v, EXPECT_NICE))?;
-            Setting::Nice(i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX }))
+            let n = parse_snum(v, i64::from(i32::MIN / 2), i64::from(i32::MAX / 2))?;
+            Setting::Nice(i32::try_from(n).unwrap_or(0))
         }
         K::RunInCgroup => Setting::RunInCgroup(v),
         K::Capabilities => {
-            check_iab(key, v)?;
+            check_iab(v)?;
             Setting::Capabilities { op, iab: v }
         }
-        K::Ioprio => Setting::Ioprio(parse_ioprio(key, v)?),
+        K::Ioprio => Setting::Ioprio(parse_ioprio(v)?),
         K::OomScoreAdj => {
-            let n = parse_signed_saturating(v).ok_or_else(|| invalid(key, v, EXPECT_OOM))?;
-            match i16::try_from(n) {
-                Ok(adj) if (-1000..=1000).contains(&adj) => Setting::OomScoreAdj(adj),
-                _ => return Err(out_of_range(key, v, -1000, 1000)),
-            }
+            let n = parse_snum(v, -1000, 1000)?;
+            Setting::OomScoreAdj(i16::try_from(n).unwrap_or(0))
         }
         // Command-shaped and word-shaped settings never get here.
         K::Command | K::StopCommand | K::Options | K::LoadOptions | K::Securebits => {
@@ -1094,13 +1098,6 @@ fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescEr
                 "internal error: setting of the wrong shape",
             ))
         }
-    })
-}
-
-fn dep(key: SettingKey, kind: DepKind, v: &[u8]) -> Result<Setting<'_>, DescErrorKind> {
-    Ok(Setting::Dependency {
-        kind,
-        name: parse_name(key, v)?,
     })
 }
 
@@ -1122,23 +1119,17 @@ mod tests {
         }
         assert_eq!(SettingKey::ALL.len(), 51);
         assert_eq!(
-            SettingKey::from_name(b"secure-bits"),
-            Some(SettingKey::Securebits)
+            SettingKey::from_name(b"termsignal"),
+            Some(SettingKey::TermSignal)
         );
+        assert_eq!(SettingKey::from_name(b"secure-bits"), None);
         assert_eq!(SettingKey::from_name(b"Type"), None);
     }
 
     #[test]
-    fn signal_message_lists_every_signal() {
-        for (name, _) in signal::NAMES {
-            assert!(EXPECT_SIGNAL.contains(name), "{name}");
-        }
-    }
-
-    #[test]
-    fn option_message_lists_every_option() {
-        for (name, _) in OPTION_NAMES {
-            assert!(EXPECT_OPTION.contains(name), "{name}");
+    fn term_signals_are_the_engine_signals_and_none() {
+        for (name, num) in signal::NAMES {
+            assert!(TERM_SIGNALS.contains(&(name, num)), "{name}");
         }
     }
 
@@ -1149,15 +1140,72 @@ mod tests {
     }
 
     #[test]
-    fn signed_numbers_saturate() {
-        assert_eq!(parse_signed_saturating(b"-5"), Some(-5));
-        assert_eq!(parse_signed_saturating(b"+5"), Some(5));
+    fn times_as_dinit_reads_them() {
+        let t = |v: &[u8]| parse_time(SettingKey::StartTimeout, v).map(Duration::as_nanos);
+        assert_eq!(t(b""), Ok(0));
+        assert_eq!(t(b"10"), Ok(10_000_000_000));
+        assert_eq!(t(b"0,25"), Ok(250_000_000));
+        assert_eq!(t(b".5"), Ok(500_000_000));
+        assert_eq!(t(b"1.1234567891"), Ok(1_123_456_789));
         assert_eq!(
-            parse_signed_saturating(b"99999999999999999999"),
-            Some(i64::MAX)
+            t(b"1.2.3"),
+            Err(DescErrorKind::InvalidTime {
+                setting: "start-timeout"
+            })
         );
-        assert_eq!(parse_signed_saturating(b"-"), None);
-        assert_eq!(parse_signed_saturating(b""), None);
-        assert_eq!(parse_signed_saturating(b"1x"), None);
+        assert_eq!(
+            t(b"99999999999999999999"),
+            Err(DescErrorKind::TimeTooLarge {
+                setting: "start-timeout"
+            })
+        );
+    }
+
+    #[test]
+    fn rlimits_as_dinit_reads_them() {
+        let r = |v: &[u8]| parse_rlimit(SettingKey::RlimitCore, v);
+        let lim = |soft, hard| Ok(Rlimit { soft, hard });
+        assert_eq!(r(b"5"), lim(Limit::Value(5), Limit::Value(5)));
+        assert_eq!(r(b"-"), lim(Limit::Unlimited, Limit::Unlimited));
+        assert_eq!(r(b":7"), lim(Limit::Unchanged, Limit::Value(7)));
+        assert_eq!(r(b"7:"), lim(Limit::Value(7), Limit::Unchanged));
+        assert_eq!(r(b"0x10:-"), lim(Limit::Value(16), Limit::Unlimited));
+        assert_eq!(r(b"1:2:3"), lim(Limit::Value(1), Limit::Value(2)));
+        let bad = Err(DescErrorKind::InvalidRlimit {
+            setting: "rlimit-core",
+        });
+        for v in [&b""[..], b"x", b"1:x", b"1:-x", b"5x", b"--"] {
+            assert_eq!(r(v), bad, "{v:?}");
+        }
+        assert_eq!(
+            r(b"99999999999999999999999"),
+            Err(DescErrorKind::RlimitTooLarge {
+                setting: "rlimit-core"
+            })
+        );
+    }
+
+    #[test]
+    fn ids_are_numbers_when_they_start_like_one() {
+        let u = |v: &'static [u8]| parse_id(SettingKey::RunAs, v, false);
+        assert_eq!(u(b"0"), Ok(IdSpec::Numeric(0)));
+        assert_eq!(u(b"0x10"), Ok(IdSpec::Numeric(16)));
+        assert_eq!(u(b"root"), Ok(IdSpec::Name(b"root")));
+        let bad = Err(DescErrorKind::InvalidUserId {
+            setting: Some("run-as"),
+        });
+        assert_eq!(u(b"12abc"), bad);
+        assert_eq!(u(b"-1"), bad);
+        assert_eq!(u(b"99999999999"), bad);
+        assert_eq!(
+            u(b"999999999999999999999999"),
+            Err(DescErrorKind::InvalidUserId { setting: None })
+        );
+        assert_eq!(
+            parse_id(SettingKey::SocketGid, b"999999999999999999999999", true),
+            Err(DescErrorKind::InvalidGroupId {
+                setting: "socket-gid"
+            })
+        );
     }
 }

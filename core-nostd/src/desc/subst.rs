@@ -13,12 +13,12 @@
 //! | `${NAME+word}`  | `word` if NAME is set, else nothing                     |
 //! | `$/...`         | any of the above, word-split (command settings only)    |
 //!
-//! A variable name begins with a character that is not punctuation, white space or a digit
-//! (an ASCII letter or any byte outside ASCII) and ends before the first control character,
-//! white space or punctuation other than `_`. `$1` is the service argument (unset for a
-//! service without one); other digits after `$` are an error, as is a `$` followed by anything
-//! that starts no form: write `$$` for a literal `$`. The word is not itself expanded and may
-//! contain neither `}` nor white space.
+//! A variable name begins with a letter, `_` or a byte outside ASCII and goes on with letters,
+//! digits, `_` and bytes outside ASCII. A run of digits after `$` must be `1`, the service
+//! argument (`only one service argument may be present`); `$1` and `${1}` in a service that has
+//! no argument are an error, while `${1:-word}` and the other forms are not. A `$` that starts
+//! no form is an error: write `$$` for a literal `$`. The word is not itself expanded and runs
+//! to the first `}`.
 //!
 //! Substitution runs on values after the lexer has removed quotes and escapes, so neither
 //! quoting nor a backslash prevents it; `$$` is the documented escape.
@@ -28,7 +28,7 @@
 //! empty argument. With `$/` the expansion is split at white space into several arguments,
 //! joining the text before it to its first word and the text after it to its last (as a shell
 //! does), and an empty or all-white-space expansion adds no argument. In single-string settings
-//! ([`expand_value`]) `$/` is accepted and behaves as `$`.
+//! ([`expand_value`]) the words of a `$/` expansion are joined with single spaces.
 //!
 //! The environment is abstracted by [`Vars`]; the caller composes the documented priority
 //! (service env-file, then the load-options variables, then dinit's environment) with
@@ -130,22 +130,21 @@ impl<'a> SubstEnv<'a> {
     }
 }
 
-/// Why substitution failed.
+/// Why substitution failed (Dinit's messages, word for word).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SubstError {
-    /// `$` followed by something that starts no substitution form.
-    BadDollar,
-    /// `$0`, `$2`... : only `$1`, the service argument, exists.
-    Positional(u8),
-    /// `${` not followed by a variable name.
-    BadBraceName,
-    /// `${NAME` followed by something other than `}`, `:-`, `-`, `:+` or `+`.
-    BadBraceForm,
-    /// `${` without its closing `}`.
-    UnterminatedBrace,
-    /// White space in the word of `${NAME:-word}` and the like.
-    WhitespaceInWord,
+    /// `$` followed by something that is not a variable name (nor `$`, `/` or `{`).
+    InvalidName,
+    /// `$0`, `$2`, `$10`... : only `$1`, the service argument, exists.
+    OnlyOneArgument,
+    /// `${NAME:` not followed by `-` or `+`.
+    InvalidSyntax,
+    /// `${` without its closing `}` (or with something else than `}`, `-`, `+`, `:-` or
+    /// `:+` after the name).
+    UnmatchedBrace,
+    /// `$1` or `${1}` in a service that has no argument (the `${1:-word}` forms are allowed).
+    MissingArgument,
     /// A variable's value contains a NUL byte, which no argument can hold.
     NulInValue,
     /// The result does not fit in the output buffer.
@@ -158,29 +157,15 @@ pub enum SubstError {
 impl fmt::Display for SubstError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            SubstError::BadDollar => f.write_str(
-                "'$' must be followed by a variable name, '{', '/' or '$' \
-                 (write '$$' for a literal '$')",
-            ),
-            SubstError::Positional(d) => write!(
-                f,
-                "'${}' is not supported: only '$1' (the service argument) is \
-                 (write '$$' for a literal '$')",
-                char::from(d)
-            ),
-            SubstError::BadBraceName => f.write_str("'${' must be followed by a variable name"),
-            SubstError::BadBraceForm => f.write_str(
-                "invalid '${...}': expected ${NAME}, ${NAME:-word}, ${NAME-word}, \
-                 ${NAME:+word} or ${NAME+word}",
-            ),
-            SubstError::UnterminatedBrace => f.write_str("'${' without a closing '}'"),
-            SubstError::WhitespaceInWord => f.write_str(
-                "the word in '${NAME:-word}' and similar forms cannot contain white space",
-            ),
+            SubstError::InvalidName => f.write_str("invalid/missing variable name after '$'"),
+            SubstError::OnlyOneArgument => f.write_str("only one service argument may be present"),
+            SubstError::InvalidSyntax => f.write_str("invalid syntax in variable substitution"),
+            SubstError::UnmatchedBrace => f.write_str("unmatched '{' in variable substitution"),
+            SubstError::MissingArgument => f.write_str("missing value in argument substitution"),
             SubstError::NulInValue => f.write_str("a substituted value contains a NUL byte"),
             SubstError::Overflow { capacity } => write!(
                 f,
-                "value too long after substitution: more than {capacity} bytes"
+                "value too long (after substitution): more than {capacity} bytes"
             ),
         }
     }
@@ -220,8 +205,10 @@ enum Piece<'a> {
     },
 }
 
+/// The first byte of a variable name: a letter, `_` or any byte outside ASCII (which may
+/// belong to a multibyte character). Digits start the service argument's number instead.
 const fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b >= 0x80
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
 }
 
 const fn is_name_char(b: u8) -> bool {
@@ -233,22 +220,26 @@ const fn is_split_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// Reads a name at `pos`: `1` or a variable name. Returns the name and the position after it.
+/// Reads a name at `pos`: a run of digits (which must be `1`, the service argument) or a
+/// variable name. Returns the name and the position after it.
 fn read_name(input: &[u8], pos: usize) -> Result<(VarName<'_>, usize), SubstError> {
-    match input.get(pos) {
-        Some(b'1') => Ok((VarName::Arg, pos.saturating_add(1))),
-        Some(&d) if d.is_ascii_digit() => Err(SubstError::Positional(d)),
-        Some(&b) if is_name_start(b) => {
-            let len = input
-                .get(pos..)
-                .unwrap_or(&[])
-                .iter()
-                .position(|&c| !is_name_char(c))
-                .unwrap_or(input.len().saturating_sub(pos));
-            let end = pos.saturating_add(len);
-            Ok((VarName::Named(input.get(pos..end).unwrap_or(&[])), end))
+    let rest = input.get(pos..).unwrap_or(&[]);
+    let run = |pred: fn(u8) -> bool| rest.iter().position(|&c| !pred(c)).unwrap_or(rest.len());
+    match rest.first() {
+        Some(d) if d.is_ascii_digit() => {
+            let len = run(|c| c.is_ascii_digit());
+            if rest.get(..len) == Some(&b"1"[..]) {
+                Ok((VarName::Arg, pos.saturating_add(len)))
+            } else {
+                Err(SubstError::OnlyOneArgument)
+            }
         }
-        _ => Err(SubstError::BadDollar),
+        Some(&b) if is_name_start(b) => {
+            let len = run(is_name_char);
+            let end = pos.saturating_add(len);
+            Ok((VarName::Named(rest.get(..len).unwrap_or(&[])), end))
+        }
+        _ => Err(SubstError::InvalidName),
     }
 }
 
@@ -261,73 +252,62 @@ fn parse_piece(input: &[u8], mut pos: usize) -> Result<(Piece<'_>, usize), Subst
     if split {
         pos = pos.saturating_add(1);
     }
-    if input.get(pos) != Some(&b'{') {
-        let (name, end) = read_name(input, pos)?;
+    let brace = input.get(pos) == Some(&b'{');
+    if brace {
+        pos = pos.saturating_add(1);
+    }
+    let (name, mut pos) = read_name(input, pos)?;
+    if !brace {
         return Ok((
             Piece::Ref {
                 name,
                 form: Form::Plain,
                 split,
             },
-            end,
+            pos,
         ));
     }
-    pos = pos.saturating_add(1);
-    let (name, mut pos) = match read_name(input, pos) {
-        Ok(r) => r,
-        Err(SubstError::BadDollar) => {
-            return Err(if input.get(pos).is_none() {
-                SubstError::UnterminatedBrace
-            } else {
-                SubstError::BadBraceName
-            })
+    let colon = input.get(pos) == Some(&b':');
+    if colon {
+        pos = pos.saturating_add(1);
+        if !matches!(input.get(pos), Some(b'-' | b'+')) {
+            return Err(SubstError::InvalidSyntax);
         }
-        Err(e) => return Err(e),
-    };
-    let op = match (input.get(pos), input.get(pos.saturating_add(1))) {
-        (Some(b'}'), _) => {
-            return Ok((
-                Piece::Ref {
-                    name,
-                    form: Form::Plain,
-                    split,
-                },
-                pos.saturating_add(1),
-            ))
-        }
-        (Some(b':'), Some(b'-')) => 0u8,
-        (Some(b'-'), _) => 1,
-        (Some(b':'), Some(b'+')) => 2,
-        (Some(b'+'), _) => 3,
-        (None, _) | (Some(b':'), None) => return Err(SubstError::UnterminatedBrace),
-        _ => return Err(SubstError::BadBraceForm),
-    };
-    pos = pos.saturating_add(if op % 2 == 0 { 2 } else { 1 });
-    let rest = input.get(pos..).unwrap_or(&[]);
-    let Some(close) = rest.iter().position(|&b| b == b'}') else {
-        return Err(SubstError::UnterminatedBrace);
-    };
-    let word = rest.get(..close).unwrap_or(&[]);
-    if word.iter().any(|&b| is_split_space(b)) {
-        return Err(SubstError::WhitespaceInWord);
     }
-    let form = match op {
-        0 => Form::UnsetOrEmpty(word),
-        1 => Form::Unset(word),
-        2 => Form::SetNonEmpty(word),
-        _ => Form::Set(word),
-    };
-    Ok((
-        Piece::Ref { name, form, split },
-        pos.saturating_add(close).saturating_add(1),
-    ))
+    let mut form = Form::Plain;
+    if let Some(&op) = input.get(pos).filter(|&&b| b == b'-' || b == b'+') {
+        pos = pos.saturating_add(1);
+        let rest = input.get(pos..).unwrap_or(&[]);
+        let len = rest.iter().position(|&b| b == b'}').unwrap_or(rest.len());
+        let word = rest.get(..len).unwrap_or(&[]);
+        form = match (op, colon) {
+            (b'-', true) => Form::UnsetOrEmpty(word),
+            (b'-', false) => Form::Unset(word),
+            (_, true) => Form::SetNonEmpty(word),
+            (_, false) => Form::Set(word),
+        };
+        pos = pos.saturating_add(len);
+    }
+    if input.get(pos) != Some(&b'}') {
+        return Err(SubstError::UnmatchedBrace);
+    }
+    Ok((Piece::Ref { name, form, split }, pos.saturating_add(1)))
 }
 
-/// The text a reference stands for.
-fn resolve<'x>(name: VarName<'_>, form: Form<'x>, env: &SubstEnv<'x>) -> &'x [u8] {
+/// The text a reference stands for. `$1` and `${1}` need the service argument; the other
+/// forms of it do not.
+fn resolve<'x>(
+    name: VarName<'_>,
+    form: Form<'x>,
+    env: &SubstEnv<'x>,
+) -> Result<&'x [u8], SubstError> {
     let value = env.lookup(name);
-    match form {
-        Form::Plain => value.unwrap_or(&[]),
+    Ok(match form {
+        Form::Plain => match (value, name) {
+            (Some(v), _) => v,
+            (None, VarName::Arg) => return Err(SubstError::MissingArgument),
+            (None, VarName::Named(_)) => &[],
+        },
         Form::UnsetOrEmpty(word) => match value {
             Some(v) if !v.is_empty() => v,
             _ => word,
@@ -341,7 +321,7 @@ fn resolve<'x>(name: VarName<'_>, form: Form<'x>, env: &SubstEnv<'x>) -> &'x [u8
             Some(_) => word,
             None => &[],
         },
-    }
+    })
 }
 
 /// A part of a value: literal text or a `$` construct.
@@ -400,7 +380,9 @@ pub fn check_syntax(value: &[u8]) -> Result<(), SubstError> {
     .try_for_each(|p| p.map(|_| ()))
 }
 
-/// Expands `input`, a single-string value, into `out`; returns the expanded bytes.
+/// Expands `input`, a single-string value, into `out`; returns the expanded bytes. A `$/`
+/// expansion is split at white space and its words joined with single spaces (as the words of
+/// a command would be); white space at its start is dropped where nothing precedes it.
 pub fn expand_value<'o>(
     input: &[u8],
     env: &SubstEnv<'_>,
@@ -409,12 +391,43 @@ pub fn expand_value<'o>(
     let capacity = out.len();
     let overflow = |_: Overflow| SubstError::Overflow { capacity };
     let mut w = Writer::new(out);
+    // Where the current word begins, and whether a plain substitution has made it a word
+    // even if empty (Dinit's "inhibit collapse").
+    let mut word_start = 0usize;
+    let mut keep = false;
     for part in (Parts { input, pos: 0 }) {
         match part? {
             Part::Literal(text) => w.extend(text).map_err(overflow)?,
             Part::Piece(Piece::Dollar) => w.push(b'$').map_err(overflow)?,
-            Part::Piece(Piece::Ref { name, form, .. }) => {
-                w.extend(resolve(name, form, env)).map_err(overflow)?;
+            Part::Piece(Piece::Ref {
+                name,
+                form,
+                split: false,
+            }) => {
+                w.extend(resolve(name, form, env)?).map_err(overflow)?;
+                keep = true;
+            }
+            Part::Piece(Piece::Ref {
+                name,
+                form,
+                split: true,
+            }) => {
+                let mut rest = resolve(name, form, env)?;
+                while let Some(ws) = rest.iter().position(|&b| is_split_space(b)) {
+                    w.extend(rest.get(..ws).unwrap_or(&[])).map_err(overflow)?;
+                    if w.len() != word_start || keep {
+                        w.push(b' ').map_err(overflow)?;
+                        word_start = w.len();
+                    }
+                    let after = rest.get(ws..).unwrap_or(&[]);
+                    let skip = after
+                        .iter()
+                        .position(|&b| !is_split_space(b))
+                        .unwrap_or(after.len());
+                    rest = after.get(skip..).unwrap_or(&[]);
+                    keep = false;
+                }
+                w.extend(rest).map_err(overflow)?;
             }
         }
     }
@@ -451,7 +464,7 @@ pub fn expand_command<'o>(
                     started = true;
                 }
                 Part::Piece(Piece::Ref { name, form, split }) => {
-                    let value = resolve(name, form, env);
+                    let value = resolve(name, form, env)?;
                     if value.contains(&0) {
                         return Err(SubstError::NulInValue);
                     }
@@ -568,7 +581,9 @@ mod tests {
     #[test]
     fn service_argument() {
         assert_eq!(val("tty$1", Some("1")).unwrap(), "tty1");
-        assert_eq!(val("tty$1", None).unwrap(), "tty");
+        assert_eq!(val("tty$1", None), Err(SubstError::MissingArgument));
+        assert_eq!(val("tty${1}", None), Err(SubstError::MissingArgument));
+        assert_eq!(val("tty$1", Some("")).unwrap(), "tty");
         assert_eq!(val("${1}x", Some("a")).unwrap(), "ax");
         assert_eq!(val("${1:-none}", None).unwrap(), "none");
         assert_eq!(val("${1:-none}", Some("")).unwrap(), "none");
@@ -576,29 +591,38 @@ mod tests {
         assert_eq!(val("${1:+set}", Some("a")).unwrap(), "set");
         assert_eq!(val("${1+set}", Some("")).unwrap(), "set");
         assert_eq!(val("${1+set}", None).unwrap(), "");
-        assert_eq!(val("$12", Some("a")).unwrap(), "a2");
+        assert_eq!(val("$12", Some("a")), Err(SubstError::OnlyOneArgument));
     }
 
     #[test]
     fn syntax_errors() {
-        assert_eq!(val("a$", None), Err(SubstError::BadDollar));
-        assert_eq!(val("$ x", None), Err(SubstError::BadDollar));
-        assert_eq!(val("$_X", None), Err(SubstError::BadDollar));
-        assert_eq!(val("$-", None), Err(SubstError::BadDollar));
-        assert_eq!(val("$/", None), Err(SubstError::BadDollar));
-        assert_eq!(val("$2", None), Err(SubstError::Positional(b'2')));
-        assert_eq!(val("${2}", None), Err(SubstError::Positional(b'2')));
-        assert_eq!(val("${", None), Err(SubstError::UnterminatedBrace));
-        assert_eq!(val("${}", None), Err(SubstError::BadBraceName));
-        assert_eq!(val("${HOME", None), Err(SubstError::UnterminatedBrace));
-        assert_eq!(val("${HOME:", None), Err(SubstError::UnterminatedBrace));
-        assert_eq!(val("${HOME:-x", None), Err(SubstError::UnterminatedBrace));
-        assert_eq!(val("${HOME?x}", None), Err(SubstError::BadBraceForm));
-        assert_eq!(val("${HOME:x}", None), Err(SubstError::BadBraceForm));
-        assert_eq!(val("${10}", None), Err(SubstError::BadBraceForm));
-        assert_eq!(val("${HOME:-a b}", None), Err(SubstError::WhitespaceInWord));
+        use SubstError::*;
+        for (text, error) in [
+            ("a$", InvalidName),
+            ("$ x", InvalidName),
+            ("$-", InvalidName),
+            ("$/", InvalidName),
+            ("$.x", InvalidName),
+            ("${}", InvalidName),
+            ("${", InvalidName),
+            ("$2", OnlyOneArgument),
+            ("$0", OnlyOneArgument),
+            ("${2}", OnlyOneArgument),
+            ("${10}", OnlyOneArgument),
+            ("${HOME", UnmatchedBrace),
+            ("${HOME:-x", UnmatchedBrace),
+            ("${HOME?x}", UnmatchedBrace),
+            ("${HOME x}", UnmatchedBrace),
+            ("${HOME:", InvalidSyntax),
+            ("${HOME:x}", InvalidSyntax),
+        ] {
+            assert_eq!(val(text, None), Err(error), "{text}");
+        }
+        assert_eq!(val("$_X", None).unwrap(), "");
+        assert_eq!(val("${HOME:-a b}", None).unwrap(), "/home/me");
+        assert_eq!(val("${UNSET:-a b}", None).unwrap(), "a b");
         assert_eq!(check_syntax(b"${X:-y} $$ $1"), Ok(()));
-        assert_eq!(check_syntax(b"$"), Err(SubstError::BadDollar));
+        assert_eq!(check_syntax(b"$"), Err(InvalidName));
     }
 
     #[test]
@@ -639,25 +663,26 @@ mod tests {
         assert_eq!(cmd(&["a", "$/{ARGS}"], None).unwrap(), ["a", "-a", "-b"]);
         assert_eq!(cmd(&["a", "$/UNSET", "b"], None).unwrap(), ["a", "b"]);
         assert_eq!(cmd(&["a", "$/EMPTY"], None).unwrap(), ["a"]);
-        assert_eq!(cmd(&["a", "${/X}"], None), Err(SubstError::BadBraceName));
+        assert_eq!(cmd(&["a", "${/X}"], None), Err(SubstError::InvalidName));
         // Text around a split expansion joins its first and last words (as in a shell).
-        assert_eq!(
-            cmd(&["x$/{UNSET:-p q}"], None),
-            Err(SubstError::WhitespaceInWord)
-        );
+        assert_eq!(cmd(&["x$/{UNSET:-p q}"], None).unwrap(), ["xp", "q"]);
         assert_eq!(cmd(&["x$/ARGS"], None).unwrap(), ["x", "-a", "-b"]);
         assert_eq!(cmd(&["x$/ARGS.y"], None).unwrap(), ["x", "-a", "-b", ".y"]);
         assert_eq!(cmd(&["x$/HOME.y"], None).unwrap(), ["x/home/me.y"]);
         assert_eq!(cmd(&["x$/EMPTY"], None).unwrap(), ["x"]);
         assert_eq!(cmd(&["$/1"], Some("p")).unwrap(), ["p"]);
+        assert_eq!(cmd(&["$/1"], None), Err(SubstError::MissingArgument));
         assert_eq!(
-            cmd(&["$/1"], None).unwrap(),
+            cmd(&["$/1"], Some("")).unwrap(),
             Vec::<std::string::String>::new()
         );
-        assert_eq!(cmd(&["${/1}"], None), Err(SubstError::BadBraceName));
+        assert_eq!(cmd(&["${/1}"], None), Err(SubstError::InvalidName));
         assert_eq!(cmd(&["$/{1:-d}"], None).unwrap(), ["d"]);
-        // `$/` in single-string values behaves as `$`.
-        assert_eq!(val("$/ARGS", None).unwrap(), " -a  -b ");
+        // In single-string values, the words of `$/` are joined with single spaces; white
+        // space where nothing precedes is dropped, at the end it is kept as one space.
+        assert_eq!(val("$/ARGS", None).unwrap(), "-a -b ");
+        assert_eq!(val("x$/ARGS", None).unwrap(), "x -a -b ");
+        assert_eq!(val("$EMPTY$/ARGS", None).unwrap(), " -a -b ");
     }
 
     #[test]
@@ -684,12 +709,16 @@ mod tests {
     #[test]
     fn messages() {
         assert_eq!(
-            SubstError::BadDollar.to_string(),
-            "'$' must be followed by a variable name, '{', '/' or '$' (write '$$' for a literal '$')"
+            SubstError::InvalidName.to_string(),
+            "invalid/missing variable name after '$'"
+        );
+        assert_eq!(
+            SubstError::MissingArgument.to_string(),
+            "missing value in argument substitution"
         );
         assert_eq!(
             SubstError::Overflow { capacity: 9 }.to_string(),
-            "value too long after substitution: more than 9 bytes"
+            "value too long (after substitution): more than 9 bytes"
         );
     }
 }

@@ -124,6 +124,11 @@ impl<'b> Writer<'b> {
         self.len
     }
 
+    /// Forgets what was written after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     pub fn push(&mut self, b: u8) -> Result<(), Overflow> {
         let slot = self.buf.get_mut(self.len).ok_or(Overflow)?;
         *slot = b;

@@ -40,8 +40,7 @@ fn report_read_error(ui: &mut Ui<'_>, e: &LoadError) -> i32 {
 
 /// Reads `name` with `loader`.
 fn read(loader: &mut Loader<'_>, name: &[u8]) -> Result<crate::load::ReadService, LoadError> {
-    let mut errors = Vec::new();
-    loader.read_service(name, &mut errors)
+    loader.read_service(name)
 }
 
 /// The "from" of the command: `--from`, or the `@meta enable-via` of "to", or `boot`.
@@ -182,12 +181,25 @@ fn done_msg(to: &[u8], enable: bool) -> Vec<u8> {
     cat(&[b"Service '", to, b"' has been ", what])
 }
 
+/// A `--from` service given with an argument cannot hold the link; false (after the message)
+/// if so, as Dinit's dinitctl says before anything else.
+fn from_is_plain(a: &CtlArgs, ui: &mut Ui<'_>) -> bool {
+    if a.from.as_ref().is_some_and(|f| f.contains(&b'@')) {
+        ui.error(b"cannot enable/disable from a service with argument (service@arg).");
+        return false;
+    }
+    true
+}
+
 /// `enable`/`disable --offline`: edits the links without a daemon.
 pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
     let enable = a.command == super::args::CtlCommand::Enable;
     let Some(to) = a.operands.first() else {
         return 1;
     };
+    if !from_is_plain(a, ui) {
+        return 1;
+    }
     let dirs = if a.services_dirs.is_empty() {
         let kind = a
             .socket
@@ -261,6 +273,9 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
     let Some(to) = a.operands.first() else {
         return Ok(1);
     };
+    if !from_is_plain(a, ui) {
+        return Ok(1);
+    }
     // 1. The daemon's environment.
     let Some(env) = daemon_env(conn)? else {
         ui.error(b"control socket protocol error");

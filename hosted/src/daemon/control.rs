@@ -1074,14 +1074,15 @@ impl Daemon<'_> {
             None if load => match self.load_service(name) {
                 Ok(id) => Some(id),
                 Err(e) => {
+                    // A failure in a dependency is a load error of this service.
                     let reply = if e.is_not_found() {
                         Reply::NoService
-                    } else if e.is_description_error() {
+                    } else if e.is_description_error() && e.service() == name {
                         Reply::ServiceDescErr
                     } else {
                         Reply::ServiceLoadErr
                     };
-                    self.rt.log.logf(Level::Error, format_args!("{e}"));
+                    self.log_load_failure(name, &e, false);
                     self.reply(slot, &reply);
                     return;
                 }
@@ -1281,10 +1282,7 @@ impl Daemon<'_> {
         let original = self.rt.original_env.clone();
         let mut loader = crate::load::Loader::new(&dirs, &env);
         loader.original_env = &original;
-        let mut errors = Vec::new();
-        let mut read = loader
-            .read_service(&name, &mut errors)
-            .map_err(|e| e.to_string())?;
+        let mut read = loader.read_service(&name).map_err(|e| e.to_string())?;
         let running = self.set.state(id) != Some(ServiceState::Stopped);
         if running {
             if let Some(old) = self.rt.service(id) {

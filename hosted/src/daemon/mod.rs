@@ -594,14 +594,20 @@ impl<'s> Daemon<'s> {
         if let Some(path) = &env_file {
             match std::fs::read(path) {
                 Ok(text) => {
-                    if let Err(e) = env.apply_env_file(&text, &original_env) {
-                        let msg = format!("environment file {}, {e}", path.display());
-                        if !system_manager {
-                            return Err(StartupError(msg));
-                        }
-                        // The system manager must come up: it carries on with the environment
-                        // it was given (the file changes nothing, as for any bad file).
-                        warnings.push(format!("{msg}; ignoring the file"));
+                    // Lines that are not valid are skipped (and logged), as by Dinit.
+                    for skipped in env.apply_env_file(&text, &original_env) {
+                        warnings.push(if skipped.bad_command {
+                            format!(
+                                "Unknown command in environment file (line {})",
+                                skipped.line
+                            )
+                        } else {
+                            format!(
+                                "Invalid environment variable setting in environment file \
+                                 (line {})",
+                                skipped.line
+                            )
+                        });
                     }
                 }
                 Err(e) if opts.env_file.is_some() => {
@@ -826,10 +832,33 @@ impl<'s> Daemon<'s> {
                     }
                     self.after_engine();
                 }
-                Err(e) => self.rt.log.logf(Level::Error, format_args!("{e}")),
+                Err(e) => self.log_load_failure(&name, &e, true),
             }
         }
         started
+    }
+
+    /// Logs the failure to load `name` as Dinit does: at start-up (`startup`) as
+    /// `NAME: error loading: ...`, for a client as `Could not load service NAME: ...`; a
+    /// description error in its own words; a failure in a dependency first, then as "could
+    /// not load dependency" of `name`.
+    pub(crate) fn log_load_failure(&mut self, name: &[u8], e: &LoadError, startup: bool) {
+        let own =
+            e.service() == name || matches!(e, LoadError::Cycle { .. } | LoadError::Capacity(_));
+        let text = if !own {
+            self.rt.log.logf(Level::Error, format_args!("{e}"));
+            let name = String::from_utf8_lossy(name);
+            if startup {
+                format!("{name}: error loading: could not load dependency.")
+            } else {
+                format!("Could not load service {name}: could not load dependency.")
+            }
+        } else if startup {
+            e.startup_message()
+        } else {
+            e.to_string()
+        };
+        self.rt.log.logf(Level::Error, format_args!("{text}"));
     }
 
     /// Starts a loaded service (as `dinitctl start` does).

@@ -425,7 +425,7 @@ impl Daemon<'_> {
         match self.load_service(name) {
             Ok(id) => self.start_service(id).is_ok() && self.set.active_count() > 0,
             Err(e) => {
-                self.rt.log.logf(Level::Error, format_args!("{e}"));
+                self.log_load_failure(name, &e, true);
                 self.rt.log.flush();
                 false
             }

@@ -902,4 +902,14 @@ macro_rules! scenarios {
 
 scenarios! {
     basic_start_stop => "basic-start-stop",
+    ctl_cmdline_errors => "ctl-cmdline-errors",
+    ctl_help => "ctl-help",
+    ctl_no_daemon => "ctl-no-daemon",
+    dep_cycle => "dep-cycle",
+    dep_missing => "dep-missing",
+    is_started_failed => "is-started-failed",
+    load_errors => "load-errors",
+    quiet_option => "quiet-option",
+    status_output => "status-output",
+    unknown_service => "unknown-service",
 }

@@ -902,6 +902,7 @@ macro_rules! scenarios {
 
 scenarios! {
     basic_start_stop => "basic-start-stop",
+    bgprocess_pidfile_errors => "bgprocess-pidfile-errors",
     ctl_cmdline_errors => "ctl-cmdline-errors",
     ctl_help => "ctl-help",
     ctl_no_daemon => "ctl-no-daemon",
@@ -917,6 +918,9 @@ scenarios! {
     start_no_wait => "start-no-wait",
     status_output => "status-output",
     stop_dependents => "stop-dependents",
+    type_bgprocess => "type-bgprocess",
+    type_scripted => "type-scripted",
+    type_triggered => "type-triggered",
     unknown_service => "unknown-service",
     wake_release => "wake-release",
 }

@@ -573,6 +573,32 @@ impl<'a> Run<'a> {
                 self.transcript
                     .push(format!("[daemon {}]", status_text(st)));
             }
+            // Records the names in a folder, sorted, with each symbolic link's target (or that
+            // the folder is missing).
+            "ls" => {
+                need(1)?;
+                let p = self.dir.join(self.expand(&args[0]));
+                self.transcript.push(format!("= ls {}", args[0]));
+                match std::fs::read_dir(&p) {
+                    Ok(entries) => {
+                        let mut names: Vec<String> = entries
+                            .flatten()
+                            .map(|e| {
+                                let name = e.file_name().to_string_lossy().into_owned();
+                                match std::fs::read_link(e.path()) {
+                                    Ok(t) => format!("{name} -> {}", t.display()),
+                                    Err(_) => name,
+                                }
+                            })
+                            .collect();
+                        names.sort();
+                        for n in names {
+                            self.transcript.push(format!("  {n}"));
+                        }
+                    }
+                    Err(_) => self.transcript.push("  (missing)".into()),
+                }
+            }
             // Records the contents of a file (or that it is missing).
             "cat" => {
                 need(1)?;
@@ -901,8 +927,11 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    add_rm_dep => "add-rm-dep",
     basic_start_stop => "basic-start-stop",
     bgprocess_pidfile_errors => "bgprocess-pidfile-errors",
+    chain_to => "chain-to",
+    chain_to_always => "chain-to-always",
     ctl_cmdline_errors => "ctl-cmdline-errors",
     ctl_help => "ctl-help",
     ctl_no_daemon => "ctl-no-daemon",
@@ -912,8 +941,12 @@ scenarios! {
     dep_cycle => "dep-cycle",
     dep_depends_ms => "dep-depends-ms",
     dep_depends_on => "dep-depends-on",
+    dep_dirs => "dep-dirs",
+    dep_failure_propagation => "dep-failure-propagation",
     dep_missing => "dep-missing",
     dep_waits_for => "dep-waits-for",
+    enable_disable => "enable-disable",
+    enable_offline => "enable-offline",
     ignore_unstarted => "ignore-unstarted",
     is_started_failed => "is-started-failed",
     load_errors => "load-errors",

@@ -956,6 +956,9 @@ scenarios! {
     pin_started => "pin-started",
     pin_stopped => "pin-stopped",
     quiet_option => "quiet-option",
+    reload_bgprocess => "reload-bgprocess",
+    reload_running => "reload-running",
+    reload_stopped => "reload-stopped",
     restart_cmd => "restart-cmd",
     restart_limit => "restart-limit",
     restart_limit_interval => "restart-limit-interval",
@@ -974,5 +977,6 @@ scenarios! {
     type_scripted => "type-scripted",
     type_triggered => "type-triggered",
     unknown_service => "unknown-service",
+    unload => "unload",
     wake_release => "wake-release",
 }

@@ -523,6 +523,23 @@ impl<'a> Run<'a> {
                     r.probe_state(&svc).is_some_and(|(s, _)| s == want)
                 })?;
             }
+            // Waits until Dinit's `dinitctl ARGS...` (a neutral observer, like wait-state)
+            // prints TEXT on its standard output: wait-ctl TEXT ARGS...
+            "wait-ctl" => {
+                need(2)?;
+                let text = self.expand(&args[0]);
+                let ctl_args: Vec<String> = args[1..].iter().map(|a| self.expand(a)).collect();
+                self.wait_for(&format!("'{text}' from dinitctl {}", args[1..].join(" ")), |r| {
+                    r.command(&Impl::Dinit.program("dinitctl"))
+                        .arg("-p")
+                        .arg(&r.sock)
+                        .args(&ctl_args)
+                        .stdin(Stdio::null())
+                        .stderr(Stdio::null())
+                        .output()
+                        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(text.as_str()))
+                })?;
+            }
             // Waits until the file exists (and, with TEXT, contains it).
             "wait-file" => {
                 need(1)?;
@@ -953,6 +970,9 @@ scenarios! {
     ignore_unstarted => "ignore-unstarted",
     is_started_failed => "is-started-failed",
     load_errors => "load-errors",
+    log_buffer => "log-buffer",
+    log_pipe => "log-pipe",
+    logfile => "logfile",
     pin_started => "pin-started",
     pin_stopped => "pin-stopped",
     quiet_option => "quiet-option",

@@ -308,8 +308,18 @@ impl<'a> Run<'a> {
         self.transcript.push(format!("[{}]", status_text(st)));
     }
 
-    fn start_daemon(&mut self, args: &[String], standard: bool) -> Result<(), Abort> {
-        if self.daemon.is_some() {
+    /// Starts the daemon; `standard` adds `-u -d sd -p SOCK`. With `to_exit` the daemon is
+    /// expected to end by itself (a boot failure, a bad option): the step waits for that and
+    /// records how it ended, without looking for a connection (which a daemon that exits at once
+    /// may or may not have offered for a moment).
+    fn start_daemon(
+        &mut self,
+        args: &[String],
+        standard: bool,
+        to_exit: bool,
+    ) -> Result<(), Abort> {
+        // (One that is to exit may run beside the daemon: a second daemon on the same socket.)
+        if self.daemon.is_some() && !to_exit {
             return Err(Abort("the daemon is already running".into()));
         }
         let mut cmd = self.command(&self.daemon_impl.program("dinit"));
@@ -317,8 +327,15 @@ impl<'a> Run<'a> {
             cmd.arg("-u").arg("-d").arg("sd").arg("-p").arg(&self.sock);
         }
         cmd.args(args.iter().map(|a| self.expand(a)));
-        let stdout = std::fs::File::create(self.dir.join("daemon.out")).unwrap();
-        let stderr = std::fs::File::create(self.dir.join("daemon.err")).unwrap();
+        // Appended to: a scenario that starts the daemon twice keeps both logs.
+        let append = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(name))
+                .unwrap()
+        };
+        let (stdout, stderr) = (append("daemon.out"), append("daemon.err"));
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -326,6 +343,12 @@ impl<'a> Run<'a> {
             .spawn()
             .map_err(|e| Abort(format!("cannot start the daemon: {e}")))?;
         self.transcript.push(format!("$ dinit {}", args.join(" ")));
+        if to_exit {
+            let st = wait_child(child, "the daemon")?;
+            self.transcript
+                .push(format!("[daemon {}]", status_text(st)));
+            return Ok(());
+        }
         // Ready when a connection succeeds (both create the socket before listening), or when
         // the daemon has exited already.
         let start = Instant::now();
@@ -413,9 +436,13 @@ impl<'a> Run<'a> {
         };
         match cmd.as_str() {
             // Starts the daemon: dinit -u -d sd -p SOCK ARGS...
-            "dinit" => self.start_daemon(args, true)?,
+            "dinit" => self.start_daemon(args, true, false)?,
             // Starts the daemon with exactly ARGS (@SOCK@, @DIR@ expanded).
-            "dinit-raw" => self.start_daemon(args, false)?,
+            "dinit-raw" => self.start_daemon(args, false, false)?,
+            // As `dinit` and `dinit-raw`, for a daemon that ends by itself: waits for it to
+            // end and records its status.
+            "dinit-exits" => self.start_daemon(args, true, true)?,
+            "dinit-raw-exits" => self.start_daemon(args, false, true)?,
             // Sets a variable of the environment of programs started after it.
             "env" => {
                 need(1)?;
@@ -529,16 +556,21 @@ impl<'a> Run<'a> {
                 need(2)?;
                 let text = self.expand(&args[0]);
                 let ctl_args: Vec<String> = args[1..].iter().map(|a| self.expand(a)).collect();
-                self.wait_for(&format!("'{text}' from dinitctl {}", args[1..].join(" ")), |r| {
-                    r.command(&Impl::Dinit.program("dinitctl"))
-                        .arg("-p")
-                        .arg(&r.sock)
-                        .args(&ctl_args)
-                        .stdin(Stdio::null())
-                        .stderr(Stdio::null())
-                        .output()
-                        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(text.as_str()))
-                })?;
+                self.wait_for(
+                    &format!("'{text}' from dinitctl {}", args[1..].join(" ")),
+                    |r| {
+                        r.command(&Impl::Dinit.program("dinitctl"))
+                            .arg("-p")
+                            .arg(&r.sock)
+                            .args(&ctl_args)
+                            .stdin(Stdio::null())
+                            .stderr(Stdio::null())
+                            .output()
+                            .is_ok_and(|o| {
+                                String::from_utf8_lossy(&o.stdout).contains(text.as_str())
+                            })
+                    },
+                )?;
             }
             // Waits until the file exists (and, with TEXT, contains it).
             "wait-file" => {
@@ -947,11 +979,21 @@ scenarios! {
     add_rm_dep => "add-rm-dep",
     basic_start_stop => "basic-start-stop",
     bgprocess_pidfile_errors => "bgprocess-pidfile-errors",
+    boot_load_fail => "boot-load-fail",
+    boot_missing => "boot-missing",
+    boot_services_cmdline => "boot-services-cmdline",
+    boot_start_fail => "boot-start-fail",
     chain_to => "chain-to",
     chain_to_always => "chain-to-always",
     ctl_cmdline_errors => "ctl-cmdline-errors",
     ctl_help => "ctl-help",
     ctl_no_daemon => "ctl-no-daemon",
+    daemon_nothing_active => "daemon-nothing-active",
+    daemon_sighup => "daemon-sighup",
+    daemon_sigint => "daemon-sigint",
+    daemon_sigquit => "daemon-sigquit",
+    daemon_sigterm => "daemon-sigterm",
+    daemon_sigusr1 => "daemon-sigusr1",
     dep_after => "dep-after",
     dep_before => "dep-before",
     dep_before_after_boot => "dep-before-after-boot",
@@ -962,6 +1004,7 @@ scenarios! {
     dep_failure_propagation => "dep-failure-propagation",
     dep_missing => "dep-missing",
     dep_waits_for => "dep-waits-for",
+    dinit_cmdline => "dinit-cmdline",
     dinit_env_file => "dinit-env-file",
     enable_disable => "enable-disable",
     enable_offline => "enable-offline",

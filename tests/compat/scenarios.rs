@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 /// How long any wait may take before the run is declared hung.
 const DEADLINE: Duration = Duration::from_secs(30);
+/// The line Dinit logs on machines with cgroup v1 controllers: environment-dependent, not
+/// behaviour; dropped from the daemon's output and from files looked at.
+const CGROUP_WARNING: &str = "dinit: In multiple cgroups, cannot determine cgroup root path";
 /// How often a wait polls.
 const POLL: Duration = Duration::from_millis(5);
 
@@ -235,6 +238,11 @@ impl<'a> Run<'a> {
             ("HOME".to_string(), dir.display().to_string()),
             ("LANG".to_string(), "C".to_string()),
             ("DCOMPAT_RUN".to_string(), dir.display().to_string()),
+            // For services that run the pairing's client (pass-cs-fd).
+            (
+                "DCOMPAT_DINITCTL".to_string(),
+                ctl_impl.program("dinitctl").display().to_string(),
+            ),
         ];
         Run {
             sc,
@@ -655,8 +663,11 @@ impl<'a> Run<'a> {
                 self.transcript.push(format!("= {}", args[0]));
                 match std::fs::read(&p) {
                     Ok(bytes) => {
+                        // (A daemon's log file may hold the cgroup warning too.)
                         for l in String::from_utf8_lossy(&bytes).lines() {
-                            self.transcript.push(format!("  {l}"));
+                            if l != CGROUP_WARNING {
+                                self.transcript.push(format!("  {l}"));
+                            }
                         }
                     }
                     Err(_) => self.transcript.push("  (missing)".into()),
@@ -750,7 +761,7 @@ impl<'a> Run<'a> {
             log.push(format!("--- daemon {what}"));
             for l in read_lossy(&self.dir.join(file)).lines() {
                 // Environment-dependent warning of Dinit's (a cgroup v1 machine); not behaviour.
-                if l == "dinit: In multiple cgroups, cannot determine cgroup root path" {
+                if l == CGROUP_WARNING {
                     continue;
                 }
                 log.push(format!("  {l}"));
@@ -989,6 +1000,7 @@ scenarios! {
     ctl_help => "ctl-help",
     ctl_no_daemon => "ctl-no-daemon",
     ctl_shutdown => "ctl-shutdown",
+    daemon_log_options => "daemon-log-options",
     daemon_nothing_active => "daemon-nothing-active",
     daemon_sighup => "daemon-sighup",
     daemon_sigint => "daemon-sigint",
@@ -1005,6 +1017,7 @@ scenarios! {
     dep_failure_propagation => "dep-failure-propagation",
     dep_missing => "dep-missing",
     dep_waits_for => "dep-waits-for",
+    desc_format => "desc-format",
     dinit_cmdline => "dinit-cmdline",
     dinit_env_file => "dinit-env-file",
     enable_disable => "enable-disable",
@@ -1024,6 +1037,7 @@ scenarios! {
     monitor_errors => "monitor-errors",
     monitor_initial => "monitor-initial",
     monitor_services => "monitor-services",
+    pass_cs_fd => "pass-cs-fd",
     pin_started => "pin-started",
     pin_stopped => "pin-stopped",
     quiet_option => "quiet-option",
@@ -1044,6 +1058,7 @@ scenarios! {
     skippable => "skippable",
     smooth_recovery => "smooth-recovery",
     socket_activation => "socket-activation",
+    socket_path_env => "socket-path-env",
     start_no_wait => "start-no-wait",
     start_timeout => "start-timeout",
     status_output => "status-output",

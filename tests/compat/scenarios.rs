@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 /// How long any wait may take before the run is declared hung.
 const DEADLINE: Duration = Duration::from_secs(30);
+/// The line Dinit logs on machines with cgroup v1 controllers: environment-dependent, not
+/// behaviour; dropped from the daemon's output and from files looked at.
+const CGROUP_WARNING: &str = "dinit: In multiple cgroups, cannot determine cgroup root path";
 /// How often a wait polls.
 const POLL: Duration = Duration::from_millis(5);
 
@@ -235,6 +238,11 @@ impl<'a> Run<'a> {
             ("HOME".to_string(), dir.display().to_string()),
             ("LANG".to_string(), "C".to_string()),
             ("DCOMPAT_RUN".to_string(), dir.display().to_string()),
+            // For services that run the pairing's client (pass-cs-fd).
+            (
+                "DCOMPAT_DINITCTL".to_string(),
+                ctl_impl.program("dinitctl").display().to_string(),
+            ),
         ];
         Run {
             sc,
@@ -286,20 +294,23 @@ impl<'a> Run<'a> {
             .map_err(|e| Abort(format!("cannot run {label}: {e}")))?;
         let output = wait_output(out, &label)?;
         self.transcript.push(format!("$ {label}"));
-        self.record_output(&output.0, &output.1, output.2);
+        self.record_output(&label, &output.0, &output.1, output.2);
         Ok(())
     }
 
-    fn record_output(&mut self, stdout: &str, stderr: &str, st: ExitStatus) {
-        // Help texts are prose, in each implementation's own words: only that one was printed
-        // is compared.
-        let help = ["dinitctl:", "dinit-monitor:"].iter().any(|p| {
-            stdout.strip_prefix(p).is_some_and(|rest| {
-                rest.trim_start().starts_with("control Dinit services")
-                    || rest.trim_start().starts_with("monitor Dinit services")
-            })
-        });
-        let stdout = if help { "(help text)\n" } else { stdout };
+    fn record_output(&mut self, label: &str, stdout: &str, stderr: &str, st: ExitStatus) {
+        // Help texts are prose, in each implementation's own words: for a program asked for
+        // its help (`--help`, or no arguments at all), only that something was printed on
+        // standard output is compared (with the stream, standard error, and exit status).
+        let mut words = label.split_whitespace();
+        let program = words.next().unwrap_or("");
+        let rest: Vec<&str> = words.collect();
+        let wants_help = rest.contains(&"--help") || (rest.is_empty() && program != "dinit");
+        let stdout = if wants_help && !stdout.is_empty() {
+            "(help text)\n"
+        } else {
+            stdout
+        };
         for l in stdout.lines() {
             self.transcript.push(format!("  {l}"));
         }
@@ -317,8 +328,18 @@ impl<'a> Run<'a> {
         self.transcript.push(format!("[{}]", status_text(st)));
     }
 
-    fn start_daemon(&mut self, args: &[String], standard: bool) -> Result<(), Abort> {
-        if self.daemon.is_some() {
+    /// Starts the daemon; `standard` adds `-u -d sd -p SOCK`. With `to_exit` the daemon is
+    /// expected to end by itself (a boot failure, a bad option): the step waits for that and
+    /// records how it ended, without looking for a connection (which a daemon that exits at once
+    /// may or may not have offered for a moment).
+    fn start_daemon(
+        &mut self,
+        args: &[String],
+        standard: bool,
+        to_exit: bool,
+    ) -> Result<(), Abort> {
+        // (One that is to exit may run beside the daemon: a second daemon on the same socket.)
+        if self.daemon.is_some() && !to_exit {
             return Err(Abort("the daemon is already running".into()));
         }
         let mut cmd = self.command(&self.daemon_impl.program("dinit"));
@@ -326,8 +347,15 @@ impl<'a> Run<'a> {
             cmd.arg("-u").arg("-d").arg("sd").arg("-p").arg(&self.sock);
         }
         cmd.args(args.iter().map(|a| self.expand(a)));
-        let stdout = std::fs::File::create(self.dir.join("daemon.out")).unwrap();
-        let stderr = std::fs::File::create(self.dir.join("daemon.err")).unwrap();
+        // Appended to: a scenario that starts the daemon twice keeps both logs.
+        let append = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(name))
+                .unwrap()
+        };
+        let (stdout, stderr) = (append("daemon.out"), append("daemon.err"));
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -335,6 +363,12 @@ impl<'a> Run<'a> {
             .spawn()
             .map_err(|e| Abort(format!("cannot start the daemon: {e}")))?;
         self.transcript.push(format!("$ dinit {}", args.join(" ")));
+        if to_exit {
+            let st = wait_child(child, "the daemon")?;
+            self.transcript
+                .push(format!("[daemon {}]", status_text(st)));
+            return Ok(());
+        }
         // Ready when a connection succeeds (both create the socket before listening), or when
         // the daemon has exited already.
         let start = Instant::now();
@@ -422,9 +456,13 @@ impl<'a> Run<'a> {
         };
         match cmd.as_str() {
             // Starts the daemon: dinit -u -d sd -p SOCK ARGS...
-            "dinit" => self.start_daemon(args, true)?,
+            "dinit" => self.start_daemon(args, true, false)?,
             // Starts the daemon with exactly ARGS (@SOCK@, @DIR@ expanded).
-            "dinit-raw" => self.start_daemon(args, false)?,
+            "dinit-raw" => self.start_daemon(args, false, false)?,
+            // As `dinit` and `dinit-raw`, for a daemon that ends by itself: waits for it to
+            // end and records its status.
+            "dinit-exits" => self.start_daemon(args, true, true)?,
+            "dinit-raw-exits" => self.start_daemon(args, false, true)?,
             // Sets a variable of the environment of programs started after it.
             "env" => {
                 need(1)?;
@@ -512,7 +550,7 @@ impl<'a> Run<'a> {
                 let st = wait_child(child, &label)?;
                 self.transcript.push(format!("$ {label} (background)"));
                 let (o, e) = (read_lossy(&out), read_lossy(&err));
-                self.record_output(&o, &e, st);
+                self.record_output(&label, &o, &e, st);
             }
             // Sends SIG to a background program, then joins it.
             "stop-bg" => {
@@ -531,6 +569,28 @@ impl<'a> Run<'a> {
                 self.wait_for(&format!("{svc} to be {want}"), |r| {
                     r.probe_state(&svc).is_some_and(|(s, _)| s == want)
                 })?;
+            }
+            // Waits until Dinit's `dinitctl ARGS...` (a neutral observer, like wait-state)
+            // prints TEXT on its standard output: wait-ctl TEXT ARGS...
+            "wait-ctl" => {
+                need(2)?;
+                let text = self.expand(&args[0]);
+                let ctl_args: Vec<String> = args[1..].iter().map(|a| self.expand(a)).collect();
+                self.wait_for(
+                    &format!("'{text}' from dinitctl {}", args[1..].join(" ")),
+                    |r| {
+                        r.command(&Impl::Dinit.program("dinitctl"))
+                            .arg("-p")
+                            .arg(&r.sock)
+                            .args(&ctl_args)
+                            .stdin(Stdio::null())
+                            .stderr(Stdio::null())
+                            .output()
+                            .is_ok_and(|o| {
+                                String::from_utf8_lossy(&o.stdout).contains(text.as_str())
+                            })
+                    },
+                )?;
             }
             // Waits until the file exists (and, with TEXT, contains it).
             "wait-file" => {
@@ -582,6 +642,32 @@ impl<'a> Run<'a> {
                 self.transcript
                     .push(format!("[daemon {}]", status_text(st)));
             }
+            // Records the names in a folder, sorted, with each symbolic link's target (or that
+            // the folder is missing).
+            "ls" => {
+                need(1)?;
+                let p = self.dir.join(self.expand(&args[0]));
+                self.transcript.push(format!("= ls {}", args[0]));
+                match std::fs::read_dir(&p) {
+                    Ok(entries) => {
+                        let mut names: Vec<String> = entries
+                            .flatten()
+                            .map(|e| {
+                                let name = e.file_name().to_string_lossy().into_owned();
+                                match std::fs::read_link(e.path()) {
+                                    Ok(t) => format!("{name} -> {}", t.display()),
+                                    Err(_) => name,
+                                }
+                            })
+                            .collect();
+                        names.sort();
+                        for n in names {
+                            self.transcript.push(format!("  {n}"));
+                        }
+                    }
+                    Err(_) => self.transcript.push("  (missing)".into()),
+                }
+            }
             // Records the contents of a file (or that it is missing).
             "cat" => {
                 need(1)?;
@@ -589,8 +675,11 @@ impl<'a> Run<'a> {
                 self.transcript.push(format!("= {}", args[0]));
                 match std::fs::read(&p) {
                     Ok(bytes) => {
+                        // (A daemon's log file may hold the cgroup warning too.)
                         for l in String::from_utf8_lossy(&bytes).lines() {
-                            self.transcript.push(format!("  {l}"));
+                            if l != CGROUP_WARNING {
+                                self.transcript.push(format!("  {l}"));
+                            }
                         }
                     }
                     Err(_) => self.transcript.push("  (missing)".into()),
@@ -684,7 +773,7 @@ impl<'a> Run<'a> {
             log.push(format!("--- daemon {what}"));
             for l in read_lossy(&self.dir.join(file)).lines() {
                 // Environment-dependent warning of Dinit's (a cgroup v1 machine); not behaviour.
-                if l == "dinit: In multiple cgroups, cannot determine cgroup root path" {
+                if l == CGROUP_WARNING {
                     continue;
                 }
                 log.push(format!("  {l}"));
@@ -910,15 +999,96 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    add_rm_dep => "add-rm-dep",
     basic_start_stop => "basic-start-stop",
-    stop_marks_dependents => "stop-marks-dependents",
-    dependency_restart_reasons => "dependency-restart-reasons",
+    bgprocess_pidfile_errors => "bgprocess-pidfile-errors",
+    boot_load_fail => "boot-load-fail",
+    boot_missing => "boot-missing",
+    boot_services_cmdline => "boot-services-cmdline",
+    boot_start_fail => "boot-start-fail",
+    chain_to => "chain-to",
+    chain_to_always => "chain-to-always",
+    ctl_cmdline_errors => "ctl-cmdline-errors",
+    ctl_help => "ctl-help",
+    ctl_no_daemon => "ctl-no-daemon",
+    ctl_shutdown => "ctl-shutdown",
+    daemon_log_options => "daemon-log-options",
+    daemon_nothing_active => "daemon-nothing-active",
+    daemon_sighup => "daemon-sighup",
+    daemon_sigint => "daemon-sigint",
+    daemon_sigquit => "daemon-sigquit",
+    daemon_sigterm => "daemon-sigterm",
+    daemon_sigusr1 => "daemon-sigusr1",
+    dep_after => "dep-after",
+    dep_before => "dep-before",
+    dep_before_after_boot => "dep-before-after-boot",
     dep_crash_norestart => "dep-crash-norestart",
+    dep_cycle => "dep-cycle",
+    dep_depends_ms => "dep-depends-ms",
+    dep_depends_on => "dep-depends-on",
+    dep_dirs => "dep-dirs",
+    dep_failure_propagation => "dep-failure-propagation",
+    dep_missing => "dep-missing",
     dep_restart_dependent_norestart => "dep-restart-dependent-norestart",
+    dep_waits_for => "dep-waits-for",
+    dependency_restart_reasons => "dependency-restart-reasons",
+    desc_format => "desc-format",
+    dinit_cmdline => "dinit-cmdline",
+    dinit_env_file => "dinit-env-file",
+    enable_disable => "enable-disable",
+    enable_offline => "enable-offline",
+    env_file => "env-file",
+    exec_fail_command => "exec-fail-command",
+    exec_fail_load => "exec-fail-load",
+    exec_fail_setup => "exec-fail-setup",
+    ignore_unstarted => "ignore-unstarted",
+    is_started_failed => "is-started-failed",
+    list_transitions => "list-transitions",
+    load_errors => "load-errors",
+    log_buffer => "log-buffer",
+    log_pipe => "log-pipe",
+    logfile => "logfile",
+    monitor_env => "monitor-env",
+    monitor_errors => "monitor-errors",
+    monitor_initial => "monitor-initial",
+    monitor_services => "monitor-services",
+    pass_cs_fd => "pass-cs-fd",
+    pin_started => "pin-started",
+    pin_stopped => "pin-stopped",
     pinned_dependent_forced_stop_cancelled => "pinned-dependent-forced-stop-cancelled",
+    quiet_option => "quiet-option",
+    ready_notification => "ready-notification",
+    reload_bgprocess => "reload-bgprocess",
+    reload_running => "reload-running",
+    reload_stopped => "reload-stopped",
+    restart_cmd => "restart-cmd",
+    restart_limit => "restart-limit",
     restart_limit_dependent => "restart-limit-dependent",
+    restart_limit_interval => "restart-limit-interval",
+    restart_limit_zero => "restart-limit-zero",
+    restart_no => "restart-no",
+    restart_on_failure => "restart-on-failure",
+    restart_yes => "restart-yes",
+    setenv_unsetenv => "setenv-unsetenv",
     shutdown_client => "shutdown-client",
-    daemon_signal_hup => "daemon-signal-hup",
-    daemon_signal_quit => "daemon-signal-quit",
-    daemon_signal_usr2 => "daemon-signal-usr2",
+    signal_cmd => "signal-cmd",
+    skippable => "skippable",
+    smooth_recovery => "smooth-recovery",
+    socket_activation => "socket-activation",
+    socket_path_env => "socket-path-env",
+    start_no_wait => "start-no-wait",
+    start_timeout => "start-timeout",
+    status_output => "status-output",
+    stop_dependents => "stop-dependents",
+    stop_marks_dependents => "stop-marks-dependents",
+    stop_timeout => "stop-timeout",
+    template_services => "template-services",
+    term_signal => "term-signal",
+    type_bgprocess => "type-bgprocess",
+    type_scripted => "type-scripted",
+    type_triggered => "type-triggered",
+    unknown_service => "unknown-service",
+    unload => "unload",
+    var_subst => "var-subst",
+    wake_release => "wake-release",
 }

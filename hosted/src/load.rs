@@ -1204,6 +1204,12 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Loads `name` and everything it needs, in one engine transaction, the way Dinit's
+    /// recursive loading goes: a service is added when its loading begins (so the set lists
+    /// services depth-first, each before its dependencies), and its dependencies are linked
+    /// once they have all been loaded (so a dependency's dependents are in the order they
+    /// finished loading). The engine walks these lists in that order, which is what makes
+    /// services start and stop in Dinit's order.
     fn load_transaction<const S: usize, const E: usize, const N: usize>(
         &mut self,
         set: &mut ServiceSet<S, E, N>,
@@ -1211,75 +1217,121 @@ impl<'a> Loader<'a> {
         name: &[u8],
         added: &mut Vec<ServiceId>,
     ) -> Result<ServiceId, LoadError> {
-        let mut queue: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)> =
-            std::collections::VecDeque::from([(name.to_vec(), None)]);
-        let mut edges: Vec<(ServiceId, Vec<u8>, DepKind)> = Vec::new();
-        let mut consumers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut root = None;
-        while let Some((n, needed_by)) = queue.pop_front() {
-            if let Some(id) = set.find(&n) {
-                root.get_or_insert(id);
-                continue;
+        /// A service whose loading has begun: its declared dependencies (and consumer-of
+        /// target) are visited one by one; then its edges are added.
+        struct Frame {
+            id: ServiceId,
+            name: Vec<u8>,
+            deps: Vec<DeclaredDependency>,
+            /// The next dependency to visit; `deps.len()` is the consumer-of target.
+            next: usize,
+            consumer_of: Option<Vec<u8>>,
+            /// The dependencies to link (unresolved ones from a `.d` folder are left out).
+            edges: Vec<(Vec<u8>, DepKind)>,
+        }
+        let mut stack: Vec<Frame> = Vec::new();
+        // Begins loading `n`: None if it is loaded (or its loading has begun) already.
+        let mut begin = |this: &mut Self,
+                         set: &mut ServiceSet<S, E, N>,
+                         n: &[u8],
+                         needed_by: Option<&[u8]>|
+         -> Result<Option<Frame>, LoadError> {
+            if set.find(n).is_some() {
+                return Ok(None);
             }
-            let read = match self.read_service(&n) {
+            let read = match this.read_service(n) {
                 Ok(r) => r,
                 Err(LoadError::NotFound { name, .. }) => {
-                    return Err(LoadError::NotFound { name, needed_by })
+                    return Err(LoadError::NotFound {
+                        name,
+                        needed_by: needed_by.map(<[u8]>::to_vec),
+                    })
                 }
                 Err(e) => return Err(e),
             };
             let id = set
-                .insert_service(&n, read.data.config, &read.chain_to)
+                .insert_service(n, read.data.config, &read.chain_to)
                 .map_err(engine_error)?;
-            root.get_or_insert(id);
-            for dep in &read.dependencies {
+            added.push(id);
+            let frame = Frame {
+                id,
+                name: n.to_vec(),
+                deps: read.dependencies.clone(),
+                next: 0,
+                consumer_of: read.data.extra().consumer_of.clone(),
+                edges: Vec::new(),
+            };
+            store.insert(id, read).map_err(|message| LoadError::Load {
+                service: n.to_vec(),
+                message,
+            })?;
+            Ok(Some(frame))
+        };
+        let root = match begin(self, set, name, None)? {
+            Some(frame) => {
+                let id = frame.id;
+                stack.push(frame);
+                id
+            }
+            None => {
+                return set.find(name).ok_or_else(|| LoadError::NotFound {
+                    name: name.to_vec(),
+                    needed_by: None,
+                })
+            }
+        };
+        while let Some(top) = stack.last_mut() {
+            if let Some(dep) = top.deps.get(top.next).cloned() {
+                top.next += 1;
                 let loaded = set.find(&dep.name).is_some();
                 if dep.from_dir && !loaded && !self.has_description(&dep.name) {
                     // "Failure ... to find any of the services named within, is not
                     // considered fatal" (dinit-service(5), depends-on.d).
                     self.warnings.push(Warning {
-                        service: n.clone(),
+                        service: top.name.clone(),
                         message: format!(
                             "Ignoring unresolved dependency '{}' in dependency directory for {} \
                              service.",
                             show(&dep.name),
-                            show(&n)
+                            show(&top.name)
                         ),
                     });
                     continue;
                 }
+                top.edges.push((dep.name.clone(), dep.kind));
                 if !dep.kind.is_ordering() && !loaded {
-                    queue.push_back((dep.name.clone(), Some(n.clone())));
+                    let needed_by = top.name.clone();
+                    if let Some(frame) = begin(self, set, &dep.name, Some(&needed_by))? {
+                        stack.push(frame);
+                    }
                 }
-                edges.push((id, dep.name.clone(), dep.kind));
+                continue;
             }
-            if let Some(target) = &read.data.extra().consumer_of {
-                if set.find(target).is_none() {
-                    queue.push_back((target.clone(), Some(n.clone())));
+            if let Some(target) = top.consumer_of.take() {
+                let needed_by = top.name.clone();
+                if let Some(frame) = begin(self, set, &target, Some(&needed_by))? {
+                    stack.push(frame);
                 }
-                consumers.push((n.clone(), target.clone()));
+                continue;
             }
-            added.push(id);
-            store.insert(id, read).map_err(|message| LoadError::Load {
-                service: n.clone(),
-                message,
-            })?;
-        }
-        for (from, to_name, kind) in edges {
-            let to = if kind.is_ordering() {
-                set.placeholder(&to_name).map_err(engine_error)?
-            } else {
-                set.find(&to_name).ok_or_else(|| LoadError::NotFound {
-                    name: to_name.clone(),
-                    needed_by: set.name(from).map(<[u8]>::to_vec),
-                })?
-            };
-            set.add_dependency(from, to, kind).map_err(|e| match e {
-                EngineLoadError::SelfDependency(_) => LoadError::Cycle {
-                    services: vec![to_name.clone()],
-                },
-                other => engine_error(other),
-            })?;
+            // Everything it needs is loaded: link it to its dependencies.
+            let Some(done) = stack.pop() else { break };
+            for (to_name, kind) in done.edges {
+                let to = if kind.is_ordering() {
+                    set.placeholder(&to_name).map_err(engine_error)?
+                } else {
+                    set.find(&to_name).ok_or_else(|| LoadError::NotFound {
+                        name: to_name.clone(),
+                        needed_by: Some(done.name.clone()),
+                    })?
+                };
+                set.add_dependency(done.id, to, kind).map_err(|e| match e {
+                    EngineLoadError::SelfDependency(_) => LoadError::Cycle {
+                        services: vec![to_name.clone()],
+                    },
+                    other => engine_error(other),
+                })?;
+            }
         }
         match set.commit_load() {
             Ok(()) => {}
@@ -1293,10 +1345,7 @@ impl<'a> Loader<'a> {
             }
             Err(e) => return Err(engine_error(e)),
         }
-        root.ok_or_else(|| LoadError::NotFound {
-            name: name.to_vec(),
-            needed_by: None,
-        })
+        Ok(root)
     }
 }
 

@@ -285,24 +285,27 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.free_edge(e);
             return Err(CapacityError::Edges { capacity: E });
         };
-        let dep_head = self.rec(from).deps_head;
-        let dependent_head = self.rec(to).dependents_head;
-        // Append at the tail would need tail links; dependencies are instead prepended, and
-        // walked in reverse declaration order nowhere that matters.
+        // Appended to both lists: dependencies are walked in the order they were declared, and
+        // dependents in the order they were linked, as Dinit walks them (which decides, among
+        // other things, the order in which services start and stop).
+        let dep_tail = self.rec(from).deps_tail;
+        let dependent_tail = self.rec(to).dependents_tail;
         let edge = self.edge_mut(e);
         edge.kind = kind;
         edge.from = from32;
         edge.to = to32;
-        edge.next_dep = dep_head;
-        edge.next_dependent = dependent_head;
-        if let Some(h) = dep_head.get() {
-            self.edge_mut(h).prev_dep = Link::to(e);
+        edge.prev_dep = dep_tail;
+        edge.prev_dependent = dependent_tail;
+        match dep_tail.get() {
+            Some(t) => self.edge_mut(t).next_dep = Link::to(e),
+            None => self.rec_mut(from).deps_head = Link::to(e),
         }
-        if let Some(h) = dependent_head.get() {
-            self.edge_mut(h).prev_dependent = Link::to(e);
+        match dependent_tail.get() {
+            Some(t) => self.edge_mut(t).next_dependent = Link::to(e),
+            None => self.rec_mut(to).dependents_head = Link::to(e),
         }
-        self.rec_mut(from).deps_head = Link::to(e);
-        self.rec_mut(to).dependents_head = Link::to(e);
+        self.rec_mut(from).deps_tail = Link::to(e);
+        self.rec_mut(to).dependents_tail = Link::to(e);
         Ok(e)
     }
 
@@ -339,15 +342,17 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             Some(p) => self.edge_mut(p).next_dep = edge.next_dep,
             None => self.rec_mut(edge.from as usize).deps_head = edge.next_dep,
         }
-        if let Some(n) = edge.next_dep.get() {
-            self.edge_mut(n).prev_dep = edge.prev_dep;
+        match edge.next_dep.get() {
+            Some(n) => self.edge_mut(n).prev_dep = edge.prev_dep,
+            None => self.rec_mut(edge.from as usize).deps_tail = edge.prev_dep,
         }
         match edge.prev_dependent.get() {
             Some(p) => self.edge_mut(p).next_dependent = edge.next_dependent,
             None => self.rec_mut(edge.to as usize).dependents_head = edge.next_dependent,
         }
-        if let Some(n) = edge.next_dependent.get() {
-            self.edge_mut(n).prev_dependent = edge.prev_dependent;
+        match edge.next_dependent.get() {
+            Some(n) => self.edge_mut(n).prev_dependent = edge.prev_dependent,
+            None => self.rec_mut(edge.to as usize).dependents_tail = edge.prev_dependent,
         }
         self.free_edge(e);
     }

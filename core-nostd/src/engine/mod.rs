@@ -198,9 +198,7 @@ pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
     order_tail: Link,
 
     prop_head: Link,
-    prop_tail: Link,
     transition_head: Link,
-    transition_tail: Link,
     console_head: Link,
     console_tail: Link,
     console_holder: Link,
@@ -266,9 +264,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             order_head: Link::NONE,
             order_tail: Link::NONE,
             prop_head: Link::NONE,
-            prop_tail: Link::NONE,
             transition_head: Link::NONE,
-            transition_tail: Link::NONE,
             console_head: Link::NONE,
             console_tail: Link::NONE,
             console_holder: Link::NONE,
@@ -311,9 +307,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.order_head = Link::NONE;
         self.order_tail = Link::NONE;
         self.prop_head = Link::NONE;
-        self.prop_tail = Link::NONE;
         self.transition_head = Link::NONE;
-        self.transition_tail = Link::NONE;
         self.console_head = Link::NONE;
         self.console_tail = Link::NONE;
         self.console_holder = Link::NONE;
@@ -645,51 +639,37 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     // ----- queues ---------------------------------------------------------------------------
 
-    /// The head, the tail and the membership flag of a record queue.
-    fn queue_parts(&mut self, q: Queue) -> (&mut Link, &mut Link, u64) {
+    /// The head and the membership flag of a record queue.
+    fn queue_parts(&mut self, q: Queue) -> (&mut Link, u64) {
         match q {
-            Queue::Prop => (
-                &mut self.prop_head,
-                &mut self.prop_tail,
-                flag::IN_PROP_QUEUE,
-            ),
-            Queue::Transition => (
-                &mut self.transition_head,
-                &mut self.transition_tail,
-                flag::IN_TRANSITION_QUEUE,
-            ),
+            Queue::Prop => (&mut self.prop_head, flag::IN_PROP_QUEUE),
+            Queue::Transition => (&mut self.transition_head, flag::IN_TRANSITION_QUEUE),
         }
     }
 
-    /// Appends record `i` to queue `q`, unless it is already queued there.
+    /// Pushes record `i` on queue `q`, unless it is already queued there. Both queues are
+    /// stacks (the last record pushed is taken first), as Dinit's are: with dependencies and
+    /// dependents walked in the same order as Dinit walks them, services start and stop in the
+    /// same order as under Dinit.
     fn enqueue(&mut self, q: Queue, i: usize) {
-        let member = self.queue_parts(q).2;
+        let (&mut head, member) = self.queue_parts(q);
         if self.rec(i).has(member) {
             return;
         }
         let r = self.rec_mut(i);
         r.set(member);
-        *q.next(r) = Link::NONE;
-        let tail = self.queue_parts(q).1.get();
-        match tail {
-            Some(t) => *q.next(self.rec_mut(t)) = Link::to(i),
-            None => *self.queue_parts(q).0 = Link::to(i),
-        }
-        *self.queue_parts(q).1 = Link::to(i);
+        *q.next(r) = head;
+        *self.queue_parts(q).0 = Link::to(i);
     }
 
-    /// Takes the first record off queue `q`.
+    /// Takes the top record off queue `q`.
     fn pop(&mut self, q: Queue) -> Option<usize> {
-        let (head, _, member) = self.queue_parts(q);
+        let (head, member) = self.queue_parts(q);
         let i = head.get()?;
         let r = self.rec_mut(i);
         let next = core::mem::replace(q.next(r), Link::NONE);
         r.clear(member);
-        let (head, tail, _) = self.queue_parts(q);
-        *head = next;
-        if next.is_none() {
-            *tail = Link::NONE;
-        }
+        *self.queue_parts(q).0 = next;
         Some(i)
     }
 

@@ -150,6 +150,9 @@ pub(crate) struct Record {
     /// dependents).
     pub deps_head: Link,
     pub dependents_head: Link,
+    /// The last edge of each of those lists (edges are appended).
+    pub deps_tail: Link,
+    pub dependents_tail: Link,
 
     pub prop_next: Link,
     pub transition_next: Link,
@@ -204,6 +207,8 @@ impl Record {
         waiting_on: 0,
         deps_head: Link::NONE,
         dependents_head: Link::NONE,
+        deps_tail: Link::NONE,
+        dependents_tail: Link::NONE,
         prop_next: Link::NONE,
         transition_next: Link::NONE,
         console_next: Link::NONE,

@@ -155,7 +155,7 @@ pub fn run(data: &[u8]) {
             for id in ids {
                 let Some(data) = store.get(id) else { continue };
                 for dep in &data.dependencies {
-                    if !dep.kind.is_ordering() && !dep.from_dir {
+                    if !dep.kind.is_ordering() && dep.from_dir.is_none() {
                         assert!(
                             set.find(&dep.name).is_some(),
                             "{:?} needs {:?}, not loaded",

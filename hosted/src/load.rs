@@ -117,13 +117,55 @@ pub enum LoadError {
         /// The error.
         error: std::io::Error,
     },
-    /// A dependency cycle: the services on it, in dependency order.
+    /// A dependency cycle ("has cyclic dependency"), found where Dinit finds it: loading a
+    /// service needed (through a dependency) while its own loading is under way, or a
+    /// `before`/`after` naming such a service, or (only once everything is loaded) a cycle of
+    /// any other shape.
     Cycle {
-        /// The services, each depending on the next, the last on the first.
+        /// The service the error names first (as Dinit names it), then the rest of the cycle
+        /// where it is known.
         services: Vec<Vec<u8>>,
     },
     /// A table of the engine is full.
     Capacity(CapacityError),
+}
+
+/// A failed load: the error, and the services whose loading it interrupted (see
+/// [`Loader::failed_within`]).
+#[derive(Debug)]
+pub struct LoadFailure {
+    /// What went wrong, and with which service.
+    pub error: LoadError,
+    /// The services whose loading the failure interrupted, innermost first; empty when the
+    /// service asked for is the one that failed.
+    pub within: Vec<Vec<u8>>,
+}
+
+impl LoadFailure {
+    /// The protocol's reply to a LOADSERVICE that failed so: no description, an error in the
+    /// description, or any other failure to load (a failure in a dependency included).
+    pub fn reply_kind(&self) -> LoadFailureKind {
+        if !self.within.is_empty() {
+            LoadFailureKind::Load
+        } else if self.error.is_not_found() {
+            LoadFailureKind::NotFound
+        } else if self.error.is_description_error() {
+            LoadFailureKind::Description
+        } else {
+            LoadFailureKind::Load
+        }
+    }
+}
+
+/// How a failed load is answered over the control protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadFailureKind {
+    /// `NOSERVICE`.
+    NotFound,
+    /// `SERVICE_DESC_ERR`.
+    Description,
+    /// `SERVICE_LOAD_ERR`.
+    Load,
 }
 
 fn show(bytes: &[u8]) -> String {
@@ -279,16 +321,6 @@ impl fmt::Display for LoadError {
                     show(self.shown())
                 ),
             },
-            LoadError::Cycle { services } => {
-                f.write_str("Could not load service: dependency cycle: ")?;
-                for s in services {
-                    write!(f, "{} -> ", show(s))?;
-                }
-                match services.first() {
-                    Some(s) => write!(f, "{}", show(s)),
-                    None => Ok(()),
-                }
-            }
             LoadError::Capacity(e) => write!(f, "{e}"),
             _ => write!(
                 f,
@@ -415,6 +447,10 @@ pub struct Loader<'a> {
     pub original_env: &'a Environment,
     /// Warnings collected while loading (dinit logs them).
     pub warnings: Vec<Warning>,
+    /// After a failed [`Loader::load`]: the services whose loading the failure interrupted,
+    /// innermost first (the one that needed the failing service, then the one that needed
+    /// that, up to the service asked for). Dinit logs each as "could not load dependency".
+    pub failed_within: Vec<Vec<u8>>,
     /// dinit-check's checking: lint warnings, and `.d` directories that cannot be read are
     /// errors (for dinit they are warnings).
     pub lint: bool,
@@ -435,12 +471,12 @@ struct DepList {
 }
 
 impl DepList {
-    fn push(&mut self, kind: DepKind, name: &[u8], from_dir: bool) {
+    fn push(&mut self, kind: DepKind, name: &[u8], from_dir: Option<&[u8]>) {
         if self.seen.insert((kind, name.to_vec())) {
             self.list.push(DeclaredDependency {
                 kind,
                 name: name.to_vec(),
-                from_dir,
+                from_dir: from_dir.map(<[u8]>::to_vec),
             });
         }
     }
@@ -608,6 +644,7 @@ impl<'a> Loader<'a> {
             env,
             original_env: env,
             warnings: Vec::new(),
+            failed_within: Vec::new(),
             lint: false,
             online: false,
             spare_buffers: Vec::new(),
@@ -822,7 +859,7 @@ impl<'a> Loader<'a> {
         let fail = |kind| Err(DescError::new(line, kind));
         match setting {
             Setting::Dependency { kind, name } => {
-                r.deps.push(kind, name, false);
+                r.deps.push(kind, name, None);
                 return Ok(());
             }
             Setting::DependencyDir { kind, path } => {
@@ -952,7 +989,7 @@ impl<'a> Loader<'a> {
                     let name = entry.file_name();
                     let name = name.as_bytes();
                     if dinit_core::desc::is_valid_service_name(name) {
-                        r.deps.push(kind, name, true);
+                        r.deps.push(kind, name, Some(path));
                     }
                 }
                 Err(error) => {
@@ -1186,6 +1223,7 @@ impl<'a> Loader<'a> {
         store: &mut impl ServiceStore,
         name: &[u8],
     ) -> Result<ServiceId, LoadError> {
+        self.failed_within.clear();
         if let Some(id) = set.find(name) {
             return Ok(id);
         }
@@ -1284,33 +1322,69 @@ impl<'a> Loader<'a> {
             if let Some(dep) = top.deps.get(top.next).cloned() {
                 top.next += 1;
                 let loaded = set.find(&dep.name).is_some();
-                if dep.from_dir && !loaded && !self.has_description(&dep.name) {
-                    // "Failure ... to find any of the services named within, is not
-                    // considered fatal" (dinit-service(5), depends-on.d).
-                    self.warnings.push(Warning {
-                        service: top.name.clone(),
-                        message: format!(
-                            "Ignoring unresolved dependency '{}' in dependency directory for {} \
-                             service.",
-                            show(&dep.name),
-                            show(&top.name)
-                        ),
-                    });
-                    continue;
+                if let Some(dir) = dep.from_dir.as_ref().filter(|_| !loaded) {
+                    if !self.has_description(&dep.name) {
+                        // "Failure ... to find any of the services named within, is not
+                        // considered fatal" (dinit-service(5), depends-on.d).
+                        self.warnings.push(Warning {
+                            service: top.name.clone(),
+                            message: format!(
+                                "Ignoring unresolved dependency '{}' in dependency directory \
+                                 '{}' for {} service.",
+                                show(&dep.name),
+                                show(dir),
+                                show(&top.name)
+                            ),
+                        });
+                        continue;
+                    }
                 }
                 top.edges.push((dep.name.clone(), dep.kind));
-                if !dep.kind.is_ordering() && !loaded {
-                    let needed_by = top.name.clone();
-                    if let Some(frame) = begin(self, set, &dep.name, Some(&needed_by))? {
-                        stack.push(frame);
+                if dep.kind.is_ordering() {
+                    let service = top.name.clone();
+                    if dep.name != service && stack.iter().rev().skip(1).any(|f| f.name == dep.name)
+                    {
+                        // Ordered against a service whose loading is under way (it needs
+                        // this one): Dinit names this service.
+                        self.failed_within =
+                            stack.iter().rev().skip(1).map(|f| f.name.clone()).collect();
+                        return Err(LoadError::Cycle {
+                            services: vec![service],
+                        });
+                    }
+                    continue;
+                }
+                let needed_by = top.name.clone();
+                if stack.iter().any(|f| f.name == dep.name) {
+                    // Needed while its own loading is under way: a cycle, found where Dinit
+                    // finds it (its cycles through before/after are found when committing).
+                    self.failed_within = stack.iter().rev().map(|f| f.name.clone()).collect();
+                    return Err(LoadError::Cycle {
+                        services: vec![dep.name],
+                    });
+                }
+                if !loaded {
+                    match begin(self, set, &dep.name, Some(&needed_by)) {
+                        Ok(Some(frame)) => stack.push(frame),
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.failed_within =
+                                stack.iter().rev().map(|f| f.name.clone()).collect();
+                            return Err(e);
+                        }
                     }
                 }
                 continue;
             }
             if let Some(target) = top.consumer_of.take() {
                 let needed_by = top.name.clone();
-                if let Some(frame) = begin(self, set, &target, Some(&needed_by))? {
-                    stack.push(frame);
+                match begin(self, set, &target, Some(&needed_by)) {
+                    Ok(Some(frame)) => stack.push(frame),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.failed_within = stack.iter().rev().map(|f| f.name.clone()).collect();
+                        return Err(e);
+                    }
                 }
                 continue;
             }
@@ -1336,11 +1410,14 @@ impl<'a> Loader<'a> {
         match set.commit_load() {
             Ok(()) => {}
             Err(EngineLoadError::Cycle(cycle)) => {
-                let mut services: Vec<Vec<u8>> = set
-                    .cycle_members(&cycle)
-                    .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
-                    .collect();
-                services.reverse();
+                // Found only now (through before/after): named by the service asked for, as
+                // Dinit names the service whose loading found it.
+                let mut services = vec![name.to_vec()];
+                services.extend(
+                    set.cycle_members(&cycle)
+                        .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
+                        .filter(|n| n.as_slice() != name),
+                );
                 return Err(LoadError::Cycle { services });
             }
             Err(e) => return Err(engine_error(e)),

@@ -90,8 +90,9 @@ pub struct DeclaredDependency {
     pub kind: DepKind,
     /// The service named (after pre-load substitution).
     pub name: Vec<u8>,
-    /// Found in a `.d` directory: a name there without a description is skipped, not an error.
-    pub from_dir: bool,
+    /// The `.d` directory it was found in (as the setting names it): a name there without a
+    /// description is skipped, not an error.
+    pub from_dir: Option<Vec<u8>>,
 }
 
 /// Everything the runtime needs about one loaded service.

@@ -74,7 +74,7 @@ fn waits_for_dir(
 ) -> Result<PathBuf, i32> {
     let read = read(loader, from).map_err(|e| report_read_error(ui, &e))?;
     let fixed = read.dependencies.iter().any(|d| {
-        !d.from_dir
+        d.from_dir.is_none()
             && d.name == to
             && matches!(
                 d.kind,

@@ -11,6 +11,7 @@
 //! affects other clients or the services.
 
 use super::Daemon;
+use crate::load::LoadFailureKind;
 use crate::log::Level;
 use crate::reactor::Interest;
 use dinit_core::proto::{
@@ -1073,16 +1074,14 @@ impl Daemon<'_> {
             Some(id) => Some(id),
             None if load => match self.load_service(name) {
                 Ok(id) => Some(id),
-                Err(e) => {
+                Err(f) => {
                     // A failure in a dependency is a load error of this service.
-                    let reply = if e.is_not_found() {
-                        Reply::NoService
-                    } else if e.is_description_error() && e.service() == name {
-                        Reply::ServiceDescErr
-                    } else {
-                        Reply::ServiceLoadErr
+                    let reply = match f.reply_kind() {
+                        LoadFailureKind::NotFound => Reply::NoService,
+                        LoadFailureKind::Description => Reply::ServiceDescErr,
+                        LoadFailureKind::Load => Reply::ServiceLoadErr,
                     };
-                    self.log_load_failure(name, &e, false);
+                    self.log_load_failure(name, &f, false);
                     self.reply(slot, &reply);
                     return;
                 }
@@ -1318,7 +1317,9 @@ impl Daemon<'_> {
             } else {
                 match self.set.find(&dep.name) {
                     Some(t) => t,
-                    None if dep.from_dir && !loader.has_description(&dep.name) => continue,
+                    None if dep.from_dir.is_some() && !loader.has_description(&dep.name) => {
+                        continue
+                    }
                     None => {
                         let mut store = super::Store { rt: &mut self.rt };
                         loader

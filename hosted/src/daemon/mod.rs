@@ -20,7 +20,7 @@ pub mod system;
 
 use crate::environ::Environment;
 use crate::load::ReadService;
-use crate::load::{LoadError, Loader, ServiceStore};
+use crate::load::{LoadFailure, Loader, ServiceStore};
 use crate::log::{Level, Logger, Sink};
 use crate::paths::{
     default_env_file, default_service_dirs, default_socket_path, InstanceKind, ProcessEnv,
@@ -796,13 +796,18 @@ impl<'s> Daemon<'s> {
     }
 
     /// Loads a service (and what it needs) into the engine.
-    pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, LoadError> {
+    pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, LoadFailure> {
         let dirs = self.rt.dirs.clone();
         let env = self.rt.env.clone();
         let original = self.rt.original_env.clone();
         let mut loader = Loader::new(&dirs, &env);
         loader.original_env = &original;
-        let result = loader.load(self.set, &mut Store { rt: &mut self.rt }, name);
+        let result = loader
+            .load(self.set, &mut Store { rt: &mut self.rt }, name)
+            .map_err(|error| LoadFailure {
+                error,
+                within: std::mem::take(&mut loader.failed_within),
+            });
         for w in &loader.warnings {
             self.rt.log.logf(Level::Warn, format_args!("{w}"));
         }
@@ -838,27 +843,41 @@ impl<'s> Daemon<'s> {
         started
     }
 
-    /// Logs the failure to load `name` as Dinit does: at start-up (`startup`) as
-    /// `NAME: error loading: ...`, for a client as `Could not load service NAME: ...`; a
-    /// description error in its own words; a failure in a dependency first, then as "could
-    /// not load dependency" of `name`.
-    pub(crate) fn log_load_failure(&mut self, name: &[u8], e: &LoadError, startup: bool) {
-        let own =
-            e.service() == name || matches!(e, LoadError::Cycle { .. } | LoadError::Capacity(_));
-        let text = if !own {
-            self.rt.log.logf(Level::Error, format_args!("{e}"));
-            let name = String::from_utf8_lossy(name);
+    /// Logs the failure to load `name` as Dinit does, at start-up (`startup`: `NAME: error
+    /// loading: ...`) or for a client (`Could not load service NAME: ...`).
+    pub(crate) fn log_load_failure(&mut self, name: &[u8], f: &LoadFailure, startup: bool) {
+        let name = String::from_utf8_lossy(name);
+        let last = if f.within.is_empty() {
             if startup {
-                format!("{name}: error loading: could not load dependency.")
+                f.error.startup_message()
             } else {
-                format!("Could not load service {name}: could not load dependency.")
+                f.error.to_string()
             }
         } else if startup {
-            e.startup_message()
+            format!("{name}: error loading: could not load dependency.")
         } else {
-            e.to_string()
+            format!("Could not load service {name}: could not load dependency.")
         };
-        self.rt.log.logf(Level::Error, format_args!("{text}"));
+        self.log_load_failure_chain(f, &last);
+    }
+
+    /// Logs a failure inside a dependency as Dinit does (the failing service first, then each
+    /// service whose loading it interrupted, "could not load dependency"), then `last`: what
+    /// became of the service asked for.
+    fn log_load_failure_chain(&mut self, f: &LoadFailure, last: &str) {
+        if let Some((_, inner)) = f.within.split_last() {
+            self.rt.log.logf(Level::Error, format_args!("{}", f.error));
+            for w in inner {
+                self.rt.log.logf(
+                    Level::Error,
+                    format_args!(
+                        "Could not load service {}: could not load dependency.",
+                        String::from_utf8_lossy(w)
+                    ),
+                );
+            }
+        }
+        self.rt.log.logf(Level::Error, format_args!("{last}"));
     }
 
     /// Starts a loaded service (as `dinitctl start` does).
@@ -918,10 +937,22 @@ impl<'s> Daemon<'s> {
                         );
                     }
                 }
-                Err(e) => self
-                    .rt
-                    .log
-                    .logf(Level::Error, format_args!("chain-to: {e}")),
+                Err(f) => {
+                    let target = String::from_utf8_lossy(&target);
+                    let last = if f.within.is_empty() {
+                        format!(
+                            "Couldn't chain to service {target}: couldn't load {}: {}",
+                            String::from_utf8_lossy(f.error.service()),
+                            f.error.message()
+                        )
+                    } else {
+                        format!(
+                            "Couldn't chain to service {target}: couldn't load {target}: could \
+                             not load dependency."
+                        )
+                    };
+                    self.log_load_failure_chain(&f, &last);
+                }
             }
         }
         if std::mem::take(&mut self.rt.deferred.log_boot)

@@ -48,6 +48,8 @@ struct Fixture {
     env: Environment,
     set: Box<SmallSet>,
     store: VecStore,
+    /// The loads the last failure interrupted ([`Loader::failed_within`]).
+    failed_within: Vec<Vec<u8>>,
 }
 
 impl Fixture {
@@ -64,6 +66,7 @@ impl Fixture {
             ]),
             set: Box::default(),
             store: VecStore::default(),
+            failed_within: Vec::new(),
         }
     }
     fn service(&self, name: &str, text: &str) -> PathBuf {
@@ -71,7 +74,12 @@ impl Fixture {
     }
     fn load(&mut self, name: &str) -> Result<dinit_core::ServiceId, LoadError> {
         let mut loader = Loader::new(&self.dirs, &self.env);
-        loader.load(&mut self.set, &mut self.store, name.as_bytes())
+        let result = loader.load(&mut self.set, &mut self.store, name.as_bytes());
+        self.failed_within = loader.failed_within;
+        result
+    }
+    fn loader_failed_within(&self) -> &[Vec<u8>] {
+        &self.failed_within
     }
     fn loaded(&self) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -160,16 +168,20 @@ fn cycles_are_reported_by_name() {
     f.service("b", "type = internal\nwaits-for: c\n");
     f.service("c", "type = internal\ndepends-ms: a\n");
     let err = f.load("a").unwrap_err();
+    // Found as Dinit finds it: `a` is needed while its own loading is under way; the loads it
+    // interrupted are c's, b's and a's own (innermost first).
     let LoadError::Cycle { services } = &err else {
         panic!("{err}");
     };
-    let mut names: Vec<String> = services
-        .iter()
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect();
-    let pos = names.iter().position(|n| n == "a").unwrap();
-    names.rotate_left(pos);
-    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(services, &[b"a".to_vec()]);
+    assert_eq!(
+        err.to_string(),
+        "Could not load service a: has cyclic dependency."
+    );
+    assert_eq!(
+        f.loader_failed_within(),
+        [b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]
+    );
     assert_eq!(f.set.slots_in_use(), 0);
 }
 

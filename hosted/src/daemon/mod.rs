@@ -796,7 +796,7 @@ impl<'s> Daemon<'s> {
     }
 
     /// Loads a service (and what it needs) into the engine.
-    pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, LoadFailure> {
+    pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, Box<LoadFailure>> {
         let dirs = self.rt.dirs.clone();
         let env = self.rt.env.clone();
         let original = self.rt.original_env.clone();
@@ -804,9 +804,11 @@ impl<'s> Daemon<'s> {
         loader.original_env = &original;
         let result = loader
             .load(self.set, &mut Store { rt: &mut self.rt }, name)
-            .map_err(|error| LoadFailure {
-                error,
-                within: std::mem::take(&mut loader.failed_within),
+            .map_err(|error| {
+                Box::new(LoadFailure {
+                    error,
+                    within: std::mem::take(&mut loader.failed_within),
+                })
             });
         for w in &loader.warnings {
             self.rt.log.logf(Level::Warn, format_args!("{w}"));

@@ -1342,10 +1342,13 @@ impl<'a> Loader<'a> {
                 top.edges.push((dep.name.clone(), dep.kind));
                 if dep.kind.is_ordering() {
                     let service = top.name.clone();
-                    if dep.name != service && stack.iter().rev().skip(1).any(|f| f.name == dep.name)
+                    if dep.kind == DepKind::After
+                        && dep.name != service
+                        && stack.iter().rev().skip(1).any(|f| f.name == dep.name)
                     {
-                        // Ordered against a service whose loading is under way (it needs
-                        // this one): Dinit names this service.
+                        // To start after a service whose loading is under way, which needs
+                        // this one: a cycle, and Dinit names this service. (`before` such a
+                        // service only repeats what the dependency says.)
                         self.failed_within =
                             stack.iter().rev().skip(1).map(|f| f.name.clone()).collect();
                         return Err(LoadError::Cycle {

@@ -67,11 +67,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let r = self.rec_mut(i);
         r.required_by = r.required_by.saturating_add(1);
         if r.required_by == 1 {
-            // Acquire our own dependencies (a release of them still pending is superseded).
-            r.clear(flag::PROP_RELEASE);
-            r.set(flag::PROP_REQUIRE);
+            // Acquire our own dependencies; if a release of them is still pending, cancelling
+            // it is enough (they are still held).
+            if r.has(flag::PROP_RELEASE) {
+                r.clear(flag::PROP_RELEASE);
+            } else {
+                r.set(flag::PROP_REQUIRE);
+                self.enqueue_prop(i);
+            }
             self.set_target_started(i, host);
-            self.enqueue_prop(i);
             self.update_active(i);
         }
     }
@@ -92,16 +96,32 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         r.target = ServiceState::Stopped;
         r.clear(flag::PROP_START);
+        if self.is_start_pinned(i) {
+            // Pinned started: it keeps running, and keeps what it needs, until unpinned.
+            if self.rec(i).state == ServiceState::Stopped {
+                self.update_active(i);
+            }
+            return;
+        }
+        self.let_go_of_dependencies(i);
+        let r = self.rec(i);
         if r.state == ServiceState::Stopped {
-            r.clear(flag::PROP_REQUIRE);
-            r.set(flag::PROP_RELEASE);
-            self.enqueue_prop(i);
             self.update_active(i);
         } else if issue_stop && r.state != ServiceState::Stopping {
             // A service already stopping keeps the reason it is stopping for.
             self.rec_mut(i).stop_reason = StopReason::Normal;
             self.do_stop(i, false, host);
         }
+    }
+
+    /// Nothing wants `i` any more: its dependencies are released now, not once it has stopped
+    /// (as Dinit does: a soft dependency may then stop before its dependent; a hard one still
+    /// waits for its hard dependents to stop). A require still pending is superseded.
+    fn let_go_of_dependencies(&mut self, i: usize) {
+        let r = self.rec_mut(i);
+        r.clear(flag::PROP_REQUIRE);
+        r.set(flag::PROP_RELEASE);
+        self.enqueue_prop(i);
     }
 
     /// Carries out the propagation steps flagged on a record taken off the queue.
@@ -187,8 +207,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
     }
 
-    /// No start pin holds the service any more: a stop it was kept from goes ahead.
+    /// No start pin holds the service any more: if nothing wants it, it lets go of its
+    /// dependencies (which the pin kept), and a stop it was kept from goes ahead.
     pub(super) fn resume_after_unpin<H: Host>(&mut self, i: usize, host: &mut H) {
+        if self.rec(i).required_by == 0 {
+            self.let_go_of_dependencies(i);
+        }
         let r = self.rec(i);
         if matches!(r.state, ServiceState::Starting | ServiceState::Started)
             && (r.has(flag::FORCE_STOP) || r.target == ServiceState::Stopped)
@@ -525,15 +549,17 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if self.rec(i).has(flag::WAITING_FOR_CONSOLE) {
             self.unqueue_console(i);
         }
+        // The start pin goes first, so that the release below lets go of the dependencies.
+        let was_pinned = self.rec(i).has(flag::PIN_STARTED);
+        self.rec_mut(i).clear(flag::PIN_STARTED);
         if self.rec(i).has(flag::EXPLICIT) {
             self.rec_mut(i).clear(flag::EXPLICIT);
             self.release_acquisition(i, false, host);
         }
         self.fail_dependents(i, host);
         let r = self.rec_mut(i);
-        let was_pinned = r.has(flag::PIN_STARTED);
         r.set(flag::START_FAILED);
-        r.clear(flag::PIN_STARTED | flag::RESTARTING | flag::USER_RESTART | flag::AUTO_RESTART);
+        r.clear(flag::RESTARTING | flag::USER_RESTART | flag::AUTO_RESTART);
         if was_pinned && !self.rec(i).has(flag::DEPT_PINNED) {
             self.start_pin_changed(i);
         }
@@ -668,9 +694,21 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 }
                 continue;
             }
-            if edge.is_hard() && edge.holding {
+            if edge.is_hard() {
                 let f = self.rec(from);
-                if f.state == ServiceState::Stopped {
+                // A hard dependent that is running (or launched) must stop first, whether or
+                // not it still holds this service (one that is stopping has let go already).
+                let fundamentally_stopped = self.fundamentally_stopped(from);
+                if !fundamentally_stopped {
+                    all_stopped = false;
+                } else if f.state == ServiceState::Starting && !edge.waiting {
+                    // Still waiting to start (for something else): it must now wait for this
+                    // service too, or it could launch while this one is down (if it cannot be
+                    // stopped, being pinned).
+                    self.set_waiting(e, true);
+                }
+                let f = self.rec(from);
+                if !edge.holding || f.state == ServiceState::Stopped {
                     continue;
                 }
                 if coming_back
@@ -681,7 +719,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     // It is waiting for us and will go on waiting while we restart.
                     continue;
                 }
-                all_stopped = false;
                 let f = self.rec_mut(from);
                 f.set(flag::FORCE_STOP | flag::PROP_STOP);
                 if with_restart {
@@ -710,22 +747,25 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         all_stopped
     }
 
-    /// True when every hard dependent holding this service is stopped (or is only waiting for
-    /// it to start).
+    /// Stopped, or only waiting to start (nothing of it runs: not launched, and not a service
+    /// resuming after an abandoned stop).
+    fn fundamentally_stopped(&self, i: usize) -> bool {
+        let r = self.rec(i);
+        r.state == ServiceState::Stopped
+            || (r.state == ServiceState::Starting
+                && r.has(flag::WAITING_FOR_DEPS)
+                && !r.has(flag::UP | flag::LAUNCHED))
+    }
+
+    /// True when every hard dependent is stopped (or is only waiting to start), whether or
+    /// not it still holds this service.
     fn stop_check_dependents(&self, i: usize) -> bool {
         let mut link = self.rec(i).dependents_head;
         while let Some(e) = link.get() {
             let edge = self.edge(e);
             link = edge.next_dependent;
-            if edge.is_hard() && edge.holding {
-                let f = self.rec(edge.from as usize);
-                let ok = f.state == ServiceState::Stopped
-                    || (f.state == ServiceState::Starting
-                        && f.has(flag::WAITING_FOR_DEPS)
-                        && edge.waiting);
-                if !ok {
-                    return false;
-                }
+            if edge.is_hard() && !self.fundamentally_stopped(edge.from as usize) {
+                return false;
             }
         }
         true
@@ -891,19 +931,48 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.target = ServiceState::Stopped;
         r.set(flag::NO_AUTO_RESTART);
         r.clear(flag::RESTARTING | flag::USER_RESTART | flag::AUTO_RESTART | flag::PROP_START);
+        if r.required_by == 0 && !self.is_start_pinned(i) {
+            self.let_go_of_dependencies(i);
+        }
+        let r = self.rec_mut(i);
         match r.state {
             ServiceState::Starting | ServiceState::Started => {
                 r.stop_reason = StopReason::Normal;
                 self.do_stop(i, false, host);
             }
-            ServiceState::Stopped => {
-                if r.required_by == 0 {
-                    r.clear(flag::PROP_REQUIRE);
-                    r.set(flag::PROP_RELEASE);
-                    self.enqueue_prop(i);
-                }
-                self.update_active(i);
+            ServiceState::Stopped => self.update_active(i),
+            ServiceState::Stopping => {}
+        }
+    }
+
+    /// A system shutdown's stop of one service (Dinit's "stop without bringing down"): its
+    /// explicit activation is dropped; if nothing else wants it, it lets go of its
+    /// dependencies and stops. A service still needed stops once what needs it lets go of it,
+    /// so that everything stops in dependency order.
+    pub(super) fn stop_for_shutdown<H: Host>(&mut self, i: usize, host: &mut H) {
+        let r = self.rec_mut(i);
+        if r.has(flag::EXPLICIT) {
+            r.clear(flag::EXPLICIT);
+            r.required_by = r.required_by.saturating_sub(1);
+        }
+        if r.required_by != 0 {
+            return;
+        }
+        r.target = ServiceState::Stopped;
+        r.clear(flag::RESTARTING | flag::USER_RESTART | flag::AUTO_RESTART | flag::PROP_START);
+        if self.is_start_pinned(i) {
+            // Unpinned right after (every pin is lifted by a shutdown).
+            self.update_active(i);
+            return;
+        }
+        self.let_go_of_dependencies(i);
+        let r = self.rec_mut(i);
+        match r.state {
+            ServiceState::Starting | ServiceState::Started => {
+                r.stop_reason = StopReason::Normal;
+                self.do_stop(i, false, host);
             }
+            ServiceState::Stopped => self.update_active(i),
             ServiceState::Stopping => {}
         }
     }

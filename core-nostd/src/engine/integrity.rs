@@ -100,6 +100,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 if edge.holding && edge.kind.is_ordering() {
                     return err("ordering edge holds its target", e);
                 }
+                // Dependencies are released once nothing wants the service any more (at the
+                // latest once it has stopped).
+                if edge.holding
+                    && r.required_by == 0
+                    && r.state == ServiceState::Stopped
+                    && !r.has(flag::PIN_STARTED | flag::DEPT_PINNED)
+                {
+                    return err("a stopped service nothing wants holds a dependency", i);
+                }
                 // "Up": reached STARTED and not yet brought down (a stop may be pending, or
                 // have been abandoned), or launched and starting.
                 let not_brought_down = |s: &super::record::Record| {

@@ -982,7 +982,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             if self.rec(i).cfg.kind == ServiceKind::Placeholder {
                 continue;
             }
-            self.stop_by_command(i, host);
+            self.stop_for_shutdown(i, host);
             self.unpin_slot(i, host);
         }
         self.process_queues(host);

@@ -656,6 +656,12 @@ impl Sim {
         self.os.notices.clear();
         let now = self.now;
         self.set.shutdown(ShutdownKind::Halt, now, &mut self.os);
+        if let Err(e) = self.set.verify_integrity() {
+            panic!(
+                "after the shutdown request: integrity: {} at {}",
+                e.what, e.index
+            );
+        }
         let mut rounds = 0;
         while self.set.active_count() > 0 {
             rounds += 1;

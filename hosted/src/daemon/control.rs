@@ -14,11 +14,13 @@ use super::Daemon;
 use crate::load::LoadFailureKind;
 use crate::log::Level;
 use crate::reactor::Interest;
+use dinit_core::config::Options;
 use dinit_core::proto::{
     emit_service_event_pair, BodyReply, Command, Handle, Handles, Info, Malformed, ParseError,
     Reply, Request, ServiceDirs, StartFlags, StatusBlock, StatusFormat, Timespec,
     MAX_SVCINFO_NAME_LEN, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN, SERVICE_EVENT_PAIR_LEN,
 };
+use dinit_core::ServiceKind;
 use dinit_core::{
     DepKind, Refusal, ServiceEvent, ServiceId, ServiceState, ServiceStatus, ShutdownKind,
 };
@@ -1266,38 +1268,30 @@ impl Daemon<'_> {
         match self.reload_service(id) {
             Ok(()) => Reply::Ack,
             Err(e) => {
-                self.rt.log.logf(Level::Error, format_args!("reload: {e}"));
+                if !e.is_empty() {
+                    self.rt.log.logf(Level::Error, format_args!("{e}"));
+                }
                 Reply::Nak
             }
         }
     }
 
     /// Re-reads the description of a loaded service and applies it (see
-    /// [`dinit_core::ServiceSet::reload`] for what may change while it runs).
+    /// [`dinit_core::ServiceSet::reload`] for what may change while it runs). A refusal is
+    /// the line Dinit logs for it (`Could not reload service NAME: ...`); a failure to load a
+    /// newly named dependency is logged as Dinit logs it first.
     pub fn reload_service(&mut self, id: ServiceId) -> Result<(), String> {
         let name = self.set.name(id).unwrap_or(&[]).to_vec();
+        let shown = String::from_utf8_lossy(&name).into_owned();
+        let refused = |why: &str| format!("Could not reload service {shown}: {why}");
         let dirs = self.rt.dirs.clone();
         let env = self.rt.env.clone();
         let original = self.rt.original_env.clone();
         let mut loader = crate::load::Loader::new(&dirs, &env);
         loader.original_env = &original;
-        let mut read = loader.read_service(&name).map_err(|e| e.to_string())?;
-        let running = self.set.state(id) != Some(ServiceState::Stopped);
-        if running {
-            if let Some(old) = self.rt.service(id) {
-                let d = &read.data;
-                let o = &old.data;
-                if d.extra().pid_file != o.extra().pid_file
-                    || d.extra().inittab_id != o.extra().inittab_id
-                    || d.extra().inittab_line != o.extra().inittab_line
-                {
-                    return Err(format!(
-                        "service '{}': pid-file and inittab settings cannot change while it runs",
-                        String::from_utf8_lossy(&name)
-                    ));
-                }
-            }
-        }
+        let mut read = loader
+            .read_service(&name)
+            .map_err(|e| refused(&e.message()))?;
         // Load what it newly needs, then resolve every declared dependency.
         let mut deps = Vec::new();
         for dep in &read.dependencies {
@@ -1305,11 +1299,13 @@ impl Daemon<'_> {
                 match self.set.find(&dep.name) {
                     Some(t) => t,
                     None => {
-                        self.set.begin_load().map_err(|e| format!("{e:?}"))?;
+                        self.set
+                            .begin_load()
+                            .map_err(|e| refused(&format!("{e:?}")))?;
                         let p = self
                             .set
                             .placeholder(&dep.name)
-                            .map_err(|e| format!("{e:?}"));
+                            .map_err(|e| refused(&format!("{e:?}")));
                         let _ = self.set.commit_load();
                         p?
                     }
@@ -1322,16 +1318,27 @@ impl Daemon<'_> {
                     }
                     None => {
                         let mut store = super::Store { rt: &mut self.rt };
-                        loader
-                            .load(self.set, &mut store, &dep.name)
-                            .map_err(|e| e.to_string())?
+                        match loader.load(self.set, &mut store, &dep.name) {
+                            Ok(t) => t,
+                            Err(error) => {
+                                let mut within = std::mem::take(&mut loader.failed_within);
+                                within.push(name.clone());
+                                let f = crate::load::LoadFailure { error, within };
+                                let last = refused("could not load dependency.");
+                                self.log_load_failure_chain(&f, &last);
+                                return Err(String::new());
+                            }
+                        }
                     }
                 }
             };
             deps.push((target, dep.kind));
         }
+        if let Some(why) = self.reload_refusal(id, &read, &deps) {
+            return Err(refused(&why));
+        }
         let chain_to = std::mem::take(&mut read.chain_to);
-        let svc = self.rt.prepare_service(read)?;
+        let svc = self.rt.prepare_service(read).map_err(|e| refused(&e))?;
         let config = svc.data.config;
         let now = self.rt.now();
         self.set
@@ -1343,12 +1350,78 @@ impl Daemon<'_> {
                 now,
                 &mut super::HostCtx { rt: &mut self.rt },
             )
-            .map_err(|e| format!("service '{}': {e:?}", String::from_utf8_lossy(&name)))?;
+            .map_err(|e| refused(&format!("{e:?}")))?;
         self.after_engine();
         if let Some(old) = self.rt.service_mut(id) {
             old.replace_description(svc);
         }
         Ok(())
+    }
+
+    /// What Dinit refuses to change in a service that is not stopped, in its words (`None`
+    /// when the new description can be applied).
+    fn reload_refusal(
+        &self,
+        id: ServiceId,
+        read: &crate::load::ReadService,
+        deps: &[(ServiceId, DepKind)],
+    ) -> Option<String> {
+        let state = self.set.state(id)?;
+        if state == ServiceState::Stopped {
+            return None;
+        }
+        let old = self.rt.service(id)?;
+        let (o, d) = (&old.data, &read.data);
+        if d.config.kind != o.config.kind {
+            return Some("cannot change type of non-stopped service.".into());
+        }
+        if state != ServiceState::Started {
+            return Some(
+                "cannot alter settings for service which is currently starting/stopping.".into(),
+            );
+        }
+        for &(to, kind) in deps {
+            if matches!(kind, DepKind::Regular | DepKind::PreparedBy)
+                && self.set.state(to) != Some(ServiceState::Started)
+            {
+                return Some(format!(
+                    "cannot add non-started dependency '{}'.",
+                    String::from_utf8_lossy(self.set.name(to).unwrap_or(&[]))
+                ));
+            }
+        }
+        let console = |opts: Options| {
+            (
+                opts.contains(Options::STARTS_ON_CONSOLE),
+                opts.contains(Options::SHARES_CONSOLE),
+            )
+        };
+        if console(d.config.options) != console(o.config.options) {
+            return Some(
+                "cannot change starts_on_console/shares_console flags for a running service."
+                    .into(),
+            );
+        }
+        let kind = o.config.kind;
+        if kind == ServiceKind::Bgprocess && d.extra().pid_file != o.extra().pid_file {
+            return Some("cannot change pid_file for running service.".into());
+        }
+        if kind == ServiceKind::Process
+            && (d.extra().inittab_id != o.extra().inittab_id
+                || d.extra().inittab_line != o.extra().inittab_line)
+        {
+            return Some(
+                "cannot change inittab-id or inittab-line settings for running service.".into(),
+            );
+        }
+        if matches!(
+            kind,
+            ServiceKind::Process | ServiceKind::Bgprocess | ServiceKind::Scripted
+        ) && d.log().log_type != o.log().log_type
+        {
+            return Some("cannot change log-type for running service.".into());
+        }
+        None
     }
 
     fn dependency_request(

@@ -172,6 +172,12 @@ fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A service name without its argument (`base` of `base@argument`): the daemon's messages
+/// about loading name the description, as Dinit's do (dinit-check names the service).
+pub fn base_name(name: &[u8]) -> &[u8] {
+    name.split(|&b| b == b'@').next().unwrap_or(name)
+}
+
 /// The text of an I/O error as the C library's `strerror` gives it (without Rust's
 /// " (os error N)").
 pub fn strerror(e: &std::io::Error) -> String {
@@ -277,12 +283,15 @@ impl LoadError {
     pub fn startup_message(&self) -> String {
         match self {
             LoadError::NotFound { name, .. } => {
-                format!("{}: could not find service description.", show(name))
+                format!(
+                    "{}: could not find service description.",
+                    show(base_name(name))
+                )
             }
             LoadError::Description { .. } => self.to_string(),
             _ => format!(
                 "{}: error loading: {}",
-                show(self.service()),
+                show(base_name(self.service())),
                 self.message()
             ),
         }
@@ -301,7 +310,7 @@ impl fmt::Display for LoadError {
                 } => write!(
                     f,
                     "Error in service description for '{}' (file {}, line {line}): {message}",
-                    show(self.shown()),
+                    show(base_name(self.shown())),
                     file.display()
                 ),
                 Place::Line {
@@ -312,20 +321,20 @@ impl fmt::Display for LoadError {
                     f,
                     "Error in service description for '{}': setting '{setting}' (file {}, line \
                      {line}): {message}",
-                    show(self.shown()),
+                    show(base_name(self.shown())),
                     file.display()
                 ),
                 Place::Setting(setting) | Place::Resolving(setting) => write!(
                     f,
                     "Error in service description for '{}' setting '{setting}': {message}",
-                    show(self.shown())
+                    show(base_name(self.shown()))
                 ),
             },
             LoadError::Capacity(e) => write!(f, "{e}"),
             _ => write!(
                 f,
                 "Could not load service {}: {}",
-                show(self.service()),
+                show(base_name(self.service())),
                 self.message()
             ),
         }

@@ -145,8 +145,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             let r = self.rec(i);
             // Only a service still waiting to start can fail because of a dependency.
             if r.state == ServiceState::Starting && !r.has(flag::LAUNCHED) {
+                let resuming = r.has(flag::UP);
                 self.rec_mut(i).stop_reason = StopReason::DepFailed;
-                self.failed_to_start(i, true, true, host);
+                if resuming {
+                    // Back from an abandoned stop: what it runs must now be brought down.
+                    self.failed_to_start(i, true, false, host);
+                    self.begin_stopping(i, false, host);
+                } else {
+                    self.failed_to_start(i, true, true, host);
+                }
             }
         }
         if f & flag::PROP_START != 0 {
@@ -256,9 +263,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         if r.has(flag::PIN_STOPPED) {
             // "Dependents (via hard dependency relationships) of the pinned service will be
-            // unable to start" (dinitctl(8), --pin).
-            if matches!(r.state, ServiceState::Stopped | ServiceState::Stopping) {
-                self.fail_dependents(i, host);
+            // unable to start" (dinitctl(8), --pin). Its start fails (reported and logged, as
+            // Dinit does), and with it theirs.
+            match r.state {
+                ServiceState::Stopped => self.failed_to_start(i, false, false, host),
+                ServiceState::Stopping => self.fail_dependents(i, host),
+                _ => {}
             }
             return;
         }
@@ -549,6 +559,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if self.rec(i).has(flag::WAITING_FOR_CONSOLE) {
             self.unqueue_console(i);
         }
+        // A failed start is a stop for good, whatever still holds the service (as in Dinit).
+        self.rec_mut(i).target = ServiceState::Stopped;
         // The start pin goes first, so that the release below lets go of the dependencies.
         let was_pinned = self.rec(i).has(flag::PIN_STARTED);
         self.rec_mut(i).clear(flag::PIN_STARTED);
@@ -749,7 +761,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     /// Stopped, or only waiting to start (nothing of it runs: not launched, and not a service
     /// resuming after an abandoned stop).
-    fn fundamentally_stopped(&self, i: usize) -> bool {
+    pub(super) fn fundamentally_stopped(&self, i: usize) -> bool {
         let r = self.rec(i);
         r.state == ServiceState::Stopped
             || (r.state == ServiceState::Starting

@@ -401,10 +401,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         // A dependency waiting for its dependents to stop may have been waiting for this one.
         let to = edge.to as usize;
         let r = self.rec(to);
-        if edge.holding
-            && edge.is_hard()
+        if edge.is_hard()
             && r.state == ServiceState::Stopping
             && r.has(flag::WAITING_FOR_DEPS)
+            && !self.fundamentally_stopped(edge.from as usize)
         {
             self.enqueue_transition(to);
         }

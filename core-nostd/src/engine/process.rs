@@ -268,8 +268,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     host.notice(Notice::StopCommandFailed(self.id_of(i), status));
                 }
                 if !stop_command {
-                    // An interrupted (or timed-out) start command ended.
-                    host.notice(Notice::StartCancelled(self.id_of(i), status));
+                    // An interrupted (or timed-out) start command ended. Only a start that a
+                    // stop interrupted is reported as cancelled (a timeout was reported as
+                    // such already), as by Dinit.
+                    if self.rec(i).stop_reason != StopReason::TimedOut {
+                        host.notice(Notice::StartCancelled(self.id_of(i), status));
+                    }
                     self.rec_mut(i).set_exit(status);
                 }
                 self.main_process_gone_while_stopping(i, host);

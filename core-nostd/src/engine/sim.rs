@@ -396,6 +396,9 @@ impl Sim {
                 ));
             }
         }
+        if std::env::var("SIM_VERBOSE").as_deref() == Ok("2") {
+            std::eprintln!("step {}: {what}", self.steps);
+        }
         self.check(&before, &what);
         what
     }

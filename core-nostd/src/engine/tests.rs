@@ -842,7 +842,12 @@ fn pinned_stopped_service_refuses_start_and_fails_its_dependents() {
     w.start("app").unwrap();
     assert_eq!(w.state("app"), ServiceState::Stopped);
     assert_eq!(w.status("app").stop_reason, StopReason::DepFailed);
-    assert_eq!(w.events(), ev(&["app FailedStart", "app Stopped"]));
+    // As with Dinit, the pinned service's start fails too (reported first).
+    assert_eq!(
+        w.events(),
+        ev(&["sleeper FailedStart", "app FailedStart", "app Stopped"])
+    );
+    assert_eq!(w.state("sleeper"), ServiceState::Stopped);
     w.unpin("sleeper").unwrap();
     w.start("app").unwrap();
     assert_eq!(w.state("app"), ServiceState::Started);

@@ -848,7 +848,7 @@ impl<'s> Daemon<'s> {
     /// Logs the failure to load `name` as Dinit does, at start-up (`startup`: `NAME: error
     /// loading: ...`) or for a client (`Could not load service NAME: ...`).
     pub(crate) fn log_load_failure(&mut self, name: &[u8], f: &LoadFailure, startup: bool) {
-        let name = String::from_utf8_lossy(name);
+        let name = String::from_utf8_lossy(crate::load::base_name(name));
         let last = if f.within.is_empty() {
             if startup {
                 f.error.startup_message()
@@ -874,7 +874,7 @@ impl<'s> Daemon<'s> {
                     Level::Error,
                     format_args!(
                         "Could not load service {}: could not load dependency.",
-                        String::from_utf8_lossy(w)
+                        String::from_utf8_lossy(crate::load::base_name(w))
                     ),
                 );
             }
@@ -944,7 +944,7 @@ impl<'s> Daemon<'s> {
                     let last = if f.within.is_empty() {
                         format!(
                             "Couldn't chain to service {target}: couldn't load {}: {}",
-                            String::from_utf8_lossy(f.error.service()),
+                            String::from_utf8_lossy(crate::load::base_name(f.error.service())),
                             f.error.message()
                         )
                     } else {

@@ -43,7 +43,12 @@ struct FakeHost {
 }
 
 impl Host for FakeHost {
-    fn spawn(&mut self, service: ServiceId, _: CommandKind, _: bool) -> Result<Pid, i32> {
+    fn spawn(
+        &mut self,
+        service: ServiceId,
+        _: CommandKind,
+        _: bool,
+    ) -> Result<Pid, dinit_core::engine::LaunchFailed> {
         self.next_pid = self.next_pid.wrapping_add(1).max(2);
         self.spawned.push((service, self.next_pid));
         Ok(self.next_pid)

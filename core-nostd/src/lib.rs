@@ -16,12 +16,14 @@
 //!
 //! ```
 //! use dinit_core::{ServiceSet, ServiceConfig, ServiceKind, DepKind, Instant, ServiceState};
-//! use dinit_core::engine::{Host, CommandKind, Notice, PidFileResult, ServiceId};
+//! use dinit_core::engine::{Host, CommandKind, LaunchFailed, Notice, PidFileResult, ServiceId};
 //! use dinit_core::{ServiceEvent, ServiceStatus};
 //!
 //! struct Quiet;
 //! impl Host for Quiet {
-//!     fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<i32, i32> { Ok(100) }
+//!     fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<i32, LaunchFailed> {
+//!         Ok(100)
+//!     }
 //!     fn signal(&mut self, _: ServiceId, _: i32, _: i32, _: bool) {}
 //!     fn read_pid_file(&mut self, _: ServiceId) -> PidFileResult { PidFileResult::Invalid }
 //!     fn event(&mut self, _: ServiceId, _: ServiceEvent, _: &ServiceStatus) {}

@@ -24,6 +24,13 @@ pub enum CommandKind {
     Stop,
 }
 
+/// A command could not be launched: what it needs could not be prepared (an activation
+/// socket, a pipe) or the child process could not be created. The host has reported why (it
+/// knows the details; the engine only needs to know that nothing runs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LaunchFailed;
+
 /// What the runtime found in a bgprocess service's pid file.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -83,9 +90,6 @@ pub enum Notice {
     StopTimedOut(ServiceId, Pid, Pid),
     /// The stop command failed (it still counts as stopped once the processes are gone).
     StopCommandFailed(ServiceId, ExitStatus),
-    /// The stop command could not be created (fork failed with this errno); the term signal
-    /// was sent instead.
-    StopCommandNotLaunched(ServiceId, i32),
     /// The service now holds the console (give it the terminal's foreground group).
     ConsoleAcquired(ServiceId),
     /// The service released the console (take the terminal back; flush buffered output).
@@ -115,7 +119,7 @@ pub enum Notice {
 /// simulator and the tests implement it over fakes.
 pub trait Host {
     /// Launches `command` of `service` (fork; the child sets up and execs). Returns the child's
-    /// pid, or the errno of a failure to create it. Whether exec itself succeeds is reported
+    /// pid, or that nothing could be launched (reported by the host). Whether exec itself succeeds is reported
     /// later through [`ServiceSet::exec_succeeded`](super::ServiceSet::exec_succeeded) or
     /// [`ServiceSet::exec_failed`](super::ServiceSet::exec_failed). `on_console` says the
     /// process gets the console for its standard streams.
@@ -124,7 +128,7 @@ pub trait Host {
         service: ServiceId,
         command: CommandKind,
         on_console: bool,
-    ) -> Result<Pid, i32>;
+    ) -> Result<Pid, LaunchFailed>;
 
     /// Sends `signal` to `pid`, or to its process group if `group`.
     fn signal(&mut self, service: ServiceId, pid: Pid, signal: i32, group: bool);
@@ -144,8 +148,8 @@ pub trait Host {
 pub(super) struct Silent;
 
 impl Host for Silent {
-    fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<Pid, i32> {
-        Err(0)
+    fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<Pid, LaunchFailed> {
+        Err(LaunchFailed)
     }
     fn signal(&mut self, _: ServiceId, _: Pid, _: i32, _: bool) {}
     fn read_pid_file(&mut self, _: ServiceId) -> PidFileResult {

@@ -43,7 +43,7 @@ mod record;
 mod timers;
 
 pub use graph::{CycleError, LoadError};
-pub use host::{CommandKind, Host, Notice, PidFileResult};
+pub use host::{CommandKind, Host, LaunchFailed, Notice, PidFileResult};
 pub use integrity::IntegrityError;
 
 #[cfg(test)]

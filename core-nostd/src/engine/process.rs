@@ -6,7 +6,7 @@
 //! `start-interruptible`, `signal-process-only`, `kill-all-on-stop`).
 
 use super::record::{flag, TimerKind};
-use super::{CommandKind, Host, Notice, PidFileResult, ServiceId, ServiceSet};
+use super::{CommandKind, Host, LaunchFailed, Notice, PidFileResult, ServiceId, ServiceSet};
 use crate::config::Options;
 use crate::signal;
 use crate::time::Instant;
@@ -51,17 +51,16 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     self.arm_timer(i, TimerKind::StartTimeout, now.saturating_add(timeout));
                 }
             }
-            Err(errno) => {
-                // The child could not even be created: reported as a launch failure at the
-                // first setup stage.
+            Err(LaunchFailed) => {
+                // Nothing was launched (what the command needs could not be prepared, or the
+                // child not created; the host has logged why): the start fails, from
+                // STOPPING, with no exec details and its stop reason as it was (as in Dinit).
                 let r = self.rec_mut(i);
-                r.exec_stage = ExecStage::ArrangeFds as u16;
-                r.exec_errno = errno;
-                r.stop_reason = StopReason::ExecFailed;
                 if r.state == ServiceState::Started {
                     r.clear(flag::SMOOTH_RECOVERY);
                     self.terminate_without_restart(i, host);
                 } else {
+                    r.state = ServiceState::Stopping;
                     self.failed_to_start(i, false, true, host);
                 }
             }
@@ -186,6 +185,27 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         } else if r.state == ServiceState::Started && r.has(flag::SMOOTH_RECOVERY) {
             self.recovered(i);
         }
+        self.process_queues(host);
+    }
+
+    /// The readiness pipe of a process service was closed (or failed) without a notification.
+    /// While it starts, the start fails (from STOPPING) and the process is stopped, as Dinit
+    /// does; its stop reason stays as it was ("reason unknown").
+    pub fn readiness_lost<H: Host>(&mut self, id: ServiceId, now: Instant, host: &mut H) {
+        let Some(i) = self.slot(id) else { return };
+        self.begin_input(now);
+        let r = self.rec(i);
+        if r.cfg.kind != ServiceKind::Process
+            || !r.cfg.ready_notification
+            || r.state != ServiceState::Starting
+            || !r.has(flag::LAUNCHED)
+            || r.pid == 0
+        {
+            return;
+        }
+        self.cancel_timer(i);
+        self.begin_stopping(i, false, host);
+        self.failed_to_start(i, false, false, host);
         self.process_queues(host);
     }
 
@@ -487,10 +507,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                             r.set(flag::STOP_ISSUED | flag::EXEC_PENDING);
                             self.arm_stop_timer(i);
                         }
-                        Err(errno) => {
-                            host.notice(Notice::StopCommandNotLaunched(id, errno));
-                            self.stopped(i, host);
-                        }
+                        // (The host has logged why.)
+                        Err(LaunchFailed) => self.stopped(i, host),
                     }
                 } else {
                     self.stopped(i, host);
@@ -510,10 +528,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     self.rec_mut(i).set(flag::STOP_ISSUED);
                     match host.spawn(id, CommandKind::Stop, on_console) {
                         Ok(pid) => self.rec_mut(i).stop_pid = pid,
-                        Err(errno) => {
-                            host.notice(Notice::StopCommandNotLaunched(id, errno));
-                            self.send_term_signal(i, host);
-                        }
+                        // (The host has logged why.) The term signal instead.
+                        Err(LaunchFailed) => self.send_term_signal(i, host),
                     }
                     self.arm_stop_timer(i);
                 } else {

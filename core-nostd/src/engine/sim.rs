@@ -99,9 +99,9 @@ impl Host for FakeOs {
         service: ServiceId,
         command: CommandKind,
         _on_console: bool,
-    ) -> Result<Pid, i32> {
+    ) -> Result<Pid, LaunchFailed> {
         if self.rng.chance(2) {
-            return Err(11);
+            return Err(LaunchFailed);
         }
         // The fate depends on the kind, which the fake OS learns from the service id's config
         // through the ready list; keep it generic: any process may fail, exit or run.
@@ -543,6 +543,11 @@ impl Sim {
         if p.ready_pending && self.os.rng.chance(80) {
             if let Some(q) = self.os.procs.get_mut(&pid) {
                 q.ready_pending = false;
+            }
+            // Mostly a notification; sometimes the pipe is closed without one.
+            if self.os.rng.chance(10) {
+                self.set.readiness_lost(p.service, now, &mut self.os);
+                return format!("readiness lost {pid}");
             }
             self.set.ready(p.service, now, &mut self.os);
             return format!("ready {pid}");

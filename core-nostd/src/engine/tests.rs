@@ -39,9 +39,9 @@ impl Host for Recorder {
         service: ServiceId,
         command: CommandKind,
         on_console: bool,
-    ) -> Result<Pid, i32> {
-        if let Some(e) = self.spawn_error {
-            return Err(e);
+    ) -> Result<Pid, LaunchFailed> {
+        if self.spawn_error.is_some() {
+            return Err(LaunchFailed);
         }
         self.next_pid += 1;
         self.calls
@@ -1530,13 +1530,21 @@ fn exec_failure_reports_stage_and_errno() {
 }
 
 #[test]
-fn fork_failure_is_a_launch_failure() {
+fn a_launch_that_cannot_happen_fails_the_start_without_exec_details() {
+    // As in Dinit: nothing could be launched (the host logged why), so the start fails from
+    // STOPPING, with no exec stage and the stop reason as it was.
     let mut w = World::with(&[("s", process())], &[]);
     w.host.spawn_error = Some(11);
     w.start("s").unwrap();
     let st = w.status("s");
     assert_eq!(st.state, ServiceState::Stopped);
-    assert_eq!(st.exec_failure, Some((ExecStage::ArrangeFds, 11)));
+    assert_eq!(st.exec_failure, None);
+    assert_eq!(st.stop_reason, StopReason::Normal);
+    let failed = w.take().into_iter().find_map(|c| match c {
+        Call::Event(_, ServiceEvent::FailedStart, status) => Some(status.state),
+        _ => None,
+    });
+    assert_eq!(failed, Some(ServiceState::Stopping));
 }
 
 #[test]
@@ -1639,6 +1647,32 @@ fn readiness_notification_delays_started() {
     assert_eq!(w.state("s"), ServiceState::Starting);
     w.ready("s");
     assert_eq!(w.state("s"), ServiceState::Started);
+}
+
+#[test]
+fn readiness_pipe_closed_without_notification_fails_the_start() {
+    // As with Dinit: the start fails (reported from STOPPING, reason left as it was) and the
+    // process, still running, is stopped.
+    let mut cfg = process();
+    cfg.ready_notification = true;
+    let mut w = World::with(&[("svc", cfg)], &[]);
+    w.start("svc").unwrap();
+    w.exec_ok("svc");
+    assert_eq!(w.state("svc"), ServiceState::Starting);
+    w.take();
+    let id = w.id("svc");
+    w.set.readiness_lost(id, w.now, &mut w.host);
+    let calls = w.take();
+    assert!(calls
+        .iter()
+        .any(|c| matches!(c, Call::Event(_, ServiceEvent::FailedStart, st) if st.state == ServiceState::Stopping)));
+    assert!(calls
+        .iter()
+        .any(|c| matches!(c, Call::Signal(_, _, sig, _) if *sig == signal::TERM)));
+    assert_eq!(w.state("svc"), ServiceState::Stopping);
+    w.exit("svc", ExitStatus::Signaled(signal::TERM));
+    assert_eq!(w.state("svc"), ServiceState::Stopped);
+    assert_eq!(w.status("svc").stop_reason, StopReason::Normal);
 }
 
 #[test]

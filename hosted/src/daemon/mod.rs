@@ -27,7 +27,7 @@ use crate::paths::{
 };
 use crate::reactor::{handled_signals, Interest, Reactor, SignalSource};
 use control::Control;
-use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult};
+use dinit_core::engine::{CommandKind, Host, LaunchFailed, Notice, PidFileResult};
 use dinit_core::profile::ConfiguredSet;
 use dinit_core::{Instant, Pid, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
 use options::DaemonOptions;
@@ -302,8 +302,21 @@ impl Host for HostCtx<'_> {
         service: ServiceId,
         command: CommandKind,
         _on_console: bool,
-    ) -> Result<Pid, i32> {
-        procs::launch(self.rt, service, command)
+    ) -> Result<Pid, LaunchFailed> {
+        procs::launch(self.rt, service, command).map_err(|e| {
+            let name = Name(name_in(&self.rt.services, service));
+            match e {
+                procs::LaunchError::Step(what, errno) => self.rt.log.logf(
+                    Level::Error,
+                    format_args!("{name}: {what}: {}", crate::log::Errno(errno)),
+                ),
+                procs::LaunchError::Plain(what) => self
+                    .rt
+                    .log
+                    .logf(Level::Error, format_args!("{name}: {what}")),
+            }
+            LaunchFailed
+        })
     }
 
     fn signal(&mut self, _service: ServiceId, pid: Pid, signal: i32, group: bool) {
@@ -324,7 +337,7 @@ impl Host for HostCtx<'_> {
 }
 
 /// Displays a service name (bytes) without allocating.
-struct Name<'a>(&'a [u8]);
+pub(crate) struct Name<'a>(pub(crate) &'a [u8]);
 
 impl std::fmt::Display for Name<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -534,14 +547,6 @@ impl Runtime {
                     }
                 }
             }
-            Notice::StopCommandNotLaunched(id, errno) => log.logf(
-                Level::Error,
-                format_args!(
-                    "Service {}: could not fork for stop command: {}",
-                    Name(name_in(services, id)),
-                    crate::log::Errno(errno)
-                ),
-            ),
             Notice::ConsoleAcquired(_) => log.console_held = true,
             Notice::ConsoleReleased(_) => {
                 procs::reclaim_terminal();

@@ -335,24 +335,46 @@ impl ServiceRt {
     }
 }
 
+/// Why a command could not be launched; the daemon logs it in Dinit's words (`NAME: WHAT:
+/// ERROR`), and the start fails.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LaunchError {
+    /// A step that failed with an error number: what Dinit calls it, and the errno.
+    Step(&'static str, i32),
+    /// A step that failed without an error number (the whole message).
+    Plain(&'static str),
+}
+
 /// Opens the activation socket of `socket-listen`.
-fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
+fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, LaunchError> {
     use rustix::net::{
         bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
     };
     let Some(sock) = &data.extra().socket else {
-        return Err(libc::EINVAL);
+        return Err(LaunchError::Plain("no activation socket"));
     };
-    let err = |e: rustix::io::Errno| e.raw_os_error();
-    let addr = SocketAddrUnix::new(&sock.path).map_err(err)?;
+    let err =
+        |what: &'static str| move |e: rustix::io::Errno| LaunchError::Step(what, e.raw_os_error());
+    let addr = SocketAddrUnix::new(&sock.path).map_err(err("error creating activation socket"))?;
     // A stale socket file is replaced; anything else at the path is an error (never follow or
     // delete other files).
-    if let Ok(meta) = std::fs::symlink_metadata(&sock.path) {
-        use std::os::unix::fs::FileTypeExt;
-        if meta.file_type().is_socket() {
-            let _ = std::fs::remove_file(&sock.path);
-        } else {
-            return Err(libc::EEXIST);
+    match std::fs::symlink_metadata(&sock.path) {
+        Ok(meta) => {
+            use std::os::unix::fs::FileTypeExt;
+            if meta.file_type().is_socket() {
+                let _ = std::fs::remove_file(&sock.path);
+            } else {
+                return Err(LaunchError::Plain(
+                    "activation socket file exists (and is not a socket)",
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(LaunchError::Step(
+                "error checking activation socket",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            ))
         }
     }
     let fd = socket_with(
@@ -361,8 +383,10 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
         SocketFlags::CLOEXEC,
         None,
     )
-    .map_err(err)?;
-    let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| libc::EINVAL)?;
+    .map_err(err("error creating activation socket"))?;
+    let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| {
+        LaunchError::Step("error setting activation socket owner/group", libc::EINVAL)
+    })?;
     // The file gets its mode from the umask as it is created, and its owner through a call
     // that does not follow a symbolic link: nothing is done through the path afterwards that
     // could be redirected (the directory may be writable by others, who could replace the
@@ -370,7 +394,7 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(!sock.permissions & 0o777));
     let bound = bind(&fd, &addr);
     rustix::process::umask(old);
-    bound.map_err(err)?;
+    bound.map_err(err("error binding activation socket"))?;
     if uid.is_some() || gid.is_some() {
         let u = uid.map(rustix::fs::Uid::from_raw);
         let g = gid.map(rustix::fs::Gid::from_raw);
@@ -381,14 +405,18 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, i32> {
             g,
             rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
         )
-        .map_err(err)?;
+        .map_err(err("error setting activation socket owner/group"))?;
     }
-    listen(&fd, 128).map_err(err)?;
+    listen(&fd, 128).map_err(err("error listening on activation socket"))?;
     Ok(fd)
 }
 
 /// The engine asks for a command of `id` to be launched.
-pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> Result<Pid, i32> {
+pub(crate) fn launch(
+    rt: &mut Runtime,
+    id: ServiceId,
+    command: CommandKind,
+) -> Result<Pid, LaunchError> {
     rt.deferred.stacks_used = true;
     let slot = id.index();
     let role: usize = match command {
@@ -425,7 +453,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         ..
     } = rt;
     let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
-        return Err(libc::ENOENT);
+        return Err(LaunchError::Plain("no such service"));
     };
     let log_type = svc.data.log().log_type;
     if matches!(log_type, LogType::Buffer | LogType::Pipe) && svc.output.is_none() {
@@ -436,11 +464,13 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         } else {
             spawn::consumer_pipe()
         }
-        .map_err(|e| e.raw_os_error())?;
+        .map_err(|e| LaunchError::Step("can't create output pipe", e.raw_os_error()))?;
         if log_type == LogType::Buffer {
             reactor
                 .add(&pipe.0, token(TokenKind::Output, slot), Interest::READ)
-                .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+                .map_err(|_| {
+                    LaunchError::Plain("can't add output watch (insufficient resources)")
+                })?;
         }
         svc.output = Some(pipe);
     }
@@ -451,12 +481,15 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
         0 => svc.start.as_deref(),
         _ => svc.stop.as_deref(),
     }
-    .ok_or(libc::ENOEXEC)?;
-    let notify = if spec.needs_notify_pipe() {
-        Some(spawn::child_pipe().map_err(|e| e.raw_os_error())?)
-    } else {
-        None
-    };
+    .ok_or(LaunchError::Plain("no command to run"))?;
+    let notify =
+        if spec.needs_notify_pipe() {
+            Some(spawn::child_pipe().map_err(|e| {
+                LaunchError::Step("can't create notification pipe", e.raw_os_error())
+            })?)
+        } else {
+            None
+        };
     let cs_pair = if svc.pass_cs_fd {
         Some(
             rustix::net::socketpair(
@@ -465,7 +498,7 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
                 rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
                 None,
             )
-            .map_err(|e| e.raw_os_error())?,
+            .map_err(|e| LaunchError::Step("can't create control socket", e.raw_os_error()))?,
         )
     } else {
         None
@@ -482,18 +515,25 @@ pub(crate) fn launch(rt: &mut Runtime, id: ServiceId, command: CommandKind) -> R
     };
     let child = match spawn::spawn(spec, buffers, &fds, env_strings) {
         Ok(c) => c,
-        Err(spawn::SpawnError::Fork(e)) | Err(spawn::SpawnError::StatusPipe(e)) => {
-            return Err(e.raw_os_error())
+        Err(spawn::SpawnError::Fork(e)) => {
+            let what = match role {
+                0 => "could not fork",
+                _ => "could not fork (for stop command)",
+            };
+            return Err(LaunchError::Step(what, e.raw_os_error()));
+        }
+        Err(spawn::SpawnError::StatusPipe(e)) => {
+            return Err(LaunchError::Step(
+                "can't create status check pipe",
+                e.raw_os_error(),
+            ))
         }
         Err(e) => {
             log.logf(
-                Level::Error,
-                format_args!(
-                    "service {}: cannot launch: {e}",
-                    String::from_utf8_lossy(&svc.data.name)
-                ),
+                Level::Debug,
+                format_args!("{}: cannot launch: {e}", super::Name(&svc.data.name)),
             );
-            return Err(libc::E2BIG);
+            return Err(LaunchError::Plain("can't launch process; out of memory"));
         }
     };
     let pid = child.pid;
@@ -567,36 +607,135 @@ pub(crate) fn send_signal(pid: Pid, signal: i32, group: bool) {
 
 /// Reads the pid file of a bgprocess service.
 pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
-    let Some(path) = rt.service(id).and_then(|s| s.data.extra().pid_file.clone()) else {
-        return PidFileResult::Invalid;
-    };
-    let mut buf = [0u8; 64];
-    let n = match std::fs::File::open(&path).and_then(|mut f| std::io::Read::read(&mut f, &mut buf))
-    {
-        Ok(n) => n,
-        Err(_) => return PidFileResult::Invalid,
-    };
-    let text = buf.get(..n).unwrap_or(&[]);
-    let digits: &[u8] = text
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .map_or(text, |end| text.get(..end).unwrap_or(&[]));
-    let Some(pid) = std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse::<Pid>().ok())
-        .filter(|&p| p > 0)
+    let Some((path, name)) = rt
+        .service(id)
+        .and_then(|s| Some((s.data.extra().pid_file.clone()?, s.data.name.clone())))
     else {
         return PidFileResult::Invalid;
     };
-    // SAFETY: kill with signal 0 only checks existence.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if alive {
-        rt.pids.insert(pid, (id, 0));
-        PidFileResult::Running(pid)
-    } else {
-        PidFileResult::NotRunning
+    let name = super::Name(&name);
+    // What Dinit reads: at most 20 bytes, a number as strtoull reads it (base 0: decimal,
+    // 0x hexadecimal or 0 octal; leading blanks and a sign allowed), then whether that pid is
+    // a process we can supervise. Each failure is logged in Dinit's words.
+    let mut buf = [0u8; 20];
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+            rt.log
+                .logf(Level::Error, format_args!("{name}: read pid file: {errno}"));
+            return PidFileResult::Invalid;
+        }
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match std::io::Read::read(&mut file, buf.get_mut(n..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+                rt.log.logf(
+                    Level::Error,
+                    format_args!("{name}: could not read from pidfile; {errno}"),
+                );
+                return PidFileResult::Invalid;
+            }
+        }
     }
+    let pid = parse_c_unsigned(buf.get(..n).unwrap_or(&[])).and_then(|v| Pid::try_from(v).ok());
+    let Some(pid) = pid else {
+        rt.log.logf(
+            Level::Error,
+            format_args!("{name}: pid read from pidfile (-1) is not valid"),
+        );
+        return PidFileResult::Invalid;
+    };
+    // Our child (a daemon re-parented to us, the daemon being a subreaper)? Peek without
+    // reaping: the normal reaping reports its end.
+    // SAFETY: waitid with a zeroed siginfo_t it fills in; WNOWAIT leaves the child as it is.
+    let (rc, errno, exited) = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WNOHANG | libc::WEXITED | libc::WNOWAIT,
+        );
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        (rc, errno, info.si_pid() != 0)
+    };
+    if rc == 0 && !exited {
+        rt.pids.insert(pid, (id, 0));
+        return PidFileResult::Running(pid);
+    }
+    if rc == 0 {
+        // It has already ended.
+        return PidFileResult::NotRunning;
+    }
+    if errno == libc::ECHILD {
+        // Not our child: supervised only as far as its existence can be seen.
+        // SAFETY: kill with signal 0 only checks existence.
+        let exists = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+        if exists {
+            rt.log.logf(
+                Level::Warn,
+                format_args!("{name}: unable to supervise process with pid {pid}"),
+            );
+            rt.pids.insert(pid, (id, 0));
+            return PidFileResult::Running(pid);
+        }
+    }
+    rt.log.logf(
+        Level::Error,
+        format_args!("{name}: pid read from pidfile ({pid}) is not valid"),
+    );
+    PidFileResult::NotRunning
+}
+
+/// A number as C's `strtoull(text, &end, 0)` reads it, if it read anything and did not
+/// overflow: leading blanks, an optional sign (a `-` negates, modulo 2^64), then `0x`
+/// hexadecimal, `0` octal or decimal digits; whatever follows is ignored.
+fn parse_c_unsigned(text: &[u8]) -> Option<u64> {
+    let mut rest = text;
+    while let Some((&b, tail)) = rest.split_first() {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            rest = tail;
+        } else {
+            break;
+        }
+    }
+    let negative = rest.first() == Some(&b'-');
+    if matches!(rest.first(), Some(b'-' | b'+')) {
+        rest = rest.get(1..).unwrap_or(&[]);
+    }
+    let (radix, digits) = match rest {
+        [b'0', b'x' | b'X', tail @ ..] if tail.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, tail)
+        }
+        [b'0', tail @ ..] => (8, tail),
+        _ => (10, rest),
+    };
+    let mut value: u64 = 0;
+    let mut any = radix == 8; // the leading 0 itself was a digit
+    for &b in digits {
+        let Some(d) = char::from(b).to_digit(radix) else {
+            break;
+        };
+        value = value
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(d))?;
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// Takes the terminal back after a console service released it.
@@ -768,7 +907,11 @@ impl Daemon<'_> {
                         }
                         Ok(_) => got = true,
                         Err(rustix::io::Errno::INTR) => continue,
-                        Err(_) => break,
+                        Err(rustix::io::Errno::AGAIN) => break,
+                        Err(_) => {
+                            closed = true;
+                            break;
+                        }
                     }
                 }
             }
@@ -778,9 +921,14 @@ impl Daemon<'_> {
                 let _ = self.rt.reactor.remove(&fd);
             }
         }
+        let now = self.rt.now();
         if got {
-            let now = self.rt.now();
             self.set.ready(id, now, &mut HostCtx { rt: &mut self.rt });
+            self.after_engine();
+        } else if closed {
+            // Closed (or failed) without a word: the start has failed (as with Dinit).
+            self.set
+                .readiness_lost(id, now, &mut HostCtx { rt: &mut self.rt });
             self.after_engine();
         }
     }
@@ -833,5 +981,23 @@ mod size_guard {
         assert_eq!(b.len(), 16, "full, the rest discarded");
         b.discard_front(1000);
         assert_eq!(b.len(), 0);
+    }
+
+    #[test]
+    fn pid_files_are_read_as_strtoull_reads_them() {
+        for (text, want) in [
+            (&b"1234\n"[..], Some(1234)),
+            (b"  42 trailing", Some(42)),
+            (b"+7", Some(7)),
+            (b"0x1f", Some(31)),
+            (b"010", Some(8)),
+            (b"0", Some(0)),
+            (b"garbage", None),
+            (b"", None),
+            (b"-1", Some(u64::MAX)),
+            (b"99999999999999999999999", None),
+        ] {
+            assert_eq!(super::parse_c_unsigned(text), want, "{text:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 #![no_main]
 
 use core::hint::black_box;
-use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult, ServiceId};
+use dinit_core::engine::{CommandKind, Host, LaunchFailed, Notice, PidFileResult, ServiceId};
 use dinit_core::{
     DepKind, Duration, ExecStage, ExitStatus, Instant, ServiceConfig, ServiceEvent, ServiceKind,
     ServiceSet, ServiceStatus, ShutdownKind,
@@ -28,10 +28,10 @@ extern "C" {}
 struct Opaque(u32);
 
 impl Host for Opaque {
-    fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<i32, i32> {
+    fn spawn(&mut self, _: ServiceId, _: CommandKind, _: bool) -> Result<i32, LaunchFailed> {
         self.0 = black_box(self.0.wrapping_add(1));
         if black_box(self.0 % 7 == 0) {
-            Err(black_box(11))
+            Err(black_box(LaunchFailed))
         } else {
             Ok(black_box(self.0 as i32))
         }
@@ -184,6 +184,7 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
             set.exec_succeeded(a, pid, now, &mut host);
             set.exec_failed(a, pid, ExecStage::DoExec, black_box(2), now, &mut host);
             set.ready(a, now, &mut host);
+            set.readiness_lost(a, now, &mut host);
             set.process_exited(
                 a,
                 pid,

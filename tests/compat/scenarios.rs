@@ -40,6 +40,9 @@ fn scenario_dir() -> PathBuf {
 /// One scenario, parsed.
 struct Scenario {
     name: String,
+    /// `@log-differs ID`: a deliberate difference of docs/COMPATIBILITY.md (its row `ID`)
+    /// shows in the daemon's log, which is then left out of the comparison.
+    log_differs: Option<String>,
     /// (relative path, mode, contents with `@DIR@` still in it).
     files: Vec<(String, u32, String)>,
     /// (line number, words).
@@ -108,6 +111,7 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
 fn parse(name: &str, text: &str) -> Scenario {
     let mut sc = Scenario {
         name: name.to_string(),
+        log_differs: None,
         files: Vec::new(),
         steps: Vec::new(),
     };
@@ -139,9 +143,14 @@ fn parse(name: &str, text: &str) -> Scenario {
         }
         match section {
             Section::Head => {
+                if let Some(id) = line.strip_prefix("@log-differs ") {
+                    sc.log_differs = Some(id.trim().to_string());
+                    continue;
+                }
                 assert!(
                     line.is_empty() || line.starts_with('#'),
-                    "{name}:{lineno}: only comments before the first @file or @steps"
+                    "{name}:{lineno}: only comments and @log-differs before the first @file or \
+                     @steps"
                 );
             }
             Section::File => {
@@ -914,7 +923,25 @@ pub fn run_scenario(name: &str) {
     let path = scenario_dir().join(format!("{name}.scn"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let sc = parse(name, &text);
-    let expected = Run::new(&sc, Impl::Dinit, Impl::Dinit).execute();
+    // A deliberate difference in the daemon's log: documented, or the scenario is wrong.
+    let compared = |t: Vec<String>| -> Vec<String> {
+        match &sc.log_differs {
+            None => t,
+            Some(_) => t
+                .into_iter()
+                .take_while(|l| !l.starts_with("--- daemon "))
+                .collect(),
+        }
+    };
+    if let Some(id) = &sc.log_differs {
+        let doc = std::fs::read_to_string(crate::common::workspace().join("docs/COMPATIBILITY.md"))
+            .unwrap_or_default();
+        assert!(
+            doc.contains(&format!("| {id} |")),
+            "scenario {name}: @log-differs {id} names no row of docs/COMPATIBILITY.md"
+        );
+    }
+    let expected = compared(Run::new(&sc, Impl::Dinit, Impl::Dinit).execute());
     if let Some(l) = expected.iter().find(|l| l.starts_with("[aborted")) {
         panic!(
             "scenario {name} does not run with Dinit itself ({l}); its transcript:\n{}",
@@ -931,7 +958,7 @@ pub fn run_scenario(name: &str) {
     // DCOMPAT_SELFCHECK=1: Dinit's run is repeated, to show that the scenario is deterministic.
     if std::env::var_os("DCOMPAT_SELFCHECK").is_some() {
         for _ in 0..2 {
-            let again = Run::new(&sc, Impl::Dinit, Impl::Dinit).execute();
+            let again = compared(Run::new(&sc, Impl::Dinit, Impl::Dinit).execute());
             if again != expected {
                 failures.push_str(&format!(
                     "\n=== Dinit's own runs differ: the scenario is not deterministic:\n{}",
@@ -952,7 +979,7 @@ pub fn run_scenario(name: &str) {
         if !pairs.split(',').any(|p| p == code) {
             continue;
         }
-        let actual = Run::new(&sc, d, c).execute();
+        let actual = compared(Run::new(&sc, d, c).execute());
         if actual != expected {
             failures.push_str(&format!(
                 "\n=== daemon {} + dinitctl {} differs from Dinit's (- Dinit, + this pairing):\n{}",

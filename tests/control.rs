@@ -1506,7 +1506,7 @@ fn enable_and_disable_offline() {
         offline(&["enable", "nosuch"]),
         out(
             "",
-            "dinitctl: failed to find service description.\ndinitctl: check service description file exists / service name spelling.\n",
+            "dinitctl: could not locate service file for target service 'nosuch'\n",
             1
         )
     );
@@ -1528,10 +1528,18 @@ fn enable_and_disable_offline() {
     assert_eq!(out2, out("Service 'svc' has been disabled.\n", "", 0));
     assert!(i.path("sd/boot.d/svc").symlink_metadata().is_err());
     assert_eq!(i.state("svc"), "STARTED");
+    // Not enabled any more: the link to remove is missing (Dinit's words).
     let again = run_ctl(&["--offline", "-d", sd, "disable", "svc"], &[], |_| {});
     assert_eq!(
         again,
-        out("", "dinitctl: service not currently enabled\n", 1)
+        out(
+            "",
+            &format!(
+                "dinitctl: could not unlink dependency entry {sd}/boot.d/svc: No such file or \
+                 directory\n"
+            ),
+            1
+        )
     );
     // --offline applies to enable/disable only.
     let bad = run_ctl(&["--offline", "-d", sd, "start", "svc"], &[], |_| {});

@@ -672,7 +672,9 @@ fn a_second_daemon_refuses_a_live_socket() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already active"));
+    // Logged on the console (standard output), in Dinit's words.
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("dinit: Control socket is already active (another instance already running?)"));
     assert!(
         Path::new(&i.sock).exists(),
         "the live socket was left alone"

@@ -28,19 +28,6 @@ pub enum Level {
 }
 
 impl Level {
-    /// Parses a level name as given to `--console-level`/`--log-level` (`info` is accepted as
-    /// `notice`).
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "debug" => Some(Level::Debug),
-            "notice" | "info" => Some(Level::Notice),
-            "warn" => Some(Level::Warn),
-            "error" => Some(Level::Error),
-            "none" => Some(Level::None),
-            _ => None,
-        }
-    }
-
     fn syslog_priority(self) -> u8 {
         // LOG_DAEMON (3 << 3) | severity.
         24 + match self {
@@ -285,7 +272,8 @@ impl Sink {
         let fd = rustix::fs::open(
             path,
             OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
+            // As Dinit creates it (before the umask).
+            Mode::from_raw_mode(0o644),
         )?;
         Ok(Sink::stream(fd, level))
     }
@@ -519,6 +507,39 @@ impl Logger {
         }
         if let Some(m) = &mut self.main {
             m.flush();
+        }
+    }
+}
+
+impl Logger {
+    /// Writes everything buffered, waiting for the destinations to take it, for at most
+    /// `limit` (a destination nobody reads must not keep the daemon from exiting): before an
+    /// exit, as Dinit flushes its log before it returns an error status.
+    pub fn flush_for(&mut self, limit: std::time::Duration) {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let start = std::time::Instant::now();
+        loop {
+            self.flush();
+            let left = limit.saturating_sub(start.elapsed());
+            if !self.pending() || left.is_zero() {
+                return;
+            }
+            let sinks = [&self.console, &self.main];
+            let mut fds: Vec<PollFd<'_>> = sinks
+                .into_iter()
+                .flatten()
+                .filter(|s| s.pending())
+                .map(|s| PollFd::from_borrowed_fd(s.fd(), PollFlags::OUT))
+                .collect();
+            let timeout = Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
+            if rustix::event::poll(&mut fds, Some(&timeout)).is_err() {
+                // Interrupted or failed: the next round writes what it can, or gives up when
+                // the time is up.
+                std::thread::sleep(std::time::Duration::from_millis(10).min(left));
+            }
         }
     }
 }

@@ -310,7 +310,7 @@ fn link_failures() {
         (
             "",
             format!(
-                "dinitctl: could not unlink symlink at {}/boot.d/enableme: No such file or directory\n\
+                "dinitctl: could not unlink dependency entry {}/boot.d/enableme: No such file or directory\n\
                  dinitctl: note: service was disabled for now; persistent disable failed.\n",
                 sd.display()
             )
@@ -439,10 +439,19 @@ fn offline_enable_disable() {
         ("Service 'enableme' has been disabled.\n", "", 0)
     );
     assert!(link_of(&sd.join("boot.d/enableme")).is_none());
+    // Not enabled: the link to remove is not there (Dinit's words).
     let out = offline(&t, &["-o", "-d", d, "disable", "enableme"]);
     assert_eq!(
         out.triple(),
-        ("", "dinitctl: service not currently enabled\n", 1)
+        (
+            "",
+            format!(
+                "dinitctl: could not unlink dependency entry {d}/boot.d/enableme: No such file or \
+                 directory\n"
+            )
+            .as_str(),
+            1
+        )
     );
     // A relative directory, resolved against the working directory.
     let out = offline(
@@ -471,7 +480,7 @@ fn offline_enable_disable() {
         out.triple(),
         (
             "",
-            "dinitctl: failed to find service description.\ndinitctl: check service description file exists / service name spelling.\n",
+            "dinitctl: could not locate service file for target service 'nosuch'\n",
             1
         )
     );

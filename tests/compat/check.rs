@@ -152,6 +152,7 @@ check_cases! {
     continuation_bad => "continuation-bad",
     continuation_empty_next => "continuation-empty-next",
     continuation_eof => "continuation-eof",
+    continuation_eof_newline => "continuation-eof-newline",
     continuation_error_lines => "continuation-error-lines",
     continuation_even_backslashes => "continuation-even-backslashes",
     continuation_in_quotes => "continuation-in-quotes",

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 /// How long any wait may take before the run is declared hung.
 const DEADLINE: Duration = Duration::from_secs(30);
 /// The line Dinit logs on machines with cgroup v1 controllers: environment-dependent, not
-/// behaviour; dropped from the daemon's output and from files looked at.
+/// behaviour; dropped from the daemon's output (also from `dinit-run`) and from files looked
+/// at.
 const CGROUP_WARNING: &str = "dinit: In multiple cgroups, cannot determine cgroup root path";
 /// How often a wait polls.
 const POLL: Duration = Duration::from_millis(5);
@@ -315,12 +316,25 @@ impl<'a> Run<'a> {
         let program = words.next().unwrap_or("");
         let rest: Vec<&str> = words.collect();
         let wants_help = rest.contains(&"--help") || (rest.is_empty() && program != "dinit");
-        let stdout = if wants_help && !stdout.is_empty() {
+        // Version texts too (docs/COMPATIBILITY.md, D1): which comes first decides.
+        let first = rest
+            .iter()
+            .find(|w| **w == "--help" || **w == "--version")
+            .copied();
+        let stdout = if stdout.is_empty() {
+            stdout
+        } else if first == Some("--version") {
+            "(version text)\n"
+        } else if wants_help {
             "(help text)\n"
         } else {
             stdout
         };
         for l in stdout.lines() {
+            // (The daemon run as a command logs the cgroup warning too.)
+            if program == "dinit" && l == CGROUP_WARNING {
+                continue;
+            }
             self.transcript.push(format!("  {l}"));
         }
         if !stdout.is_empty() && !stdout.ends_with('\n') {
@@ -472,6 +486,15 @@ impl<'a> Run<'a> {
             // end and records its status.
             "dinit-exits" => self.start_daemon(args, true, true)?,
             "dinit-raw-exits" => self.start_daemon(args, false, true)?,
+            // The pairing's dinit with exactly ARGS, for a command line it refuses or answers
+            // at once (an error, --help, --version): run to completion and recorded as a
+            // client is, its output at this step.
+            "dinit-run" => {
+                let label = format!("dinit {}", args.join(" "));
+                let mut c = self.command(&self.daemon_impl.program("dinit"));
+                c.args(args.iter().map(|a| self.expand(a)));
+                self.record_program(label, c)?;
+            }
             // Sets a variable of the environment of programs started after it.
             "env" => {
                 need(1)?;
@@ -1062,8 +1085,12 @@ scenarios! {
     desc_format => "desc-format",
     dinit_cmdline => "dinit-cmdline",
     dinit_env_file => "dinit-env-file",
+    dinit_options => "dinit-options",
+    dinit_startup_errors => "dinit-startup-errors",
     enable_disable => "enable-disable",
+    enable_errors => "enable-errors",
     enable_offline => "enable-offline",
+    enable_offline_errors => "enable-offline-errors",
     env_file => "env-file",
     exec_fail_command => "exec-fail-command",
     exec_fail_load => "exec-fail-load",

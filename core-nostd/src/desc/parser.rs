@@ -308,6 +308,12 @@ impl<'i> Parser<'i> {
                 break;
             }
             let Some(next) = self.physical_line() else {
+                // After a final newline Dinit reads one more, empty, line: it is not
+                // indented. Only a file that ends in the backslash itself ends too soon.
+                if self.pos == self.input.len() {
+                    self.line = self.line.saturating_add(1);
+                    return Err(err(self.line, DescErrorKind::ContinuationNotIndented));
+                }
                 return Err(err(self.line, DescErrorKind::EofAfterBackslash));
             };
             if !next.first().is_some_and(|&b| is_c_space(b)) {

@@ -234,9 +234,11 @@ fn continuation_errors_are_fatal() {
         "line 2: line following line-continuation backslash (`\\') does not begin with \
          whitespace character"
     );
+    // A final newline is followed by an empty line, as Dinit reads the file.
     assert_eq!(
         fatal("working-dir = a\\\n"),
-        "line 1: end-of-file follows backslash escape character (`\\')"
+        "line 2: line following line-continuation backslash (`\\') does not begin with \
+         whitespace character"
     );
     assert_eq!(
         fatal("working-dir = abc\\"),

@@ -3,97 +3,434 @@
 //! Both add or remove a waits-for dependency of the "from" service on the "to" service and
 //! make it persistent with a symbolic link named after "to" in the one `waits-for.d`
 //! directory of "from". "from" is `--from`, else the `@meta enable-via` of "to", else `boot`.
-//! The client reads the description files itself, with the loader the daemon uses
-//! ([`crate::load::Loader`]): online, from the directory the daemon loaded each service from
-//! and with the daemon's environment (`GETALLENV`) for substitutions; offline, from the
-//! service directories (`-d`, or the defaults of the instance) and with its own environment.
 //!
-//! The link points to `../<file>` when the `waits-for.d` directory sits in the directory of
-//! "to"'s description file (the usual layout, observed as `boot.d/enableme -> ../enableme`),
-//! and to the absolute path of the file otherwise.
+//! The client reads the description files itself, as Dinit's dinitctl reads them: online,
+//! from the directory the daemon loaded each service from and with the daemon's environment
+//! (`GETALLENV`) for substitutions; offline, from the service directories (`-d`, or the
+//! defaults of the instance) and with no environment but the system instance's environment
+//! file. It does not load them: only the shape of each line is checked, and only the settings
+//! that matter are read (`@meta enable-via` in "to"; `depends-on`, `depends-ms`, `waits-for`
+//! and `waits-for.d` in "from"), so a description with other faults is no obstacle. Every
+//! message is Dinit's.
+//!
+//! The link is named `<waits-for.d>/<to>`, resolved against the directory of the description
+//! of "from"; it points to `../<file>` when the description of "to" sits beside the
+//! `waits-for.d` directory (the usual layout: `boot.d/svc -> ../svc`), else to that file's
+//! path (absolute), else to `../<to>`. The daemon reads only the names in the directory.
 
 use super::args::CtlArgs;
-use super::commands::{load_or_report, report_load_failure, wait_for, Phase};
-use super::conn::{base_name, Connection, CtlError, LoadReply};
+use super::commands::{load_or_report, wait_for, Phase};
+use super::conn::{base_name, Connection, CtlError};
 use super::format::{cat, failure_reason_lines, io_error_text};
 use super::ui::Ui;
 use crate::environ::Environment;
-use crate::load::{LoadError, Loader};
-use crate::paths::{default_service_dirs, InstanceKind, ProcessEnv};
+use crate::load::MAX_INCLUDE_DEPTH;
+use crate::paths::{default_env_file, default_service_dirs, InstanceKind, ProcessEnv};
+use dinit_core::desc::{DescError, DescErrorKind, Item, Parser, Setting, SubstEnv};
 use dinit_core::proto::{EnvEntries, Reply, Request};
 use dinit_core::{DepKind, ServiceEvent, ServiceState};
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 /// The service "from" defaults to.
 const DEFAULT_FROM: &[u8] = b"boot";
 
-/// Prints a failure to read a description the client parses itself; returns 1.
-fn report_read_error(ui: &mut Ui<'_>, e: &LoadError) -> i32 {
-    if e.is_not_found() {
-        return report_load_failure(ui, LoadReply::NoService);
+/// Room for one setting's value while a description is read.
+const SCRATCH: usize = 64 * 1024;
+
+/// What a description says that enable and disable look at.
+enum Seen<'a> {
+    /// `depends-on`, `depends-ms` or `waits-for`: the name, substituted.
+    Dependency(&'a [u8]),
+    /// `waits-for.d`: the directory, substituted.
+    WaitsForDir(&'a [u8]),
+    /// `@meta enable-via`: the name, or `None` if the line is malformed.
+    EnableVia(Option<&'a [u8]>),
+}
+
+/// Why a description could not be read.
+enum ScanError {
+    /// A file could not be read: its name as given, and why.
+    Read(Vec<u8>, std::io::Error),
+    /// The description is not readable. `named`: Dinit names the service with it (it does
+    /// for most errors, not for those about line continuations and `@include` arguments).
+    Desc { message: String, named: bool },
+    /// The reader of the settings stopped, having said why.
+    Stopped,
+}
+
+/// The settings whose values "from"'s check reads.
+fn checked_setting(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"depends-on" | b"depends-ms" | b"waits-for" | b"waits-for.d"
+    )
+}
+
+/// C's white space (as in descriptions).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// The setting name at the start of `line` (after white space), read as a description's
+/// names are read; empty if there is none.
+fn setting_name(line: &[u8]) -> &[u8] {
+    let start = line
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(line.len());
+    let rest = line.get(start..).unwrap_or(&[]);
+    let name_byte =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || b >= 0x80;
+    match rest.first() {
+        Some(&b) if name_byte(b) && b != b'-' && b != b'.' && !b.is_ascii_digit() => {
+            let len = rest
+                .iter()
+                .position(|&b| !name_byte(b))
+                .unwrap_or(rest.len());
+            rest.get(..len).unwrap_or(&[])
+        }
+        _ => &[],
     }
-    ui.error(e.to_string().as_bytes());
-    1
 }
 
-/// Reads `name` with `loader`.
-fn read(loader: &mut Loader<'_>, name: &[u8]) -> Result<crate::load::ReadService, LoadError> {
-    loader.read_service(name)
+/// The logical lines of `text` (a line ending in an odd number of backslashes goes on with
+/// the next): their first and last physical line numbers (from 1) and their bytes.
+fn logical_lines(text: &[u8]) -> Vec<(u32, u32, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut number = 0u32;
+    let mut current: Option<(u32, usize)> = None;
+    while pos < text.len() {
+        let rest = text.get(pos..).unwrap_or(&[]);
+        let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = rest.get(..len).unwrap_or(&[]);
+        number = number.saturating_add(1);
+        let (first, start) = *current.get_or_insert((number, pos));
+        let backslashes = line.iter().rev().take_while(|&&b| b == b'\\').count();
+        pos = pos.saturating_add(len).saturating_add(1);
+        if backslashes % 2 == 0 {
+            out.push((first, number, start..pos.min(text.len())));
+            current = None;
+        }
+    }
+    if let Some((first, start)) = current {
+        out.push((first, number, start..text.len()));
+    }
+    out
 }
 
-/// The "from" of the command: `--from`, or the `@meta enable-via` of "to", or `boot`.
-fn choose_from(
-    a: &CtlArgs,
-    loader: &mut Loader<'_>,
-    to: &[u8],
+/// Reads one description file (already open; `name` as Dinit names it in messages), with its
+/// `@include`s, handing what matters to `seen`. `values`: errors in the values of the
+/// settings "from"'s check reads count (they do not when only `enable-via` is looked for).
+fn scan(
+    file: &mut std::fs::File,
+    name: &[u8],
+    dir: &Path,
+    env: &SubstEnv<'_>,
+    values: bool,
+    depth: usize,
+    seen: &mut dyn FnMut(Seen<'_>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    let mut text = Vec::new();
+    if let Err(e) = file.read_to_end(&mut text) {
+        return Err(ScanError::Read(name.to_vec(), e));
+    }
+    let lines = logical_lines(&text);
+    let mut scratch = vec![0u8; SCRATCH];
+    let mut parser = Parser::new(&text);
+    loop {
+        let entry = match parser.next_item(env, &mut scratch) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Ok(()),
+            Err(e) if e.fatal => return Err(fatal_error(&e)),
+            Err(e) => {
+                // An error in one setting: only those read here matter.
+                let Some((_, _, range)) =
+                    lines.iter().find(|(a, b, _)| (*a..=*b).contains(&e.line))
+                else {
+                    continue;
+                };
+                let line = text.get(range.clone()).unwrap_or(&[]);
+                if values && checked_setting(setting_name(line)) {
+                    reread_setting(line, &e, env, seen)?;
+                }
+                continue;
+            }
+        };
+        match entry.item {
+            Item::Setting(setting) => visit(setting, seen)?,
+            Item::UnknownMeta(words) if words.first() == Some(&b"enable-via"[..]) => {
+                seen(Seen::EnableVia(None))?;
+            }
+            Item::UnknownMeta(_) => {}
+            Item::Include { path, optional } => {
+                let path = path.to_vec();
+                include(&path, optional, dir, env, values, depth, seen)?;
+            }
+        }
+    }
+}
+
+/// Hands a setting that matters to `seen`.
+fn visit(
+    setting: Setting<'_>,
+    seen: &mut dyn FnMut(Seen<'_>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    match setting {
+        Setting::Dependency {
+            kind: DepKind::Regular | DepKind::Milestone | DepKind::WaitsFor,
+            name,
+        } => seen(Seen::Dependency(name)),
+        Setting::DependencyDir {
+            kind: DepKind::WaitsFor,
+            path,
+        } => seen(Seen::WaitsForDir(path)),
+        Setting::EnableVia(name) => {
+            // Dinit reads the name as a setting name: anything else is malformed.
+            let valid = setting_name(name) == name;
+            seen(Seen::EnableVia(valid.then_some(name)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A setting "from"'s check reads, whose value the description parser refused (`e`). A
+/// value that cannot be read (a quote left open, a misplaced `#`, a bad substitution) is an
+/// error, as it is to Dinit; `+=`, which the parser refuses for these settings, is read as
+/// `=` (Dinit reads the value whatever the operator); anything else (an invalid name) is no
+/// concern of this check.
+fn reread_setting(
+    line: &[u8],
+    e: &DescError,
+    env: &SubstEnv<'_>,
+    seen: &mut dyn FnMut(Seen<'_>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    match e.kind {
+        DescErrorKind::UnterminatedQuote
+        | DescErrorKind::HashNotSeparated
+        | DescErrorKind::NulByte
+        | DescErrorKind::ValueTooLong { .. }
+        | DescErrorKind::Subst { .. } => Err(ScanError::Desc {
+            message: e.kind.to_string(),
+            named: true,
+        }),
+        DescErrorKind::AppendNotAllowed { .. } => {
+            let mut line = line.to_vec();
+            let name_end = line
+                .iter()
+                .position(|&b| !is_space(b))
+                .unwrap_or(0)
+                .saturating_add(setting_name(&line).len());
+            let plus = line
+                .iter()
+                .skip(name_end)
+                .position(|&b| !is_space(b))
+                .map(|i| i.saturating_add(name_end));
+            if let Some(slot) = plus.and_then(|i| line.get_mut(i)) {
+                *slot = b' ';
+            }
+            let mut scratch = vec![0u8; SCRATCH];
+            let mut parser = Parser::new(&line);
+            match parser.next_item(env, &mut scratch) {
+                Ok(Some(entry)) => match entry.item {
+                    Item::Setting(setting) => visit(setting, seen),
+                    _ => Ok(()),
+                },
+                Ok(None) => Ok(()),
+                Err(again) if matches!(again.kind, DescErrorKind::AppendNotAllowed { .. }) => {
+                    Ok(())
+                }
+                Err(again) => reread_setting(&line, &again, env, seen),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads an `@include`d file (relative to `dir`, the directory of the file that names it).
+fn include(
+    path: &[u8],
+    optional: bool,
+    dir: &Path,
+    env: &SubstEnv<'_>,
+    values: bool,
+    depth: usize,
+    seen: &mut dyn FnMut(Seen<'_>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    let shown = String::from_utf8_lossy(path).into_owned();
+    if depth.saturating_add(1) >= MAX_INCLUDE_DEPTH {
+        return Err(ScanError::Desc {
+            message: format!("{shown}: @include nested more than {MAX_INCLUDE_DEPTH} deep"),
+            named: true,
+        });
+    }
+    let full = dir.join(OsStr::from_bytes(path));
+    let mut file = match std::fs::File::open(&full) {
+        Ok(f) => f,
+        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(ScanError::Desc {
+                message: format!("{shown}: cannot open: {}", io_error_text(&e)),
+                named: true,
+            })
+        }
+    };
+    let inner_dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+    scan(
+        &mut file,
+        path,
+        &inner_dir,
+        env,
+        values,
+        depth.saturating_add(1),
+        seen,
+    )
+}
+
+/// An error that stops the reading of a description.
+fn fatal_error(e: &DescError) -> ScanError {
+    let named = !matches!(
+        e.kind,
+        DescErrorKind::EofAfterBackslash
+            | DescErrorKind::ContinuationNotIndented
+            | DescErrorKind::IncludeArgument { .. }
+            | DescErrorKind::IncludeSubst { .. }
+    );
+    ScanError::Desc {
+        message: e.kind.to_string(),
+        named,
+    }
+}
+
+/// Dinit's `combine_paths`: `b` if it is absolute or `a` empty, else `a/b`.
+fn combine(a: &[u8], b: &[u8]) -> Vec<u8> {
+    if b.is_empty() {
+        return a.to_vec();
+    }
+    if a.is_empty() || b.first() == Some(&b'/') {
+        return b.to_vec();
+    }
+    if a.last() == Some(&b'/') {
+        return cat(&[a, b]);
+    }
+    cat(&[a, b"/", b])
+}
+
+/// Dinit's `parent_path`: the path without its last component and the slashes before it; `/`
+/// for a file in the root; empty for a bare name.
+fn parent_path(p: &[u8]) -> &[u8] {
+    let Some(mut slash) = p.iter().rposition(|&b| b == b'/') else {
+        return &[];
+    };
+    while slash > 0 && p.get(slash.saturating_sub(1)) == Some(&b'/') {
+        slash -= 1;
+    }
+    if slash == 0 {
+        return b"/";
+    }
+    p.get(..slash).unwrap_or(&[])
+}
+
+fn os(p: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(p))
+}
+
+/// The "from" named by the `@meta enable-via` of "to" (read from `to_path`, open as `file`),
+/// or `boot`; `Err` with the exit status once the failure is printed.
+fn enable_via(
     ui: &mut Ui<'_>,
+    to: &[u8],
+    to_path: &[u8],
+    file: &mut std::fs::File,
+    env: &SubstEnv<'_>,
 ) -> Result<Vec<u8>, i32> {
-    if let Some(from) = &a.from {
-        return Ok(from.clone());
-    }
-    match read(loader, to) {
-        Ok(read) => Ok(read
-            .data
-            .extra()
-            .enable_via
-            .clone()
-            .unwrap_or_else(|| DEFAULT_FROM.to_vec())),
-        Err(e) => Err(report_read_error(ui, &e)),
-    }
+    let mut via: Option<Vec<u8>> = None;
+    let dir = os(parent_path(to_path)).to_path_buf();
+    let result = scan(file, to_path, &dir, env, false, 0, &mut |s| match s {
+        Seen::EnableVia(Some(name)) => {
+            via = Some(name.to_vec());
+            Ok(())
+        }
+        Seen::EnableVia(None) => Err(ScanError::Desc {
+            message: "'@meta enable-via' argument missing or malformed".into(),
+            named: true,
+        }),
+        _ => Ok(()),
+    });
+    let message = match result {
+        Ok(()) => return Ok(via.unwrap_or_else(|| DEFAULT_FROM.to_vec())),
+        Err(ScanError::Read(file, e)) => {
+            // (Dinit's message ends with a newline of its own, hence an empty line.)
+            cat(&[to, b": ", &file, b": ", io_error_text(&e).as_bytes(), b"\n"])
+        }
+        Err(ScanError::Desc { message, named }) => {
+            let name: &[u8] = if named { to } else { b"" };
+            cat(&[name, b": ", message.as_bytes()])
+        }
+        Err(ScanError::Stopped) => return Err(1),
+    };
+    ui.error(&cat(&[b"error loading ", &message]));
+    Err(1)
 }
 
-/// Checks the description of "from" (spec §10.12 step 5) and returns its `waits-for.d`
-/// directory.
+/// Checks the description of "from" (read from `from_path`, open as `file`): it must not
+/// depend on "to" in itself, and must name one `waits-for.d` directory, which is returned.
 fn waits_for_dir(
-    loader: &mut Loader<'_>,
+    ui: &mut Ui<'_>,
     from: &[u8],
     to: &[u8],
-    ui: &mut Ui<'_>,
-) -> Result<PathBuf, i32> {
-    let read = read(loader, from).map_err(|e| report_read_error(ui, &e))?;
-    let fixed = read.dependencies.iter().any(|d| {
-        d.from_dir.is_none()
-            && d.name == to
-            && matches!(
-                d.kind,
-                DepKind::Regular | DepKind::Milestone | DepKind::WaitsFor
-            )
+    from_path: &[u8],
+    file: &mut std::fs::File,
+    env: &SubstEnv<'_>,
+) -> Result<Vec<u8>, i32> {
+    let mut wdir: Option<Vec<u8>> = None;
+    let dir = os(parent_path(from_path)).to_path_buf();
+    let result = scan(file, from_path, &dir, env, true, 0, &mut |s| match s {
+        Seen::Dependency(name) if name == to => {
+            ui.error(&cat(&[
+                b"there is a fixed dependency to service '",
+                to,
+                b"' in the service description of '",
+                from,
+                b"'.",
+            ]));
+            Err(ScanError::Stopped)
+        }
+        Seen::WaitsForDir(_) if wdir.is_some() => {
+            ui.error(&cat(&[
+                b"service '",
+                from,
+                b"' has multiple waits-for.d directories specified in service description",
+            ]));
+            Err(ScanError::Stopped)
+        }
+        Seen::WaitsForDir(dir) => {
+            wdir = Some(dir.to_vec());
+            Ok(())
+        }
+        _ => Ok(()),
     });
-    if fixed {
-        ui.error(&cat(&[
-            b"there is a fixed dependency to service '",
-            to,
-            b"' in the service description of '",
-            from,
-            b"'.",
-        ]));
-        return Err(1);
+    match result {
+        Ok(()) => {}
+        Err(ScanError::Read(file, e)) => {
+            ui.error(&cat(&[&file, b": ", io_error_text(&e).as_bytes()]));
+            return Err(1);
+        }
+        Err(ScanError::Desc { message, .. }) => {
+            ui.error(&cat(&[
+                b"error in service description: ",
+                message.as_bytes(),
+            ]));
+            return Err(1);
+        }
+        Err(ScanError::Stopped) => return Err(1),
     }
-    match read.data.extra().waits_for_dirs.as_slice() {
-        [dir] => Ok(dir.clone()),
-        [] => {
+    match wdir {
+        Some(d) => Ok(d),
+        None => {
             ui.error(&cat(&[
                 b"service '",
                 from,
@@ -101,79 +438,76 @@ fn waits_for_dir(
             ]));
             Err(1)
         }
-        _ => {
+    }
+}
+
+/// What the link for "to" points to: `../<file>` if the description of "to" (`to_path`) is
+/// in the directory that holds the `waits-for.d` directory (`wdir_full`), compared as text;
+/// else `to_path` if absolute; else `../<to>`.
+pub fn link_target(wdir_full: &[u8], to_path: &[u8], to: &[u8]) -> Vec<u8> {
+    if let Some(slash) = wdir_full.iter().rposition(|&b| b == b'/') {
+        let prefix = wdir_full.get(..slash).unwrap_or(&[]);
+        if to_path.starts_with(prefix) {
+            if let Some(rest) = to_path.get(slash.saturating_add(1)..) {
+                return cat(&[b"../", rest]);
+            }
+        }
+    }
+    if to_path.first() == Some(&b'/') {
+        return to_path.to_vec();
+    }
+    cat(&[b"../", to])
+}
+
+/// Where the link is: `<dir of from's description>/<waits-for.d>/<to>`.
+fn link_path(from_path: &[u8], wdir: &[u8], to: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let wdir_full = combine(parent_path(from_path), wdir);
+    let link = combine(&wdir_full, to);
+    (wdir_full, link)
+}
+
+/// Whether the link exists; `Err` with the exit status (the failure printed) if that cannot
+/// be told.
+fn link_exists(ui: &mut Ui<'_>, link: &[u8]) -> Result<bool, i32> {
+    match std::fs::symlink_metadata(os(link)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => {
             ui.error(&cat(&[
-                b"service '",
-                from,
-                b"' has multiple waits-for.d directories specified in service description",
+                b"checking for existing dependency link: ",
+                link,
+                b": ",
+                io_error_text(&e).as_bytes(),
             ]));
             Err(1)
         }
     }
 }
 
-/// The same directory, comparing canonical paths when both exist.
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-/// What the link in `wdir` for the service described by `to_file` points to.
-pub fn link_target(wdir: &Path, to_file: &Path) -> PathBuf {
-    if let (Some(parent), Some(file_dir), Some(file_name)) =
-        (wdir.parent(), to_file.parent(), to_file.file_name())
-    {
-        if same_dir(parent, file_dir) {
-            return Path::new("..").join(file_name);
-        }
-    }
-    if to_file.is_absolute() {
-        to_file.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(to_file))
-            .unwrap_or_else(|_| to_file.to_path_buf())
-    }
-}
-
 /// Creates (enable) or removes (disable) the link; prints the failure and returns false.
-fn update_link(
-    ui: &mut Ui<'_>,
-    enable: bool,
-    link: &Path,
-    to_file: &Path,
-    wdir: &Path,
-    online: bool,
-) -> bool {
+fn update_link(ui: &mut Ui<'_>, enable: bool, link: &[u8], target: &[u8], online: bool) -> bool {
     let result = if enable {
-        std::os::unix::fs::symlink(link_target(wdir, to_file), link)
+        std::os::unix::fs::symlink(os(target), os(link))
     } else {
-        std::fs::remove_file(link)
+        std::fs::remove_file(os(link))
     };
-    match result {
-        Ok(()) => true,
-        Err(e) => {
-            let what: &[u8] = if enable { b"create" } else { b"unlink" };
-            ui.error(&cat(&[
-                b"could not ",
-                what,
-                b" symlink at ",
-                link.as_os_str().as_bytes(),
-                b": ",
-                io_error_text(&e).as_bytes(),
-            ]));
-            if online {
-                ui.error(if enable {
-                    b"note: service was enabled for now; persistent enable failed."
-                } else {
-                    b"note: service was disabled for now; persistent disable failed."
-                });
-            }
-            false
-        }
+    let Err(e) = result else {
+        return true;
+    };
+    let what: &[u8] = if enable {
+        b"could not create symlink at "
+    } else {
+        b"could not unlink dependency entry "
+    };
+    ui.error(&cat(&[what, link, b": ", io_error_text(&e).as_bytes()]));
+    if online {
+        ui.error(if enable {
+            b"note: service was enabled for now; persistent enable failed."
+        } else {
+            b"note: service was disabled for now; persistent disable failed."
+        });
     }
+    false
 }
 
 fn done_msg(to: &[u8], enable: bool) -> Vec<u8> {
@@ -191,6 +525,53 @@ fn from_is_plain(a: &CtlArgs, ui: &mut Ui<'_>) -> bool {
     true
 }
 
+/// Finds the description `name` (without its argument) in `dirs`: the first directory where
+/// opening it fails for another reason than its absence. Its path, and the open file or the
+/// error; `None` if it is in none of them.
+fn find_description(
+    dirs: &[Vec<u8>],
+    name: &[u8],
+) -> Option<(Vec<u8>, std::io::Result<std::fs::File>)> {
+    let base = base_name(name);
+    dirs.iter().find_map(|dir| {
+        let path = combine(dir, base);
+        match std::fs::File::open(os(&path)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            result => Some((path, result)),
+        }
+    })
+}
+
+/// The environment offline substitutions read: none, except what the environment file of the
+/// system instance sets (as Dinit's dinitctl has it). `Err` with the exit status once a file
+/// that exists but cannot be read is reported.
+fn offline_env(ui: &mut Ui<'_>, kind: InstanceKind) -> Result<Environment, i32> {
+    let mut env = Environment::new();
+    let Some(path) = (kind == InstanceKind::System)
+        .then(|| default_env_file(InstanceKind::System))
+        .flatten()
+    else {
+        return Ok(env);
+    };
+    match std::fs::read(&path) {
+        Ok(text) => {
+            env.apply_env_file(&text, &Environment::from_process());
+            Ok(env)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(env),
+        Err(e) => {
+            // (Dinit's words, spacing included.)
+            ui.error(&cat(&[
+                b"cannot read environment file '",
+                path.as_os_str().as_bytes(),
+                b"' :",
+                io_error_text(&e).as_bytes(),
+            ]));
+            Err(1)
+        }
+    }
+}
+
 /// `enable`/`disable --offline`: edits the links without a daemon.
 pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
     let enable = a.command == super::args::CtlCommand::Enable;
@@ -200,40 +581,89 @@ pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
     if !from_is_plain(a, ui) {
         return 1;
     }
-    let dirs = if a.services_dirs.is_empty() {
-        let kind = a
-            .socket
-            .instance
-            .unwrap_or_else(InstanceKind::default_for_current_user);
+    let kind = a
+        .socket
+        .instance
+        .unwrap_or_else(InstanceKind::default_for_current_user);
+    let dirs: Vec<Vec<u8>> = if a.services_dirs.is_empty() {
         default_service_dirs(kind, &ProcessEnv)
     } else {
         a.services_dirs.clone()
-    };
-    let env = Environment::from_process();
-    let mut loader = Loader::new(&dirs, &env);
-    let base = OsStr::from_bytes(base_name(to));
-    let Some(to_file) = dirs.iter().map(|d| d.join(base)).find(|f| f.is_file()) else {
-        return report_load_failure(ui, LoadReply::NoService);
-    };
-    let from = match choose_from(a, &mut loader, to, ui) {
-        Ok(f) => f,
+    }
+    .into_iter()
+    .map(|d| d.into_os_string().into_vec())
+    .collect();
+    let env = match offline_env(ui, kind) {
+        Ok(env) => env,
         Err(code) => return code,
     };
-    let wdir = match waits_for_dir(&mut loader, &from, to, ui) {
+    let subst = SubstEnv::new(&env, None);
+    // "to".
+    let Some((to_path, to_file)) = find_description(&dirs, to) else {
+        ui.error(&cat(&[
+            b"could not locate service file for target service '",
+            to,
+            b"'",
+        ]));
+        return 1;
+    };
+    // "from".
+    let from = match &a.from {
+        Some(from) => from.clone(),
+        None => {
+            let mut file = match to_file {
+                Ok(f) => f,
+                Err(e) => {
+                    ui.error(&cat(&[
+                        b"could not read service description file '",
+                        &to_path,
+                        b"': ",
+                        io_error_text(&e).as_bytes(),
+                    ]));
+                    return 1;
+                }
+            };
+            match enable_via(ui, to, &to_path, &mut file, &subst) {
+                Ok(from) => from,
+                Err(code) => return code,
+            }
+        }
+    };
+    let (from_path, mut from_file) = match find_description(&dirs, &from) {
+        Some((path, Ok(file))) => (path, file),
+        Some((path, Err(e))) => {
+            ui.error(&cat(&[
+                b"could not open service description file '",
+                &path,
+                b"': ",
+                io_error_text(&e).as_bytes(),
+            ]));
+            return 1;
+        }
+        None => {
+            ui.error(&cat(&[
+                b"could not locate service file for service '",
+                &from,
+                b"'",
+            ]));
+            return 1;
+        }
+    };
+    let wdir = match waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst) {
         Ok(d) => d,
         Err(code) => return code,
     };
-    let link = wdir.join(OsStr::from_bytes(to));
-    let exists = link.symlink_metadata().is_ok();
-    if enable && exists {
-        ui.error(b"service already enabled.");
-        return 1;
+    let (wdir_full, link) = link_path(&from_path, &wdir, to);
+    match link_exists(ui, &link) {
+        Ok(true) if enable => {
+            ui.error(b"service already enabled.");
+            return 1;
+        }
+        Ok(_) => {}
+        Err(code) => return code,
     }
-    if !enable && !exists {
-        ui.error(b"service not currently enabled");
-        return 1;
-    }
-    if !update_link(ui, enable, &link, &to_file, &wdir, false) {
+    let target = link_target(&wdir_full, &to_path, to);
+    if !update_link(ui, enable, &link, &target, false) {
         return 1;
     }
     ui.info(&done_msg(to, enable));
@@ -281,44 +711,75 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
         ui.error(b"control socket protocol error");
         return Ok(1);
     };
+    let subst = SubstEnv::new(&env, None);
     // 2. "to" and its description file.
     let to_h = match load_or_report(conn, ui, to)? {
         Ok((h, _)) => h,
         Err(code) => return Ok(code),
     };
-    let Some(to_file) = conn.service_file(to_h, to)? else {
+    let Some(to_dir) = conn.service_dir(to_h)? else {
         ui.error(b"protocol error");
         return Ok(1);
     };
+    let to_path = combine(to_dir.as_os_str().as_bytes(), base_name(to));
     // 3. "from".
-    let to_dirs = [to_file.parent().map(Path::to_path_buf).unwrap_or_default()];
-    let from = match choose_from(a, &mut Loader::new(&to_dirs, &env), to, ui) {
-        Ok(f) => f,
-        Err(code) => return Ok(code),
+    let from = match &a.from {
+        Some(from) => from.clone(),
+        None => {
+            let mut file = match std::fs::File::open(os(&to_path)) {
+                Ok(f) => f,
+                Err(e) => {
+                    ui.error(&cat(&[
+                        b"could not open service description file '",
+                        &to_path,
+                        b"': ",
+                        io_error_text(&e).as_bytes(),
+                    ]));
+                    return Ok(1);
+                }
+            };
+            match enable_via(ui, to, &to_path, &mut file, &subst) {
+                Ok(from) => from,
+                Err(code) => return Ok(code),
+            }
+        }
     };
     // 4. Load "from" and find its description.
     let (from_h, from_state) = match load_or_report(conn, ui, &from)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let Some(from_file) = conn.service_file(from_h, &from)? else {
+    let Some(from_dir) = conn.service_dir(from_h)? else {
         ui.error(b"protocol error");
         return Ok(1);
     };
+    let from_path = combine(from_dir.as_os_str().as_bytes(), &from);
+    let mut from_file = match std::fs::File::open(os(&from_path)) {
+        Ok(f) => f,
+        Err(e) => {
+            ui.error(&cat(&[
+                b"could not open service description file '",
+                &from_path,
+                b"': ",
+                io_error_text(&e).as_bytes(),
+            ]));
+            return Ok(1);
+        }
+    };
     // 5. Check it and find its waits-for.d.
-    let from_dirs = [from_file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()];
-    let wdir = match waits_for_dir(&mut Loader::new(&from_dirs, &env), &from, to, ui) {
+    let wdir = match waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst) {
         Ok(d) => d,
         Err(code) => return Ok(code),
     };
-    let link = wdir.join(OsStr::from_bytes(to));
+    let (wdir_full, link) = link_path(&from_path, &wdir, to);
     // 6, 7.
-    if enable && link.symlink_metadata().is_ok() {
-        ui.error(b"service already enabled.");
-        return Ok(1);
+    match link_exists(ui, &link) {
+        Ok(true) if enable => {
+            ui.error(b"service already enabled.");
+            return Ok(1);
+        }
+        Ok(_) => {}
+        Err(code) => return Ok(code),
     }
     if enable && from_state != ServiceState::Started {
         ui.error(b"warning: enabling dependency for non-started service");
@@ -360,7 +821,8 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
         }
     };
     // 9, 10. The link, and the message.
-    if !update_link(ui, enable, &link, &to_file, &wdir, true) {
+    let target = link_target(&wdir_full, &to_path, to);
+    if !update_link(ui, enable, &link, &target, true) {
         return Ok(1);
     }
     ui.info(&done_msg(to, enable));
@@ -420,17 +882,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_targets() {
-        let dir = std::env::temp_dir().join(format!("dinit-ctl-link-{}", std::process::id()));
-        let sd = dir.join("sd");
-        std::fs::create_dir_all(sd.join("boot.d")).unwrap();
-        std::fs::write(sd.join("svc"), b"type = internal\n").unwrap();
+    fn link_targets_as_dinit_guesses_them() {
+        // Beside the waits-for.d directory: relative.
+        assert_eq!(link_target(b"sd/boot.d", b"sd/svc", b"svc"), b"../svc");
         assert_eq!(
-            link_target(&sd.join("boot.d"), &sd.join("svc")),
-            PathBuf::from("../svc")
+            link_target(b"/etc/dinit.d/boot.d", b"/etc/dinit.d/svc", b"svc@a"),
+            b"../svc"
         );
-        let other = dir.join("other.d");
-        assert_eq!(link_target(&other, &sd.join("svc")), sd.join("svc"));
-        std::fs::remove_dir_all(&dir).unwrap();
+        // Elsewhere: the absolute path, or ../<to> for a relative one.
+        assert_eq!(
+            link_target(b"/a/boot.d", b"/b/svc", b"svc"),
+            b"/b/svc".to_vec()
+        );
+        assert_eq!(link_target(b"sd/boot.d", b"other/svc", b"svc"), b"../svc");
+        assert_eq!(link_target(b"boot.d", b"other/svc", b"svc"), b"../svc");
+    }
+
+    #[test]
+    fn paths_combine_as_dinits() {
+        assert_eq!(combine(b"sd", b"boot"), b"sd/boot");
+        assert_eq!(combine(b"sd/", b"boot"), b"sd/boot");
+        assert_eq!(combine(b"sd", b"/abs"), b"/abs");
+        assert_eq!(combine(b"", b"boot.d"), b"boot.d");
+        assert_eq!(parent_path(b"sd/boot"), b"sd");
+        assert_eq!(parent_path(b"sd//boot"), b"sd");
+        assert_eq!(parent_path(b"/boot"), b"/");
+        assert_eq!(parent_path(b"boot"), b"");
+    }
+
+    #[test]
+    fn logical_lines_follow_continuations() {
+        let text = b"a = 1\nb = x \\\n  y\n\nc = \\\\\nd";
+        let lines: Vec<(u32, u32)> = logical_lines(text).iter().map(|l| (l.0, l.1)).collect();
+        assert_eq!(lines, [(1, 1), (2, 3), (4, 4), (5, 5), (6, 6)]);
+        assert_eq!(setting_name(b"  waits-for.d = x"), b"waits-for.d");
+        assert_eq!(setting_name(b"9x = 1"), b"");
     }
 }

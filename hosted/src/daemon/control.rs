@@ -300,26 +300,41 @@ pub struct Control {
     pub(super) conns: Vec<Option<Conn>>,
 }
 
-/// Why the control socket could not be opened.
+/// Why the control socket could not be opened; displayed as Dinit logs it.
 #[derive(Debug)]
 pub enum SocketError {
     /// Another daemon answers on that path.
     AlreadyActive,
-    /// Something that is not a socket (a file, a symbolic link, a directory) is at that path;
-    /// it is left alone.
+    /// Something that is not a socket (a file, a symbolic link) is at that path; it is left
+    /// alone (Dinit would remove it; a directory fails to bind, as with Dinit).
     NotASocket,
-    /// A system call failed.
-    Io(std::io::Error),
+    /// The socket could not be created.
+    Create(std::io::Error),
+    /// The socket could not be bound to the path.
+    Bind(std::io::Error),
+    /// The socket could not listen.
+    Listen(std::io::Error),
+    /// The socket could not be watched by the event loop.
+    Watch(std::io::Error),
 }
 
 impl std::fmt::Display for SocketError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = crate::ctl::format::io_error_text;
         match self {
-            SocketError::AlreadyActive => f.write_str("control socket is already active"),
-            SocketError::NotASocket => {
-                f.write_str("it exists and is not a socket; not replacing it")
+            SocketError::AlreadyActive => {
+                f.write_str("Control socket is already active (another instance already running?)")
             }
-            SocketError::Io(e) => f.write_str(&crate::ctl::format::io_error_text(e)),
+            SocketError::NotASocket => f.write_str(
+                "Error binding control socket: the path exists and is not a socket; not \
+                 replacing it",
+            ),
+            SocketError::Create(e) => write!(f, "Error creating control socket: {}", text(e)),
+            SocketError::Bind(e) => write!(f, "Error binding control socket: {}", text(e)),
+            SocketError::Listen(e) => write!(f, "Error listening on control socket: {}", text(e)),
+            SocketError::Watch(e) => {
+                write!(f, "Could not setup I/O on control socket: {}", text(e))
+            }
         }
     }
 }
@@ -330,24 +345,27 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
     use rustix::net::{
         bind, connect, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
     };
-    let addr = SocketAddrUnix::new(path).map_err(|e| SocketError::Io(e.into()))?;
+    // A path too long for an address: Dinit's bind fails with EINVAL, and so does this.
+    let addr = SocketAddrUnix::new(path)
+        .map_err(|_| SocketError::Bind(std::io::Error::from_raw_os_error(libc::EINVAL)))?;
     let probe = socket_with(
         AddressFamily::UNIX,
         SocketType::STREAM,
         SocketFlags::CLOEXEC,
         None,
     )
-    .map_err(|e| SocketError::Io(e.into()))?;
+    .map_err(|e| SocketError::Create(e.into()))?;
     if connect(&probe, &addr).is_ok() {
         return Err(SocketError::AlreadyActive);
     }
     drop(probe);
-    // Only a socket may be replaced: never follow or delete anything else at that path.
+    // Only a socket may be replaced: never follow or delete anything else at that path (a
+    // directory is left for bind to refuse).
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         use std::os::unix::fs::FileTypeExt;
         if meta.file_type().is_socket() {
             let _ = std::fs::remove_file(path);
-        } else {
+        } else if !meta.is_dir() {
             return Err(SocketError::NotASocket);
         }
     }
@@ -357,15 +375,15 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
         SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
         None,
     )
-    .map_err(|e| SocketError::Io(e.into()))?;
+    .map_err(|e| SocketError::Create(e.into()))?;
     // Bound under a restrictive umask, the socket is created 0600: never briefly accessible to
     // others, and no chmod through the path afterwards (which would follow a symbolic link put
     // in its place meanwhile).
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
     let bound = bind(&fd, &addr);
     rustix::process::umask(old);
-    bound.map_err(|e| SocketError::Io(e.into()))?;
-    listen(&fd, 10).map_err(|e| SocketError::Io(e.into()))?;
+    bound.map_err(|e| SocketError::Bind(e.into()))?;
+    listen(&fd, 10).map_err(|e| SocketError::Listen(e.into()))?;
     Ok(fd)
 }
 

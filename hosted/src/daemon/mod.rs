@@ -97,6 +97,8 @@ fn release_stack_pages() {
 
 /// Readiness events taken from the multiplexer per wait (more are taken at the next turn).
 const EVENTS_PER_WAIT: usize = 64;
+/// How long the daemon waits for its log to be written before it exits at start-up (as Dinit).
+const LOG_FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a multiplexer token refers to (the top byte of the token).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -569,7 +571,8 @@ impl Runtime {
     }
 }
 
-/// Why the daemon could not start.
+/// Why the daemon could not start. The reason has been logged already (on the console, as
+/// Dinit logs it: `dinit: ` and the message on standard output), so the caller only exits.
 #[derive(Debug)]
 pub struct StartupError(pub String);
 
@@ -580,8 +583,10 @@ impl std::fmt::Display for StartupError {
 }
 
 impl<'s> Daemon<'s> {
-    /// Sets the daemon up from its options: environment, directories, logging, signals and the
-    /// control socket. The engine must be empty.
+    /// Sets the daemon up from its options, in Dinit's order: logging to the console, signals,
+    /// the control socket, the log file, the environment file. A failure is logged, and is fatal
+    /// unless this is the system manager (which carries on without what failed, except the
+    /// control socket, which only a read-only file system excuses). The engine must be empty.
     pub fn new(
         set: &'s mut ConfiguredSet,
         opts: DaemonOptions,
@@ -590,41 +595,9 @@ impl<'s> Daemon<'s> {
         let instance = opts
             .instance
             .unwrap_or_else(InstanceKind::default_for_current_user);
-        let system_manager = opts.system_manager.unwrap_or(is_pid1) && !opts.container;
+        let system_manager = opts.system_manager.unwrap_or(is_pid1);
         tune_allocator();
         let original_env = Environment::from_process();
-        let mut env = original_env.clone();
-        let env_file = opts.env_file.clone().or_else(|| default_env_file(instance));
-        let mut warnings = Vec::new();
-        if let Some(path) = &env_file {
-            match std::fs::read(path) {
-                Ok(text) => {
-                    // Lines that are not valid are skipped (and logged), as by Dinit.
-                    for skipped in env.apply_env_file(&text, &original_env) {
-                        warnings.push(if skipped.bad_command {
-                            format!(
-                                "Unknown command in environment file (line {})",
-                                skipped.line
-                            )
-                        } else {
-                            format!(
-                                "Invalid environment variable setting in environment file \
-                                 (line {})",
-                                skipped.line
-                            )
-                        });
-                    }
-                }
-                Err(e) if opts.env_file.is_some() => {
-                    let msg = format!("cannot read environment file {}: {e}", path.display());
-                    if !system_manager {
-                        return Err(StartupError(msg));
-                    }
-                    warnings.push(msg);
-                }
-                Err(_) => {}
-            }
-        }
         let dirs = if opts.service_dirs.is_empty() {
             default_service_dirs(instance, &ProcessEnv)
         } else {
@@ -633,28 +606,22 @@ impl<'s> Daemon<'s> {
 
         let mut log = Logger::new();
         let console_level = opts.console_level.unwrap_or(Level::Notice);
+        let mut console_warning = None;
         if !opts.quiet || console_level != Level::None {
             match Sink::console(console_level) {
                 Ok(s) => log.console = Some(s),
-                Err(e) => warnings.push(format!("no console output: {e}")),
+                Err(e) => console_warning = Some(format!("no console output: {e}")),
             }
         }
         log.service_messages = !opts.quiet;
-        let log_level = opts.log_level.unwrap_or(Level::Notice);
-        if let Some(path) = &opts.log_file {
-            match Sink::file(path, log_level) {
-                Ok(s) => log.main = Some(s),
-                Err(e) if system_manager => {
-                    warnings.push(format!("cannot open log file {}: {e}", path.display()))
-                }
-                Err(e) => {
-                    return Err(StartupError(format!(
-                        "cannot open log file {}: {e}",
-                        path.display()
-                    )))
-                }
-            }
-        }
+        // Fails with the reason logged (a system that cannot set up its event loop cannot
+        // run at all).
+        let fatal = |log: &mut Logger, what: &str, e: std::io::Error| {
+            let msg = format!("{what}: {}", crate::ctl::format::io_error_text(&e));
+            log.log(Level::Error, msg.as_bytes());
+            log.flush_for(LOG_FLUSH_LIMIT);
+            StartupError(msg)
+        };
 
         // Reparented descendants (daemons of bgprocess services) become our children, so
         // that they can be supervised and reaped.
@@ -669,18 +636,23 @@ impl<'s> Daemon<'s> {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
-        let signals = SignalSource::new(handled_signals(system_manager))
-            .map_err(|e| StartupError(format!("signal handling: {e}")))?;
-        let mut reactor =
-            Reactor::new(EVENTS_PER_WAIT).map_err(|e| StartupError(format!("event loop: {e}")))?;
-        reactor
-            .add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ)
-            .map_err(|e| StartupError(format!("event loop: {e}")))?;
+        let signals = match SignalSource::new(handled_signals(system_manager)) {
+            Ok(s) => s,
+            Err(e) => return Err(fatal(&mut log, "signal handling", e)),
+        };
+        let mut reactor = match Reactor::new(EVENTS_PER_WAIT) {
+            Ok(r) => r,
+            Err(e) => return Err(fatal(&mut log, "event loop", e)),
+        };
+        if let Err(e) = reactor.add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ) {
+            return Err(fatal(&mut log, "event loop", e));
+        }
 
         let socket_path = opts
             .socket_path
             .clone()
             .or_else(|| default_socket_path(instance, &ProcessEnv));
+        let env = original_env.clone();
         let env_strings = env_strings(&env);
         let mut rt = Runtime {
             services: Vec::new(),
@@ -712,6 +684,9 @@ impl<'s> Daemon<'s> {
             exits: system::Exits::default(),
             recovery_started: None,
         };
+        if let Some(w) = console_warning {
+            rt.log.log(Level::Warn, w.as_bytes());
+        }
         if system_manager {
             let mut args = std::env::args_os();
             let argv0 = args.next().unwrap_or_default();
@@ -723,28 +698,99 @@ impl<'s> Daemon<'s> {
                 .collect();
             rt.exits = system::Exits::prepare(&argv0, &args, &env);
         }
-        for w in warnings {
-            rt.log.log(Level::Warn, w.as_bytes());
+        let mut daemon = Daemon { set, rt };
+        // A failure was logged: flush that before exiting.
+        let failed = |daemon: &mut Daemon<'_>, msg: String| {
+            daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
+            StartupError(msg)
+        };
+        if let Err(msg) = daemon.open_control_socket(true) {
+            return Err(failed(&mut daemon, msg));
         }
-        if !system_manager && rt.opts.log_file.is_none() {
-            // A user or service-manager instance logs to syslog when one is there.
-            if let Ok(s) = Sink::syslog(std::path::Path::new("/dev/log"), log_level) {
-                rt.log.main = Some(s);
+        let log_level = daemon.rt.opts.log_level.unwrap_or(Level::Notice);
+        if let Some(path) = daemon.rt.opts.log_file.clone() {
+            match Sink::file(&path, log_level) {
+                Ok(s) => daemon.rt.log.main = Some(s),
+                Err(e) => {
+                    let msg = format!(
+                        "Opening log file failed: {}",
+                        crate::ctl::format::io_error_text(&e)
+                    );
+                    daemon.rt.log.log(Level::Error, msg.as_bytes());
+                    if !system_manager {
+                        return Err(failed(&mut daemon, msg));
+                    }
+                }
             }
         }
-        let mut daemon = Daemon { set, rt };
-        daemon.open_control_socket(true)?;
+        if let Err(msg) = daemon.read_env_file() {
+            if !system_manager {
+                return Err(failed(&mut daemon, msg));
+            }
+        }
+        if !system_manager && daemon.rt.opts.log_file.is_none() {
+            // A user or service-manager instance logs to syslog when one is there.
+            if let Ok(s) = Sink::syslog(std::path::Path::new("/dev/log"), log_level) {
+                daemon.rt.log.main = Some(s);
+            }
+        }
         Ok(daemon)
     }
 
+    /// Applies the environment file (`-e`, or the system manager's default, which may be
+    /// missing) to the global environment. Lines that are not valid are skipped and logged,
+    /// as by Dinit; a file that cannot be read is logged, and returned as the error.
+    fn read_env_file(&mut self) -> Result<(), String> {
+        let given = self.rt.opts.env_file.clone();
+        let Some(path) = given.clone().or_else(|| {
+            self.rt
+                .system_manager
+                .then(|| default_env_file(InstanceKind::System))
+                .flatten()
+        }) else {
+            return Ok(());
+        };
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if given.is_some() || e.kind() != std::io::ErrorKind::NotFound => {
+                let mut msg = b"Cannot read environment file '".to_vec();
+                msg.extend_from_slice(path.as_os_str().as_bytes());
+                msg.extend_from_slice(b"': ");
+                msg.extend_from_slice(crate::ctl::format::io_error_text(&e).as_bytes());
+                self.rt.log.log(Level::Error, &msg);
+                return Err(String::from_utf8_lossy(&msg).into_owned());
+            }
+            Err(_) => return Ok(()),
+        };
+        let original = self.rt.original_env.clone();
+        for skipped in self.rt.env.apply_env_file(&text, &original) {
+            let msg = if skipped.bad_command {
+                format!(
+                    "Unknown command in environment file (line {})",
+                    skipped.line
+                )
+            } else {
+                format!(
+                    "Invalid environment variable setting in environment file (line {})",
+                    skipped.line
+                )
+            };
+            self.rt.log.log(Level::Warn, msg.as_bytes());
+        }
+        self.rt.env_strings = env_strings(&self.rt.env);
+        Ok(())
+    }
+
     /// Opens (or re-opens) the control socket. At start-up a live socket or any failure is
-    /// fatal, except for a system manager on a read-only file system (retried when the file
-    /// system becomes writable).
-    fn open_control_socket(&mut self, at_startup: bool) -> Result<(), StartupError> {
+    /// fatal, except for a system instance on a read-only file system (retried when the file
+    /// system becomes writable, or on SIGUSR1). A failure is logged in Dinit's words, and
+    /// returned.
+    fn open_control_socket(&mut self, at_startup: bool) -> Result<(), String> {
         let Some(path) = self.rt.control.path.clone() else {
-            return Err(StartupError(
-                "cannot determine control socket directory (set XDG_RUNTIME_DIR or HOME, or use -p)".into(),
-            ));
+            let msg = "cannot determine control socket directory (set XDG_RUNTIME_DIR or HOME, \
+                       or use -p)";
+            self.rt.log.log(Level::Error, msg.as_bytes());
+            return Err(msg.into());
         };
         if let Some(l) = &self.rt.control.listener {
             // Already open: re-create it only if its file has vanished.
@@ -754,33 +800,42 @@ impl<'s> Daemon<'s> {
             let _ = self.rt.reactor.remove(l);
             self.rt.control.listener = None;
         }
-        match control::open_socket(&path) {
-            Ok(fd) => {
-                self.rt
-                    .reactor
-                    .add(&fd, token(TokenKind::Listener, 0), Interest::READ)
-                    .map_err(|e| StartupError(format!("event loop: {e}")))?;
-                self.rt.control.listener = Some(fd);
-                if at_startup {
-                    self.report_ready(&path);
+        let error = match control::open_socket(&path) {
+            Ok(fd) => match self
+                .rt
+                .reactor
+                .add(&fd, token(TokenKind::Listener, 0), Interest::READ)
+            {
+                Ok(()) => {
+                    self.rt.control.listener = Some(fd);
+                    // At start-up readiness is reported once the initial services are
+                    // started (`start_initial`); a socket opened later reports it at once.
+                    if !at_startup {
+                        self.report_ready(&path);
+                    }
+                    return Ok(());
                 }
-                Ok(())
-            }
-            Err(control::SocketError::AlreadyActive) if at_startup => Err(StartupError(format!(
-                "control socket {} is already active (another dinit is running?)",
-                path.display()
-            ))),
-            Err(e) if at_startup && !self.rt.system_manager => Err(StartupError(format!(
-                "creating control socket {}: {e}",
-                path.display()
-            ))),
-            Err(e) => {
-                self.rt.log.logf(
-                    Level::Warn,
-                    format_args!("cannot create control socket {} yet: {e}", path.display()),
-                );
-                Ok(())
-            }
+                Err(e) => control::SocketError::Watch(e),
+            },
+            Err(e) => e,
+        };
+        // At start-up a system instance on a read-only file system tries again later,
+        // silently, as Dinit's does; any other failure is logged.
+        let read_only = matches!(&error, control::SocketError::Bind(e)
+            if e.raw_os_error() == Some(libc::EROFS));
+        if at_startup && read_only && self.rt.instance == InstanceKind::System {
+            return Ok(());
+        }
+        let msg = error.to_string();
+        self.rt.log.log(Level::Error, msg.as_bytes());
+        // Fatal at start-up, except that the system manager carries on without a socket
+        // unless another instance holds it (Dinit's would exit, and so halt the machine).
+        let fatal = at_startup
+            && (!self.rt.system_manager || matches!(error, control::SocketError::AlreadyActive));
+        if fatal {
+            Err(msg)
+        } else {
+            Ok(())
         }
     }
 
@@ -845,6 +900,13 @@ impl<'s> Daemon<'s> {
                     self.after_engine();
                 }
                 Err(e) => self.log_load_failure(&name, &e, true),
+            }
+        }
+        // Readiness (`--ready-fd`) once the services are started, as Dinit reports it; if the
+        // socket could not be opened yet, when it is.
+        if self.rt.control.listener.is_some() {
+            if let Some(path) = self.rt.control.path.clone() {
+                self.report_ready(&path);
             }
         }
         started
@@ -977,8 +1039,11 @@ impl<'s> Daemon<'s> {
                 match Sink::file(&path, level) {
                     Ok(s) => self.rt.log.main = Some(s),
                     Err(e) => self.rt.log.logf(
-                        Level::Warn,
-                        format_args!("cannot open log file {}: {e}", path.display()),
+                        Level::Error,
+                        format_args!(
+                            "Opening log file failed: {}",
+                            crate::ctl::format::io_error_text(&e)
+                        ),
                     ),
                 }
             }

@@ -2704,6 +2704,22 @@ fn a_setenv_listener_hears_before_the_ack_and_unload_keeps_other_handle_numbers(
 }
 
 #[test]
+fn a_name_no_description_can_have_is_answered_noservice() {
+    // As Dinit (seen through libdinitctl): a name with characters no description name of ours
+    // has (a slash, a space) is looked for like any other, and answered as a missing
+    // description (NOSERVICE), by LOAD and FIND alike; the connection goes on.
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let mut r = Raw::connect(&i.sock);
+    for (code, name) in [(2u8, "a/b"), (1, "a/b"), (2, "x y"), (2, "svc@a/b")] {
+        let mut req = vec![code];
+        req.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        req.extend_from_slice(name.as_bytes());
+        assert_eq!(r.request(&req), [0x3c], "{code} {name}");
+    }
+    assert_eq!(r.load("sleeper", false), 0);
+}
+
+#[test]
 fn handle_table_and_request_limits() {
     let i = Instance::start(&[("sleeper", SLEEPER)]);
     // 1024 handles per connection; the next load is refused with OOM and the connection ends.

@@ -152,6 +152,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     self.failed_to_start(i, true, false, host);
                     self.begin_stopping(i, false, host);
                 } else {
+                    // Nothing ran: it is STOPPED already when its failure is reported (as in
+                    // Dinit, whose START_FAILED event then carries state STOPPED).
+                    self.rec_mut(i).state = ServiceState::Stopped;
                     self.failed_to_start(i, true, true, host);
                 }
             }
@@ -601,6 +604,14 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         if with_restart {
             self.rec_mut(i).set(flag::RESTARTING | flag::USER_RESTART);
+        }
+        let r = self.rec(i);
+        if r.has(flag::EXPLICIT) && r.target == ServiceState::Stopped && !r.has(flag::RESTARTING) {
+            // Going down for good (a hard dependency stopped for good took it down): as in
+            // Dinit, its explicit activation goes now, not once it has stopped, so that it is
+            // no longer shown marked active while it stops.
+            self.rec_mut(i).clear(flag::EXPLICIT);
+            self.release_acquisition(i, false, host);
         }
         match self.rec(i).state {
             ServiceState::Stopped | ServiceState::Stopping => return,

@@ -800,9 +800,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.rec_mut(i).set(flag::PIN_STOPPED);
         }
         if self.rec(i).state != ServiceState::Stopped {
-            // A forced stop: as in Dinit, every hard dependent, even one already stopped, now
-            // counts as stopped because a dependency failed (`list` shows it with X). Those
-            // still running are brought down for good by the stop itself.
+            // A forced stop, as Dinit's stop command: a start that comes while the service is
+            // still waiting for its dependents to stop does not cancel the stop (no
+            // STOPCANCELLED); the service stops, then starts again.
+            self.rec_mut(i).set(flag::FORCE_STOP);
+            // As in Dinit, every hard dependent, even one already stopped, now counts as
+            // stopped because a dependency failed (`list` shows it with X). Those still
+            // running are brought down for good by the stop itself.
             let mut link = self.rec(i).dependents_head;
             while let Some(e) = link.get() {
                 let edge = *self.edge(e);

@@ -428,6 +428,81 @@ fn failed_start_events_carry_the_starting_state_then_stopped() {
 }
 
 #[test]
+fn a_dependent_failed_by_its_dependency_reports_start_failed_as_stopped() {
+    // As Dinit (seen through libdinitctl): a dependent that never ran is STOPPED by the time
+    // its FAILEDSTART is sent, then reports STOPPED.
+    let mut w = World::with(
+        &[("failing", scripted()), ("dependent", internal())],
+        &[("dependent", "failing", DepKind::Regular)],
+    );
+    w.start("dependent").unwrap();
+    w.take();
+    w.exit("failing", ExitStatus::Exited(1));
+    let id = w.id("dependent");
+    let evs: Vec<_> = w
+        .take()
+        .iter()
+        .filter_map(|c| match c {
+            Call::Event(s, e, st) if *s == id => Some((*e, st.state, st.target, st.stop_reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        evs,
+        [
+            (
+                ServiceEvent::FailedStart,
+                ServiceState::Stopped,
+                ServiceState::Stopped,
+                StopReason::DepFailed
+            ),
+            (
+                ServiceEvent::Stopped,
+                ServiceState::Stopped,
+                ServiceState::Stopped,
+                StopReason::DepFailed
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_start_does_not_cancel_a_stop_command_waiting_for_dependents() {
+    // As Dinit (seen through libdinitctl): `y` is stopped by command while its dependent `x`
+    // runs a stop command. `x` loses its explicit activation at once; a start of `y` before
+    // `x` is down does not cancel `y`'s stop: `y` stops, then starts again.
+    let mut x = scripted();
+    x.has_stop_command = true;
+    let mut w = World::with(
+        &[("y", internal()), ("x", x)],
+        &[("x", "y", DepKind::Regular)],
+    );
+    w.start("x").unwrap();
+    w.exit("x", ExitStatus::Exited(0));
+    assert_eq!(w.state("x"), ServiceState::Started);
+    w.take();
+    w.stop_force("y").unwrap();
+    assert_eq!(w.state("x"), ServiceState::Stopping);
+    assert!(
+        !w.status("x").flags.has(StatusFlags::MARKED_ACTIVE),
+        "no longer explicitly active while it stops"
+    );
+    assert_eq!(w.state("y"), ServiceState::Stopping);
+    w.take();
+    w.start("y").unwrap();
+    assert_eq!(w.events(), Vec::<String>::new(), "no STOPCANCELLED");
+    let st = w.status("y");
+    assert_eq!(
+        (st.state, st.target),
+        (ServiceState::Stopping, ServiceState::Started)
+    );
+    w.exit("x", ExitStatus::Exited(0));
+    assert_eq!(w.events(), ev(&["x Stopped", "y Stopped", "y Started"]));
+    assert_eq!(w.state("y"), ServiceState::Started);
+    assert_eq!(w.state("x"), ServiceState::Stopped);
+}
+
+#[test]
 fn stop_is_refused_gently_when_hard_dependents_would_stop() {
     // dinitctl(8) stop: "If the service has (non-soft) dependents, an error will be displayed
     // and no further action taken, unless the '--force' option is used."

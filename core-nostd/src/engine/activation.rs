@@ -292,7 +292,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     return;
                 }
             }
-            ServiceState::Stopped => {}
+            ServiceState::Stopped => self.reattach_soft_dependents(i),
         }
         // Wanted again, even if a stop command had set the target to STOPPED while dependents
         // still held it.
@@ -311,6 +311,26 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.update_active(i);
         if self.start_check_dependencies(i, host) {
             self.enqueue_transition(i);
+        }
+    }
+
+    /// A stopped service starting again: as in Dinit, its soft dependents (waits-for, a
+    /// milestone once satisfied) that are started or starting hold it again, as they did
+    /// before it stopped or failed (so it then stays up as long as they do).
+    fn reattach_soft_dependents(&mut self, i: usize) {
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if edge.is_hard() || edge.kind.is_ordering() || edge.holding {
+                continue;
+            }
+            let from_state = self.rec(edge.from as usize).state;
+            if matches!(from_state, ServiceState::Started | ServiceState::Starting) {
+                self.edge_mut(e).holding = true;
+                let r = self.rec_mut(i);
+                r.required_by = r.required_by.saturating_add(1);
+            }
         }
     }
 

@@ -987,7 +987,17 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 continue;
             }
             self.stop_for_shutdown(i, host);
+            // As Dinit: a service pinned started is stopped by its unpin at once, before the
+            // services whose stops are still queued (so its events come first).
+            let r = self.rec(i);
+            let stops_now = r.has(flag::PIN_STARTED)
+                && !r.has(flag::DEPT_PINNED)
+                && r.state == ServiceState::Started
+                && (r.target == ServiceState::Stopped || r.has(flag::FORCE_STOP));
             self.unpin_slot(i, host);
+            if stops_now {
+                self.process_queues(host);
+            }
         }
         self.process_queues(host);
     }

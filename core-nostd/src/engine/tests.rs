@@ -503,6 +503,47 @@ fn a_start_does_not_cancel_a_stop_command_waiting_for_dependents() {
 }
 
 #[test]
+fn a_shutdown_stops_a_pinned_service_at_its_unpin() {
+    // As Dinit (seen through libdinitctl: pin-start, boot, pin-stop): services stop in load
+    // order, but one pinned started goes down when the shutdown unpins it, before those whose
+    // stops are still queued.
+    let mut w = World::with(
+        &[("boot", internal()), ("p", internal()), ("q", internal())],
+        &[],
+    );
+    w.start("boot").unwrap();
+    w.start_pinned("p").unwrap();
+    w.start("q").unwrap();
+    w.take();
+    w.shutdown(ShutdownKind::Halt);
+    assert_eq!(w.events(), ev(&["p Stopped", "boot Stopped", "q Stopped"]));
+}
+
+#[test]
+fn a_dependency_started_again_is_held_again_by_its_soft_dependents() {
+    // As Dinit: `top` waits for `b`; `b` is stopped (the soft link is broken), then started
+    // again: `top`, still started, holds it again, so releasing `b` leaves it running.
+    let mut w = World::with(
+        &[("top", internal()), ("b", internal())],
+        &[("top", "b", DepKind::WaitsFor)],
+    );
+    w.start("top").unwrap();
+    w.stop_force("b").unwrap();
+    assert_eq!(w.state("b"), ServiceState::Stopped);
+    assert_eq!(w.state("top"), ServiceState::Started);
+    w.start("b").unwrap();
+    w.release("b").unwrap();
+    assert_eq!(w.state("b"), ServiceState::Started);
+    assert!(!w.status("b").flags.has(StatusFlags::MARKED_ACTIVE));
+    w.stop("top").unwrap();
+    assert_eq!(
+        w.state("b"),
+        ServiceState::Stopped,
+        "let go with its dependent"
+    );
+}
+
+#[test]
 fn stop_is_refused_gently_when_hard_dependents_would_stop() {
     // dinitctl(8) stop: "If the service has (non-soft) dependents, an error will be displayed
     // and no further action taken, unless the '--force' option is used."

@@ -82,19 +82,18 @@ fn ensure_meson() {
         "building libdinitctl needs meson and ninja: run `apt-get install -y meson ninja-build` \
          (as root)"
     );
-    run(
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "meson",
-                "ninja-build",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get install meson ninja-build",
-    );
+    let install = || {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(["meson", "ninja-build"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    if !install().output().is_ok_and(|o| o.status.success()) {
+        // Perhaps no package lists yet (a fresh machine).
+        let _ = Command::new("apt-get").args(["update", "-qq"]).output();
+        run(&mut install(), "apt-get install meson ninja-build");
+    }
 }
 
 /// Builds libdinitctl (static) into `target/peers/libdinitctl` unless it is there already, then
@@ -107,7 +106,10 @@ fn probe() -> PathBuf {
             let src = base.join("libdinitctl");
             let build = base.join("build");
             let lib = build.join("libdinitctl.a");
-            if !lib.is_file() {
+            // Built from this tarball (a new one in the peers folder is built afresh).
+            let stamp = base.join("built-from");
+            let built = std::fs::read_to_string(&stamp).is_ok_and(|s| s == TARBALL);
+            if !lib.is_file() || !built {
                 let tarball = peers_dir().join(TARBALL);
                 assert!(
                     tarball.is_file(),
@@ -134,6 +136,7 @@ fn probe() -> PathBuf {
                     "meson setup",
                 );
                 run(Command::new("ninja").arg("-C").arg(&build), "ninja");
+                std::fs::write(&stamp, TARBALL).unwrap();
             }
             assert!(
                 have("cc"),

@@ -7,7 +7,9 @@
 //! - [`check`]: `dinit-check` on a corpus of descriptions, both programs, byte for byte;
 //! - [`scenarios`]: the differential scenarios of `tests/compat/scenarios/`, each run with
 //!   Dinit's daemon and client (the expectation), ours, and both mixes, compared after
-//!   normalisation.
+//!   normalisation;
+//! - [`libdinitctl`]: a third-party client, Chimera Linux's libdinitctl (built from
+//!   `../shared/peers` with meson and ninja), driven by a C probe of ours against both daemons.
 
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,3 +25,6 @@ mod check;
 
 #[path = "compat/scenarios.rs"]
 mod scenarios;
+
+#[path = "compat/libdinitctl.rs"]
+mod libdinitctl;

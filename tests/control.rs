@@ -2704,6 +2704,62 @@ fn a_setenv_listener_hears_before_the_ack_and_unload_keeps_other_handle_numbers(
 }
 
 #[test]
+fn a_name_no_description_can_have_is_answered_noservice() {
+    // As Dinit (seen through libdinitctl): a name with characters no description name of ours
+    // has (a slash, a space) is looked for like any other, and answered as a missing
+    // description (NOSERVICE), by LOAD and FIND alike; the connection goes on.
+    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let mut r = Raw::connect(&i.sock);
+    for (code, name) in [(2u8, "a/b"), (1, "a/b"), (2, "x y"), (2, "svc@a/b")] {
+        let mut req = vec![code];
+        req.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        req.extend_from_slice(name.as_bytes());
+        assert_eq!(r.request(&req), [0x3c], "{code} {name}");
+    }
+    assert_eq!(r.load("sleeper", false), 0);
+}
+
+#[test]
+fn services_are_loaded_depth_first_as_dinit_loads_them() {
+    // As Dinit: `boot` needs `a` then `b`, `a` needs `c`; each service is added before its
+    // dependencies, a dependency's own dependencies before the next one: `list` shows boot, a,
+    // c, b.
+    let i = Instance::start(&[
+        ("boot", "type = internal\ndepends-on = a\ndepends-on = b\n"),
+        ("a", "type = internal\ndepends-on = c\n"),
+        ("b", "type = internal\n"),
+        ("c", "type = internal\n"),
+    ]);
+    assert_eq!(
+        i.ok(&["list"]),
+        "[[+]     ] boot\n[{+}     ] a\n[{+}     ] c\n[{+}     ] b\n"
+    );
+}
+
+#[test]
+fn dependents_are_listed_deepest_first_as_dinit_links_them() {
+    // As Dinit (its integration test force-stop): it loads depth-first and links a service's
+    // dependencies once they are loaded, so `critical`'s dependents are `intermediary` (linked
+    // while `boot` was still loading) then `boot`.
+    let i = Instance::start(&[
+        (
+            "boot",
+            "type = internal\ndepends-on = critical\ndepends-on = intermediary\n",
+        ),
+        ("critical", "type = internal\n"),
+        ("intermediary", "type = internal\ndepends-on = critical\n"),
+    ]);
+    i.expect(
+        &["stop", "critical"],
+        "",
+        "dinitctl: cannot stop service 'critical' due to the following dependents:\n\
+         (only direct dependents are listed. Exercise caution before using '--force' !!)\n  \
+         intermediary boot\n",
+        1,
+    );
+}
+
+#[test]
 fn handle_table_and_request_limits() {
     let i = Instance::start(&[("sleeper", SLEEPER)]);
     // 1024 handles per connection; the next load is refused with OOM and the connection ends.

@@ -871,7 +871,7 @@ fn wait_child(mut child: Child, label: &str) -> Result<ExitStatus, Abort> {
 
 /// Kills every process whose environment carries this run's marker (services the daemon left
 /// behind, as a crashed or non-compliant daemon might).
-fn kill_leftovers(dir: &Path) {
+pub fn kill_leftovers(dir: &Path) {
     let marker = format!("DCOMPAT_RUN={}", dir.display());
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
@@ -911,7 +911,7 @@ fn normalise(line: &str) -> String {
 }
 
 /// A line diff (longest common subsequence) for the failure message.
-fn diff(expected: &[String], actual: &[String]) -> String {
+pub fn diff(expected: &[String], actual: &[String]) -> String {
     let (n, m) = (expected.len(), actual.len());
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {

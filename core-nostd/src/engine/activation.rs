@@ -152,6 +152,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     self.failed_to_start(i, true, false, host);
                     self.begin_stopping(i, false, host);
                 } else {
+                    // Nothing ran: it is STOPPED already when its failure is reported (as in
+                    // Dinit, whose START_FAILED event then carries state STOPPED).
+                    self.rec_mut(i).state = ServiceState::Stopped;
                     self.failed_to_start(i, true, true, host);
                 }
             }
@@ -289,7 +292,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                     return;
                 }
             }
-            ServiceState::Stopped => {}
+            ServiceState::Stopped => self.reattach_soft_dependents(i),
         }
         // Wanted again, even if a stop command had set the target to STOPPED while dependents
         // still held it.
@@ -308,6 +311,26 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.update_active(i);
         if self.start_check_dependencies(i, host) {
             self.enqueue_transition(i);
+        }
+    }
+
+    /// A stopped service starting again: as in Dinit, its soft dependents (waits-for, a
+    /// milestone once satisfied) that are started or starting hold it again, as they did
+    /// before it stopped or failed (so it then stays up as long as they do).
+    fn reattach_soft_dependents(&mut self, i: usize) {
+        let mut link = self.rec(i).dependents_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dependent;
+            if edge.is_hard() || edge.kind.is_ordering() || edge.holding {
+                continue;
+            }
+            let from_state = self.rec(edge.from as usize).state;
+            if matches!(from_state, ServiceState::Started | ServiceState::Starting) {
+                self.edge_mut(e).holding = true;
+                let r = self.rec_mut(i);
+                r.required_by = r.required_by.saturating_add(1);
+            }
         }
     }
 
@@ -601,6 +624,14 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         if with_restart {
             self.rec_mut(i).set(flag::RESTARTING | flag::USER_RESTART);
+        }
+        let r = self.rec(i);
+        if r.has(flag::EXPLICIT) && r.target == ServiceState::Stopped && !r.has(flag::RESTARTING) {
+            // Going down for good (a hard dependency stopped for good took it down): as in
+            // Dinit, its explicit activation goes now, not once it has stopped, so that it is
+            // no longer shown marked active while it stops.
+            self.rec_mut(i).clear(flag::EXPLICIT);
+            self.release_acquisition(i, false, host);
         }
         match self.rec(i).state {
             ServiceState::Stopped | ServiceState::Stopping => return,

@@ -800,9 +800,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.rec_mut(i).set(flag::PIN_STOPPED);
         }
         if self.rec(i).state != ServiceState::Stopped {
-            // A forced stop: as in Dinit, every hard dependent, even one already stopped, now
-            // counts as stopped because a dependency failed (`list` shows it with X). Those
-            // still running are brought down for good by the stop itself.
+            // A forced stop, as Dinit's stop command: a start that comes while the service is
+            // still waiting for its dependents to stop does not cancel the stop (no
+            // STOPCANCELLED); the service stops, then starts again.
+            self.rec_mut(i).set(flag::FORCE_STOP);
+            // As in Dinit, every hard dependent, even one already stopped, now counts as
+            // stopped because a dependency failed (`list` shows it with X). Those still
+            // running are brought down for good by the stop itself.
             let mut link = self.rec(i).dependents_head;
             while let Some(e) = link.get() {
                 let edge = *self.edge(e);
@@ -983,7 +987,17 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 continue;
             }
             self.stop_for_shutdown(i, host);
+            // As Dinit: a service pinned started is stopped by its unpin at once, before the
+            // services whose stops are still queued (so its events come first).
+            let r = self.rec(i);
+            let stops_now = r.has(flag::PIN_STARTED)
+                && !r.has(flag::DEPT_PINNED)
+                && r.state == ServiceState::Started
+                && (r.target == ServiceState::Stopped || r.has(flag::FORCE_STOP));
             self.unpin_slot(i, host);
+            if stops_now {
+                self.process_queues(host);
+            }
         }
         self.process_queues(host);
     }

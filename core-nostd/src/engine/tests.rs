@@ -428,6 +428,122 @@ fn failed_start_events_carry_the_starting_state_then_stopped() {
 }
 
 #[test]
+fn a_dependent_failed_by_its_dependency_reports_start_failed_as_stopped() {
+    // As Dinit (seen through libdinitctl): a dependent that never ran is STOPPED by the time
+    // its FAILEDSTART is sent, then reports STOPPED.
+    let mut w = World::with(
+        &[("failing", scripted()), ("dependent", internal())],
+        &[("dependent", "failing", DepKind::Regular)],
+    );
+    w.start("dependent").unwrap();
+    w.take();
+    w.exit("failing", ExitStatus::Exited(1));
+    let id = w.id("dependent");
+    let evs: Vec<_> = w
+        .take()
+        .iter()
+        .filter_map(|c| match c {
+            Call::Event(s, e, st) if *s == id => Some((*e, st.state, st.target, st.stop_reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        evs,
+        [
+            (
+                ServiceEvent::FailedStart,
+                ServiceState::Stopped,
+                ServiceState::Stopped,
+                StopReason::DepFailed
+            ),
+            (
+                ServiceEvent::Stopped,
+                ServiceState::Stopped,
+                ServiceState::Stopped,
+                StopReason::DepFailed
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_start_does_not_cancel_a_stop_command_waiting_for_dependents() {
+    // As Dinit (seen through libdinitctl): `y` is stopped by command while its dependent `x`
+    // runs a stop command. `x` loses its explicit activation at once; a start of `y` before
+    // `x` is down does not cancel `y`'s stop: `y` stops, then starts again.
+    let mut x = scripted();
+    x.has_stop_command = true;
+    let mut w = World::with(
+        &[("y", internal()), ("x", x)],
+        &[("x", "y", DepKind::Regular)],
+    );
+    w.start("x").unwrap();
+    w.exit("x", ExitStatus::Exited(0));
+    assert_eq!(w.state("x"), ServiceState::Started);
+    w.take();
+    w.stop_force("y").unwrap();
+    assert_eq!(w.state("x"), ServiceState::Stopping);
+    assert!(
+        !w.status("x").flags.has(StatusFlags::MARKED_ACTIVE),
+        "no longer explicitly active while it stops"
+    );
+    assert_eq!(w.state("y"), ServiceState::Stopping);
+    w.take();
+    w.start("y").unwrap();
+    assert_eq!(w.events(), Vec::<String>::new(), "no STOPCANCELLED");
+    let st = w.status("y");
+    assert_eq!(
+        (st.state, st.target),
+        (ServiceState::Stopping, ServiceState::Started)
+    );
+    w.exit("x", ExitStatus::Exited(0));
+    assert_eq!(w.events(), ev(&["x Stopped", "y Stopped", "y Started"]));
+    assert_eq!(w.state("y"), ServiceState::Started);
+    assert_eq!(w.state("x"), ServiceState::Stopped);
+}
+
+#[test]
+fn a_shutdown_stops_a_pinned_service_at_its_unpin() {
+    // As Dinit (seen through libdinitctl: pin-start, boot, pin-stop): services stop in load
+    // order, but one pinned started goes down when the shutdown unpins it, before those whose
+    // stops are still queued.
+    let mut w = World::with(
+        &[("boot", internal()), ("p", internal()), ("q", internal())],
+        &[],
+    );
+    w.start("boot").unwrap();
+    w.start_pinned("p").unwrap();
+    w.start("q").unwrap();
+    w.take();
+    w.shutdown(ShutdownKind::Halt);
+    assert_eq!(w.events(), ev(&["p Stopped", "boot Stopped", "q Stopped"]));
+}
+
+#[test]
+fn a_dependency_started_again_is_held_again_by_its_soft_dependents() {
+    // As Dinit: `top` waits for `b`; `b` is stopped (the soft link is broken), then started
+    // again: `top`, still started, holds it again, so releasing `b` leaves it running.
+    let mut w = World::with(
+        &[("top", internal()), ("b", internal())],
+        &[("top", "b", DepKind::WaitsFor)],
+    );
+    w.start("top").unwrap();
+    w.stop_force("b").unwrap();
+    assert_eq!(w.state("b"), ServiceState::Stopped);
+    assert_eq!(w.state("top"), ServiceState::Started);
+    w.start("b").unwrap();
+    w.release("b").unwrap();
+    assert_eq!(w.state("b"), ServiceState::Started);
+    assert!(!w.status("b").flags.has(StatusFlags::MARKED_ACTIVE));
+    w.stop("top").unwrap();
+    assert_eq!(
+        w.state("b"),
+        ServiceState::Stopped,
+        "let go with its dependent"
+    );
+}
+
+#[test]
 fn stop_is_refused_gently_when_hard_dependents_would_stop() {
     // dinitctl(8) stop: "If the service has (non-soft) dependents, an error will be displayed
     // and no further action taken, unless the '--force' option is used."

@@ -924,7 +924,16 @@ impl<'a> Loader<'a> {
             service: r.name.clone(),
             message: format!("{}: cannot open: {}", shown.display(), strerror(e)),
         };
-        let mut file = match std::fs::File::open(&target) {
+        // A path that substitutes to nothing names no file (as with Dinit: not the folder it
+        // would resolve against).
+        let opened = if path.is_empty() {
+            Err(std::io::Error::from_raw_os_error(
+                rustix::io::Errno::NOENT.raw_os_error(),
+            ))
+        } else {
+            std::fs::File::open(&target)
+        };
+        let mut file = match opened {
             Ok(f) => f,
             Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(cannot_open(&e)),

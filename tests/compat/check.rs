@@ -188,6 +188,7 @@ check_cases! {
     include_args => "include-args",
     include_depends_on_d => "include-depends-on-d",
     include_directory => "include-directory",
+    include_empty_path => "include-empty-path",
     include_env_file => "include-env-file",
     include_missing => "include-missing",
     include_opt => "include-opt",

@@ -596,7 +596,9 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     }
 
     /// Expands a post-load path into `out` (see [`expand_value`]); `Ok(None)` if it is not
-    /// set. An empty result is an error. Errors carry the line and fragment of the setting.
+    /// set. The result may be empty (a value that substitutes to nothing): the caller decides
+    /// what that means (the daemon, as Dinit, treats it as not set). Errors carry the line and
+    /// fragment of the setting.
     pub fn expand_path<'o>(
         &self,
         which: PathSetting,

@@ -122,9 +122,12 @@ pub enum LoadError {
     /// `before`/`after` naming such a service, or (only once everything is loaded) a cycle of
     /// any other shape.
     Cycle {
-        /// The service the error names first (as Dinit names it), then the rest of the cycle
-        /// where it is known.
+        /// The service the error names (as Dinit names it).
         services: Vec<Vec<u8>>,
+        /// For a cycle found only once everything was loaded (one Dinit does not detect: its
+        /// services would wait for each other for ever), its members in order, so that the
+        /// message can show it; empty otherwise.
+        through: Vec<Vec<u8>>,
     },
     /// A table of the engine is full.
     Capacity(CapacityError),
@@ -222,7 +225,7 @@ impl LoadError {
             | LoadError::Load { service, .. }
             | LoadError::DependencyDir { service, .. }
             | LoadError::Read { service, .. } => service,
-            LoadError::Cycle { services } => services.first().map_or(&[], Vec::as_slice),
+            LoadError::Cycle { services, .. } => services.first().map_or(&[], Vec::as_slice),
             LoadError::Capacity(_) => &[],
         }
     }
@@ -252,6 +255,11 @@ impl LoadError {
             ),
             LoadError::Read { error, .. } => {
                 format!("error reading service description: {}", strerror(error))
+            }
+            LoadError::Cycle { through, .. } if !through.is_empty() => {
+                let mut path: Vec<String> = through.iter().map(|n| show(n)).collect();
+                path.push(show(&through[0]));
+                format!("has cyclic dependency: {}.", path.join(" -> "))
             }
             LoadError::Cycle { .. } => "has cyclic dependency.".into(),
             LoadError::Capacity(e) => e.to_string(),
@@ -1371,6 +1379,7 @@ impl<'a> Loader<'a> {
                             stack.iter().rev().skip(1).map(|f| f.name.clone()).collect();
                         return Err(LoadError::Cycle {
                             services: vec![service],
+                            through: Vec::new(),
                         });
                     }
                     continue;
@@ -1382,6 +1391,7 @@ impl<'a> Loader<'a> {
                     self.failed_within = stack.iter().rev().map(|f| f.name.clone()).collect();
                     return Err(LoadError::Cycle {
                         services: vec![dep.name],
+                        through: Vec::new(),
                     });
                 }
                 if !loaded {
@@ -1423,6 +1433,7 @@ impl<'a> Loader<'a> {
                 set.add_dependency(done.id, to, kind).map_err(|e| match e {
                     EngineLoadError::SelfDependency(_) => LoadError::Cycle {
                         services: vec![to_name.clone()],
+                        through: Vec::new(),
                     },
                     other => engine_error(other),
                 })?;
@@ -1432,14 +1443,16 @@ impl<'a> Loader<'a> {
             Ok(()) => {}
             Err(EngineLoadError::Cycle(cycle)) => {
                 // Found only now (through before/after): named by the service asked for, as
-                // Dinit names the service whose loading found it.
-                let mut services = vec![name.to_vec()];
-                services.extend(
-                    set.cycle_members(&cycle)
-                        .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
-                        .filter(|n| n.as_slice() != name),
-                );
-                return Err(LoadError::Cycle { services });
+                // Dinit names the service whose loading found it, and shown whole.
+                let mut through: Vec<Vec<u8>> = set
+                    .cycle_members(&cycle)
+                    .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
+                    .collect();
+                through.reverse();
+                return Err(LoadError::Cycle {
+                    services: vec![name.to_vec()],
+                    through,
+                });
             }
             Err(e) => return Err(engine_error(e)),
         }

@@ -170,7 +170,7 @@ fn cycles_are_reported_by_name() {
     let err = f.load("a").unwrap_err();
     // Found as Dinit finds it: `a` is needed while its own loading is under way; the loads it
     // interrupted are c's, b's and a's own (innermost first).
-    let LoadError::Cycle { services } = &err else {
+    let LoadError::Cycle { services, .. } = &err else {
         panic!("{err}");
     };
     assert_eq!(services, &[b"a".to_vec()]);
@@ -183,6 +183,32 @@ fn cycles_are_reported_by_name() {
         [b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]
     );
     assert_eq!(f.set.slots_in_use(), 0);
+}
+
+#[test]
+fn before_after_cycles_dinit_would_accept_are_refused_and_shown() {
+    // docs/COMPATIBILITY.md D4: Dinit loads these and their starts wait for each other for
+    // ever; we refuse the load that closes the cycle, naming the service asked for and showing
+    // the cycle.
+    let mut f = Fixture::new();
+    f.service("a", "type = internal\nbefore = b\n");
+    f.service("b", "type = internal\nbefore = a\n");
+    f.service("boot", "type = internal\nwaits-for = a\nwaits-for = b\n");
+    let err = f.load("boot").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Could not load service boot: has cyclic dependency: b -> a -> b."
+    );
+    assert_eq!(f.set.slots_in_use(), 0);
+    // Loaded one after the other: the second load is refused, the first stays.
+    f.load("a").unwrap();
+    let err = f.load("b").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Could not load service b: has cyclic dependency: b -> a -> b."
+    );
+    assert!(f.set.find(b"a").is_some());
+    assert!(f.set.find(b"b").is_none());
 }
 
 #[test]

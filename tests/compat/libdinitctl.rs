@@ -14,7 +14,7 @@
 //! project: only the probe and the services are ours.
 //!
 //! The library's own bugs, and how the probe steps around them, are in
-//! docs/COMPATIBILITY-libdinitctl.md.
+//! docs/COMPATIBILITY.md.
 
 use crate::common::{scratch, workspace, Impl};
 use std::io::Read;

@@ -22,7 +22,7 @@
  * the transcript (`!! timeout ...`), which then differs.
  *
  * libdinitctl's own bugs are worked around or confined to a connection of their own; each is
- * described where it is met and in docs/COMPATIBILITY-libdinitctl.md.
+ * described where it is met and in docs/COMPATIBILITY.md.
  */
 
 #define _GNU_SOURCE

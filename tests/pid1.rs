@@ -297,6 +297,8 @@ impl Pid1Result {
 /// SIGINT (pid_namespaces(7)).
 const REBOOTED: Ended = Ended::Signal(libc::SIGHUP);
 const POWERED_OFF: Ended = Ended::Signal(libc::SIGINT);
+/// reboot(2) with halt ends a namespace's init as power off does.
+const HALTED: Ended = Ended::Signal(libc::SIGINT);
 
 const BOOT: &str = "type = internal\ndepends-on = daemon\n";
 /// A supervised process that records being stopped (by the term signal).
@@ -304,7 +306,7 @@ const BOOT: &str = "type = internal\ndepends-on = daemon\n";
 const DAEMON: &str = "type = process\ncommand = /bin/sh -c \"trap 'echo stopped >> {dir}/stops; exit 0' TERM; echo up > {dir}/up; sleep 1000 & wait\"\n";
 
 #[test]
-fn orphans_are_reaped_and_sigterm_powers_off() {
+fn orphans_are_reaped_and_sigterm_halts() {
     require_root!();
     // A service that leaves a short-lived orphan and a long-lived one behind.
     let p = Pid1::boot(
@@ -331,8 +333,9 @@ fn orphans_are_reaped_and_sigterm_powers_off() {
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();
     eprintln!("console:\n{}", r.console);
-    assert_eq!(ended, POWERED_OFF, "console:\n{}", r.console);
-    assert_eq!(r.hook, "poweroff\n", "console:\n{}", r.console);
+    // As Dinit: SIGTERM halts.
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+    assert_eq!(r.hook, "halt\n", "console:\n{}", r.console);
     // Services were rolled back before the system shutdown took over.
     assert_eq!(r.read("stops"), "stopped\n");
     assert!(r.console.contains("[STOPPD] daemon"), "{}", r.console);
@@ -451,8 +454,8 @@ fn soft_reboot_restarts_the_services_in_the_same_init() {
     assert!(out.contains("[[+]     ] boot"), "{out}");
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();
-    assert_eq!(ended, POWERED_OFF, "console:\n{}", r.console);
-    assert_eq!(r.hook, "soft\npoweroff\n");
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+    assert_eq!(r.hook, "soft\nhalt\n");
     assert_eq!(r.read("stops"), "stopped\nstopped\n");
 }
 
@@ -475,7 +478,8 @@ fn boot_failure_starts_recovery_with_dash_r() {
     assert!(!p.console().contains("Choose:"), "no prompt with -r");
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();
-    assert_eq!(ended, POWERED_OFF, "console:\n{}", r.console);
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+    assert_eq!(r.hook, "halt\n");
 }
 
 #[test]

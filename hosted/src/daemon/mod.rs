@@ -1206,11 +1206,9 @@ impl<'s> Daemon<'s> {
                 } else {
                     ShutdownKind::Halt
                 }),
-                libc::SIGTERM => self.request_shutdown(if self.rt.system_manager {
-                    ShutdownKind::Poweroff
-                } else {
-                    ShutdownKind::Halt
-                }),
+                // dinit(8): SIGTERM "stops services and halts the system" (a user instance
+                // or service manager exits: a halt request does that there).
+                libc::SIGTERM => self.request_shutdown(ShutdownKind::Halt),
                 libc::SIGQUIT if self.rt.system_manager => self.immediate_shutdown(),
                 libc::SIGUSR1 => {
                     let _ = self.open_control_socket(false);

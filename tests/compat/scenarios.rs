@@ -1062,6 +1062,7 @@ scenarios! {
     ctl_help => "ctl-help",
     ctl_no_daemon => "ctl-no-daemon",
     ctl_shutdown => "ctl-shutdown",
+    ctl_socket_defaults => "ctl-socket-defaults",
     daemon_log_options => "daemon-log-options",
     daemon_nothing_active => "daemon-nothing-active",
     daemon_sighup => "daemon-sighup",

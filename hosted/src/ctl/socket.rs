@@ -69,40 +69,7 @@ impl SocketError {
 /// optional sign, then decimal digits up to the first non-digit. `None` if there are no digits
 /// (the "unparsable" case of spec §2.5). Values beyond `i64` saturate, as `strtol` clamps.
 pub fn parse_cs_fd(s: &[u8]) -> Option<i64> {
-    let mut rest = s;
-    while let Some((&c, tail)) = rest.split_first() {
-        if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            rest = tail;
-        } else {
-            break;
-        }
-    }
-    let mut negative = false;
-    if let Some((&c, tail)) = rest.split_first() {
-        if c == b'+' || c == b'-' {
-            negative = c == b'-';
-            rest = tail;
-        }
-    }
-    let digits: Vec<u8> = rest
-        .iter()
-        .copied()
-        .take_while(u8::is_ascii_digit)
-        .collect();
-    if digits.is_empty() {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for d in digits {
-        value = value
-            .saturating_mul(10)
-            .saturating_add(i64::from(d.saturating_sub(b'0')));
-    }
-    Some(if negative {
-        value.saturating_neg()
-    } else {
-        value
-    })
+    crate::cnum::scan(s, crate::cnum::Radix::Decimal).map(|n| n.signed())
 }
 
 /// Chooses the socket (spec §2.3). `default_kind` is the instance kind used when neither `-s`

@@ -94,48 +94,12 @@ fn level_word(word: &[u8]) -> Option<Level> {
 }
 
 /// Reads a descriptor number as C's `strtoul(s, &end, 10)` does, with nothing allowed after
-/// it (leading blanks and a sign are accepted, a value too large saturates, a minus sign
-/// negates modulo 2^64), then keeps the low bits as an `int` cast would. `None` when there
-/// are no digits or something follows them.
+/// it, then keeps the low bits as an `int` cast would. `None` when there are no digits or
+/// something follows them.
 fn fd_number(s: &[u8]) -> Option<i32> {
-    let mut rest = s;
-    while let Some((&c, tail)) = rest.split_first() {
-        if matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-            rest = tail;
-        } else {
-            break;
-        }
-    }
-    let mut negative = false;
-    if let Some((&c, tail)) = rest.split_first() {
-        if c == b'+' || c == b'-' {
-            negative = c == b'-';
-            rest = tail;
-        }
-    }
-    if rest.is_empty() || !rest.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut value: u64 = 0;
-    let mut overflow = false;
-    for &d in rest {
-        match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-    }
-    let value = if overflow {
-        u64::MAX
-    } else if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    };
+    let n = crate::cnum::scan(s, crate::cnum::Radix::Decimal).filter(|n| n.rest.is_empty())?;
     // The low 32 bits, as a conversion to int keeps them.
-    Some(value as u32 as i32)
+    Some(n.unsigned() as u32 as i32)
 }
 
 /// Checks a `--ready-fd` descriptor as Dinit does: it must be open and not standard input.

@@ -695,47 +695,11 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
 }
 
 /// A number as C's `strtoull(text, &end, 0)` reads it, if it read anything and did not
-/// overflow: leading blanks, an optional sign (a `-` negates, modulo 2^64), then `0x`
-/// hexadecimal, `0` octal or decimal digits; whatever follows is ignored.
+/// overflow; whatever follows is ignored.
 fn parse_c_unsigned(text: &[u8]) -> Option<u64> {
-    let mut rest = text;
-    while let Some((&b, tail)) = rest.split_first() {
-        if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            rest = tail;
-        } else {
-            break;
-        }
-    }
-    let negative = rest.first() == Some(&b'-');
-    if matches!(rest.first(), Some(b'-' | b'+')) {
-        rest = rest.get(1..).unwrap_or(&[]);
-    }
-    let (radix, digits) = match rest {
-        [b'0', b'x' | b'X', tail @ ..] if tail.first().is_some_and(u8::is_ascii_hexdigit) => {
-            (16, tail)
-        }
-        [b'0', tail @ ..] => (8, tail),
-        _ => (10, rest),
-    };
-    let mut value: u64 = 0;
-    let mut any = radix == 8; // the leading 0 itself was a digit
-    for &b in digits {
-        let Some(d) = char::from(b).to_digit(radix) else {
-            break;
-        };
-        value = value
-            .checked_mul(u64::from(radix))?
-            .checked_add(u64::from(d))?;
-        any = true;
-    }
-    if !any {
-        return None;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
+    crate::cnum::scan(text, crate::cnum::Radix::Auto)
+        .filter(|n| !n.overflow)
+        .map(|n| n.unsigned())
 }
 
 /// Takes the terminal back after a console service released it.

@@ -338,6 +338,23 @@ fn os(p: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(p))
 }
 
+/// Reports a description file that could not be opened, as Dinit's dinitctl does; the exit
+/// status.
+fn cannot_open(ui: &mut Ui<'_>, path: &[u8], e: &std::io::Error) -> i32 {
+    ui.error(&cat(&[
+        b"could not open service description file '",
+        path,
+        b"': ",
+        io_error_text(e).as_bytes(),
+    ]));
+    1
+}
+
+/// Opens a description file, reporting a failure (`Err` holds the exit status).
+fn open_description(ui: &mut Ui<'_>, path: &[u8]) -> Result<std::fs::File, i32> {
+    std::fs::File::open(os(path)).map_err(|e| cannot_open(ui, path, &e))
+}
+
 /// The "from" named by the `@meta enable-via` of "to" (read from `to_path`, open as `file`),
 /// or `boot`; `Err` with the exit status once the failure is printed.
 fn enable_via(
@@ -631,15 +648,7 @@ pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
     };
     let (from_path, mut from_file) = match find_description(&dirs, &from) {
         Some((path, Ok(file))) => (path, file),
-        Some((path, Err(e))) => {
-            ui.error(&cat(&[
-                b"could not open service description file '",
-                &path,
-                b"': ",
-                io_error_text(&e).as_bytes(),
-            ]));
-            return 1;
-        }
+        Some((path, Err(e))) => return cannot_open(ui, &path, &e),
         None => {
             ui.error(&cat(&[
                 b"could not locate service file for service '",
@@ -726,17 +735,9 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
     let from = match &a.from {
         Some(from) => from.clone(),
         None => {
-            let mut file = match std::fs::File::open(os(&to_path)) {
+            let mut file = match open_description(ui, &to_path) {
                 Ok(f) => f,
-                Err(e) => {
-                    ui.error(&cat(&[
-                        b"could not open service description file '",
-                        &to_path,
-                        b"': ",
-                        io_error_text(&e).as_bytes(),
-                    ]));
-                    return Ok(1);
-                }
+                Err(code) => return Ok(code),
             };
             match enable_via(ui, to, &to_path, &mut file, &subst) {
                 Ok(from) => from,
@@ -754,17 +755,9 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
         return Ok(1);
     };
     let from_path = combine(from_dir.as_os_str().as_bytes(), &from);
-    let mut from_file = match std::fs::File::open(os(&from_path)) {
+    let mut from_file = match open_description(ui, &from_path) {
         Ok(f) => f,
-        Err(e) => {
-            ui.error(&cat(&[
-                b"could not open service description file '",
-                &from_path,
-                b"': ",
-                io_error_text(&e).as_bytes(),
-            ]));
-            return Ok(1);
-        }
+        Err(code) => return Ok(code),
     };
     // 5. Check it and find its waits-for.d.
     let wdir = match waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst) {

@@ -977,6 +977,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if r.required_by == 0 && !self.is_start_pinned(i) {
             self.let_go_of_dependencies(i);
         }
+        self.stop_normally(i, host);
+    }
+
+    /// Brings a service that is to stop down for a normal reason (a stop it did not fail
+    /// into): one starting or started stops, one stopped is re-examined, one stopping goes on.
+    fn stop_normally<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec_mut(i);
         match r.state {
             ServiceState::Starting | ServiceState::Started => {
@@ -1009,15 +1015,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             return;
         }
         self.let_go_of_dependencies(i);
-        let r = self.rec_mut(i);
-        match r.state {
-            ServiceState::Starting | ServiceState::Started => {
-                r.stop_reason = StopReason::Normal;
-                self.do_stop(i, false, host);
-            }
-            ServiceState::Stopped => self.update_active(i),
-            ServiceState::Stopping => {}
-        }
+        self.stop_normally(i, host);
     }
 
     pub(super) fn unpin_slot<H: Host>(&mut self, i: usize, host: &mut H) {

@@ -724,7 +724,7 @@ fn pins() {
         "",
         1,
     );
-    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(start.elapsed() < Duration::from_secs(20), "a hang");
     assert_eq!(
         i.state("dependent"),
         "STOPPED (dependency failed/terminated)"

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 pub const DINIT: &str = env!("CARGO_BIN_EXE_dinit");
 pub const DINITCTL: &str = env!("CARGO_BIN_EXE_dinitctl");
+/// How long a command may go unanswered before a test calls the daemon blocked: a hang
+/// detector, generous enough for a loaded machine (tests assert no figures).
+pub const HANG: Duration = Duration::from_secs(20);
 
 pub fn is_root() -> bool {
     // SAFETY: getuid has no preconditions.
@@ -300,11 +303,35 @@ impl Instance {
         (text, out.status.code().unwrap_or(-1))
     }
 
-    /// Runs dinitctl and measures how long it took.
+    /// Runs dinitctl and measures how long it took. A command that has not answered after
+    /// [`HANG`] is a hang (the daemon is blocked): it is killed and the test fails.
     pub fn timed_ctl(&self, args: &[&str]) -> (String, i32, Duration) {
         let t = Instant::now();
-        let (out, code) = self.ctl(args);
-        (out, code, t.elapsed())
+        let mut child = Command::new(DINITCTL)
+            .arg("-p")
+            .arg(&self.sock)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        while child.try_wait().unwrap().is_none() {
+            if t.elapsed() > HANG {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "dinitctl {args:?} got no answer in {HANG:?}: the daemon is blocked; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let took = t.elapsed();
+        let out = child.wait_with_output().unwrap();
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (text, out.status.code().unwrap_or(-1), took)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

@@ -21,7 +21,6 @@
 pub mod spawn;
 
 pub mod check;
-pub mod cnum;
 pub mod ctl;
 pub mod daemon;
 pub mod environ;

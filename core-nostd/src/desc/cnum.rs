@@ -120,9 +120,121 @@ pub(crate) fn strtoull(s: &[u8]) -> (Result<u64, CNumError>, usize) {
     (value, p.end)
 }
 
+/// The base of a [`scan`]: decimal, or C's base 0 (`0x` hexadecimal, a leading `0` octal,
+/// otherwise decimal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Radix {
+    /// Base 10.
+    Decimal,
+    /// Base 0: chosen by the prefix.
+    Auto,
+}
+
+/// What a [`scan`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    /// A `-` sign came before the digits.
+    pub negative: bool,
+    /// The digits' value; `None` when it does not fit in 64 bits (C sets `ERANGE`).
+    pub magnitude: Option<u64>,
+    /// How many bytes were read (C's `*endptr - s`).
+    pub end: usize,
+}
+
+impl Scanned {
+    /// The value `strtoul`/`strtoull` return: an overflow gives the largest value, a minus
+    /// sign negates modulo 2^64.
+    pub fn unsigned(&self) -> u64 {
+        match self.magnitude {
+            None => u64::MAX,
+            Some(m) if self.negative => m.wrapping_neg(),
+            Some(m) => m,
+        }
+    }
+
+    /// The value `strtol`/`strtoll` return: out of range, the nearest end of `i64`.
+    pub fn signed(&self) -> i64 {
+        let limit = if self.negative { i64::MIN } else { i64::MAX };
+        let Some(m) = self.magnitude else {
+            return limit;
+        };
+        let value = if self.negative {
+            0i64.checked_sub_unsigned(m)
+        } else {
+            i64::try_from(m).ok()
+        };
+        value.unwrap_or(limit)
+    }
+}
+
+/// Scans a number at the start of `s` as the C library's `strto*` functions do (leading white
+/// space, a sign, digits up to the first that is not one); `None` when there are no digits.
+/// The one reader of such numbers, for descriptions here and for the hosted programs (`-F`,
+/// `DINIT_CS_FD`, pid files); each caller applies its function's rules.
+pub fn scan(s: &[u8], radix: Radix) -> Option<Scanned> {
+    let p = parse(
+        s,
+        match radix {
+            Radix::Decimal => 10,
+            Radix::Auto => 0,
+        },
+    );
+    (p.end != 0).then_some(Scanned {
+        negative: p.negative,
+        magnitude: p.magnitude,
+        end: p.end,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dec(s: &str) -> Option<(i64, u64, bool, usize)> {
+        scan(s.as_bytes(), Radix::Decimal)
+            .map(|n| (n.signed(), n.unsigned(), n.magnitude.is_none(), n.end))
+    }
+
+    #[test]
+    fn scans_as_strtol_and_strtoul() {
+        assert_eq!(dec("14"), Some((14, 14, false, 2)));
+        assert_eq!(dec("  7x"), Some((7, 7, false, 3)));
+        assert_eq!(dec("\t+5"), Some((5, 5, false, 3)));
+        assert_eq!(dec("-3"), Some((-3, 3u64.wrapping_neg(), false, 2)));
+        assert_eq!(dec("0x10"), Some((0, 0, false, 1)));
+        assert_eq!(dec(""), None);
+        assert_eq!(dec("abc"), None);
+        assert_eq!(dec("-"), None);
+        assert_eq!(dec(" + 1"), None);
+        assert_eq!(
+            dec("99999999999999999999999"),
+            Some((i64::MAX, u64::MAX, true, 23))
+        );
+        assert_eq!(
+            dec("-99999999999999999999999"),
+            Some((i64::MIN, u64::MAX, true, 24))
+        );
+        assert_eq!(
+            dec("9223372036854775808"),
+            Some((i64::MAX, 1 << 63, false, 19))
+        );
+        assert_eq!(
+            dec("-9223372036854775808"),
+            Some((i64::MIN, 1 << 63, false, 20))
+        );
+        let auto = |s: &str| scan(s.as_bytes(), Radix::Auto).map(|n| (n.unsigned(), n.end));
+        assert_eq!(auto("0x1f"), Some((31, 4)));
+        assert_eq!(auto("0X1F"), Some((31, 4)));
+        assert_eq!(auto("010"), Some((8, 3)));
+        assert_eq!(auto("09"), Some((0, 1)), "0, then 9 is not octal");
+        assert_eq!(auto("0x"), Some((0, 1)), "the 0 alone, as C reads it");
+        assert_eq!(auto("-1"), Some((u64::MAX, 2)));
+        let over = scan(b"0x1ffffffffffffffff", Radix::Auto);
+        assert_eq!(
+            over.map(|n| (n.unsigned(), n.magnitude)),
+            Some((u64::MAX, None))
+        );
+    }
 
     #[test]
     fn unsigned_like_the_c_library() {

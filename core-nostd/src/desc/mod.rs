@@ -78,7 +78,7 @@
 //! a NUL byte in a value is an error; a description's storage and dependencies are bounded
 //! ([`Description`]); `restart-limit-count` is kept as a `u16` (saturating).
 
-pub(crate) mod cnum;
+pub mod cnum;
 pub mod description;
 pub mod envfile;
 pub mod error;

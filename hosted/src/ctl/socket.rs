@@ -13,6 +13,7 @@
 //! [`open_socket`] does the system calls.
 
 use crate::paths::{default_socket_path, EnvLookup, InstanceKind, SYSTEM_SOCKET_PATH};
+use dinit_core::desc::cnum;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{FromRawFd, RawFd};
@@ -69,7 +70,7 @@ impl SocketError {
 /// optional sign, then decimal digits up to the first non-digit. `None` if there are no digits
 /// (the "unparsable" case of spec §2.5). Values beyond `i64` saturate, as `strtol` clamps.
 pub fn parse_cs_fd(s: &[u8]) -> Option<i64> {
-    crate::cnum::scan(s, crate::cnum::Radix::Decimal).map(|n| n.signed())
+    cnum::scan(s, cnum::Radix::Decimal).map(|n| n.signed())
 }
 
 /// Chooses the socket (spec §2.3). `default_kind` is the instance kind used when neither `-s`

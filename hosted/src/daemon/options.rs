@@ -7,6 +7,7 @@
 
 use crate::log::Level;
 use crate::paths::InstanceKind;
+use dinit_core::desc::cnum;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -97,7 +98,7 @@ fn level_word(word: &[u8]) -> Option<Level> {
 /// it, then keeps the low bits as an `int` cast would. `None` when there are no digits or
 /// something follows them.
 fn fd_number(s: &[u8]) -> Option<i32> {
-    let n = crate::cnum::scan(s, crate::cnum::Radix::Decimal).filter(|n| n.rest.is_empty())?;
+    let n = cnum::scan(s, cnum::Radix::Decimal).filter(|n| n.end == s.len())?;
     // The low 32 bits, as a conversion to int keeps them.
     Some(n.unsigned() as u32 as i32)
 }

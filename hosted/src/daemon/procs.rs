@@ -11,7 +11,7 @@ use crate::spawn::{
     self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
     Output, SpawnConfig, SpawnSpec, Stdio,
 };
-use dinit_core::desc::LogType;
+use dinit_core::desc::{cnum, LogType};
 use dinit_core::engine::{CommandKind, PidFileResult};
 use dinit_core::{ExitStatus, Options, Pid, ServiceId};
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -697,8 +697,8 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
 /// A number as C's `strtoull(text, &end, 0)` reads it, if it read anything and did not
 /// overflow; whatever follows is ignored.
 fn parse_c_unsigned(text: &[u8]) -> Option<u64> {
-    crate::cnum::scan(text, crate::cnum::Radix::Auto)
-        .filter(|n| !n.overflow)
+    cnum::scan(text, cnum::Radix::Auto)
+        .filter(|n| n.magnitude.is_some())
         .map(|n| n.unsigned())
 }
 

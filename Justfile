@@ -2,20 +2,54 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Everything CI checks: formatting and lints, all tests, the no-panic proof, the docs,
-# compatibility with Dinit, the QEMU boot scenarios, the package tests.
-test: lint unit nopanic doc compat e2e e2e-debian packages-test
+# Everything CI checks: the set-up (scripts/setup.sh test), formatting and lints, all tests, the
+# no-panic proof, the docs, compatibility with Dinit, the QEMU boot scenarios, the package tests.
+# Each stage is a recipe of its own; the time each took is printed at the end (and at a failure).
+test:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    stages=(setup lint unit nopanic doc compat e2e e2e-debian packages-test)
+    report=()
+    total=$(date +%s)
+    summary() {
+        echo "test: stage times:"
+        printf '  %s\n' "${report[@]}"
+        echo "  total          $(( $(date +%s) - total )) s"
+    }
+    for stage in "${stages[@]}"; do
+        echo "test: == $stage =="
+        t=$(date +%s)
+        if [[ $stage == setup ]]; then
+            scripts/setup.sh test
+        else
+            "{{just_executable()}}" "$stage"
+        fi
+        rc=$?
+        report+=("$(printf '%-14s %4d s' "$stage" $(( $(date +%s) - t )))")
+        if (( rc != 0 )); then
+            report[-1]+="  FAILED"
+            summary
+            echo "test: stage $stage failed (exit status $rc)" >&2
+            exit 1
+        fi
+    done
+    summary
+
+# Installs what JOBS need and the machine lacks (Debian packages as root, cargo tools, rustup
+# components): `just setup test`. The recipes below run it themselves; see scripts/setup.sh.
+setup +jobs:
+    scripts/setup.sh {{jobs}}
 
 # Build the workspace (release profile: LTO, one codegen unit, size-optimised, abort on panic).
 build:
     cargo build --workspace --release
 
 # Unit, property and integration tests of every crate.
-unit:
+unit: (setup "unit")
     cargo test --workspace
 
 # rustfmt check and clippy with warnings denied (also for the optional features of the core).
-lint:
+lint: (setup "lint")
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy -p dinit-core --features defmt,small -- -D warnings
@@ -33,7 +67,7 @@ doc:
 # reference from ../shared/peers into target/peers (cached), then runs Dinit's own integration
 # tests against our programs, the dinit-check corpus and the differential scenarios of
 # tests/compat/ with both implementations. `just compat igr::` (a filter) runs a part.
-compat *filter:
+compat *filter: (setup "compat")
     ../shared/peers/build-dinit.sh target/peers >/dev/null
     cargo build -p dinit-hosted --bins
     DINIT_REF_DIR="$PWD/target/peers/dinit/src" cargo test -p dinit-hosted --test compat -- --ignored {{filter}}
@@ -44,11 +78,11 @@ sim seeds="2000" steps="800" first="0":
         cargo test --release -p dinit-core --lib sim_many -- --ignored --nocapture
 
 # The .debs dinit-rs and dinit-rs-init in target/packages (cargo-deb; packaging/README.md).
-deb:
+deb: (setup "deb")
     packaging/build.sh deb
 
 # The same two packages as .rpms in target/packages (rpmbuild, from the .debs' payload).
-rpm: deb
+rpm: (setup "rpm") deb
     packaging/build.sh rpm
 
 # Both package formats.
@@ -56,11 +90,11 @@ packages: rpm
 
 # Package tests: build, lintian/rpmlint, install into a debootstrapped Debian 12 root (cached in
 # target/pkgtest) and with `rpm --root`. Needs root and the tools of packaging/README.md.
-packages-test:
+packages-test: (setup "packages-test")
     cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 2
 
 # The QEMU boot image in target/qemu (kernel + initramfs); a no-op when no input changed.
-image:
+image: (setup "image")
     qemu-images/build.sh
 
 # Boot the image under QEMU with a shell on the serial console. To quit QEMU: Ctrl-A, then X.
@@ -79,14 +113,14 @@ e2e: image
 # as an ext4 disk (qemu-images/debian.sh, cached in target/qemu-debian), boots to the serial
 # console's login prompt; the test logs in as root, checks the system and types `poweroff`
 # (about a minute when cached). Needs root, debootstrap, cargo-deb and e2fsprogs.
-e2e-debian:
+e2e-debian: (setup "e2e-debian")
     cargo test -p dinit-hosted --test qemu -- --ignored --nocapture --exact debian_boots_to_a_login_prompt_and_powers_off
 
 # The engine alone under a fake host, then the whole daemon on generated service sets (start/stop
 # times, memory, control round trips, start/stop cycles); tables and `metric=value` lines; see
 # docs/PERFORMANCE.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR instead.
 # `just bench` (about 8 minutes), or `just bench quick` (smaller sets, under a minute).
-bench mode="full":
+bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
     cargo bench -p dinit-core --bench engine -- {{mode}}
     cargo bench -p dinit-hosted --bench daemon -- {{mode}}
@@ -107,3 +141,12 @@ fuzz seconds="60":
 # flat (tests/soak.rs).
 soak duration="10m":
     SOAK_DURATION={{duration}} cargo test -p dinit-hosted --release --test faults -- --ignored --exact soak::soak --nocapture
+
+# The README's quick start on a fresh Debian 12 machine that has only a Rust toolchain: a
+# debootstrapped root (cached in target/fresh) gets this machine's rustup toolchain read-only and
+# `git archive HEAD` of this tree, and runs the quick-start lines in a chroot; passes when the demo
+# boots and powers off (scripts/fresh-check.sh; about 12 minutes). `just fresh-check all` runs
+# `just test` there too. Needs root.
+[doc("The README's quick start on a fresh Debian 12 root (debootstrap, chroot); about 12 minutes")]
+fresh-check mode="demo": (setup "fresh-check")
+    scripts/fresh-check.sh {{mode}}

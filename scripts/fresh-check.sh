@@ -6,8 +6,8 @@
 #      a Rust toolchain needs to link (gcc, libc6-dev) and HTTPS certificates, its package lists
 #      emptied as on a freshly installed machine (cached in target/fresh/machine).
 #   2. A copy of it (target/fresh/run) gets this machine's rustup toolchain read-only
-#      (RUSTUP_HOME bind-mounted read-only, the rustup proxies on PATH; no cargo tools, no just)
-#      and `git archive HEAD` of this repository in /root/dinit-rs: committed work only.
+#      (RUSTUP_HOME bind-mounted read-only, the rustup proxies on PATH; no cargo tools, no just),
+#      this machine's resolver and trusted certificate authorities, and `git archive HEAD` of this repository in /root/dinit-rs: committed work only.
 #   3. The lines of the README's first "Quick start" block (`just fresh-check all`: of every sh
 #      block of that section, so `just test` too) run there, in a chroot as root with /proc,
 #      /sys and /dev mounted (in a mount namespace of their own), with network access for
@@ -71,7 +71,10 @@ rm -rf --one-file-system "$run"
 say "copying the fresh machine"
 cp -a "$machine" "$run"
 rm -f "$run/.complete"
+# The network as this machine sees it: its resolver and the certificate authorities it trusts
+# (a network may intercept HTTPS with its own authority, which every machine on it then trusts).
 cp -L /etc/resolv.conf "$run/etc/resolv.conf"
+cp -L /etc/ssl/certs/ca-certificates.crt "$run/etc/ssl/certs/ca-certificates.crt"
 mkdir -p "$run/opt/rustup" "$run/usr/local/rust/bin" "$run/root/dinit-rs"
 cp "$rustup_bin" "$run/usr/local/rust/bin/rustup"
 for proxy in cargo rustc rustdoc rustfmt cargo-fmt cargo-clippy clippy-driver; do

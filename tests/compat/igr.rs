@@ -60,6 +60,26 @@ fn run(test: &str) {
     );
 }
 
+/// The command that starts Dinit's test runner.
+///
+/// The runner starts `dinit --ready-fd` and fails the test if it sees the daemon end before it
+/// has read the ready indication, although a daemon whose services all stop at once (as in
+/// `pseudo-cycle`) rightly ends a moment after writing it: on a busy machine the runner is
+/// often not scheduled in between, and then handles the two events in the wrong order (17
+/// failures in 20 with three busy loops beside it; Dinit's own, slower daemon 2 in 20). As
+/// root, the runner therefore runs with a real-time priority that its children do not inherit
+/// (`chrt --reset-on-fork --fifo 1`): it wakes as soon as the indication is written, while the
+/// programs under test run as before (0 failures in 20 under the same load).
+fn runner_command(runner: &std::path::Path) -> Command {
+    if rustix::process::geteuid().is_root() && std::path::Path::new("/usr/bin/chrt").exists() {
+        let mut c = Command::new("/usr/bin/chrt");
+        c.args(["--reset-on-fork", "--fifo", "1"]).arg(runner);
+        c
+    } else {
+        Command::new(runner)
+    }
+}
+
 /// One run of the test in a fresh copy of the tests' folder.
 fn attempt(test: &str) -> Result<(), String> {
     let reference = reference_dir();
@@ -68,7 +88,7 @@ fn attempt(test: &str) -> Result<(), String> {
     copy_tree(&reference.join("igr-tests"), &tests);
     let out_base = work.join("out");
     std::fs::create_dir_all(&out_base).unwrap();
-    let out = Command::new(tests.join("igr-runner"))
+    let out = runner_command(&tests.join("igr-runner"))
         .arg(test)
         .current_dir(&tests)
         .env("IGR_OUTPUT_BASE", &out_base)

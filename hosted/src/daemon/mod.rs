@@ -667,7 +667,7 @@ impl<'s> Daemon<'s> {
             control: Control {
                 listener: None,
                 path: socket_path,
-                conns: Vec::new(),
+                ..Control::default()
             },
             deferred: Deferred {
                 chains: Vec::with_capacity(64),
@@ -889,15 +889,12 @@ impl<'s> Daemon<'s> {
         for name in names {
             match self.load_service(&name) {
                 Ok(id) => {
-                    let now = self.rt.now();
                     if self
-                        .set
-                        .start(id, false, now, &mut HostCtx { rt: &mut self.rt })
+                        .with_engine(|set, now, host| set.start(id, false, now, host))
                         .is_ok()
                     {
                         started += 1;
                     }
-                    self.after_engine();
                 }
                 Err(e) => self.log_load_failure(&name, &e, true),
             }
@@ -951,36 +948,37 @@ impl<'s> Daemon<'s> {
 
     /// Starts a loaded service (as `dinitctl start` does).
     pub fn start_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
-        let now = self.rt.now();
-        let r = self
-            .set
-            .start(id, false, now, &mut HostCtx { rt: &mut self.rt });
-        self.after_engine();
-        r
+        self.with_engine(|set, now, host| set.start(id, false, now, host))
     }
 
     /// Stops a service, with its dependents (as `dinitctl stop --force` does).
     pub fn stop_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
-        let now = self.rt.now();
-        let r = self
-            .set
-            .stop(id, false, false, now, &mut HostCtx { rt: &mut self.rt });
-        self.after_engine();
-        r
+        self.with_engine(|set, now, host| set.stop(id, false, false, now, host))
     }
 
     /// Restarts a service, with its dependents (as `dinitctl restart --force` does).
     pub fn restart_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
+        self.with_engine(|set, now, host| set.restart(id, false, now, host))
+    }
+
+    /// The one way into the engine: runs `f` with the engine, the current time and the host,
+    /// then finishes the turn (`after_engine`: the work the host had to leave until the engine
+    /// returned).
+    pub(crate) fn with_engine<R>(
+        &mut self,
+        f: impl FnOnce(&mut ConfiguredSet, Instant, &mut HostCtx<'_>) -> R,
+    ) -> R {
         let now = self.rt.now();
-        let r = self
-            .set
-            .restart(id, false, now, &mut HostCtx { rt: &mut self.rt });
+        let r = f(self.set, now, &mut HostCtx { rt: &mut self.rt });
         self.after_engine();
         r
     }
 
-    /// Work queued by the host during an engine call.
-    pub(crate) fn after_engine(&mut self) {
+    /// Work queued by the host during an engine call: pass-cs-fd connections to add, chain-to
+    /// targets to start (the one engine call made here directly, in a bounded loop rather than
+    /// through [`Daemon::with_engine`], which comes here), the boot record, the control
+    /// socket and log to open, the engine having become idle.
+    fn after_engine(&mut self) {
         while let Some(fd) = self.rt.deferred.new_conns.pop() {
             self.add_connection(fd);
         }
@@ -1150,23 +1148,20 @@ impl<'s> Daemon<'s> {
             self.dispatch(t, r);
         }
         if self.set.next_deadline().is_some_and(|d| d <= self.rt.now()) {
-            let now = self.rt.now();
-            self.set
-                .handle_timers(now, &mut HostCtx { rt: &mut self.rt });
-            self.after_engine();
+            self.with_engine(|set, now, host| set.handle_timers(now, host));
         }
         // Exec outcomes of this turn's launches (see `procs::launch`), after the replies to the
         // commands that caused them.
         self.report_known_exec_outcomes();
         // Events queued for connections by anything above go out now.
-        for slot in 0..self.rt.control.conns.len() {
+        for slot in 0..self.rt.control.clients.len() {
             let waiting = self
                 .rt
                 .control
-                .conns
+                .clients
                 .get(slot)
                 .and_then(Option::as_ref)
-                .is_some_and(|c| c.has_output());
+                .is_some_and(|c| c.conn.has_output());
             if waiting {
                 self.service_connection(slot);
             }

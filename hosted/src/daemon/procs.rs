@@ -1,7 +1,7 @@
 //! Processes: the per-service runtime record, launching (through [`crate::spawn`]), signals,
 //! pid files, reaping, exec-status and readiness pipes, and buffered service output.
 
-use super::{token, Daemon, HostCtx, Runtime, TokenKind};
+use super::{token, Daemon, Runtime, TokenKind};
 use crate::environ::Environment;
 use crate::load::ReadService;
 use crate::log::Level;
@@ -43,9 +43,9 @@ impl LogBuffer {
         self.data.len()
     }
     /// Up to `n` bytes from `offset`.
-    pub fn slice(&self, offset: usize, n: usize) -> Vec<u8> {
+    pub fn bytes(&self, offset: usize, n: usize) -> &[u8] {
         let end = offset.saturating_add(n).min(self.data.len());
-        self.data.get(offset.min(end)..end).unwrap_or(&[]).to_vec()
+        self.data.get(offset.min(end)..end).unwrap_or(&[])
     }
     /// Removes the first `n` bytes (those a `catlog --clear` reply has sent), keeping what
     /// came after them; no allocation.
@@ -771,10 +771,7 @@ impl Daemon<'_> {
                 }
             }
         }
-        let now = self.rt.now();
-        self.set
-            .process_exited(id, pid, status, now, &mut HostCtx { rt: &mut self.rt });
-        self.after_engine();
+        self.with_engine(|set, now, host| set.process_exited(id, pid, status, now, host));
     }
 
     /// Reports the exec outcomes learnt during launches (see `launch`).
@@ -833,24 +830,10 @@ impl Daemon<'_> {
         if let Some(s) = w.status.take() {
             let _ = self.rt.reactor.remove(&s);
         }
-        let now = self.rt.now();
-        match outcome {
-            Some(ExecOutcome::Started) | None => {
-                self.set
-                    .exec_succeeded(id, pid, now, &mut HostCtx { rt: &mut self.rt });
-            }
-            Some(ExecOutcome::Failed(f)) => {
-                self.set.exec_failed(
-                    id,
-                    pid,
-                    f.stage,
-                    f.errno,
-                    now,
-                    &mut HostCtx { rt: &mut self.rt },
-                );
-            }
-        }
-        self.after_engine();
+        self.with_engine(|set, now, host| match outcome {
+            Some(ExecOutcome::Started) | None => set.exec_succeeded(id, pid, now, host),
+            Some(ExecOutcome::Failed(f)) => set.exec_failed(id, pid, f.stage, f.errno, now, host),
+        });
     }
 
     /// The readiness pipe of `slot` is readable: any data means ready; end of file closes it.
@@ -885,15 +868,11 @@ impl Daemon<'_> {
                 let _ = self.rt.reactor.remove(&fd);
             }
         }
-        let now = self.rt.now();
         if got {
-            self.set.ready(id, now, &mut HostCtx { rt: &mut self.rt });
-            self.after_engine();
+            self.with_engine(|set, now, host| set.ready(id, now, host));
         } else if closed {
             // Closed (or failed) without a word: the start has failed (as with Dinit).
-            self.set
-                .readiness_lost(id, now, &mut HostCtx { rt: &mut self.rt });
-            self.after_engine();
+            self.with_engine(|set, now, host| set.readiness_lost(id, now, host));
         }
     }
 
@@ -940,7 +919,7 @@ mod size_guard {
         let sent = b.len();
         b.append(b"+new");
         b.discard_front(sent);
-        assert_eq!(b.slice(0, 100), b"+new");
+        assert_eq!(b.bytes(0, 100), b"+new");
         b.append(b"0123456789abcdef");
         assert_eq!(b.len(), 16, "full, the rest discarded");
         b.discard_front(1000);

@@ -1,40 +1,40 @@
 //! Harness for the control server's per-connection state machine
-//! (`hosted/src/daemon/control.rs`), fed arbitrary byte streams.
+//! (`hosted/src/daemon/control/conn.rs`), fed arbitrary byte streams.
 //!
-//! `control.rs` has no seam that consumes a receive buffer without a socket: its `Conn` and
-//! `service_connection` are private to the daemon and read from the connection's descriptor.
-//! So this drives the real thing: a user-mode [`Daemon`] runs inside the fuzzing process on a
-//! scratch service directory (internal and triggered services only, so that nothing is ever
-//! forked), and each input is written to a fresh connection on its control socket while the
-//! harness turns the daemon's event loop by hand ([`Daemon::turn`]; the harness raises
-//! `SIGCHLD`, which the daemon reads through its signal descriptor, so that a turn never
-//! waits).
+//! The fuzzed client is a [`Connection`] fed from memory and served by a real user-mode
+//! [`Daemon`] running inside the fuzzing process ([`Daemon::serve`], the seam the daemon's own
+//! socket code uses): no socket between them. The daemon runs on a scratch service directory
+//! (internal and triggered services only, so that nothing is ever forked); between pieces of
+//! input the harness turns the daemon's event loop by hand ([`Daemon::turn`]; the harness
+//! raises `SIGCHLD`, which the daemon reads through its signal descriptor, so that a turn
+//! never waits), so that a well-behaved observer connected through the socket hears what the
+//! fuzzed client did.
 //!
-//! Input: one byte choosing how the rest is written (high bit set: in chunks of
-//! `(byte & 0x7f) + 1` bytes with the loop turned between them; else all at once), then the
-//! byte stream. The daemon's state (loaded services, their states, the environment) carries
-//! over from input to input, as it would between clients; the daemon is made anew after a
-//! `SHUTDOWN` and every [`RECREATE_EVERY`] inputs.
+//! Input: one byte choosing how the rest is fed (high bit set: in chunks of `(byte & 0x7f) +
+//! 1` bytes with the loop turned between them; else all at once), then the byte stream. The
+//! daemon's state (loaded services, their states, the environment) carries over from input to
+//! input, as it would between clients; the daemon is made anew after a `SHUTDOWN` and every
+//! [`RECREATE_EVERY`] inputs.
 //!
 //! Checks:
 //!
 //! * the daemon never panics;
-//! * everything it sends parses as a sequence of replies and information packets;
-//! * once the client has sent everything and read what came back, closing the client's end
-//!   makes the daemon close the connection within a bounded number of loop turns (no slot
-//!   leaks);
-//! * afterwards a fresh, well-behaved client gets `CPVERSION` for `QUERYVERSION`: the daemon
-//!   stays responsive whatever the previous client sent.
+//! * everything the connection sends parses as a sequence of replies and information packets
+//!   that answer the requests in order;
+//! * the connection takes all its input once its output is read, and finishes answering;
+//! * the observer stays connected and gets only information packets;
+//! * afterwards a fresh, well-behaved client on the socket gets `CPVERSION` for
+//!   `QUERYVERSION`: the daemon stays responsive whatever the previous client sent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dinit_core::profile::ConfiguredSet;
 use dinit_core::proto::{Command, Info, PacketClass, ParseError, Reply, Request, StatusFormat};
+use dinit_hosted::daemon::control::Connection;
 use dinit_hosted::daemon::options::DaemonOptions;
 use dinit_hosted::daemon::Daemon;
 use std::cell::RefCell;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -227,18 +227,6 @@ impl Harness {
     }
 }
 
-/// Bytes written by `client` that its peer has not read yet (`SIOCOUTQ`).
-fn unread(client: &UnixStream) -> usize {
-    let mut n: libc::c_int = 0;
-    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int.
-    let r = unsafe { libc::ioctl(client.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
-    if r == 0 {
-        usize::try_from(n).unwrap_or(0)
-    } else {
-        0
-    }
-}
-
 /// Reads what is available; returns false once the daemon has closed the connection.
 fn read_available(client: &mut UnixStream, into: &mut Vec<u8>) -> bool {
     let mut buf = [0u8; 8 * 1024];
@@ -362,68 +350,54 @@ fn run_with(h: &mut Harness, data: &[u8]) {
     } else {
         stream.len().max(1)
     };
-    let mut client = UnixStream::connect(&h.socket).expect("connect");
-    client.set_nonblocking(true).unwrap();
+    // The fuzzed client: a connection state machine fed from memory, served by the daemon.
+    let mut conn = Connection::new();
     let mut received = Vec::new();
-    let mut open = true;
 
-    'write: for piece in stream.chunks(chunk) {
+    'feed: for piece in stream.chunks(chunk) {
         let mut rest = piece;
         let mut turns = 0;
         while !rest.is_empty() {
-            match client.write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // The daemon closed the connection (after BADREQ, or a request too large).
-                Err(_) => break 'write,
+            let space = conn.recv_space();
+            if space.is_empty() {
+                // Closing (after BADREQ, or a request too large): the rest is never read.
+                if conn.is_finished() || (!conn.wants_read() && !conn.wants_write()) {
+                    break 'feed;
+                }
+                // Input waits while output is over its limit: the client reads.
+                take_output(&mut conn, &mut received);
+            } else {
+                let n = space.len().min(rest.len());
+                space[..n].copy_from_slice(&rest[..n]);
+                conn.received(n);
+                rest = &rest[n..];
             }
-            h.turn();
-            open = read_available(&mut client, &mut received);
-            if !open {
-                break 'write;
-            }
+            h.daemon().serve(&mut conn);
             turns += 1;
-            assert!(turns < TURNS, "the daemon stopped reading its input");
+            assert!(turns < TURNS, "the connection stopped taking its input");
         }
+        // Between pieces the loop turns (the observer hears what happened).
         h.turn();
-        open = read_available(&mut client, &mut received);
-        if !open {
+        take_output(&mut conn, &mut received);
+    }
+
+    // Let the connection answer everything: until it has nothing more to send.
+    let mut turns = 0;
+    loop {
+        h.daemon().serve(&mut conn);
+        let before = received.len();
+        take_output(&mut conn, &mut received);
+        if received.len() == before && !conn.wants_write() {
             break;
         }
-    }
-
-    // Let the daemon consume and answer everything: until it has read all the input and two
-    // turns in a row bring nothing new.
-    let mut quiet = 0;
-    let mut turns = 0;
-    while open && quiet < 2 {
-        let before = received.len();
-        h.turn();
-        open = read_available(&mut client, &mut received);
-        if received.len() == before && unread(&client) == 0 {
-            quiet += 1;
-        } else {
-            quiet = 0;
-        }
         turns += 1;
-        assert!(turns < TURNS, "the daemon never finished answering");
+        assert!(turns < TURNS, "the connection never finished answering");
     }
+    h.turn();
 
-    // Closing the client's end must close the connection.
-    if open {
-        let _ = client.shutdown(std::net::Shutdown::Write);
-        let mut turns = 0;
-        while read_available(&mut client, &mut received) {
-            h.turn();
-            turns += 1;
-            assert!(
-                turns < TURNS,
-                "the daemon kept the connection open after the client closed it (input {data:02x?})"
-            );
-        }
-    }
-    drop(client);
+    // The client's end closes: the connection is over.
+    conn.peer_closed();
+    assert!(conn.is_finished(), "a connection outlived its client");
     check_replies(&received, stream);
     h.check_observer(data);
 
@@ -431,6 +405,14 @@ fn run_with(h: &mut Harness, data: &[u8]) {
         h.recreate();
     }
     responsive(h, data);
+}
+
+/// What the connection has to send, read by the client.
+fn take_output(conn: &mut Connection, into: &mut Vec<u8>) {
+    let out = conn.transmit();
+    into.extend_from_slice(out);
+    let n = out.len();
+    conn.transmitted(n);
 }
 
 /// A fresh client gets `CPVERSION` for `QUERYVERSION`.

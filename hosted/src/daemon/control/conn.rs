@@ -6,7 +6,7 @@
 //!
 //! What it keeps: a receive buffer of [`RECV_CAPACITY`] bytes (the largest request), the output
 //! queue ([`OUT_CAPACITY`]), the client's handles (at most [`MAX_HANDLES`]), a streamed reply in
-//! progress ([`Pending`]), and information packets held back while a reply body streams.
+//! progress (`Pending`), and information packets held back while a reply body streams.
 
 use super::server::Server;
 use dinit_core::proto::{

@@ -4,7 +4,7 @@
 //! Three parts, one place for each behaviour:
 //!
 //! * [`conn`]: one connection as a sans-I/O state machine (bytes in, replies and events out);
-//! * [`dispatch`]: each request to its handler, one line per command;
+//! * `dispatch`: each request to its handler, one line per command;
 //! * [`server`]: the narrow interface through which those reach the daemon, and
 //!   `daemon_side`, the daemon's implementation of it (what each command does to services).
 //!
@@ -51,8 +51,11 @@ pub struct Control {
     /// Where the socket is (or will be) bound.
     pub path: Option<PathBuf>,
     pub(super) clients: Vec<Option<Client>>,
-    /// The slot of the connection being served (taken out of `clients` meanwhile).
-    pub(super) serving: Option<usize>,
+    /// The slot of the connection being served from the table (taken out of it meanwhile,
+    /// and not given to a new connection).
+    pub(super) reserved: Option<usize>,
+    /// A connection is being served: events are parked for it.
+    pub(super) serving: bool,
     /// Service events that happened while a connection was being served, kept for it (it
     /// queues them before its next reply: see [`server::Server::take_events`]).
     pub(super) parked: Vec<(ServiceId, ServiceEvent, ServiceStatus)>,
@@ -243,10 +246,10 @@ impl Daemon<'_> {
     /// index.
     pub(super) fn add_connection(&mut self, fd: OwnedFd) -> Option<usize> {
         let control = &mut self.rt.control;
-        let serving = control.serving;
+        let reserved = control.reserved;
         // The slot of the connection being served is empty only meanwhile.
         let free =
-            |(i, c): (usize, &Option<Client>)| (c.is_none() && Some(i) != serving).then_some(i);
+            |(i, c): (usize, &Option<Client>)| (c.is_none() && Some(i) != reserved).then_some(i);
         let slot = match control.clients.iter().enumerate().find_map(free) {
             Some(i) => i,
             None if control.clients.len() < MAX_CONNECTIONS => {
@@ -302,22 +305,17 @@ impl Daemon<'_> {
         let Some(mut client) = self.rt.control.clients.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        self.rt.control.serving = Some(slot);
+        self.rt.control.reserved = Some(slot);
         // Handling stops when the output queue is over its limit; writing may make room.
         for _ in 0..64 {
-            client.conn.process(self);
+            self.serve(&mut client.conn);
             let before = client.conn.transmit().len();
             write_to(&mut client);
             if client.conn.transmit().len() == before || client.conn.is_finished() {
                 break;
             }
         }
-        // Events of work done for it after its last reply.
-        for (id, event, status) in self.rt.control.parked.drain(..) {
-            client.conn.service_event(id, event, &status);
-        }
-        self.rt.control.serving = None;
-        write_to(&mut client);
+        self.rt.control.reserved = None;
         let reactor = &mut self.rt.reactor;
         if client.conn.is_finished() {
             let _ = reactor.remove(&client.fd);
@@ -337,6 +335,19 @@ impl Daemon<'_> {
         }
     }
 
+    /// Lets a connection that is not in the table (being served, or driven from memory by a
+    /// test) handle what it has received and continue its streamed replies, with the daemon
+    /// as its [`server::Server`]. Service events that happen meanwhile reach it before its
+    /// next reply, or at the end.
+    pub fn serve(&mut self, conn: &mut Connection) {
+        self.rt.control.serving = true;
+        conn.process(self);
+        for (id, event, status) in self.rt.control.parked.drain(..) {
+            conn.service_event(id, event, &status);
+        }
+        self.rt.control.serving = false;
+    }
+
     /// Sends events for `id` to every connection holding a handle on it; the one being
     /// served gets them before its next reply.
     pub(super) fn broadcast_event(
@@ -349,7 +360,7 @@ impl Daemon<'_> {
         for c in control.clients.iter_mut().flatten() {
             c.conn.service_event(id, event, status);
         }
-        if control.serving.is_some() {
+        if control.serving {
             control.parked.push((id, event, *status));
         }
     }

@@ -1,5 +1,5 @@
 //! What a control connection needs from the daemon: the narrow interface between the protocol
-//! ([`super::conn`], [`super::dispatch`]) and the service manager. The daemon implements it
+//! ([`super::conn`], `dispatch`) and the service manager. The daemon implements it
 //! (`super::daemon_side`); a test or a fuzz target may implement it with a model.
 
 use dinit_core::proto::Malformed;

@@ -389,7 +389,11 @@ impl fmt::Display for Warning {
 pub trait ServiceStore {
     /// Records a newly loaded service. An error (a user that does not exist, capabilities
     /// that cannot be parsed, ...) fails the load.
-    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String>;
+    fn insert(
+        &mut self,
+        id: ServiceId,
+        read: ReadService,
+    ) -> Result<(), crate::spawn::PrepareError>;
     /// Forgets a service (its load was undone, or it was unloaded).
     fn remove(&mut self, id: ServiceId);
 }
@@ -408,7 +412,11 @@ impl VecStore {
 }
 
 impl ServiceStore for VecStore {
-    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String> {
+    fn insert(
+        &mut self,
+        id: ServiceId,
+        read: ReadService,
+    ) -> Result<(), crate::spawn::PrepareError> {
         if self.slots.len() <= id.index() {
             self.slots.resize_with(id.index() + 1, || None);
         }
@@ -1325,9 +1333,9 @@ impl<'a> Loader<'a> {
                 consumer_of: read.data.extra().consumer_of.clone(),
                 edges: Vec::new(),
             };
-            store.insert(id, read).map_err(|message| LoadError::Load {
+            store.insert(id, read).map_err(|e| LoadError::Load {
                 service: n.to_vec(),
-                message,
+                message: e.to_string(),
             })?;
             Ok(Some(frame))
         };

@@ -232,7 +232,10 @@ impl Runtime {
 
     /// Builds the runtime side of a loaded service (see [`ServiceRt::new`]), and grows the
     /// shared launch buffers for it.
-    pub(crate) fn prepare_service(&mut self, read: ReadService) -> Result<ServiceRt, String> {
+    pub(crate) fn prepare_service(
+        &mut self,
+        read: ReadService,
+    ) -> Result<ServiceRt, crate::spawn::PrepareError> {
         let base = self
             .opts
             .cgroup_path
@@ -272,7 +275,11 @@ pub(crate) struct Store<'a> {
 }
 
 impl ServiceStore for Store<'_> {
-    fn insert(&mut self, id: ServiceId, read: ReadService) -> Result<(), String> {
+    fn insert(
+        &mut self,
+        id: ServiceId,
+        read: ReadService,
+    ) -> Result<(), crate::spawn::PrepareError> {
         let svc = self.rt.prepare_service(read)?;
         // Room to track the start and stop processes of every loaded service, so that a
         // launch never has to grow the table.
@@ -572,15 +579,54 @@ impl Runtime {
 }
 
 /// Why the daemon could not start. The reason has been logged already (on the console, as
-/// Dinit logs it: `dinit: ` and the message on standard output), so the caller only exits.
+/// Dinit logs it: `dinit: ` and the message on standard output), so the caller only exits;
+/// displayed, it is that message.
 #[derive(Debug)]
-pub struct StartupError(pub String);
+pub enum StartupError {
+    /// The event loop, its signals or timers could not be set up (`what` failed).
+    Setup {
+        /// What failed.
+        what: &'static str,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// No control socket path was given and none can be derived.
+    NoSocketPath,
+    /// The control socket could not be opened.
+    Socket(control::SocketError),
+    /// The log file (`-l`) could not be opened.
+    LogFile(std::io::Error),
+    /// The environment file (`-e`) could not be read.
+    EnvFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
 
 impl std::fmt::Display for StartupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        let text = crate::ctl::format::io_error_text;
+        match self {
+            StartupError::Setup { what, error } => write!(f, "{what}: {}", text(error)),
+            StartupError::NoSocketPath => f.write_str(
+                "cannot determine control socket directory (set XDG_RUNTIME_DIR or HOME, or \
+                 use -p)",
+            ),
+            StartupError::Socket(e) => write!(f, "{e}"),
+            StartupError::LogFile(e) => write!(f, "Opening log file failed: {}", text(e)),
+            StartupError::EnvFile { path, error } => write!(
+                f,
+                "Cannot read environment file '{}': {}",
+                path.display(),
+                text(error)
+            ),
+        }
     }
 }
+
+impl std::error::Error for StartupError {}
 
 impl<'s> Daemon<'s> {
     /// Sets the daemon up from its options, in Dinit's order: logging to the console, signals,
@@ -616,11 +662,11 @@ impl<'s> Daemon<'s> {
         log.service_messages = !opts.quiet;
         // Fails with the reason logged (a system that cannot set up its event loop cannot
         // run at all).
-        let fatal = |log: &mut Logger, what: &str, e: std::io::Error| {
-            let msg = format!("{what}: {}", crate::ctl::format::io_error_text(&e));
-            log.log(Level::Error, msg.as_bytes());
+        let fatal = |log: &mut Logger, what: &'static str, error: std::io::Error| {
+            let e = StartupError::Setup { what, error };
+            log.logf(Level::Error, format_args!("{e}"));
             log.flush_for(LOG_FLUSH_LIMIT);
-            StartupError(msg)
+            e
         };
 
         // Reparented descendants (daemons of bgprocess services) become our children, so
@@ -700,32 +746,29 @@ impl<'s> Daemon<'s> {
         }
         let mut daemon = Daemon { set, rt };
         // A failure was logged: flush that before exiting.
-        let failed = |daemon: &mut Daemon<'_>, msg: String| {
+        let failed = |daemon: &mut Daemon<'_>, e: StartupError| {
             daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
-            StartupError(msg)
+            e
         };
-        if let Err(msg) = daemon.open_control_socket(true) {
-            return Err(failed(&mut daemon, msg));
+        if let Err(e) = daemon.open_control_socket(true) {
+            return Err(failed(&mut daemon, e));
         }
         let log_level = daemon.rt.opts.log_level.unwrap_or(Level::Notice);
         if let Some(path) = daemon.rt.opts.log_file.clone() {
             match Sink::file(&path, log_level) {
                 Ok(s) => daemon.rt.log.main = Some(s),
                 Err(e) => {
-                    let msg = format!(
-                        "Opening log file failed: {}",
-                        crate::ctl::format::io_error_text(&e)
-                    );
-                    daemon.rt.log.log(Level::Error, msg.as_bytes());
+                    let e = StartupError::LogFile(e);
+                    daemon.rt.log.logf(Level::Error, format_args!("{e}"));
                     if !system_manager {
-                        return Err(failed(&mut daemon, msg));
+                        return Err(failed(&mut daemon, e));
                     }
                 }
             }
         }
-        if let Err(msg) = daemon.read_env_file() {
+        if let Err(e) = daemon.read_env_file() {
             if !system_manager {
-                return Err(failed(&mut daemon, msg));
+                return Err(failed(&mut daemon, e));
             }
         }
         if !system_manager && daemon.rt.opts.log_file.is_none() {
@@ -740,7 +783,7 @@ impl<'s> Daemon<'s> {
     /// Applies the environment file (`-e`, or the system manager's default, which may be
     /// missing) to the global environment. Lines that are not valid are skipped and logged,
     /// as by Dinit; a file that cannot be read is logged, and returned as the error.
-    fn read_env_file(&mut self) -> Result<(), String> {
+    fn read_env_file(&mut self) -> Result<(), StartupError> {
         let given = self.rt.opts.env_file.clone();
         let Some(path) = given.clone().or_else(|| {
             self.rt
@@ -753,12 +796,13 @@ impl<'s> Daemon<'s> {
         let text = match std::fs::read(&path) {
             Ok(text) => text,
             Err(e) if given.is_some() || e.kind() != std::io::ErrorKind::NotFound => {
+                // The path as bytes (the error's Display would not keep a non-UTF-8 name).
                 let mut msg = b"Cannot read environment file '".to_vec();
                 msg.extend_from_slice(path.as_os_str().as_bytes());
                 msg.extend_from_slice(b"': ");
                 msg.extend_from_slice(crate::ctl::format::io_error_text(&e).as_bytes());
                 self.rt.log.log(Level::Error, &msg);
-                return Err(String::from_utf8_lossy(&msg).into_owned());
+                return Err(StartupError::EnvFile { path, error: e });
             }
             Err(_) => return Ok(()),
         };
@@ -785,12 +829,11 @@ impl<'s> Daemon<'s> {
     /// fatal, except for a system instance on a read-only file system (retried when the file
     /// system becomes writable, or on SIGUSR1). A failure is logged in Dinit's words, and
     /// returned.
-    fn open_control_socket(&mut self, at_startup: bool) -> Result<(), String> {
+    fn open_control_socket(&mut self, at_startup: bool) -> Result<(), StartupError> {
         let Some(path) = self.rt.control.path.clone() else {
-            let msg = "cannot determine control socket directory (set XDG_RUNTIME_DIR or HOME, \
-                       or use -p)";
-            self.rt.log.log(Level::Error, msg.as_bytes());
-            return Err(msg.into());
+            let e = StartupError::NoSocketPath;
+            self.rt.log.logf(Level::Error, format_args!("{e}"));
+            return Err(e);
         };
         if let Some(l) = &self.rt.control.listener {
             // Already open: re-create it only if its file has vanished.
@@ -826,14 +869,13 @@ impl<'s> Daemon<'s> {
         if at_startup && read_only && self.rt.instance == InstanceKind::System {
             return Ok(());
         }
-        let msg = error.to_string();
-        self.rt.log.log(Level::Error, msg.as_bytes());
+        self.rt.log.logf(Level::Error, format_args!("{error}"));
         // Fatal at start-up, except that the system manager carries on without a socket
         // unless another instance holds it (Dinit's would exit, and so halt the machine).
         let fatal = at_startup
             && (!self.rt.system_manager || matches!(error, control::SocketError::AlreadyActive));
         if fatal {
-            Err(msg)
+            Err(StartupError::Socket(error))
         } else {
             Ok(())
         }

@@ -9,7 +9,7 @@ use crate::reactor::{Interest, Reactor};
 use crate::service::{Id, Readiness, ServiceData};
 use crate::spawn::{
     self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
-    Output, SpawnConfig, SpawnSpec, Stdio,
+    Output, PrepareError, SpawnConfig, SpawnSpec, Stdio,
 };
 use dinit_core::desc::{cnum, LogType};
 use dinit_core::engine::{CommandKind, PidFileResult};
@@ -96,18 +96,23 @@ pub struct ServiceRt {
     pub(crate) utmp_pid: Option<Pid>,
 }
 
-fn resolve(id: &Id) -> Result<Credentials, String> {
-    let text = match id {
+fn resolve(id: &Id) -> Result<Credentials, PrepareError> {
+    let what = id_text(id);
+    spawn::resolve_user(&what).map_err(|error| PrepareError::User { what, error })
+}
+
+/// A user or group as the description names it.
+fn id_text(id: &Id) -> String {
+    match id {
         Id::Name(n) => String::from_utf8_lossy(n).into_owned(),
         Id::Number(n) => n.to_string(),
-    };
-    spawn::resolve_user(&text).map_err(|e| format!("run-as {text}: {e}"))
+    }
 }
 
 fn resolve_uid_gid(
     uid: &Option<Id>,
     gid: &Option<Id>,
-) -> Result<(Option<u32>, Option<u32>), String> {
+) -> Result<(Option<u32>, Option<u32>), PrepareError> {
     let mut out_uid = None;
     let mut out_gid = None;
     if let Some(u) = uid {
@@ -116,11 +121,10 @@ fn resolve_uid_gid(
         out_gid = c.gid;
     }
     if let Some(g) = gid {
-        let text = match g {
-            Id::Name(n) => String::from_utf8_lossy(n).into_owned(),
-            Id::Number(n) => n.to_string(),
-        };
-        out_gid = Some(spawn::resolve_group(&text).map_err(|e| format!("group {text}: {e}"))?);
+        let what = id_text(g);
+        let gid =
+            spawn::resolve_group(&what).map_err(|error| PrepareError::Group { what, error })?;
+        out_gid = Some(gid);
     }
     Ok((out_uid, out_gid))
 }
@@ -131,7 +135,7 @@ fn spawn_config(
     command: &[CString],
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
-) -> Result<SpawnConfig, String> {
+) -> Result<SpawnConfig, PrepareError> {
     let opts = data.config.options;
     let mut cfg = SpawnConfig::new(command.iter().map(|c| c.as_bytes().to_vec()));
     // The service's own variables (env-file, load-options), applied at launch over the
@@ -188,7 +192,7 @@ fn spawn_config(
             None => spawn::own_cgroup().ok().flatten(),
         };
         let path = spawn::resolve_cgroup_path(cg.as_os_str().as_bytes(), own.as_deref())
-            .ok_or_else(|| format!("run-in-cgroup {}: cannot resolve the path", cg.display()))?;
+            .ok_or_else(|| PrepareError::Cgroup(cg.clone()))?;
         cfg.cgroup = Some(path);
     }
     cfg.rlimits = data.extra().rlimits.clone();
@@ -200,8 +204,7 @@ fn spawn_config(
     }
     if let Some(caps) = &data.extra().capabilities {
         let text = String::from_utf8_lossy(caps);
-        cfg.capabilities =
-            Some(spawn::Iab::parse(&text).map_err(|e| format!("capabilities: {e}"))?);
+        cfg.capabilities = Some(spawn::Iab::parse(&text).map_err(PrepareError::Capabilities)?);
     }
     cfg.securebits = data.extra().securebits;
     cfg.no_new_privs = opts.contains(Options::NO_NEW_PRIVS);
@@ -214,12 +217,12 @@ fn prepare(
     command: &[CString],
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
-) -> Result<Option<Box<Launch>>, String> {
+) -> Result<Option<Box<Launch>>, PrepareError> {
     if command.is_empty() {
         return Ok(None);
     }
     let cfg = spawn_config(data, command, cgroup_base, original_env)?;
-    let spec = SpawnSpec::new(&cfg).map_err(|e| format!("{e}"))?;
+    let spec = SpawnSpec::new(&cfg).map_err(PrepareError::Spec)?;
     Ok(Some(Box::new(spec)))
 }
 
@@ -272,7 +275,7 @@ impl ServiceRt {
         read: ReadService,
         cgroup_base: Option<&[u8]>,
         original_env: &Environment,
-    ) -> Result<ServiceRt, String> {
+    ) -> Result<ServiceRt, PrepareError> {
         // The commands live on in the launch specifications, the dependencies in the engine:
         // only `data` is kept.
         let data = read.data;

@@ -106,6 +106,52 @@ pub enum FdRole {
     Output,
 }
 
+/// Why a service's launches could not be prepared when it was loaded (a load error of the
+/// service, reported as `Could not load service NAME: ...`).
+#[derive(Debug)]
+pub enum PrepareError {
+    /// `run-as` or `logfile-uid`: no such user (`what` is the setting's value).
+    User {
+        /// The user as the description names it.
+        what: String,
+        /// Why it could not be resolved.
+        error: IdError,
+    },
+    /// The group of `run-as` or `logfile-gid`: no such group.
+    Group {
+        /// The group as the description names it.
+        what: String,
+        /// Why it could not be resolved.
+        error: IdError,
+    },
+    /// `run-in-cgroup`: a relative path with no cgroup to resolve it against.
+    Cgroup(std::path::PathBuf),
+    /// `capabilities`: not a capability set.
+    Capabilities(IabError),
+    /// The launch specification could not be built from the settings.
+    Spec(SpecError),
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrepareError::User { what, error } => write!(f, "run-as {what}: {error}"),
+            PrepareError::Group { what, error } => write!(f, "group {what}: {error}"),
+            PrepareError::Cgroup(path) => {
+                write!(
+                    f,
+                    "run-in-cgroup {}: cannot resolve the path",
+                    path.display()
+                )
+            }
+            PrepareError::Capabilities(e) => write!(f, "capabilities: {e}"),
+            PrepareError::Spec(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PrepareError {}
+
 /// Why [`spawn`] could not start a child at all (before `fork`, or `fork` itself). Failures
 /// inside the child are reported through [`ExecStatus`] instead.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -155,12 +155,11 @@ impl Server for Daemon<'_> {
     fn reload(&mut self, id: ServiceId) -> bool {
         match self.reload_service(id) {
             Ok(()) => true,
-            Err(e) => {
-                if !e.is_empty() {
-                    self.rt.log.logf(Level::Error, format_args!("{e}"));
-                }
+            Err(e @ ReloadError::Refused { .. }) => {
+                self.rt.log.logf(Level::Error, format_args!("{e}"));
                 false
             }
+            Err(ReloadError::DependencyFailed) => false,
         }
     }
 
@@ -281,10 +280,13 @@ impl Daemon<'_> {
     /// [`dinit_core::ServiceSet::reload`] for what may change while it runs). A refusal is
     /// the line Dinit logs for it (`Could not reload service NAME: ...`); a failure to load a
     /// newly named dependency is logged as Dinit logs it first.
-    pub fn reload_service(&mut self, id: ServiceId) -> Result<(), String> {
+    pub fn reload_service(&mut self, id: ServiceId) -> Result<(), ReloadError> {
         let name = self.set.name(id).unwrap_or(&[]).to_vec();
         let shown = String::from_utf8_lossy(&name).into_owned();
-        let refused = |why: &str| format!("Could not reload service {shown}: {why}");
+        let refused = |why: &str| ReloadError::Refused {
+            service: shown.clone(),
+            why: why.to_string(),
+        };
         let dirs = self.rt.dirs.clone();
         let env = self.rt.env.clone();
         let original = self.rt.original_env.clone();
@@ -325,9 +327,9 @@ impl Daemon<'_> {
                                 let mut within = std::mem::take(&mut loader.failed_within);
                                 within.push(name.clone());
                                 let f = crate::load::LoadFailure { error, within };
-                                let last = refused("could not load dependency.");
+                                let last = refused("could not load dependency.").to_string();
                                 self.log_load_failure_chain(&f, &last);
-                                return Err(String::new());
+                                return Err(ReloadError::DependencyFailed);
                             }
                         }
                     }
@@ -339,7 +341,10 @@ impl Daemon<'_> {
             return Err(refused(&why));
         }
         let chain_to = std::mem::take(&mut read.chain_to);
-        let svc = self.rt.prepare_service(read).map_err(|e| refused(&e))?;
+        let svc = self
+            .rt
+            .prepare_service(read)
+            .map_err(|e| refused(&e.to_string()))?;
         let config = svc.data.config;
         self.with_engine(|set, now, host| set.reload(id, config, &chain_to, &deps, now, host))
             .map_err(|e| refused(&format!("{e:?}")))?;
@@ -415,6 +420,35 @@ impl Daemon<'_> {
         None
     }
 }
+
+/// Why a service's description could not be read again and applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadError {
+    /// Refused, for the reason Dinit gives in its words (displayed as Dinit logs it:
+    /// `Could not reload service NAME: REASON`).
+    Refused {
+        /// The service.
+        service: String,
+        /// Why.
+        why: String,
+    },
+    /// A dependency the new description names could not be loaded; that has been logged, as
+    /// Dinit logs it.
+    DependencyFailed,
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::Refused { service, why } => {
+                write!(f, "Could not reload service {service}: {why}")
+            }
+            ReloadError::DependencyFailed => f.write_str("could not load dependency."),
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {}
 
 /// A shutdown kind as the log names it.
 fn kind_name(kind: ShutdownKind) -> &'static str {

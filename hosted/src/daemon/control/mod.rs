@@ -18,6 +18,7 @@
 
 pub mod conn;
 mod daemon_side;
+pub use daemon_side::ReloadError;
 mod dispatch;
 pub mod server;
 

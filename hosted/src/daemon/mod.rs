@@ -314,16 +314,12 @@ impl Host for HostCtx<'_> {
     ) -> Result<Pid, LaunchFailed> {
         procs::launch(self.rt, service, command).map_err(|e| {
             let name = Name(name_in(&self.rt.services, service));
-            match e {
-                procs::LaunchError::Step(what, errno) => self.rt.log.logf(
-                    Level::Error,
-                    format_args!("{name}: {what}: {}", crate::log::Errno(errno)),
-                ),
-                procs::LaunchError::Plain(what) => self
-                    .rt
+            if let procs::LaunchError::Spawn(cause) = &e {
+                self.rt
                     .log
-                    .logf(Level::Error, format_args!("{name}: {what}")),
+                    .logf(Level::Debug, format_args!("{name}: cannot launch: {cause}"));
             }
+            self.rt.log.logf(Level::Error, format_args!("{name}: {e}"));
             LaunchFailed
         })
     }

@@ -342,10 +342,26 @@ impl ServiceRt {
 /// ERROR`), and the start fails.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum LaunchError {
-    /// A step that failed with an error number: what Dinit calls it, and the errno.
-    Step(&'static str, i32),
+    /// A step that failed with an error number: what Dinit calls it, and the error.
+    Step(&'static str, rustix::io::Errno),
     /// A step that failed without an error number (the whole message).
     Plain(&'static str),
+    /// The spawner could not start the child for want of something other than a process or
+    /// a pipe (buffers, descriptors the spec needs): logged in Dinit's words for it, the cause
+    /// at debug level.
+    Spawn(spawn::SpawnError),
+}
+
+impl std::fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LaunchError::Step(what, e) => {
+                write!(f, "{what}: {}", crate::log::Errno(e.raw_os_error()))
+            }
+            LaunchError::Plain(what) => f.write_str(what),
+            LaunchError::Spawn(_) => f.write_str("can't launch process; out of memory"),
+        }
+    }
 }
 
 /// Opens the activation socket of `socket-listen`.
@@ -356,8 +372,7 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, LaunchError> {
     let Some(sock) = &data.extra().socket else {
         return Err(LaunchError::Plain("no activation socket"));
     };
-    let err =
-        |what: &'static str| move |e: rustix::io::Errno| LaunchError::Step(what, e.raw_os_error());
+    let err = |what: &'static str| move |e: rustix::io::Errno| LaunchError::Step(what, e);
     let addr = SocketAddrUnix::new(&sock.path).map_err(err("error creating activation socket"))?;
     // A stale socket file is replaced; anything else at the path is an error (never follow or
     // delete other files).
@@ -376,7 +391,7 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, LaunchError> {
         Err(e) => {
             return Err(LaunchError::Step(
                 "error checking activation socket",
-                e.raw_os_error().unwrap_or(libc::EIO),
+                rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
             ))
         }
     }
@@ -388,7 +403,10 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, LaunchError> {
     )
     .map_err(err("error creating activation socket"))?;
     let (uid, gid) = resolve_uid_gid(&sock.uid, &sock.gid).map_err(|_| {
-        LaunchError::Step("error setting activation socket owner/group", libc::EINVAL)
+        LaunchError::Step(
+            "error setting activation socket owner/group",
+            rustix::io::Errno::INVAL,
+        )
     })?;
     // The file gets its mode from the umask as it is created, and its owner through a call
     // that does not follow a symbolic link: nothing is done through the path afterwards that
@@ -451,7 +469,6 @@ pub(crate) fn launch(
         pids,
         env_strings,
         deferred,
-        log,
         launch_buffers: buffers,
         ..
     } = rt;
@@ -467,7 +484,7 @@ pub(crate) fn launch(
         } else {
             spawn::consumer_pipe()
         }
-        .map_err(|e| LaunchError::Step("can't create output pipe", e.raw_os_error()))?;
+        .map_err(|e| LaunchError::Step("can't create output pipe", e))?;
         if log_type == LogType::Buffer {
             reactor
                 .add(&pipe.0, token(TokenKind::Output, slot), Interest::READ)
@@ -485,14 +502,14 @@ pub(crate) fn launch(
         _ => svc.stop.as_deref(),
     }
     .ok_or(LaunchError::Plain("no command to run"))?;
-    let notify =
-        if spec.needs_notify_pipe() {
-            Some(spawn::child_pipe().map_err(|e| {
-                LaunchError::Step("can't create notification pipe", e.raw_os_error())
-            })?)
-        } else {
-            None
-        };
+    let notify = if spec.needs_notify_pipe() {
+        Some(
+            spawn::child_pipe()
+                .map_err(|e| LaunchError::Step("can't create notification pipe", e))?,
+        )
+    } else {
+        None
+    };
     let cs_pair = if svc.pass_cs_fd {
         Some(
             rustix::net::socketpair(
@@ -501,7 +518,7 @@ pub(crate) fn launch(
                 rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
                 None,
             )
-            .map_err(|e| LaunchError::Step("can't create control socket", e.raw_os_error()))?,
+            .map_err(|e| LaunchError::Step("can't create control socket", e))?,
         )
     } else {
         None
@@ -523,21 +540,12 @@ pub(crate) fn launch(
                 0 => "could not fork",
                 _ => "could not fork (for stop command)",
             };
-            return Err(LaunchError::Step(what, e.raw_os_error()));
+            return Err(LaunchError::Step(what, e));
         }
         Err(spawn::SpawnError::StatusPipe(e)) => {
-            return Err(LaunchError::Step(
-                "can't create status check pipe",
-                e.raw_os_error(),
-            ))
+            return Err(LaunchError::Step("can't create status check pipe", e))
         }
-        Err(e) => {
-            log.logf(
-                Level::Debug,
-                format_args!("{}: cannot launch: {e}", super::Name(&svc.data.name)),
-            );
-            return Err(LaunchError::Plain("can't launch process; out of memory"));
-        }
+        Err(e) => return Err(LaunchError::Spawn(e)),
     };
     let pid = child.pid;
     let mut status = child.status;

@@ -291,6 +291,13 @@ impl ServiceStore for Store<'_> {
         if known.capacity() < want {
             known.reserve(want - known.len());
         }
+        // Room for the events one engine call can cause (a few per service) while a control
+        // connection is being served: parking them never allocates either.
+        let events = id.index().saturating_add(1).saturating_mul(4);
+        let parked = &mut self.rt.control.parked;
+        if parked.capacity() < events {
+            parked.reserve(events - parked.len());
+        }
         let slot = id.index();
         if self.rt.services.len() <= slot {
             self.rt.services.resize_with(slot + 1, || None);

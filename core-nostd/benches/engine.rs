@@ -22,8 +22,8 @@
 use dinit_core::engine::{CommandKind, Host, Notice, PidFileResult, ServiceId};
 use dinit_core::profile::DefaultSet;
 use dinit_core::{
-    DepKind, ExitStatus, Instant, Pid, ServiceConfig, ServiceEvent, ServiceKind, ServiceState,
-    ServiceStatus,
+    DepKind, ExitStatus, Gentle, Instant, Pid, Pin, ServiceConfig, ServiceEvent, ServiceKind,
+    ServiceState, ServiceStatus,
 };
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -137,7 +137,7 @@ fn run_once(
     host.spawned.clear();
     host.signalled.clear();
     let t1 = Clock::now();
-    set.start(boot, false, clock.now(), host).unwrap();
+    set.start(boot, Pin::NoPin, clock.now(), host).unwrap();
     // Processes report exec success one by one, as the daemon's status pipes would. In a
     // chain, each success lets the next service up the chain launch.
     let mut done = 0;
@@ -150,7 +150,8 @@ fn run_once(
     assert_eq!(set.state(boot), Some(ServiceState::Started));
 
     let t2 = Clock::now();
-    set.stop(boot, false, false, clock.now(), host).unwrap();
+    set.stop(boot, Pin::NoPin, Gentle::Force, clock.now(), host)
+        .unwrap();
     let mut done = 0;
     while done < host.signalled.len() {
         let (id, pid) = host.signalled[done];

@@ -17,7 +17,7 @@
 //! ```
 //! use dinit_core::{ServiceSet, ServiceConfig, ServiceKind, DepKind, Instant, ServiceState};
 //! use dinit_core::engine::{Host, CommandKind, LaunchFailed, Notice, PidFileResult, ServiceId};
-//! use dinit_core::{ServiceEvent, ServiceStatus};
+//! use dinit_core::{Pin, ServiceEvent, ServiceStatus};
 //!
 //! struct Quiet;
 //! impl Host for Quiet {
@@ -37,7 +37,7 @@
 //! set.add_dependency(boot, net, DepKind::Regular).unwrap();
 //! set.commit_load().unwrap();
 //!
-//! set.start(boot, false, Instant::ZERO, &mut Quiet).unwrap();
+//! set.start(boot, Pin::NoPin, Instant::ZERO, &mut Quiet).unwrap();
 //! assert_eq!(set.state(net), Some(ServiceState::Started));
 //! assert_eq!(set.state(boot), Some(ServiceState::Started));
 //! ```
@@ -67,7 +67,7 @@ pub mod types;
 mod fmt;
 
 pub use config::{Options, ServiceConfig};
-pub use engine::{CapacityError, Refusal, ServiceId, ServiceSet};
+pub use engine::{CapacityError, Gentle, Pin, Refusal, ServiceId, ServiceSet};
 pub use status::{ServiceStatus, StatusFlags};
 pub use time::{Duration, Instant};
 pub use types::{

@@ -6,6 +6,7 @@
 use core::hint::black_box;
 use dinit_core::engine::{CommandKind, Host, LaunchFailed, Notice, PidFileResult, ServiceId};
 use dinit_core::{
+    Gentle, Pin,
     DepKind, Duration, ExecStage, ExitStatus, Instant, ServiceConfig, ServiceEvent, ServiceKind,
     ServiceSet, ServiceStatus, ShutdownKind,
 };
@@ -175,9 +176,17 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
             Err(_) => set.abort_load(),
         }
         let pin = black_box(seed & 1 == 0);
-        let _ = set.start(a, pin, now, &mut host);
-        let _ = set.wake(b, pin, now, &mut host);
-        let _ = set.restart(a, pin, now, &mut host);
+        let (pins, gentle) = (
+            if pin { Pin::Pin } else { Pin::NoPin },
+            if black_box(seed & 2 == 0) {
+                Gentle::Gentle
+            } else {
+                Gentle::Force
+            },
+        );
+        let _ = set.start(a, pins, now, &mut host);
+        let _ = set.wake(b, pins, now, &mut host);
+        let _ = set.restart(a, gentle, now, &mut host);
         let _ = set.set_trigger(b, pin, now, &mut host);
         if let Some(st) = set.status(a) {
             let pid = st.pid;
@@ -204,8 +213,8 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
             black_box(set.dependents(id).count());
             black_box(set.active_hard_dependents(id).count());
         }
-        let _ = set.stop(a, pin, black_box(seed & 2 == 0), now, &mut host);
-        let _ = set.release(b, pin, now, &mut host);
+        let _ = set.stop(a, pins, gentle, now, &mut host);
+        let _ = set.release(b, pins, now, &mut host);
         let _ = set.unpin(a, now, &mut host);
         set.shutdown(
             ShutdownKind::from_u8(black_box(2)).unwrap_or(ShutdownKind::Halt),

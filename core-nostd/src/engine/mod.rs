@@ -154,6 +154,28 @@ pub enum Refusal {
     Capacity(CapacityError),
 }
 
+/// Whether a command also pins the service in the state it brings it to: `start` and `wake`
+/// pin it started, `stop` and `release` pin it stopped (dinitctl's `--pin`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Pin {
+    /// Pin it.
+    Pin,
+    /// Leave its pins as they are.
+    NoPin,
+}
+
+/// Whether `stop` or `restart` refuses when active hard dependents would have to stop with
+/// the service (dinitctl without `--force`) or takes them down too.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Gentle {
+    /// Refuse ([`Refusal::HasDependents`]).
+    Gentle,
+    /// Stop (or restart) them too.
+    Force,
+}
+
 /// The outcome of a successful [`ServiceSet::wake`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -740,7 +762,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub fn start<H: Host>(
         &mut self,
         id: ServiceId,
-        pin: bool,
+        pin: Pin,
         now: Instant,
         host: &mut H,
     ) -> Result<(), Refusal> {
@@ -756,7 +778,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         self.begin_input(now);
         let r = self.rec_mut(i);
-        if pin && !r.has(flag::PIN_STARTED) {
+        if pin == Pin::Pin && !r.has(flag::PIN_STARTED) {
             r.set(flag::PIN_STARTED);
             self.start_pin_changed(i);
         }
@@ -780,8 +802,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub fn stop<H: Host>(
         &mut self,
         id: ServiceId,
-        pin: bool,
-        gentle: bool,
+        pin: Pin,
+        gentle: Gentle,
         now: Instant,
         host: &mut H,
     ) -> Result<(), Refusal> {
@@ -792,11 +814,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         {
             return Err(Refusal::PinnedStarted);
         }
-        if gentle && self.active_hard_dependents(id).next().is_some() {
+        if gentle == Gentle::Gentle && self.active_hard_dependents(id).next().is_some() {
             return Err(Refusal::HasDependents);
         }
         self.begin_input(now);
-        if pin {
+        if pin == Pin::Pin {
             self.rec_mut(i).set(flag::PIN_STOPPED);
         }
         if self.rec(i).state != ServiceState::Stopped {
@@ -827,13 +849,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub fn release<H: Host>(
         &mut self,
         id: ServiceId,
-        pin: bool,
+        pin: Pin,
         now: Instant,
         host: &mut H,
     ) -> Result<(), Refusal> {
         let i = self.service(id)?;
         self.begin_input(now);
-        if pin {
+        if pin == Pin::Pin {
             self.rec_mut(i).set(flag::PIN_STOPPED);
         }
         if self.rec(i).has(flag::EXPLICIT) {
@@ -849,7 +871,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub fn wake<H: Host>(
         &mut self,
         id: ServiceId,
-        pin: bool,
+        pin: Pin,
         now: Instant,
         host: &mut H,
     ) -> Result<WakeOutcome, Refusal> {
@@ -881,7 +903,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 }
             }
         }
-        if pin && !self.rec(i).has(flag::PIN_STARTED) {
+        if pin == Pin::Pin && !self.rec(i).has(flag::PIN_STARTED) {
             self.rec_mut(i).set(flag::PIN_STARTED);
             self.start_pin_changed(i);
         }
@@ -903,7 +925,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub fn restart<H: Host>(
         &mut self,
         id: ServiceId,
-        gentle: bool,
+        gentle: Gentle,
         now: Instant,
         host: &mut H,
     ) -> Result<(), Refusal> {
@@ -917,7 +939,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         {
             return Err(Refusal::PinnedStarted);
         }
-        if gentle && self.active_hard_dependents(id).next().is_some() {
+        if gentle == Gentle::Gentle && self.active_hard_dependents(id).next().is_some() {
             return Err(Refusal::HasDependents);
         }
         if self.rec(i).state != ServiceState::Started {

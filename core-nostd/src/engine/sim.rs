@@ -410,19 +410,23 @@ impl Sim {
         let now = self.now;
         let rng = &mut self.os.rng;
         let c = rng.below(14);
-        let pin = rng.chance(10);
-        let gentle = rng.chance(50);
+        let pin = if rng.chance(10) { Pin::Pin } else { Pin::NoPin };
+        let gentle = if rng.chance(50) {
+            Gentle::Gentle
+        } else {
+            Gentle::Force
+        };
         if c >= 13 {
             return self.load_more();
         }
         match c {
             0..=2 => {
                 let r = self.set.start(id, pin, now, &mut self.os);
-                format!("start {id:?} pin={pin} -> {r:?}")
+                format!("start {id:?} {pin:?} -> {r:?}")
             }
             3 | 4 => {
                 let r = self.set.stop(id, pin, gentle, now, &mut self.os);
-                format!("stop {id:?} pin={pin} gentle={gentle} -> {r:?}")
+                format!("stop {id:?} {pin:?} {gentle:?} -> {r:?}")
             }
             5 => {
                 let r = self.set.release(id, pin, now, &mut self.os);
@@ -434,7 +438,7 @@ impl Sim {
             }
             7 => {
                 let r = self.set.restart(id, gentle, now, &mut self.os);
-                format!("restart {id:?} gentle={gentle} -> {r:?}")
+                format!("restart {id:?} {gentle:?} -> {r:?}")
             }
             8 => {
                 let r = self.set.unpin(id, now, &mut self.os);
@@ -609,7 +613,7 @@ impl Sim {
                 continue;
             };
             let now = self.now;
-            let _ = self.set.start(target, false, now, &mut self.os);
+            let _ = self.set.start(target, Pin::NoPin, now, &mut self.os);
         }
     }
 

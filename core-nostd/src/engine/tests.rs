@@ -173,49 +173,55 @@ impl World {
 
     pub fn start(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.start(id, false, self.now, &mut self.host);
+        let r = self.set.start(id, Pin::NoPin, self.now, &mut self.host);
         self.check();
         r
     }
     pub fn start_pinned(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.start(id, true, self.now, &mut self.host);
+        let r = self.set.start(id, Pin::Pin, self.now, &mut self.host);
         self.check();
         r
     }
     /// `dinitctl stop` (gentle).
     pub fn stop(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.stop(id, false, true, self.now, &mut self.host);
+        let r = self
+            .set
+            .stop(id, Pin::NoPin, Gentle::Gentle, self.now, &mut self.host);
         self.check();
         r
     }
     /// `dinitctl stop --force`.
     pub fn stop_force(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.stop(id, false, false, self.now, &mut self.host);
+        let r = self
+            .set
+            .stop(id, Pin::NoPin, Gentle::Force, self.now, &mut self.host);
         self.check();
         r
     }
     pub fn stop_pinned(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.stop(id, true, false, self.now, &mut self.host);
+        let r = self
+            .set
+            .stop(id, Pin::Pin, Gentle::Force, self.now, &mut self.host);
         self.check();
         r
     }
     pub fn release(&mut self, name: &str) -> Result<(), Refusal> {
         let id = self.id(name);
-        let r = self.set.release(id, false, self.now, &mut self.host);
+        let r = self.set.release(id, Pin::NoPin, self.now, &mut self.host);
         self.check();
         r
     }
     pub fn wake(&mut self, name: &str) -> Result<WakeOutcome, Refusal> {
         let id = self.id(name);
-        let r = self.set.wake(id, false, self.now, &mut self.host);
+        let r = self.set.wake(id, Pin::NoPin, self.now, &mut self.host);
         self.check();
         r
     }
-    pub fn restart(&mut self, name: &str, gentle: bool) -> Result<(), Refusal> {
+    pub fn restart(&mut self, name: &str, gentle: Gentle) -> Result<(), Refusal> {
         let id = self.id(name);
         let r = self.set.restart(id, gentle, self.now, &mut self.host);
         self.check();
@@ -1009,7 +1015,8 @@ fn a_start_pin_passes_down_hard_dependencies() {
     w.run("app");
     assert_eq!(w.stop_force("dep"), Err(Refusal::PinnedStarted));
     assert_eq!(
-        w.set.restart(w.id("dep"), false, w.now, &mut w.host),
+        w.set
+            .restart(w.id("dep"), Gentle::Force, w.now, &mut w.host),
         Err(Refusal::PinnedStarted)
     );
     assert_eq!(w.state("dep"), ServiceState::Started);
@@ -1100,7 +1107,7 @@ fn restart_stops_then_starts_keeping_activation() {
     let mut w = World::with(&[("boot", internal())], &[]);
     w.start("boot").unwrap();
     w.take();
-    w.restart("boot", true).unwrap();
+    w.restart("boot", Gentle::Gentle).unwrap();
     let calls = w.take();
     let evs: Vec<_> = calls
         .iter()
@@ -1130,7 +1137,10 @@ fn restart_stops_then_starts_keeping_activation() {
 #[test]
 fn restart_of_a_service_not_started_is_refused() {
     let mut w = World::with(&[("dependent", internal())], &[]);
-    assert_eq!(w.restart("dependent", true), Err(Refusal::NotStarted));
+    assert_eq!(
+        w.restart("dependent", Gentle::Gentle),
+        Err(Refusal::NotStarted)
+    );
 }
 
 #[test]
@@ -1144,8 +1154,11 @@ fn restart_with_force_restarts_hard_dependents() {
     w.start("dependent").unwrap();
     w.run("sleeper");
     w.run("dependent");
-    assert_eq!(w.restart("sleeper", true), Err(Refusal::HasDependents));
-    w.restart("sleeper", false).unwrap();
+    assert_eq!(
+        w.restart("sleeper", Gentle::Gentle),
+        Err(Refusal::HasDependents)
+    );
+    w.restart("sleeper", Gentle::Force).unwrap();
     w.exit("dependent", ExitStatus::Signaled(signal::TERM));
     assert_eq!(w.status("dependent").stop_reason, StopReason::DepRestart);
     w.exit("sleeper", ExitStatus::Signaled(signal::TERM));
@@ -1170,7 +1183,7 @@ fn prepared_by_restarts_the_preparer_with_the_dependent() {
     w.run("app");
     assert_eq!(w.state("app"), ServiceState::Started);
     w.take();
-    w.restart("app", true).unwrap();
+    w.restart("app", Gentle::Gentle).unwrap();
     w.exit("app", ExitStatus::Signaled(signal::TERM));
     assert_eq!(
         w.spawns(),
@@ -2309,12 +2322,13 @@ fn a_ten_thousand_deep_chain_starts_and_stops_on_a_64k_stack() {
             set.commit_load().unwrap();
             let top = first.unwrap();
             let bottom = prev.unwrap();
-            set.start(top, false, Instant::ZERO, &mut host).unwrap();
+            set.start(top, Pin::NoPin, Instant::ZERO, &mut host)
+                .unwrap();
             assert_eq!(set.state(bottom), Some(ServiceState::Started));
             assert_eq!(set.state(top), Some(ServiceState::Started));
             assert_eq!(set.active_count(), 10_000);
             host.calls.clear();
-            set.stop(bottom, false, false, Instant::ZERO, &mut host)
+            set.stop(bottom, Pin::NoPin, Gentle::Force, Instant::ZERO, &mut host)
                 .unwrap();
             assert_eq!(set.state(top), Some(ServiceState::Stopped));
             assert_eq!(set.active_count(), 0);
@@ -2409,7 +2423,7 @@ fn stale_ids_and_placeholders_are_refused_by_commands() {
     let now = w.now;
     w.set.unload(a, now, &mut w.host).unwrap();
     assert_eq!(
-        w.set.start(a, false, now, &mut w.host),
+        w.set.start(a, Pin::NoPin, now, &mut w.host),
         Err(Refusal::UnknownService)
     );
     assert_eq!(w.set.status(a), None);

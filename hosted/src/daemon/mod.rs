@@ -29,7 +29,7 @@ use crate::reactor::{handled_signals, Interest, Reactor, SignalSource};
 use control::Control;
 use dinit_core::engine::{CommandKind, Host, LaunchFailed, Notice, PidFileResult};
 use dinit_core::profile::ConfiguredSet;
-use dinit_core::{Instant, Pid, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
+use dinit_core::{Gentle, Instant, Pid, Pin, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
 use options::DaemonOptions;
 use procs::ServiceRt;
 use std::collections::HashMap;
@@ -935,7 +935,7 @@ impl<'s> Daemon<'s> {
             match self.load_service(&name) {
                 Ok(id) => {
                     if self
-                        .with_engine(|set, now, host| set.start(id, false, now, host))
+                        .with_engine(|set, now, host| set.start(id, Pin::NoPin, now, host))
                         .is_ok()
                     {
                         started += 1;
@@ -993,17 +993,17 @@ impl<'s> Daemon<'s> {
 
     /// Starts a loaded service (as `dinitctl start` does).
     pub fn start_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
-        self.with_engine(|set, now, host| set.start(id, false, now, host))
+        self.with_engine(|set, now, host| set.start(id, Pin::NoPin, now, host))
     }
 
     /// Stops a service, with its dependents (as `dinitctl stop --force` does).
     pub fn stop_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
-        self.with_engine(|set, now, host| set.stop(id, false, false, now, host))
+        self.with_engine(|set, now, host| set.stop(id, Pin::NoPin, Gentle::Force, now, host))
     }
 
     /// Restarts a service, with its dependents (as `dinitctl restart --force` does).
     pub fn restart_service(&mut self, id: ServiceId) -> Result<(), dinit_core::Refusal> {
-        self.with_engine(|set, now, host| set.restart(id, false, now, host))
+        self.with_engine(|set, now, host| set.restart(id, Gentle::Force, now, host))
     }
 
     /// The one way into the engine: runs `f` with the engine, the current time and the host,
@@ -1039,9 +1039,9 @@ impl<'s> Daemon<'s> {
             match self.load_service(&target) {
                 Ok(t) => {
                     let now = self.rt.now();
-                    if let Err(e) = self
-                        .set
-                        .start(t, false, now, &mut HostCtx { rt: &mut self.rt })
+                    if let Err(e) =
+                        self.set
+                            .start(t, Pin::NoPin, now, &mut HostCtx { rt: &mut self.rt })
                     {
                         self.rt.log.logf(
                             Level::Warn,

@@ -1,7 +1,7 @@
 //! The daemon as a [`Server`]: what each control command does to the services. Every call
 //! into the engine goes through [`Daemon::with_engine`], which finishes the turn.
 
-use super::server::{Acted, Action, DepChange, Gentle, LoadError, Pin, Server, SignalError};
+use super::server::{Acted, Action, DepChange, LoadError, Server, SignalError};
 use crate::daemon::Daemon;
 use crate::load::LoadFailureKind;
 use crate::log::Level;
@@ -97,20 +97,18 @@ impl Server for Daemon<'_> {
     }
 
     fn act(&mut self, action: Action, id: ServiceId) -> Result<Acted, Refusal> {
-        let pin = |p: Pin| p == Pin::Pin;
-        let gentle = |g: Gentle| g == Gentle::Gentle;
         self.with_engine(|set, now, host| {
             let mut acted = Acted::Done;
             match action {
-                Action::Start { pin: p } => set.start(id, pin(p), now, host)?,
-                Action::Stop { pin: p, gentle: g } => set.stop(id, pin(p), gentle(g), now, host)?,
-                Action::Restart { gentle: g } => set.restart(id, gentle(g), now, host)?,
-                Action::Wake { pin: p } => {
-                    if !set.wake(id, pin(p), now, host)?.found_active_dependent {
+                Action::Start { pin } => set.start(id, pin, now, host)?,
+                Action::Stop { pin, gentle } => set.stop(id, pin, gentle, now, host)?,
+                Action::Restart { gentle } => set.restart(id, gentle, now, host)?,
+                Action::Wake { pin } => {
+                    if !set.wake(id, pin, now, host)?.found_active_dependent {
                         acted = Acted::NoActiveDependent;
                     }
                 }
-                Action::Release { pin: p } => set.release(id, pin(p), now, host)?,
+                Action::Release { pin } => set.release(id, pin, now, host)?,
                 Action::Unpin => set.unpin(id, now, host)?,
             }
             // Judged at once, before the turn is finished (a chain-to started then does not

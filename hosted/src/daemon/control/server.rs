@@ -4,6 +4,7 @@
 
 use dinit_core::proto::Malformed;
 use dinit_core::{DepKind, Refusal, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
+pub use dinit_core::{Gentle, Pin};
 
 /// A command acting on one service (`STARTSERVICE`, `STOPSERVICE`, `WAKESERVICE`,
 /// `RELEASESERVICE`, `UNPINSERVICE`), with its flags decoded.
@@ -49,24 +50,6 @@ impl Action {
             Action::Stop { .. } | Action::Release { .. } | Action::Unpin => Stopped,
         }
     }
-}
-
-/// Whether a start or stop also pins the service in its new state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pin {
-    /// Pin it.
-    Pin,
-    /// Leave pins as they are.
-    NoPin,
-}
-
-/// Whether a stop is refused when it would stop active dependents too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gentle {
-    /// Refuse (`DEPENDENTS` names them).
-    Gentle,
-    /// Stop them too.
-    Force,
 }
 
 /// What an accepted [`Action`] did, where the reply depends on it.

@@ -24,6 +24,11 @@ use std::time::{Duration, Instant};
 const CTL: &str = env!("CARGO_BIN_EXE_dinitctl");
 const DINIT: &str = env!("CARGO_BIN_EXE_dinit");
 
+// The shared harness of the fault and security tests, for its load-independent helpers (an
+// idle daemon, a closed peer); this file keeps its own `Instance`.
+#[path = "instance/mod.rs"]
+mod instance;
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 
@@ -202,12 +207,13 @@ impl Instance {
         out.stdout
     }
 
+    /// Polls `cond`; 30 s without it is a hang (a deadline, never a measure).
     #[track_caller]
     fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
         let start = Instant::now();
         while !cond() {
             assert!(
-                start.elapsed() < Duration::from_secs(15),
+                start.elapsed() < Duration::from_secs(30),
                 "timed out waiting for {what}; log:\n{}",
                 self.read("log")
             );
@@ -246,20 +252,10 @@ impl Instance {
             .to_owned()
     }
 
-    /// The daemon's consumed CPU time (user + system).
-    fn cpu_time(&self) -> Duration {
-        let pid = self.child.as_ref().unwrap().id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        // SAFETY: sysconf has no memory effects.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-        Duration::from_millis(ticks * 1000 / hz)
+    /// Waits until the daemon is idle: it neither spins nor keeps waking up (see
+    /// `instance::wait_idle`; no CPU-time figure, which a loaded machine distorts).
+    fn wait_idle(&self, what: &str) {
+        instance::wait_idle(self.child.as_ref().unwrap().id() as i32, what);
     }
 
     fn daemon_alive(&mut self) -> bool {
@@ -275,7 +271,7 @@ impl Instance {
                 return st;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(15),
+                start.elapsed() < Duration::from_secs(30),
                 "the daemon did not exit; log:\n{}",
                 self.read("log")
             );
@@ -305,6 +301,61 @@ impl Drop for Instance {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A relay between one client and the daemon, to see how far the client has got: the client
+/// is given the returned socket path; the relay connects to the daemon for it and copies
+/// both ways, and sets the flag once the daemon has answered a request that begins with
+/// `code`. (Clients such as dinitctl write each request whole and wait for its reply before
+/// the next, so a request arrives alone and its first byte is its code.)
+fn relay_noting_answer(i: &Instance, code: u8) -> (PathBuf, Arc<AtomicBool>) {
+    let path = i.path("relay.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let daemon = i.sock.clone();
+    let answered = Arc::new(AtomicBool::new(false));
+    let flag = answered.clone();
+    std::thread::spawn(move || {
+        let Ok((client, _)) = listener.accept() else {
+            return;
+        };
+        let server = UnixStream::connect(&daemon).unwrap();
+        let asked = Arc::new(AtomicBool::new(false));
+        let up = {
+            let (client, mut server, asked) = (
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                asked.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = read_some(&client, &mut buf) {
+                    if buf[0] == code {
+                        asked.store(true, Ordering::SeqCst);
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(std::net::Shutdown::Write);
+            })
+        };
+        let mut client = client;
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = read_some(&server, &mut buf) {
+            // Looked at as the bytes arrive, before the client has them: the reply to an
+            // earlier request cannot count.
+            let to_it = asked.load(Ordering::SeqCst);
+            if client.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            if to_it {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+        let _ = client.shutdown(std::net::Shutdown::Write);
+        let _ = up.join();
+    });
+    (path, answered)
 }
 
 /// `read`, again when a signal interrupts it.
@@ -568,13 +619,20 @@ fn no_wait_returns_before_the_transition_completes() {
         0,
     );
     assert_eq!(i.state("slowstart"), "STARTING");
-    // Starting it again waits for the start in progress.
+    // Starting it again waits for the start in progress. The service is let go only once the
+    // daemon has answered that client's STARTSERVICE (3), as seen through a relay: before,
+    // the client would find it started already.
+    let (relay, answered) = relay_noting_answer(&i, 0x03);
     let waiting = Command::new(CTL)
-        .args(["-p", i.sock(), "start", "slowstart"])
+        .arg("-p")
+        .arg(&relay)
+        .args(["start", "slowstart"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    i.wait_for("the second start to be answered", || {
+        answered.load(Ordering::SeqCst)
+    });
     assert_eq!(i.state("slowstart"), "STARTING");
     std::fs::write(i.path("ready"), "").unwrap();
     let out = waiting.wait_with_output().unwrap();
@@ -2135,7 +2193,8 @@ fn packet_len(b: &[u8], status: usize) -> Option<usize> {
 impl Raw {
     fn connect(path: &Path) -> Raw {
         let s = UnixStream::connect(path).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // A hang detector.
+        s.set_read_timeout(Some(instance::HANG)).unwrap();
         Raw { s, buf: Vec::new() }
     }
 
@@ -2152,6 +2211,14 @@ impl Raw {
                 self.buf.extend_from_slice(&chunk[..n]);
                 true
             }
+        }
+    }
+
+    /// Reads until at least `n` bytes have come (kept for the next packet): to know that the
+    /// daemon has begun to answer.
+    fn wait_bytes(&mut self, n: usize) {
+        while self.buf.len() < n {
+            assert!(self.fill(), "connection closed; have {:02x?}", self.buf);
         }
     }
 
@@ -2198,7 +2265,8 @@ impl Raw {
         u32::from_le_bytes(r[2..6].try_into().unwrap())
     }
 
-    /// Asserts that nothing arrives within `ms` milliseconds.
+    /// Asserts that nothing arrives within `ms` milliseconds. (What must not happen: on a
+    /// loaded machine the wait may prove less, but it cannot fail wrongly.)
     fn expect_silence(&mut self, ms: u64) {
         self.s
             .set_read_timeout(Some(Duration::from_millis(ms)))
@@ -2208,9 +2276,7 @@ impl Raw {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             other => panic!("expected silence, got {other:?} {:02x?}", &b[..]),
         }
-        self.s
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        self.s.set_read_timeout(Some(instance::HANG)).unwrap();
     }
 
     /// Reads until the daemon closes the connection; returns what came before.
@@ -3015,9 +3081,11 @@ fn socket_abuse_does_not_disturb_others() {
         closed.iter().filter(|c| **c).count()
     };
     let start = Instant::now();
-    while poll(&held, &mut closed) < 72 && start.elapsed() < Duration::from_secs(10) {
+    while poll(&held, &mut closed) < 72 && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // (A moment more to see that no other is closed: on a loaded machine it may prove less,
+    // never fail wrongly.)
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(poll(&held, &mut closed), 72, "connections refused of 200");
     let mut open: Vec<UnixStream> = held
@@ -3085,7 +3153,9 @@ fn socket_abuse_does_not_disturb_others() {
     let _ = (&stuck).write(&[0xff; 64]);
     // The event generator: starts and stops `ping` as fast as the daemon answers.
     let sock = i.sock.clone();
-    let gen_stop = stop.clone();
+    // (Stopped after the others: see below.)
+    let gen_stop = Arc::new(AtomicBool::new(false));
+    let generator_stop = gen_stop.clone();
     let generator = std::thread::spawn(move || {
         let mut r = Raw::connect(&sock);
         let hd = r.load("ping", false);
@@ -3141,19 +3211,23 @@ fn socket_abuse_does_not_disturb_others() {
             });
         }
     }
+    // The abuse stops; events for the deaf clients go on until each one's queue has
+    // overflowed and it has been disconnected (how many cycles the generator managed in the
+    // three seconds depends on the machine's load).
     stop.store(true, Ordering::Relaxed);
-    let cycles = generator.join().unwrap();
     let garbage: u64 = churners.into_iter().map(|c| c.join().unwrap()).sum();
+    i.wait_for("the clients that never read to be disconnected", || {
+        deaf.iter().all(instance::peer_closed)
+    });
+    generator_stop.store(true, Ordering::Relaxed);
+    let cycles = generator.join().unwrap();
     assert!(i.daemon_alive());
 
     // 3. The misbehaving clients that are still connected cost nothing while idle.
-    std::thread::sleep(Duration::from_millis(100));
-    let cpu0 = i.cpu_time();
-    std::thread::sleep(Duration::from_secs(1));
-    let idle_cpu = i.cpu_time() - cpu0;
+    i.wait_idle("the daemon with stalled clients connected");
     // The clients that never read were disconnected when their queue overflowed.
     for s in deaf {
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_read_timeout(Some(instance::HANG)).unwrap();
         let mut sink = vec![0u8; 1 << 16];
         let mut got = 0usize;
         loop {
@@ -3170,19 +3244,16 @@ fn socket_abuse_does_not_disturb_others() {
     drop((flooder, stuck, open));
     let (b50, b95, bmax) = summary(baseline);
     let (d50, d95, dmax) = summary(during.clone());
+    // The figures are for reading; the only bound is a hang detector.
     eprintln!(
         "well-behaved dinitctl latency: baseline median {b50:?} p95 {b95:?} max {bmax:?}; \
          under abuse ({} calls, {garbage} garbage connections, {cycles} start/stop cycles) \
-         median {d50:?} p95 {d95:?} max {dmax:?}; daemon CPU while idle with stalled clients: {idle_cpu:?}",
+         median {d50:?} p95 {d95:?} max {dmax:?}",
         during.len()
     );
     assert!(
-        dmax < Duration::from_secs(5),
-        "a well-behaved call took {dmax:?}"
-    );
-    assert!(
-        idle_cpu < Duration::from_millis(300),
-        "the daemon spins on idle misbehaving connections: {idle_cpu:?} of CPU in 1 s"
+        dmax < instance::HANG,
+        "a well-behaved call got no answer for {dmax:?}"
     );
     // 4. Everything still works.
     i.expect(&["start", "sleeper"], "Service 'sleeper' started.\n", "", 0);
@@ -3215,16 +3286,12 @@ fn a_client_that_does_not_read_costs_no_cpu() {
         }
     }
     let _ = (&stuck).write(&[0xff; 64]);
-    std::thread::sleep(Duration::from_millis(200));
-    let cpu0 = i.cpu_time();
-    std::thread::sleep(Duration::from_millis(1000));
-    let cpu = i.cpu_time() - cpu0;
-    assert!(cpu < Duration::from_millis(200), "{cpu:?} of CPU in 1 s");
+    // Idle once it has done what it can for them (as the scheduler sees it: a CPU-time figure
+    // would depend on the machine's load).
+    i.wait_idle("the daemon with two clients that do not read");
     // Both are served once they read: the flooder gets a reply to every request.
     flooder.set_nonblocking(false).unwrap();
-    flooder
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    flooder.set_read_timeout(Some(instance::HANG)).unwrap();
     let mut got = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     while got.len() < sent * 5 {
@@ -3258,7 +3325,8 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     let mut a = Raw::connect(&i.sock);
     let hd = a.load("biglog", false);
     a.send(&req(&[&[0x14, 0], &h(hd)]));
-    std::thread::sleep(Duration::from_millis(100));
+    // The SERVICE_LOG header has come: the first client's reply is under way.
+    a.wait_bytes(6);
     let cleared = i.ctl(&["catlog", "--clear", "biglog"]);
     assert_eq!(
         cleared.stdout,
@@ -3297,7 +3365,7 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     let mut a = Raw::connect(&i.sock);
     let hd = a.load("biglog", false);
     a.send(&req(&[&[0x14, 0], &h(hd)]));
-    std::thread::sleep(Duration::from_millis(100));
+    a.wait_bytes(6);
     i.ok(&["stop", "biglog"]);
     a.send(&[0x00]);
     let log = a.packet(14);
@@ -3326,7 +3394,8 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
         for unset in [false, true] {
             let mut a = Raw::connect(&i.sock);
             a.send(&[0x18, 0]);
-            std::thread::sleep(Duration::from_millis(100));
+            // The ALLENV header has come: the body is streaming.
+            a.wait_bytes(9);
             if unset {
                 i.ok(&["unsetenv", "BIG005"]);
             } else {
@@ -3364,7 +3433,8 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     // ALLENV packet, not inside it.
     let mut a = Raw::connect(&i.sock);
     a.send(&[0x1b, 0x18, 0]);
-    std::thread::sleep(Duration::from_millis(100));
+    // The ACK of the listen request and the ALLENV header have come.
+    a.wait_bytes(1 + 9);
     i.ok(&["setenv", "ADDED=1"]);
     a.send(&[0x00]);
     assert_eq!(a.packet(14), [0x32]);
@@ -3416,7 +3486,8 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     assert!(list.ends_with(&format!("[     {{-}}] {}\n", names[1999])));
     let mut a = Raw::connect(&i.sock);
     a.send(&[0x19]);
-    std::thread::sleep(Duration::from_millis(100));
+    // The listing has begun.
+    a.wait_bytes(1);
     for (b, handles) in &mut loaders {
         for hd in handles.iter() {
             assert_eq!(b.request(&req(&[&[0x09], &h(*hd)])), [0x32]);
@@ -3527,8 +3598,8 @@ fn only_the_owner_may_connect() {
     assert_eq!((allowed.stdout.as_str(), allowed.code), ("STARTED\n", 0));
 }
 
-/// Starts a daemon on `sock`; returns its exit status (it must exit within 10 s) and what it
-/// printed.
+/// Starts a daemon on `sock`; returns its exit status (it must exit: a hang detector) and what
+/// it printed.
 fn daemon_refuses(dir: &Path, sock: &Path) -> (Option<i32>, String) {
     let mut child = Instance::spawn_daemon(dir, sock, &[], |_| {});
     let start = Instant::now();
@@ -3536,7 +3607,7 @@ fn daemon_refuses(dir: &Path, sock: &Path) -> (Option<i32>, String) {
         if let Some(st) = child.try_wait().unwrap() {
             break st.code();
         }
-        if start.elapsed() > Duration::from_secs(10) {
+        if start.elapsed() > instance::HANG {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -3598,7 +3669,7 @@ fn what_is_at_the_socket_path_is_never_replaced_unless_a_stale_socket() {
     let start = Instant::now();
     while UnixStream::connect(&stale).is_err() {
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < instance::HANG,
             "the daemon did not listen"
         );
         assert!(i.daemon_alive(), "the daemon exited");
@@ -3838,7 +3909,7 @@ fn concurrent_clients_never_hang() {
                         .unwrap();
                     let start = Instant::now();
                     while child.try_wait().unwrap().is_none() {
-                        if start.elapsed() > Duration::from_secs(10) {
+                        if start.elapsed() > instance::HANG {
                             let _ = child.kill();
                             panic!("dinitctl {args:?} hangs (seed {seed})");
                         }
@@ -3889,7 +3960,9 @@ fn sigusr1_recreates_a_vanished_socket() {
     let mut r = Raw::connect(&i.sock);
     assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
     kill(daemon, libc::SIGUSR1);
-    std::thread::sleep(Duration::from_millis(100));
+    // The signal is pending (its signalfd readable) before this request is written, and the
+    // daemon takes what is ready in that order: the signal is handled by the turn that
+    // answers, so this reply and the client below come after it (no sleep needed).
     assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
     i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
     // Gone: re-created, owner-only.
@@ -3955,7 +4028,7 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
         let _ = tx.send(conns);
     });
     let conns = rx
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(instance::HANG)
         .expect("the daemon stopped accepting connections");
     // Some were accepted and kept, the others refused (closed at once).
     let mut refused = 0;
@@ -3970,10 +4043,9 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
         }
     }
     assert!((1..48).contains(&refused), "{refused} of 48 refused");
-    let cpu0 = i.cpu_time();
-    std::thread::sleep(Duration::from_millis(500));
-    let cpu = i.cpu_time() - cpu0;
-    assert!(cpu < Duration::from_millis(150), "{cpu:?} of CPU in 0.5 s");
+    // Not spinning: idle as the scheduler sees it (not a CPU-time figure, which a loaded
+    // machine distorts), and the log did not grow a line per turn.
+    i.wait_idle("the daemon out of descriptors");
     let log = i.read("log");
     assert!(
         log.lines().count() < 200,

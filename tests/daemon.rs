@@ -274,7 +274,7 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
     let i = Instance::start(&[
         (
             "slow",
-            "type = scripted\ncommand = /bin/sh -c \"trap 'echo INT >> {dir}/signals; exit 1' INT; while :; do sleep 0.05; done\"\nstart-timeout = 0.5\n",
+            "type = scripted\ncommand = /bin/sh -c \"trap 'echo INT >> {dir}/signals; exit 1' INT; echo set > {dir}/trapped; while :; do sleep 0.05; done\"\nstart-timeout = 0.5\n",
         ),
         (
             "stubborn",
@@ -293,7 +293,20 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
     i.wait_for("the start command to be interrupted", || {
         i.state("slow") == "STOPPED (start timed out)"
     });
-    assert_eq!(i.read("signals"), "INT\n");
+    // Its process group got SIGINT, as the shell's trap says. (On a machine so loaded that the
+    // shell had not even set its trap when the timeout came, the signal ended it without a
+    // word: then only the daemon's own account is left, and the shell must not have got that
+    // far.)
+    let log = i.read("log");
+    if i.read("signals").is_empty() && i.read("trapped").is_empty() {
+        eprintln!("the shell had not set its trap at the timeout");
+        assert!(
+            log.contains("Interrupting start of service slow with pid"),
+            "{log}"
+        );
+    } else {
+        assert_eq!(i.read("signals"), "INT\n", "log:\n{log}");
+    }
     let (_, st) = i.ctl(&["is-failed", "slow"]);
     assert_eq!(st, 0);
 

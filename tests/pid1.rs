@@ -149,7 +149,7 @@ impl Pid1 {
         let mut init = 0;
         // A boot that fails and is answered at once may have ended before it is seen.
         let mut over = false;
-        wait_until("the namespace's init", Duration::from_secs(10), || {
+        wait_until("the namespace's init", Duration::from_secs(20), || {
             init = children_of(unshare).first().map_or(0, |c| c.0);
             over = init == 0 && matches!(child.try_wait(), Ok(Some(_)));
             init != 0 || over
@@ -315,20 +315,31 @@ fn orphans_are_reaped_and_sigterm_halts() {
             ("daemon", DAEMON),
             (
                 "forker",
-                "type = scripted\ncommand = /bin/sh -c \"(sleep 0.3 &) ; (sleep 1000 &) ; echo forked > {dir}/forked\"\n",
+                "type = scripted\ncommand = /bin/sh -c \"( (sleep 0.3; echo done > {dir}/short) & ) ; (sleep 1000 &) ; echo forked > {dir}/forked\"\n",
             ),
         ],
         &[],
         None,
     );
     p.wait_file("forked", "forked");
-    // The orphans were re-parented to our init; the short one ends and must be reaped.
-    std::thread::sleep(Duration::from_millis(800));
-    let kids = children_of(p.init);
-    assert!(
-        kids.iter().all(|(_, state)| *state != 'Z'),
-        "zombies left: {kids:?}"
+    // The orphans were re-parented to our init; the short one ends (it says so just before)
+    // and must be reaped: until it is, it shows as running or as a zombie.
+    p.wait_file("short", "done");
+    let short_orphan_left = |kids: &[(i32, char)]| {
+        kids.iter().any(|&(pid, state)| {
+            state == 'Z' || {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                String::from_utf8_lossy(&cmdline).contains("sleep 0.3")
+            }
+        })
+    };
+    let reaped = wait_until(
+        "the short orphan to be reaped",
+        Duration::from_secs(20),
+        || !short_orphan_left(&children_of(p.init)),
     );
+    let kids = children_of(p.init);
+    assert!(reaped, "zombies or the short orphan left: {kids:?}");
     assert!(kids.len() >= 2, "the orphan and the service: {kids:?}");
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();

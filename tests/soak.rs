@@ -1,7 +1,8 @@
 //! Soak: the real daemon under a mixed workload for a given time (`just soak DURATION`), its
-//! memory, descriptors and control latency printed every interval, and checked to stay flat
-//! at the end (the last quarter of the run against the first, after a warm-up of a tenth of
-//! the duration, between 30 s and 2 min).
+//! memory, descriptors and control latency printed every interval; memory and descriptors are
+//! checked to stay flat at the end (the last quarter of the run against the first, after a
+//! warm-up of a tenth of the duration, between 30 s and 2 min). The latency trend is printed
+//! with the verdict, never asserted: a time figure depends on the machine's load.
 //!
 //! The workload, all at once:
 //! - a driver that starts, stops and restarts services (singly and through a dependency
@@ -110,7 +111,8 @@ struct Sample {
 fn prober(sock: std::path::PathBuf, stop: Arc<AtomicBool>, window: Arc<Mutex<Window>>) {
     let connect = || {
         let s = UnixStream::connect(&sock).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        // A hang detector: an answer slower than this is a failure.
+        s.set_read_timeout(Some(instance::HANG)).ok()?;
         Some(s)
     };
     let mut conn = connect();
@@ -421,8 +423,8 @@ fn soak() {
         fmt_kib(anon0max),
         fmt_kib(anon1max),
     );
-    // Flat: no growth of anonymous memory beyond page-granular noise, no descriptor growth, no
-    // latency trend beyond what a shared machine's load explains.
+    // Flat: no growth of anonymous memory beyond page-granular noise, no descriptor growth.
+    // (The latency trend is for reading: a shared machine's load changes it.)
     let anon_flat = anon1max <= anon0max + (128 << 10);
     let rss_flat = rss1max <= rss0max + (512 << 10);
     // (Descriptors include the connections of the misbehaving clients, up to nine at a time.)
@@ -435,5 +437,5 @@ fn soak() {
         if fds_flat { "flat" } else { "GREW" },
         if lat_flat { "flat" } else { "GREW" },
     );
-    assert!(anon_flat && rss_flat && fds_flat && lat_flat, "not flat");
+    assert!(anon_flat && rss_flat && fds_flat, "not flat");
 }

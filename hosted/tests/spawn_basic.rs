@@ -505,8 +505,8 @@ fn only_the_arranged_descriptors_are_inherited() {
     let (child, outcome) = launch_with(&config, fds);
     assert_eq!(outcome, ExecOutcome::Started);
     // Just after exec, the program's dynamic loader has files of its own open for a moment
-    // (the library cache, libc): look again until it has settled, for up to 5 s; an inherited
-    // descriptor would still be there.
+    // (the library cache, libc): look again until it has settled, for up to 30 s (a hang
+    // detector); an inherited descriptor would still be there.
     let open_fds = || {
         let mut open: Vec<i32> = std::fs::read_dir(format!("/proc/{}/fd", child.pid))
             .unwrap()
@@ -515,7 +515,7 @@ fn only_the_arranged_descriptors_are_inherited() {
         open.sort_unstable();
         open
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut open = open_fds();
     while open != [0, 1, 2, 9] && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));

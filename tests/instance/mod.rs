@@ -25,6 +25,7 @@ pub fn is_root() -> bool {
 }
 
 /// Returns from the test, with a message, when not running as root (CI runs as root).
+#[allow(unused_macros)] // (not every crate that includes this file uses it)
 macro_rules! require_root {
     ($why:expr) => {
         if !instance::is_root() {
@@ -33,6 +34,7 @@ macro_rules! require_root {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use require_root;
 
 pub fn temp_dir(tag: &str) -> PathBuf {
@@ -345,6 +347,28 @@ impl Instance {
         out
     }
 
+    /// [`Instance::ok`] for a daemon whose descriptor table is full or has only just been
+    /// freed: a connection it refuses (accepted and closed at once, before any request is
+    /// read, as it must while it has no descriptor for it) is tried again; any other failure
+    /// fails the test, and so does a refusal still there after 30 s.
+    pub fn ok_when_served(&self, args: &[&str]) -> String {
+        let mut out = String::new();
+        self.wait_for(&format!("dinitctl {args:?} to be served"), || {
+            let (text, status) = self.ctl(args);
+            if status == 0 {
+                out = text;
+                return true;
+            }
+            assert!(
+                refused(&text),
+                "dinitctl {args:?} failed:\n{text}\nlog:\n{}",
+                tail(&self.log(), 4000)
+            );
+            false
+        });
+        out
+    }
+
     pub fn wait_for(&self, what: &str, cond: impl FnMut() -> bool) {
         self.wait_for_within(what, Duration::from_secs(30), cond);
     }
@@ -361,8 +385,15 @@ impl Instance {
         }
     }
 
+    /// `dinitctl status SVC`; a connection the daemon refuses (its descriptor table full) is
+    /// tried again (for up to 30 s), since it tells nothing of the service.
     pub fn status(&self, svc: &str) -> String {
-        self.ctl(&["status", svc]).0
+        let mut out = String::new();
+        self.wait_for(&format!("the daemon to answer `status {svc}`"), || {
+            out = self.ctl(&["status", svc]).0;
+            !refused(&out)
+        });
+        out
     }
 
     pub fn pid_of(&self, svc: &str) -> Option<i32> {
@@ -387,9 +418,14 @@ impl Instance {
         }
     }
 
-    /// The daemon's CPU time so far.
+    /// The daemon's CPU time so far (to print; never asserted: see [`wait_idle`]).
     pub fn cpu_time(&self) -> Duration {
         cpu_time(self.pid)
+    }
+
+    /// Waits until the daemon is idle: it neither spins nor keeps waking up ([`wait_idle`]).
+    pub fn wait_idle(&self, what: &str) {
+        wait_idle(self.pid, what);
     }
 
     pub fn fd_count(&self) -> usize {
@@ -424,6 +460,13 @@ impl Drop for Instance {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// What dinitctl prints when the daemon closed the connection at once: it refuses connections
+/// while its descriptor or connection table is full (docs/SECURITY.md).
+pub fn refused(out: &str) -> bool {
+    out.contains("control socket read failure or protocol error")
+        || out.contains("control socket write error")
 }
 
 pub fn tail(s: &str, n: usize) -> &str {
@@ -555,10 +598,107 @@ pub fn cpu_time(pid: i32) -> Duration {
     Duration::from_millis(ticks * 1000 / hz)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Idleness, without a CPU-time figure
+
+/// What a process was seen doing over about a second: in how many of [`IDLE_SAMPLES`] looks at
+/// its scheduler state (/proc/PID/stat, field 3) it was asleep (`S`: blocked in a system call,
+/// such as the daemon's `epoll_wait`), and how many times it went to sleep meanwhile (its
+/// voluntary context switches, /proc/PID/status), i.e. how many times it had woken up.
+#[derive(Debug, Clone, Copy)]
+pub struct Activity {
+    pub samples: u32,
+    pub asleep: u32,
+    pub wakeups: u64,
+}
+
+/// Looks at the state this many times, [`IDLE_PERIOD`] apart.
+pub const IDLE_SAMPLES: u32 = 50;
+pub const IDLE_PERIOD: Duration = Duration::from_millis(20);
+/// More wake-ups than this in one watch are activity, not idleness.
+pub const IDLE_MAX_WAKEUPS: u64 = 10;
+
+impl Activity {
+    /// Idle: asleep in at least half the samples, and woken a few times at most.
+    ///
+    /// Neither figure depends on how loaded the machine is, unlike CPU time spent in a
+    /// second: a process that spins is runnable (`R`) in every sample (waiting for a CPU is
+    /// `R` too), however little CPU it gets; one that keeps waking up (a timer, or a readiness
+    /// that never clears taken turn after turn through a blocking wait) counts a voluntary
+    /// context switch for each turn. An idle process blocked in `epoll_wait` is `S`
+    /// throughout and does not wake at all, loaded machine or not.
+    pub fn idle(&self) -> bool {
+        self.asleep * 2 >= self.samples && self.wakeups <= IDLE_MAX_WAKEUPS
+    }
+}
+
+/// The scheduler state of `pid` (`R`, `S`, `D`, `Z`...); `?` if it cannot be read.
+pub fn sched_state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|s| s.chars().next())
+        .unwrap_or('?')
+}
+
+/// Watches `pid` for [`IDLE_SAMPLES`] samples (about a second on an idle machine, longer on a
+/// loaded one, which changes nothing for an idle process).
+pub fn watch(pid: i32) -> Activity {
+    let switches = || {
+        status_field(pid, "voluntary_ctxt_switches")
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    let before = switches();
+    let mut asleep = 0;
+    for _ in 0..IDLE_SAMPLES {
+        if sched_state(pid) == 'S' {
+            asleep += 1;
+        }
+        std::thread::sleep(IDLE_PERIOD);
+    }
+    Activity {
+        samples: IDLE_SAMPLES,
+        asleep,
+        wakeups: switches().saturating_sub(before),
+    }
+}
+
+/// Waits until `pid` is seen idle for a whole watch ([`Activity::idle`]), after whatever it
+/// was finishing; fails when it is still busy after 30 s (it spins, or keeps waking up).
+pub fn wait_idle(pid: i32, what: &str) {
+    let start = Instant::now();
+    loop {
+        let seen = watch(pid);
+        if seen.idle() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what}: the process {pid} is not idle: {seen:?} (asleep in at least half the \
+             samples, at most {IDLE_MAX_WAKEUPS} wake-ups, for idleness)"
+        );
+    }
+}
+
 pub fn fd_count(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0)
+}
+
+/// Has the other end of `s` closed it? True as soon as it has, even with data left unread
+/// here (so a client that never reads can see that it was disconnected without reading, which
+/// would make room for more).
+pub fn peer_closed(s: &impl std::os::fd::AsRawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: s.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no wait.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n == 1 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
 pub fn alive(pid: i32) -> bool {

@@ -2,13 +2,13 @@
 //! stop reasons, exec stages, events, dependency kinds, shutdown kinds and exit statuses.
 //!
 //! Where a type travels on the wire, its discriminants are the protocol's numbers
-//! (shared/spec/control-protocol.md section 6), so the codec converts with `as u8` and the
+//! (docs/PROTOCOL.md §6), so the codec converts with `as u8` and the
 //! `from_u8`-style constructors.
 
 /// Process ID as the operating system gives it; `0` never names a process here.
 pub type Pid = i32;
 
-/// The state of a service (dinit(8) "SERVICE ACTIVATION MODEL"; protocol section 6.1).
+/// The state of a service (dinit(8) "SERVICE ACTIVATION MODEL"; PROTOCOL.md §6.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -47,7 +47,7 @@ impl ServiceState {
     }
 }
 
-/// Why a service most recently stopped (protocol section 6.2). It persists after the service
+/// Why a service most recently stopped (PROTOCOL.md §6.2). It persists after the service
 /// starts again; interpret it only when the service is stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -94,7 +94,7 @@ impl StopReason {
     }
 }
 
-/// The step of process setup that failed (protocol section 6.3). The runtime's child reports
+/// The step of process setup that failed (PROTOCOL.md §6.3). The runtime's child reports
 /// one of these, with an errno, over its status pipe.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -174,7 +174,7 @@ impl ExecStage {
     }
 }
 
-/// A service event, as sent to control-protocol listeners (protocol section 6.4).
+/// A service event, as sent to control-protocol listeners (PROTOCOL.md §6.4).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -205,7 +205,7 @@ impl ServiceEvent {
     }
 }
 
-/// What to do once every service has stopped (protocol section 6.5).
+/// What to do once every service has stopped (PROTOCOL.md §6.5).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -240,7 +240,7 @@ impl ShutdownKind {
 }
 
 /// The relationship a dependency edge expresses (dinit-service(5) "SERVICE DEPENDENCIES";
-/// the numbers are the protocol's, section 6.6). An edge always points from the service that
+/// the numbers are the protocol's, PROTOCOL.md §6.6). An edge always points from the service that
 /// waits (`from`, the dependent) to the service waited for (`to`, the dependency).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -347,8 +347,8 @@ pub enum AutoRestart {
     No = 2,
 }
 
-/// How a process ended, in the terms of `waitid(2)`'s `si_code`/`si_status` (protocol
-/// section 6.9), or `None` when no process has ended yet.
+/// How a process ended, in the terms of `waitid(2)`'s `si_code`/`si_status`
+/// (PROTOCOL.md §6.9), or `None` when no process has ended yet.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ExitStatus {

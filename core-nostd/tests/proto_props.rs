@@ -479,7 +479,7 @@ mod proto {
             prop_assert_eq!(parsed.normalized(), parsed);
             // What survives re-emits to the same bytes.
             prop_assert_eq!(&emit_with(parsed.buffer_len(), |out| parsed.emit(out)), &bytes);
-            // The case rules of spec §3.3.
+            // The case rules of PROTOCOL.md §3.3.
             let s = b.status();
             let view = StatusView::new_unchecked(&bytes[..]);
             if s.flags.has(StatusFlags::HAS_PID) {

@@ -204,8 +204,8 @@ fn infos(data: &[u8]) {
                 Ok(len)
             );
             prefixes_incomplete(data, len, |d| Info::parse_prefix(d).map(|(_, n)| n));
-            // SERVICEEVENT/SERVICEEVENT5 accept a longer length byte than they emit (spec
-            // §9.2); the rest emit exactly what they parsed.
+            // SERVICEEVENT/SERVICEEVENT5 accept a longer length byte than they emit
+            // (PROTOCOL.md §9.2); the rest emit exactly what they parsed.
             if !matches!(info, Info::ServiceEvent { .. } | Info::ServiceEvent5 { .. }) {
                 assert_eq!(info.buffer_len(), len, "{info:?}");
             }

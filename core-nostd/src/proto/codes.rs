@@ -1,12 +1,12 @@
-//! The protocol's numbers: command, reply and information codes (spec §6.12), the start/stop
-//! flags byte (§6.7), the loader mechanism (§6.11) and the dependency types the wire accepts
-//! (§6.6). Service states, stop reasons, exec stages, events and shutdown kinds live in
-//! [`crate::types`], whose discriminants are already the protocol's numbers.
+//! The protocol's numbers: command, reply and information codes (PROTOCOL.md §6.12), the start/stop
+//! flags byte (PROTOCOL.md §6.7), the loader mechanism (PROTOCOL.md §6.11) and the dependency types
+//! the wire accepts (PROTOCOL.md §6.6). Service states, stop reasons, exec stages, events and
+//! shutdown kinds live in [`crate::types`], whose discriminants are already the protocol's numbers.
 
 use super::status::StatusFormat;
 use crate::types::DepKind;
 
-/// A request code (spec §6.12, §7): the first byte of every packet a client sends.
+/// A request code (PROTOCOL.md §6.12, §7): the first byte of every packet a client sends.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -113,7 +113,7 @@ impl Command {
         Self::ALL.get(usize::from(v)).copied()
     }
 
-    /// The protocol version that introduced the command (spec §6.12).
+    /// The protocol version that introduced the command (PROTOCOL.md §6.12).
     pub const fn min_version(self) -> u16 {
         match self as u8 {
             0..=18 => 1,
@@ -126,7 +126,7 @@ impl Command {
         }
     }
 
-    /// The request's size if it is fixed (spec §7.21); `None` for FIND, LOAD and SETENV,
+    /// The request's size if it is fixed (PROTOCOL.md §7.21); `None` for FIND, LOAD and SETENV,
     /// whose size is 3 plus their embedded string length.
     pub const fn fixed_len(self) -> Option<usize> {
         match self {
@@ -157,8 +157,8 @@ impl Command {
         }
     }
 
-    /// The status block size of the replies to this request (spec §7.5, §7.8, §7.13): status10
-    /// for `LISTSERVICES`/`SERVICESTATUS`, status14 for their v5 forms, status30 for
+    /// The status block size of the replies to this request (PROTOCOL.md §7.5, §7.8, §7.13):
+    /// status10 for `LISTSERVICES`/`SERVICESTATUS`, status14 for their v5 forms, status30 for
     /// `SERVICESTATUS6` and `ENABLE_SERVICE_V7`. `None` for requests whose replies carry none.
     pub const fn reply_status_format(self) -> Option<StatusFormat> {
         match self {
@@ -170,7 +170,7 @@ impl Command {
     }
 }
 
-/// A reply code (spec §6.12, §8): the first byte of a packet the daemon sends in answer to a
+/// A reply code (PROTOCOL.md §6.12, §8): the first byte of a packet the daemon sends in answer to a
 /// request.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -278,8 +278,8 @@ impl ReplyCode {
         Self::ALL.get(usize::from(v.checked_sub(50)?)).copied()
     }
 
-    /// True for the replies that are that single byte (spec §8.1). The never-sent and retired
-    /// codes 54-57 count as single-byte: nothing else is defined for them.
+    /// True for the replies that are that single byte (PROTOCOL.md §8.1). The never-sent and
+    /// retired codes 54-57 count as single-byte: nothing else is defined for them.
     pub const fn is_single_byte(self) -> bool {
         !matches!(
             self,
@@ -297,7 +297,7 @@ impl ReplyCode {
     }
 }
 
-/// An information packet code (spec §9): unsolicited packets from the daemon.
+/// An information packet code (PROTOCOL.md §9): unsolicited packets from the daemon.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -323,7 +323,7 @@ impl InfoCode {
     }
 }
 
-/// The class of a packet, from its first byte (spec §3.1).
+/// The class of a packet, from its first byte (PROTOCOL.md §3.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PacketClass {
@@ -349,8 +349,8 @@ impl PacketClass {
     }
 }
 
-/// The flags byte of START/STOP/WAKE/RELEASE (spec §6.7). Bits 3-6 mean nothing; they are kept
-/// as received so that a packet re-emits unchanged.
+/// The flags byte of START/STOP/WAKE/RELEASE (PROTOCOL.md §6.7). Bits 3-6 mean nothing; they are
+/// kept as received so that a packet re-emits unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct StartFlags(u8);
@@ -410,7 +410,7 @@ impl StartFlags {
     }
 }
 
-/// The loader mechanism of `LOADER_MECH` byte 1 (spec §6.11).
+/// The loader mechanism of `LOADER_MECH` byte 1 (PROTOCOL.md §6.11).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -432,8 +432,8 @@ impl LoaderMechKind {
     }
 }
 
-/// The dependency types ADD_DEP, REM_DEP and the ENABLE requests accept (spec §6.6): regular,
-/// waits-for and milestone. Any other byte is answered with `BADREQ`.
+/// The dependency types ADD_DEP, REM_DEP and the ENABLE requests accept (PROTOCOL.md §6.6):
+/// regular, waits-for and milestone. Any other byte is answered with `BADREQ`.
 pub const WIRE_DEP_KINDS: [DepKind; 3] = [DepKind::Regular, DepKind::WaitsFor, DepKind::Milestone];
 
 /// The dependency type a request byte names, if the wire accepts it.

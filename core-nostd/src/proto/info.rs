@@ -1,11 +1,11 @@
-//! Information packets (daemon to client, codes 100 and up; spec §9).
+//! Information packets (daemon to client, codes 100 and up; PROTOCOL.md §9).
 //!
 //! Byte 1 of an information packet is its total length, so a client can skip ones it does not
 //! know, except `ENVEVENT`, whose byte 1 is the length of its 5-byte header only and whose
-//! data length is the `u16` at offset 3 (spec §9.3, §14 item 6).
+//! data length is the `u16` at offset 3 (PROTOCOL.md §9.3, §10 item 6).
 //!
 //! For every service event the daemon sends, per handle, `SERVICEEVENT5` then `SERVICEEVENT`
-//! (spec §9.2, §14 items 2 and 25); [`emit_service_event_pair`] writes the pair.
+//! (PROTOCOL.md §9.2, §10 items 2 and 25); [`emit_service_event_pair`] writes the pair.
 
 use super::codes::InfoCode;
 use super::field::{bytes_at, check_room, u16_at, u32_at, u8_at, Writer};
@@ -138,7 +138,7 @@ impl<T: AsRef<[u8]>> InfoPacket<T> {
         u32_at(self.buffer.as_ref(), 2)
     }
 
-    /// Service events: the raw event code (spec §6.4).
+    /// Service events: the raw event code (PROTOCOL.md §6.4).
     pub fn event(&self) -> Option<u8> {
         if !self.is_event() {
             return None;
@@ -183,7 +183,7 @@ impl<T: AsRef<[u8]>> InfoPacket<T> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Info<'a> {
     /// `SERVICEEVENT` (100), sent second. Parsing accepts a length byte of 7 or more, and
-    /// reads the status only if the packet holds one (spec §9.2).
+    /// reads the status only if the packet holds one (PROTOCOL.md §9.2).
     ServiceEvent {
         /// The handle on this connection.
         handle: Handle,
@@ -372,7 +372,7 @@ impl<'a> Info<'a> {
 
 /// Writes what the daemon sends a listener for one event on one handle: `SERVICEEVENT5`
 /// (status14) immediately followed by `SERVICEEVENT` (status10), [`SERVICE_EVENT_PAIR_LEN`]
-/// bytes in all (spec §9.2).
+/// bytes in all (PROTOCOL.md §9.2).
 pub fn emit_service_event_pair(
     handle: Handle,
     event: ServiceEvent,

@@ -1,7 +1,7 @@
-//! Replies (daemon to client, codes 50-79; spec §8), and [`DaemonPacket`], which frames and
+//! Replies (daemon to client, codes 50-79; PROTOCOL.md §8), and [`DaemonPacket`], which frames and
 //! parses everything a client receives: replies and information packets interleaved.
 //!
-//! Sizes (spec §6.12): most replies are one byte; `CPVERSION` 5 and `SERVICERECORD` 7 bytes;
+//! Sizes (PROTOCOL.md §6.12): most replies are one byte; `CPVERSION` 5 and `SERVICERECORD` 7 bytes;
 //! `SERVICESTATUS` and `SVCINFO` carry a status block whose size the request decides (pass
 //! the [`StatusFormat`]); the rest announce their size in a length field after the code:
 //!
@@ -255,8 +255,8 @@ impl<'a> Iterator for ServiceDirsIter<'a> {
     }
 }
 
-/// Iterator over the `NAME=VALUE` entries of an `ALLENV` body (spec §7.19): the body is split
-/// at each NUL and the NULs are dropped. A last entry missing its NUL is still returned.
+/// Iterator over the `NAME=VALUE` entries of an `ALLENV` body (PROTOCOL.md §7.19): the body is
+/// split at each NUL and the NULs are dropped. A last entry missing its NUL is still returned.
 #[derive(Clone, Debug)]
 pub struct EnvEntries<'a> {
     rest: &'a [u8],
@@ -284,7 +284,7 @@ impl<'a> Iterator for EnvEntries<'a> {
 }
 
 /// The replies whose body is a plain byte string with its length in the header. Their bodies
-/// can be large (spec §4.2), so both ends may handle header and body separately.
+/// can be large (PROTOCOL.md §4.2), so both ends may handle header and body separately.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BodyReply {
@@ -950,7 +950,7 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Anything a client receives: a reply or an information packet (spec §3.1, §4.4:
+/// Anything a client receives: a reply or an information packet (PROTOCOL.md §3.1, §4.4:
 /// information packets may come between any two replies, even before the reply to the
 /// request that caused them).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,14 +1,14 @@
-//! Requests (client to daemon, codes 0-29; spec §7).
+//! Requests (client to daemon, codes 0-29; PROTOCOL.md §7).
 //!
 //! The daemon frames and parses with [`Request::parse_prefix`] (or [`RequestPacket`] and
 //! [`Request::parse`]); a client builds a [`Request`] and [`Request::emit`]s it.
 //!
-//! Framing follows spec §4.1 and §7.21: fixed-size requests are complete once their size is
+//! Framing follows PROTOCOL.md §4.1 and §7.21: fixed-size requests are complete once their size is
 //! buffered; FIND, LOAD and SETENV (`code`, `u16 L`, `L` bytes) first need
 //! [`MIN_STRING_REQUEST_LEN`] bytes, then `L` must be 1..=[`MAX_NAME_LEN`], then `3 + L` bytes
 //! must be buffered. The remaining checks (name prefix, shutdown and dependency types,
 //! reserved bytes) are made on the complete packet. Every check failure is a request the
-//! daemon answers with `BADREQ` and a close (spec §4.3).
+//! daemon answers with `BADREQ` and a close (PROTOCOL.md §4.3).
 
 use super::codes::{wire_dep_kind, Command, StartFlags};
 use super::field::{bytes_at, check_room, i32_at, u16_at, u32_at, u8_at, Writer};
@@ -462,7 +462,7 @@ impl<'a> Request<'a> {
     }
 
     /// Parses the first request of `buf` and returns it with its length, so that the next
-    /// one starts there (pipelining, spec §4.1). See the module documentation for when it
+    /// one starts there (pipelining, PROTOCOL.md §4.1). See the module documentation for when it
     /// answers [`ParseError::Incomplete`] and [`ParseError::Malformed`].
     pub fn parse_prefix(buf: &'a [u8]) -> Result<(Self, usize), ParseError> {
         let len = frame(buf)?;

@@ -1,4 +1,4 @@
-//! The service status block (spec §3.3) in its three sizes, and its conversion to and from
+//! The service status block (PROTOCOL.md §3.3) in its three sizes, and its conversion to and from
 //! [`ServiceStatus`].
 //!
 //! All three start with the same 6 bytes: state, target state, flags, stop reason and a `u16`
@@ -22,7 +22,7 @@ use super::{EmitError, Malformed, ParseError};
 use crate::status::{ServiceStatus, StatusFlags};
 use crate::types::{ExecStage, ExitStatus, ServiceState, StopReason};
 
-/// A `struct timespec` as status30 carries it (spec §3.2): seconds and nanoseconds, each a
+/// A `struct timespec` as status30 carries it (PROTOCOL.md §3.2): seconds and nanoseconds, each a
 /// little-endian `i64`. It is the modification time of a service's description file when it
 /// was loaded; zero when unknown.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Debug, Hash)]
@@ -44,8 +44,8 @@ impl Timespec {
     }
 }
 
-/// Which of the three status block sizes a packet carries (spec §3.3). Only the request tells;
-/// see [`super::Command::reply_status_format`].
+/// Which of the three status block sizes a packet carries (PROTOCOL.md §3.3). Only the request
+/// tells; see [`super::Command::reply_status_format`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StatusFormat {
@@ -109,27 +109,27 @@ impl<T: AsRef<[u8]>> StatusView<T> {
         self.buffer
     }
 
-    /// Current state byte (spec §6.1).
+    /// Current state byte (PROTOCOL.md §6.1).
     pub fn state(&self) -> Option<u8> {
         u8_at(self.buffer.as_ref(), offset::STATE)
     }
 
-    /// Target state byte (spec §6.1).
+    /// Target state byte (PROTOCOL.md §6.1).
     pub fn target(&self) -> Option<u8> {
         u8_at(self.buffer.as_ref(), offset::TARGET)
     }
 
-    /// Flags (spec §6.8).
+    /// Flags (PROTOCOL.md §6.8).
     pub fn flags(&self) -> Option<StatusFlags> {
         u8_at(self.buffer.as_ref(), offset::FLAGS).map(StatusFlags::from_bits)
     }
 
-    /// Stop reason byte (spec §6.2).
+    /// Stop reason byte (PROTOCOL.md §6.2).
     pub fn stop_reason(&self) -> Option<u8> {
         u8_at(self.buffer.as_ref(), offset::STOP_REASON)
     }
 
-    /// Exec failure stage (spec §6.3).
+    /// Exec failure stage (PROTOCOL.md §6.3).
     pub fn exec_stage(&self) -> Option<u16> {
         u16_at(self.buffer.as_ref(), offset::EXEC_STAGE)
     }
@@ -323,7 +323,7 @@ impl StatusBlock {
 }
 
 /// The exec stage, the `i32` at offset 6 and the `si_status` field for a status, by the case
-/// table of spec §3.3.
+/// table of PROTOCOL.md §3.3.
 fn wire_detail(s: &ServiceStatus, format: StatusFormat) -> (u16, i32, i32) {
     if let Some(pid) = s.pid() {
         (0, pid, 0)

@@ -1,4 +1,4 @@
-//! Unit tests of the codec: every test vector of spec §13 (requests parsed and re-emitted,
+//! Unit tests of the codec: every test vector of PROTOCOL.md §12 (requests parsed and re-emitted,
 //! replies and information packets built, emitted byte for byte and parsed back), the error
 //! vectors, and the edge cases of framing and of the status block.
 
@@ -170,7 +170,8 @@ fn flags(bits: u8) -> StartFlags {
     StartFlags::from_bits(bits)
 }
 
-// ---- spec §13 test vectors, V1-V47 ----------------------------------------------------------
+// ---- PROTOCOL.md §12 test vectors, V1-V47
+// ----------------------------------------------------------
 
 #[test]
 fn v01_query_version() {
@@ -919,7 +920,8 @@ fn v46_v47_shutdown() {
     check_stream(&bytes, StatusFormat::Status10, &expected);
 }
 
-// ---- spec §13 error-handling vectors --------------------------------------------------------
+// ---- PROTOCOL.md §12 error-handling vectors
+// --------------------------------------------------------
 
 fn malformed(bytes: &str) -> Malformed {
     match Request::parse_prefix(&hex(bytes)) {
@@ -971,7 +973,7 @@ fn error_vector_minimum_length_wait() {
 #[test]
 fn error_vectors_semantic_only() {
     // These are well-formed; the daemon refuses them because of its state (unknown handles,
-    // a triggered-only operation, ...), with BADREQ or NAK as spec §4.3 says.
+    // a triggered-only operation, ...), with BADREQ or NAK as PROTOCOL.md §4.3 says.
     let ok = |bytes: &str, want: Request<'static>| {
         assert_eq!(Request::parse(&hex(bytes)), Ok(want), "{bytes}");
     };
@@ -1158,7 +1160,7 @@ fn command_versions_and_sizes() {
     assert_eq!(Command::ListenEnv.min_version(), 5);
     assert_eq!(Command::ServiceStatus6.min_version(), 6);
     assert_eq!(Command::EnableServiceV7.min_version(), 7);
-    // Spec §7.21.
+    // PROTOCOL.md §7.21.
     let sizes = [
         1, 0, 0, 6, 6, 6, 6, 5, 1, 5, 2, 10, 10, 1, 10, 6, 5, 0, 5, 6, 6, 9, 6, 5, 2, 1, 5, 1, 5,
         10,

@@ -21,21 +21,14 @@ impl Str {
     }
 }
 
-/// Which of a record's strings a block belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub(crate) enum Field {
-    Name = 1,
-    ChainTo = 2,
-}
-
-impl Field {
-    fn from_u8(v: u8) -> Option<Field> {
-        match v {
-            1 => Some(Field::Name),
-            2 => Some(Field::ChainTo),
-            _ => None,
-        }
+wire_enum! {
+    /// Which of a record's strings a block belongs to: the byte in its header.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(crate) enum Field: u8 {
+        /// The service's name.
+        Name = 1,
+        /// Its `chain-to` target.
+        ChainTo = 2,
     }
 }
 

@@ -17,12 +17,18 @@
 //!   [`DaemonPacket::frame`]. This is what makes a byte stream with pipelined or split packets
 //!   work (PROTOCOL.md §4.1).
 //! * **Views** ([`RequestPacket`], [`ReplyPacket`], [`InfoPacket`], [`StatusView`]) wrap any
-//!   `T: AsRef<[u8]>` and read fields in place through checked accessors that return `None`
-//!   rather than panic when a field is absent or the buffer is short.
+//!   `T: AsRef<[u8]>` and read fields in place. `new_checked` frames the packet once; after
+//!   that the getters cannot fail: a field every packet of the kind has comes back as a plain
+//!   value, a field only some packets have as an `Option` that is `None` for the others. (On
+//!   an unchecked view of a short buffer they read zeros rather than panic; debug builds
+//!   assert.) One macro, `packet_view!`, makes all four.
 //! * **Reprs** ([`Request`], [`Reply`], [`Info`], [`StatusBlock`]) are plain values: `parse`
-//!   validates a packet and borrows its variable-length parts (names, environment, logs) from
-//!   the buffer, `emit` writes one into a `&mut [u8]` and returns its length, and `buffer_len`
-//!   says how long it will be.
+//!   frames a packet, reads its fields through the view, validates them and borrows the
+//!   variable-length parts (names, environment, logs) from the buffer, `emit` writes one into
+//!   a `&mut [u8]` and returns its length, and `buffer_len` says how long it will be.
+//!
+//! The numbers (codes, states, reasons, stages, events, kinds) are enums made by
+//! `wire_enum!`, each with its `from_u8` beside its discriminants.
 //!
 //! # Streaming
 //!

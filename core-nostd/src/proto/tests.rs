@@ -1278,10 +1278,14 @@ fn status_view_accessors() {
     let view = ReplyPacket::new_checked(&bytes[..], StatusFormat::Status30).unwrap();
     let status = view.status().unwrap();
     assert_eq!(status.mtime(), Some(MTIME));
-    assert_eq!(status.state(), Some(0));
+    assert_eq!(status.si_status(), Some(0));
+    assert_eq!(status.state(), 0);
+    assert_eq!(status.format(), StatusFormat::Status30);
     assert_eq!(view.status_detail(), Some(0));
     assert!(StatusView::new_checked(&bytes[..5], StatusFormat::Status10).is_err());
-    assert_eq!(StatusView::new_unchecked(&bytes[..5]).detail(), None);
+    let legacy = StatusView::new_checked(&bytes[2..], StatusFormat::Status10).unwrap();
+    assert_eq!((legacy.si_status(), legacy.mtime()), (None, None));
+    assert_eq!(legacy.packet(), Some(&bytes[2..12]));
 }
 
 // ---- framing edge cases ---------------------------------------------------------------------
@@ -1296,7 +1300,7 @@ fn request_view_accessors() {
     assert_eq!(view.flags(), None);
     assert_eq!(view.packet(), Some(&bytes[..]));
     let dep = hex("0b 02 05 00 00 00 06 00 00 00");
-    let view = RequestPacket::new_unchecked(&dep[..]);
+    let view = RequestPacket::new_checked(&dep[..]).unwrap();
     assert_eq!(
         (view.dep_kind(), view.dep_from(), view.dep_to()),
         (Some(2), Some(5), Some(6))
@@ -1304,11 +1308,13 @@ fn request_view_accessors() {
     assert_eq!(view.handle(), None);
     let load = hex_text("02 04 00", b"boot");
     assert_eq!(
-        RequestPacket::new_unchecked(&load[..]).string(),
+        RequestPacket::new_checked(&load[..]).unwrap().string(),
         Some(&b"boot"[..])
     );
+    // A string is variable-length: an unchecked view of part of it has none yet.
     assert_eq!(RequestPacket::new_unchecked(&load[..5]).string(), None);
-    assert_eq!(RequestPacket::new_unchecked(&[][..]).code(), None);
+    assert!(RequestPacket::new_checked(&load[..5]).is_err());
+    assert!(RequestPacket::new_checked(&[][..]).is_err());
 }
 
 #[test]
@@ -1562,7 +1568,7 @@ fn event_pair_helper() {
     assert_eq!(view.handle(), Some(0));
     assert_eq!(view.event(), Some(0));
     assert_eq!(view.status_format(), Some(StatusFormat::Status14));
-    assert_eq!(view.status().and_then(|s| s.detail()), Some(0x2ce9));
+    assert_eq!(view.status().map(|s| s.detail()), Some(0x2ce9));
 }
 
 #[test]

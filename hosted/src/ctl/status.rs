@@ -94,21 +94,16 @@ impl SvcStatus {
     pub fn decode(block: &[u8], format: StatusFormat) -> Option<Self> {
         let view = StatusView::new_checked(block, format).ok()?;
         Some(SvcStatus {
-            state: ServiceState::from_u8(view.state()?)?,
-            target: ServiceState::from_u8(view.target()?)?,
-            flags: view.flags()?,
-            stop_reason_raw: view.stop_reason()?,
-            exec_stage: view.exec_stage()?,
-            detail: view.detail()?,
-            si_status: match format {
-                StatusFormat::Status10 => 0,
-                _ => view.si_status()?,
-            },
+            state: ServiceState::from_u8(view.state())?,
+            target: ServiceState::from_u8(view.target())?,
+            flags: view.flags(),
+            stop_reason_raw: view.stop_reason(),
+            exec_stage: view.exec_stage(),
+            detail: view.detail(),
+            // status10 has no si_status.
+            si_status: view.si_status().unwrap_or(0),
             format,
-            mtime: match format {
-                StatusFormat::Status30 => Some(view.mtime()?),
-                _ => None,
-            },
+            mtime: view.mtime(),
         })
     }
 

@@ -1,5 +1,5 @@
 //! Our daemon driven by our `dinitctl`: every subcommand and option of dinitctl(8), with the
-//! exact output and exit status that shared/spec/control-protocol.md (§10-§12) quotes, checked
+//! exact output and exit status that docs/CONTROL.md (§3-§6; wire examples: docs/PROTOCOL.md §11) gives, checked
 //! through observable effects (`status` and `list` output, files the services write, symbolic
 //! links on disk); then abuse of the control socket by misbehaving clients while a
 //! well-behaved one keeps working; then the socket's permissions and what the daemon does with
@@ -399,7 +399,7 @@ const SLEEPER: &str = "type = process\ncommand = /bin/sleep 1000\n";
 const GATED_STOP: &str = "type = process\ncommand = /bin/sh -c \"trap 'until [ -e {dir}/go ]; do sleep 0.02; done; exit 0' TERM; echo ready >&3; while :; do sleep 0.05; done\"\nready-notification = pipefd:3\n";
 
 // ---------------------------------------------------------------------------------------------
-// start, stop, restart, wake, release, pins (spec §10.4, §12.1, §12.2, §12.4)
+// start, stop, restart, wake, release, pins (CONTROL.md §3.4, §6.1, §6.2, §6.4)
 
 #[test]
 fn start_stop_restart_with_dependents() {
@@ -774,7 +774,7 @@ fn pins() {
     );
     assert_eq!(i.state("sleeper"), "STOPPED");
     // A dependent cannot start: its dependency is pinned stopped. The failure is known before
-    // the acknowledgement; the stock client hangs here (spec §14 item 4), ours finishes.
+    // the acknowledgement; the stock client hangs here (PROTOCOL.md §10 item 4; CONTROL.md §2, choice 1), ours finishes.
     let start = Instant::now();
     i.expect(
         &["start", "dependent"],
@@ -839,7 +839,7 @@ fn pins() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Failures, status, is-started, is-failed, list (spec §10.5, §11, §12.3)
+// Failures, status, is-started, is-failed, list (CONTROL.md §3.5, §4, §6.3)
 
 #[test]
 fn failures_and_their_reports() {
@@ -1055,7 +1055,7 @@ fn list_shows_every_loaded_service() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// unload, reload (spec §10.8, §10.9, §12.5; dinitctl(8) reload)
+// unload, reload (CONTROL.md §3.8, §3.9, §6.5; dinitctl(8) reload)
 
 #[test]
 fn unload_and_reload() {
@@ -1223,7 +1223,7 @@ fn reload_limits_for_running_services() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// add-dep, rm-dep, enable, disable (spec §10.11, §10.12, §12.6)
+// add-dep, rm-dep, enable, disable (CONTROL.md §3.11, §3.12, §6.6)
 
 #[test]
 fn add_and_remove_dependencies() {
@@ -1612,7 +1612,7 @@ fn enable_and_disable_offline() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// setenv, unsetenv, trigger, untrigger, catlog, signal (spec §10.13-§10.16, §12.7)
+// setenv, unsetenv, trigger, untrigger, catlog, signal (CONTROL.md §3.13-§3.16, §6.7)
 
 #[test]
 fn environment_of_the_daemon() {
@@ -1871,7 +1871,7 @@ fn signals_reach_the_service_process() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// shutdown (spec §10.10, §12.8)
+// shutdown (CONTROL.md §3.10, §6.8)
 
 #[test]
 fn shutdown_and_commands_during_it() {
@@ -1939,7 +1939,7 @@ fn shutdown_and_commands_during_it() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Socket selection: -p, DINIT_SOCKET_PATH, the user defaults, --use-passed-cfd (spec §2.3, §2.5)
+// Socket selection: -p, DINIT_SOCKET_PATH, the user defaults, --use-passed-cfd (PROTOCOL.md §2.3, §2.5)
 
 #[test]
 fn socket_selection_and_connection_errors() {
@@ -2153,7 +2153,7 @@ fn quiet_silences_everything_but_errors() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The wire, byte by byte (spec §4, §13): a raw client against our daemon
+// The wire, byte by byte (PROTOCOL.md §4, §12): a raw client against our daemon
 
 /// A raw control connection.
 struct Raw {
@@ -2301,7 +2301,7 @@ fn malformed_requests_get_badreq_and_close_others_nak() {
         ("internal", "type = internal\n"),
         ("trig", "type = triggered\n"),
     ]);
-    // BADREQ, then the connection is closed (spec §4.3, §13 error vectors).
+    // BADREQ, then the connection is closed (PROTOCOL.md §4.3, §12.1).
     let badreq: &[&[u8]] = &[
         &[0x1e],
         &[0x64],
@@ -2374,7 +2374,7 @@ fn malformed_requests_get_badreq_and_close_others_nak() {
     r.send(&req(&[&[0x0b, 0], &h(sl), &h(sl2)]));
     assert_eq!(r.until_closed(), [0x34]);
 
-    // An invalid dependency type: only BADREQ, and nothing is added (spec §14 item 8).
+    // An invalid dependency type: only BADREQ, and nothing is added (PROTOCOL.md §10 item 8).
     let mut r = Raw::connect(&i.sock);
     let a = r.load("internal", false);
     let b = r.load("trig", false);
@@ -2393,7 +2393,7 @@ fn malformed_requests_get_badreq_and_close_others_nak() {
         1,
     );
 
-    // Incomplete requests wait: LOAD with length 0 needs a fourth byte (spec §4.1).
+    // Incomplete requests wait: LOAD with length 0 needs a fourth byte (PROTOCOL.md §4.1).
     let mut r = Raw::connect(&i.sock);
     r.send(&[0x02, 0x00, 0x00]);
     r.expect_silence(200);
@@ -2841,7 +2841,7 @@ fn handle_table_and_request_limits() {
     }
     r.send(b"\x01\x04\x00boot");
     assert_eq!(r.until_closed(), [0x35]);
-    // CLOSEHANDLE frees the lowest handle for reuse (spec §4.5).
+    // CLOSEHANDLE frees the lowest handle for reuse (PROTOCOL.md §4.5).
     let mut r = Raw::connect(&i.sock);
     assert_eq!(r.load("boot", true), 0);
     assert_eq!(r.load("boot", true), 1);
@@ -2869,7 +2869,7 @@ fn handle_table_and_request_limits() {
         status.starts_with(&format!("Service: {name}\n    File: {}\n", i.file("tmpl"))),
         "{status}"
     );
-    // SVCINFO carries at most 255 bytes of a name (spec §4.2).
+    // SVCINFO carries at most 255 bytes of a name (PROTOCOL.md §4.2).
     let list = i.ok(&["list"]);
     assert!(
         list.contains(&format!("[[+]     ] {}\n", &name[..255])),
@@ -3356,8 +3356,8 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     i.expect(&["catlog", "biglog"], "", "", 0);
 
     // 1b. Events of the service while its log streams to a client holding a handle on it:
-    // they wait until the SERVICE_LOG packet is whole (spec §4.4: "packets are never
-    // interleaved byte-wise").
+    // they wait until the SERVICE_LOG packet is whole (PROTOCOL.md §4.4: packets are
+    // written whole; two packets never interleave).
     i.ok(&["restart", "biglog"]);
     i.wait_for("600000 bytes of log again", || {
         i.ctl(&["catlog", "biglog"]).stdout.len() == 600_000 + 40
@@ -3706,7 +3706,7 @@ fn what_is_at_the_socket_path_is_never_replaced_unless_a_stale_socket() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commands that race: every client ends, with a message of the catalogue (spec §11.5)
+// Commands that race: every client ends, with a message of the catalogue (CONTROL.md §4.5)
 
 #[test]
 fn cancelled_starts_end_the_wait() {
@@ -3782,7 +3782,7 @@ fn cancelled_starts_end_the_wait() {
     assert_eq!(finish(start), out("Service 'b' start cancelled.\n", 1));
     assert_eq!(i.state("b"), "STOPPED");
 
-    // A start waiting for the console, cancelled by a stop (spec §12.3).
+    // A start waiting for the console, cancelled by a stop (CONTROL.md §6.3).
     i.ok(&["start", "console"]);
     assert!(i
         .status("console")
@@ -3819,7 +3819,7 @@ fn cancelled_starts_end_the_wait() {
     assert!(i.status("console2").contains("STARTED (holding console)"));
 }
 
-/// Is `line` one of the texts `dinitctl` prints for the start/stop family (spec §11.5)?
+/// Is `line` one of the texts `dinitctl` prints for the start/stop family (CONTROL.md §4.5)?
 fn catalogue_line(line: &str) -> bool {
     let generic = [
         "Service (already) started.",
@@ -3952,8 +3952,8 @@ fn concurrent_clients_never_hang() {
 
 #[test]
 fn sigusr1_recreates_a_vanished_socket() {
-    // dinit(8): SIGUSR1 re-creates the control socket (spec §2.4: "if the socket is open but
-    // its file has vanished, it closes and re-creates it").
+    // dinit(8): SIGUSR1 re-creates the control socket (PROTOCOL.md §2.4: it re-creates it if
+    // its file has disappeared).
     let i = Instance::start(&[]);
     let daemon = i.child.as_ref().unwrap().id() as i32;
     // Present: nothing changes, and clients already connected keep working.

@@ -55,6 +55,10 @@
 #[cfg(test)]
 extern crate std;
 
+// First, so that every module below can use the macros.
+#[macro_use]
+mod macros;
+
 pub mod config;
 pub mod desc;
 pub mod engine;

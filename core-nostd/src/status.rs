@@ -1,9 +1,9 @@
 //! A snapshot of one service's status: what `dinitctl status` and `list` show and what the
-//! control protocol's status block (spec section 3.3) carries.
+//! control protocol's status block (PROTOCOL.md §3.3) carries.
 
 use crate::types::{ExecStage, ExitStatus, Pid, ServiceState, StopReason};
 
-/// The status flags byte (protocol section 6.8).
+/// The status flags byte (PROTOCOL.md §6.8).
 #[derive(Clone, Copy, PartialEq, Eq, Default, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct StatusFlags(u8);

@@ -2,40 +2,30 @@
 //! stop reasons, exec stages, events, dependency kinds, shutdown kinds and exit statuses.
 //!
 //! Where a type travels on the wire, its discriminants are the protocol's numbers
-//! (shared/spec/control-protocol.md section 6), so the codec converts with `as u8` and the
-//! `from_u8`-style constructors.
+//! (docs/PROTOCOL.md §6), and `wire_enum!` defines it with its conversions: the codec converts
+//! with `as u8` and `from_u8` (`from_u16` for the exec stage).
 
 /// Process ID as the operating system gives it; `0` never names a process here.
 pub type Pid = i32;
 
-/// The state of a service (dinit(8) "SERVICE ACTIVATION MODEL"; protocol section 6.1).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum ServiceState {
-    /// Not running.
-    #[default]
-    Stopped = 0,
-    /// Waiting for dependencies, the console, its process or readiness.
-    Starting = 1,
-    /// Up.
-    Started = 2,
-    /// Waiting for dependents to stop, or for its process to exit.
-    Stopping = 3,
+wire_enum! {
+    /// The state of a service (dinit(8) "SERVICE ACTIVATION MODEL"; PROTOCOL.md §6.1).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum ServiceState: u8 {
+        /// Not running.
+        #[default]
+        Stopped = 0,
+        /// Waiting for dependencies, the console, its process or readiness.
+        Starting = 1,
+        /// Up.
+        Started = 2,
+        /// Waiting for dependents to stop, or for its process to exit.
+        Stopping = 3,
+    }
 }
 
 impl ServiceState {
-    /// From the protocol byte.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            0 => Some(Self::Stopped),
-            1 => Some(Self::Starting),
-            2 => Some(Self::Started),
-            3 => Some(Self::Stopping),
-            _ => None,
-        }
-    }
-
     /// The upper-case name `dinitctl is-started` prints.
     pub const fn name(self) -> &'static str {
         match self {
@@ -47,44 +37,31 @@ impl ServiceState {
     }
 }
 
-/// Why a service most recently stopped (protocol section 6.2). It persists after the service
-/// starts again; interpret it only when the service is stopped.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum StopReason {
-    /// Stopped normally, or never started.
-    #[default]
-    Normal = 0,
-    /// A hard dependency was restarted.
-    DepRestart = 1,
-    /// A dependency failed to start, or stopped under it.
-    DepFailed = 2,
-    /// The process terminated (or the start command failed) before becoming ready.
-    Failed = 3,
-    /// The process could not be launched.
-    ExecFailed = 4,
-    /// Start timed out.
-    TimedOut = 5,
-    /// The process terminated after the service had started.
-    Terminated = 6,
+wire_enum! {
+    /// Why a service most recently stopped (PROTOCOL.md §6.2). It persists after the service
+    /// starts again; interpret it only when the service is stopped.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum StopReason: u8 {
+        /// Stopped normally, or never started.
+        #[default]
+        Normal = 0,
+        /// A hard dependency was restarted.
+        DepRestart = 1,
+        /// A dependency failed to start, or stopped under it.
+        DepFailed = 2,
+        /// The process terminated (or the start command failed) before becoming ready.
+        Failed = 3,
+        /// The process could not be launched.
+        ExecFailed = 4,
+        /// Start timed out.
+        TimedOut = 5,
+        /// The process terminated after the service had started.
+        Terminated = 6,
+    }
 }
 
 impl StopReason {
-    /// From the protocol byte.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            0 => Some(Self::Normal),
-            1 => Some(Self::DepRestart),
-            2 => Some(Self::DepFailed),
-            3 => Some(Self::Failed),
-            4 => Some(Self::ExecFailed),
-            5 => Some(Self::TimedOut),
-            6 => Some(Self::Terminated),
-            _ => None,
-        }
-    }
-
     /// "Failed" in the sense of `dinitctl is-failed`: the service did not manage to start.
     pub const fn is_start_failure(self) -> bool {
         matches!(
@@ -94,65 +71,45 @@ impl StopReason {
     }
 }
 
-/// The step of process setup that failed (protocol section 6.3). The runtime's child reports
-/// one of these, with an errno, over its status pipe.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u16)]
-pub enum ExecStage {
-    /// Arranging file descriptors.
-    #[default]
-    ArrangeFds = 0,
-    /// Reading the environment file.
-    ReadEnvFile = 1,
-    /// Setting the readiness-notification variable.
-    SetNotifyFdVar = 2,
-    /// Setting up the activation socket.
-    SetupActivationSocket = 3,
-    /// Setting up the control socket (pass-cs-fd).
-    SetupControlSocket = 4,
-    /// Changing directory.
-    Chdir = 5,
-    /// Setting up standard input/output.
-    SetupStdio = 6,
-    /// Entering the cgroup.
-    EnterCgroup = 7,
-    /// Setting resource limits.
-    SetRlimits = 8,
-    /// Setting user/group ID.
-    SetUidGid = 9,
-    /// Opening the log file.
-    OpenLogfile = 10,
-    /// Setting capabilities.
-    SetCaps = 11,
-    /// Setting the I/O (or CPU) priority.
-    SetPrio = 12,
-    /// Executing the command.
-    DoExec = 18,
+wire_enum! {
+    /// The step of process setup that failed (PROTOCOL.md §6.3). The runtime's child reports
+    /// one of these, with an errno, over its status pipe.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum ExecStage: u16 {
+        /// Arranging file descriptors.
+        #[default]
+        ArrangeFds = 0,
+        /// Reading the environment file.
+        ReadEnvFile = 1,
+        /// Setting the readiness-notification variable.
+        SetNotifyFdVar = 2,
+        /// Setting up the activation socket.
+        SetupActivationSocket = 3,
+        /// Setting up the control socket (pass-cs-fd).
+        SetupControlSocket = 4,
+        /// Changing directory.
+        Chdir = 5,
+        /// Setting up standard input/output.
+        SetupStdio = 6,
+        /// Entering the cgroup.
+        EnterCgroup = 7,
+        /// Setting resource limits.
+        SetRlimits = 8,
+        /// Setting user/group ID.
+        SetUidGid = 9,
+        /// Opening the log file.
+        OpenLogfile = 10,
+        /// Setting capabilities.
+        SetCaps = 11,
+        /// Setting the I/O (or CPU) priority.
+        SetPrio = 12,
+        /// Executing the command.
+        DoExec = 18,
+    }
 }
 
 impl ExecStage {
-    /// From the protocol's u16; the spare values 13-17 are not stages.
-    pub const fn from_u16(v: u16) -> Option<Self> {
-        match v {
-            0 => Some(Self::ArrangeFds),
-            1 => Some(Self::ReadEnvFile),
-            2 => Some(Self::SetNotifyFdVar),
-            3 => Some(Self::SetupActivationSocket),
-            4 => Some(Self::SetupControlSocket),
-            5 => Some(Self::Chdir),
-            6 => Some(Self::SetupStdio),
-            7 => Some(Self::EnterCgroup),
-            8 => Some(Self::SetRlimits),
-            9 => Some(Self::SetUidGid),
-            10 => Some(Self::OpenLogfile),
-            11 => Some(Self::SetCaps),
-            12 => Some(Self::SetPrio),
-            18 => Some(Self::DoExec),
-            _ => None,
-        }
-    }
-
     /// The text `dinitctl status` prints after "Stage:".
     pub const fn description(self) -> &'static str {
         match self {
@@ -174,107 +131,69 @@ impl ExecStage {
     }
 }
 
-/// A service event, as sent to control-protocol listeners (protocol section 6.4).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum ServiceEvent {
-    /// The service reached STARTED.
-    Started = 0,
-    /// The service reached STOPPED.
-    Stopped = 1,
-    /// Its start failed (a STOPPED event follows once it is down).
-    FailedStart = 2,
-    /// A pending start was abandoned because a stop was requested.
-    StartCancelled = 3,
-    /// A pending stop was abandoned because a start was requested.
-    StopCancelled = 4,
-}
-
-impl ServiceEvent {
-    /// From the protocol byte.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            0 => Some(Self::Started),
-            1 => Some(Self::Stopped),
-            2 => Some(Self::FailedStart),
-            3 => Some(Self::StartCancelled),
-            4 => Some(Self::StopCancelled),
-            _ => None,
-        }
+wire_enum! {
+    /// A service event, as sent to control-protocol listeners (PROTOCOL.md §6.4).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum ServiceEvent: u8 {
+        /// The service reached STARTED.
+        Started = 0,
+        /// The service reached STOPPED.
+        Stopped = 1,
+        /// Its start failed (a STOPPED event follows once it is down).
+        FailedStart = 2,
+        /// A pending start was abandoned because a stop was requested.
+        StartCancelled = 3,
+        /// A pending stop was abandoned because a start was requested.
+        StopCancelled = 4,
     }
 }
 
-/// What to do once every service has stopped (protocol section 6.5).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum ShutdownKind {
-    /// Stop all services but keep the daemon running.
-    Remain = 1,
-    /// Halt the machine.
-    Halt = 2,
-    /// Power off.
-    Poweroff = 3,
-    /// Reboot.
-    Reboot = 4,
-    /// Restart the service manager without rebooting.
-    SoftReboot = 5,
-    /// Reboot into a kernel loaded with kexec.
-    Kexec = 6,
-}
-
-impl ShutdownKind {
-    /// From the protocol byte; 0 (NONE) and values above 6 are not shutdown kinds.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            1 => Some(Self::Remain),
-            2 => Some(Self::Halt),
-            3 => Some(Self::Poweroff),
-            4 => Some(Self::Reboot),
-            5 => Some(Self::SoftReboot),
-            6 => Some(Self::Kexec),
-            _ => None,
-        }
+wire_enum! {
+    /// What to do once every service has stopped (PROTOCOL.md §6.5).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum ShutdownKind: u8 {
+        /// Stop all services but keep the daemon running.
+        Remain = 1,
+        /// Halt the machine.
+        Halt = 2,
+        /// Power off.
+        Poweroff = 3,
+        /// Reboot.
+        Reboot = 4,
+        /// Restart the service manager without rebooting.
+        SoftReboot = 5,
+        /// Reboot into a kernel loaded with kexec.
+        Kexec = 6,
     }
 }
 
-/// The relationship a dependency edge expresses (dinit-service(5) "SERVICE DEPENDENCIES";
-/// the numbers are the protocol's, section 6.6). An edge always points from the service that
-/// waits (`from`, the dependent) to the service waited for (`to`, the dependency).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum DepKind {
-    /// `depends-on`: hard. Starting `from` starts `to`; stopping `to` stops `from`.
-    #[default]
-    Regular = 0,
-    /// `waits-for`: `from` waits for `to` to start or fail, and then starts regardless.
-    WaitsFor = 2,
-    /// `depends-ms`: `to` must start before `from` does; afterwards it may stop freely.
-    Milestone = 3,
-    /// `before` declared by `to` ("`to` before `from`"): ordering only.
-    Before = 4,
-    /// `after` declared by `from` ("`from` after `to`"): ordering only.
-    After = 5,
-    /// `prepared-by`: like `Regular`, and `to` is restarted whenever `from` restarts.
-    PreparedBy = 6,
+wire_enum! {
+    /// The relationship a dependency edge expresses (dinit-service(5) "SERVICE DEPENDENCIES";
+    /// the numbers are the protocol's, PROTOCOL.md §6.6). An edge always points from the
+    /// service that waits (`from`, the dependent) to the service waited for (`to`, the
+    /// dependency).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    pub enum DepKind: u8 {
+        /// `depends-on`: hard. Starting `from` starts `to`; stopping `to` stops `from`.
+        #[default]
+        Regular = 0,
+        /// `waits-for`: `from` waits for `to` to start or fail, and then starts regardless.
+        WaitsFor = 2,
+        /// `depends-ms`: `to` must start before `from` does; afterwards it may stop freely.
+        Milestone = 3,
+        /// `before` declared by `to` ("`to` before `from`"): ordering only.
+        Before = 4,
+        /// `after` declared by `from` ("`from` after `to`"): ordering only.
+        After = 5,
+        /// `prepared-by`: like `Regular`, and `to` is restarted whenever `from` restarts.
+        PreparedBy = 6,
+    }
 }
 
 impl DepKind {
-    /// From the protocol byte.
-    pub const fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            0 => Some(Self::Regular),
-            2 => Some(Self::WaitsFor),
-            3 => Some(Self::Milestone),
-            4 => Some(Self::Before),
-            5 => Some(Self::After),
-            6 => Some(Self::PreparedBy),
-            _ => None,
-        }
-    }
-
     /// Ordering-only edges (`before`/`after`) neither start nor hold their target.
     pub const fn is_ordering(self) -> bool {
         matches!(self, Self::Before | Self::After)
@@ -347,8 +266,8 @@ pub enum AutoRestart {
     No = 2,
 }
 
-/// How a process ended, in the terms of `waitid(2)`'s `si_code`/`si_status` (protocol
-/// section 6.9), or `None` when no process has ended yet.
+/// How a process ended, in the terms of `waitid(2)`'s `si_code`/`si_status`
+/// (PROTOCOL.md §6.9), or `None` when no process has ended yet.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ExitStatus {

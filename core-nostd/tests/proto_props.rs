@@ -376,6 +376,79 @@ fn assert_sane<T: std::fmt::Debug>(
     Ok(())
 }
 
+/// The getters of a request's view read what the parser read: the view's offsets and the
+/// parser's agree.
+fn assert_request_view_agrees(
+    r: &Request<'_>,
+    view: &RequestPacket<&[u8]>,
+) -> Result<(), TestCaseError> {
+    use Request as R;
+    prop_assert_eq!(view.command(), Some(r.command()));
+    prop_assert_eq!(view.code(), r.command() as u8);
+    let (mut flags, mut handle, mut dep, mut string) = (None, None, None, None);
+    let (mut shutdown, mut reserved, mut catlog, mut trigger, mut signal) =
+        (None, None, None, None, None);
+    match *r {
+        R::FindService { name: s } | R::LoadService { name: s } | R::SetEnv { var: s } => {
+            string = Some(s)
+        }
+        R::StartService {
+            flags: f,
+            handle: h,
+        }
+        | R::StopService {
+            flags: f,
+            handle: h,
+        }
+        | R::WakeService {
+            flags: f,
+            handle: h,
+        }
+        | R::ReleaseService {
+            flags: f,
+            handle: h,
+        } => (flags, handle) = (Some(f), Some(h)),
+        R::UnpinService { handle: h }
+        | R::UnloadService { handle: h }
+        | R::ReloadService { handle: h }
+        | R::ServiceStatus { handle: h }
+        | R::CloseHandle { handle: h }
+        | R::ServiceStatus5 { handle: h }
+        | R::ServiceStatus6 { handle: h } => handle = Some(h),
+        R::QueryServiceName { handle: h } => (handle, reserved) = (Some(h), Some(0)),
+        R::Shutdown { kind } => shutdown = Some(kind as u8),
+        R::AddDep { kind, from, to }
+        | R::RemDep { kind, from, to }
+        | R::EnableService { kind, from, to }
+        | R::EnableServiceV7 { kind, from, to } => dep = Some((kind as u8, from, to)),
+        R::SetTrigger { handle: h, value } => (handle, trigger) = (Some(h), Some(u8::from(value))),
+        R::CatLog { clear, handle: h } => (handle, catlog) = (Some(h), Some(u8::from(clear))),
+        R::Signal {
+            signal: s,
+            handle: h,
+        } => (handle, signal) = (Some(h), Some(s)),
+        R::QueryServiceDscDir {
+            reserved: v,
+            handle: h,
+        } => (handle, reserved) = (Some(h), Some(v)),
+        R::GetAllEnv => reserved = Some(0),
+        R::QueryVersion | R::ListServices | R::QueryLoadMech | R::ListServices5 | R::ListenEnv => {}
+    }
+    prop_assert_eq!(view.flags(), flags);
+    prop_assert_eq!(view.handle(), handle);
+    prop_assert_eq!(
+        view.dep_kind().map(|k| (k, view.dep_from(), view.dep_to())),
+        dep.map(|(k, f, t)| (k, Some(f), Some(t)))
+    );
+    prop_assert_eq!(view.string(), string);
+    prop_assert_eq!(view.shutdown_kind(), shutdown);
+    prop_assert_eq!(view.reserved(), reserved);
+    prop_assert_eq!(view.catlog_flags(), catlog);
+    prop_assert_eq!(view.trigger_value(), trigger);
+    prop_assert_eq!(view.signal(), signal);
+    Ok(())
+}
+
 /// Framing and parsing agree: same length on success, same wait when incomplete.
 fn assert_frame_agrees<T>(
     parsed: &Result<(T, usize), ParseError>,
@@ -410,6 +483,7 @@ mod proto {
             prop_assert_eq!(Request::parse_prefix(&bytes), Ok((r, bytes.len())));
             prop_assert_eq!(RequestPacket::new_unchecked(&bytes[..]).check_len(), Ok(bytes.len()));
             assert_prefixes_incomplete(&bytes, |b| Request::parse_prefix(b).map(|(_, n)| n))?;
+            assert_request_view_agrees(&r, &RequestPacket::new_checked(&bytes[..]).unwrap())?;
         }
 
         #[test]
@@ -479,17 +553,17 @@ mod proto {
             prop_assert_eq!(parsed.normalized(), parsed);
             // What survives re-emits to the same bytes.
             prop_assert_eq!(&emit_with(parsed.buffer_len(), |out| parsed.emit(out)), &bytes);
-            // The case rules of spec §3.3.
+            // The case rules of PROTOCOL.md §3.3.
             let s = b.status();
-            let view = StatusView::new_unchecked(&bytes[..]);
+            let view = StatusView::new_checked(&bytes[..], b.format()).unwrap();
             if s.flags.has(StatusFlags::HAS_PID) {
-                prop_assert_eq!(view.detail(), Some(s.pid));
+                prop_assert_eq!(view.detail(), s.pid);
             }
             if s.pid().is_some() || s.stop_reason != StopReason::ExecFailed {
-                prop_assert_eq!(view.exec_stage(), Some(0));
+                prop_assert_eq!(view.exec_stage(), 0);
             }
             if b.format() == StatusFormat::Status10 && s.pid().is_none() && s.stop_reason != StopReason::ExecFailed {
-                prop_assert!(matches!(view.detail(), Some(0 | -1)));
+                prop_assert!(matches!(view.detail(), 0 | -1));
             }
             prop_assert_eq!(view.mtime(), b.mtime());
         }
@@ -530,16 +604,19 @@ mod proto {
                 prop_assert!(needed > len);
             }
             let _ = StatusBlock::parse(&data, f);
-            // The views' accessors never panic either.
-            let rv = RequestPacket::new_unchecked(&data[..]);
-            let _ = (rv.flags(), rv.handle(), rv.dep_kind(), rv.dep_from(), rv.dep_to(), rv.string());
-            let _ = (rv.shutdown_kind(), rv.reserved(), rv.catlog_flags(), rv.trigger_value(), rv.signal(), rv.packet());
-            let pv = ReplyPacket::new_unchecked(&data[..], f);
-            let _ = (pv.versions(), pv.record(), pv.status().map(|s| (s.state(), s.mtime(), s.si_status())));
-            let _ = (pv.status_detail(), pv.name(), pv.body(), pv.dependents().map(|h| h.iter().count()));
-            let _ = (pv.loader_kind(), pv.loader_dirs().map(|(_, d)| d.iter().count()));
-            let iv = InfoPacket::new_unchecked(&data[..]);
-            let _ = (iv.handle(), iv.event(), iv.status().map(|s| s.detail()), iv.env_flags(), iv.env_data());
+            // The getters of checked views never fail (nor panic).
+            if let Ok(rv) = RequestPacket::new_checked(&data[..]) {
+                let _ = (rv.flags(), rv.handle(), rv.dep_kind(), rv.dep_from(), rv.dep_to(), rv.string());
+                let _ = (rv.shutdown_kind(), rv.reserved(), rv.catlog_flags(), rv.trigger_value(), rv.signal(), rv.packet());
+            }
+            if let Ok(pv) = ReplyPacket::new_checked(&data[..], f) {
+                let _ = (pv.versions(), pv.record(), pv.status().map(|s| (s.state(), s.mtime(), s.si_status())));
+                let _ = (pv.status_detail(), pv.name(), pv.body(), pv.dependents().map(|h| h.iter().count()));
+                let _ = (pv.loader_kind(), pv.loader_dirs().map(|(_, d)| d.iter().count()));
+            }
+            if let Ok(iv) = InfoPacket::new_checked(&data[..]) {
+                let _ = (iv.handle(), iv.event(), iv.status().map(|s| s.detail()), iv.env_flags(), iv.env_data());
+            }
         }
 
         #[test]

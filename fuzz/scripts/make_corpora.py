@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of fuzz/corpus/<target>/ from the repository's own material:
 the service descriptions of tests/fixtures and distro/dinit.d, distro/environment, and the
-test vectors of the control-protocol specification (section 13). Re-run it after changing
+test vectors of the control protocol (docs/PROTOCOL.md, section 12). Re-run it after changing
 those; the result is committed.
 
-Usage: fuzz/scripts/make_corpora.py [SPEC]   (from the repository root; SPEC defaults to
-/work/shared/spec/control-protocol.md and is skipped if missing)
+Usage: fuzz/scripts/make_corpora.py [PROTOCOL]   (from the repository root; PROTOCOL defaults
+to docs/PROTOCOL.md)
 """
 import os
 import re
@@ -176,12 +176,9 @@ def hexbytes(s):
     return bytes(int(h, 16) for h in re.findall(r"\b[0-9a-f]{2}\b", s))
 
 
-def proto_corpus(spec_path):
-    if not os.path.exists(spec_path):
-        print(f"{spec_path} missing: no proto/control seeds", file=sys.stderr)
-        return
-    text = open(spec_path, encoding="utf-8").read()
-    section = text[text.index("## 13. Test vectors"):text.index("## 14.")]
+def proto_corpus(doc_path):
+    text = open(doc_path, encoding="utf-8").read()
+    section = text[text.index("## 12. Test vectors"):text.index("## 13.")]
     requests, replies = [], []
     for line in section.splitlines():
         if not line.startswith("|"):
@@ -233,11 +230,11 @@ def proto_corpus(spec_path):
 
 
 if __name__ == "__main__":
-    spec = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/spec/control-protocol.md"
+    doc = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "PROTOCOL.md")
     desc_corpus()
     subst_corpus()
     envfile_corpus()
     load_corpus()
-    proto_corpus(spec)
+    proto_corpus(doc)
     for t in sorted(os.listdir(CORPUS)):
         print(t, len(os.listdir(os.path.join(CORPUS, t))))

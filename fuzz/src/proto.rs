@@ -77,23 +77,26 @@ fn incomplete_asks_for_more(data: &[u8], e: ParseError) {
 // ----- bytes -> repr -----
 
 fn requests(data: &[u8]) {
-    let view = RequestPacket::new_unchecked(data);
-    let _ = (
-        view.packet(),
-        view.code(),
-        view.command(),
-        view.flags(),
-        view.handle(),
-        view.dep_kind(),
-        view.dep_from(),
-        view.dep_to(),
-        view.string(),
-        view.shutdown_kind(),
-        view.reserved(),
-        view.catlog_flags(),
-        view.trigger_value(),
-        view.signal(),
-    );
+    // The getters of a checked view cannot fail (nor, unchecked, panic in release builds; a
+    // debug build asserts that the view was checked).
+    if let Ok(view) = RequestPacket::new_checked(data) {
+        let _ = (
+            view.packet(),
+            view.code(),
+            view.command(),
+            view.flags(),
+            view.handle(),
+            view.dep_kind(),
+            view.dep_from(),
+            view.dep_to(),
+            view.string(),
+            view.shutdown_kind(),
+            view.reserved(),
+            view.catlog_flags(),
+            view.trigger_value(),
+            view.signal(),
+        );
+    }
     // A request stream: the daemon parses request after request from its buffer.
     let mut rest = data;
     let mut first = true;
@@ -136,21 +139,22 @@ fn check_request(data: &[u8], req: Request<'_>, len: usize) {
 }
 
 fn replies(data: &[u8], format: StatusFormat) {
-    let view = ReplyPacket::new_unchecked(data, format);
-    let _ = (
-        view.packet(),
-        view.code(),
-        view.reply_code(),
-        view.versions(),
-        view.record(),
-        view.status().map(|s| (s.state(), s.detail(), s.mtime())),
-        view.status_detail(),
-        view.name(),
-        view.body(),
-        view.dependents().map(|h| h.iter().count()),
-        view.loader_kind(),
-        view.loader_dirs().map(|(cwd, d)| (cwd, d.iter().count())),
-    );
+    if let Ok(view) = ReplyPacket::new_checked(data, format) {
+        let _ = (
+            view.packet(),
+            view.code(),
+            view.reply_code(),
+            view.versions(),
+            view.record(),
+            view.status().map(|s| (s.state(), s.detail(), s.mtime())),
+            view.status_detail(),
+            view.name(),
+            view.body(),
+            view.dependents().map(|h| h.iter().count()),
+            view.loader_kind(),
+            view.loader_dirs().map(|(cwd, d)| (cwd, d.iter().count())),
+        );
+    }
     match Reply::parse_prefix(data, format) {
         Ok((reply, len)) => {
             assert!(len >= 1 && len <= data.len());
@@ -182,19 +186,20 @@ fn replies(data: &[u8], format: StatusFormat) {
 }
 
 fn infos(data: &[u8]) {
-    let view = InfoPacket::new_unchecked(data);
-    let _ = (
-        view.packet(),
-        view.code(),
-        view.info_code(),
-        view.length_byte(),
-        view.handle(),
-        view.event(),
-        view.status_format(),
-        view.status().map(|s| (s.state(), s.si_status())),
-        view.env_flags(),
-        view.env_data(),
-    );
+    if let Ok(view) = InfoPacket::new_checked(data) {
+        let _ = (
+            view.packet(),
+            view.code(),
+            view.info_code(),
+            view.length_byte(),
+            view.handle(),
+            view.event(),
+            view.status_format(),
+            view.status().map(|s| (s.state(), s.si_status())),
+            view.env_flags(),
+            view.env_data(),
+        );
+    }
     match Info::parse_prefix(data) {
         Ok((info, len)) => {
             assert!(len >= 2 && len <= data.len());
@@ -204,8 +209,8 @@ fn infos(data: &[u8]) {
                 Ok(len)
             );
             prefixes_incomplete(data, len, |d| Info::parse_prefix(d).map(|(_, n)| n));
-            // SERVICEEVENT/SERVICEEVENT5 accept a longer length byte than they emit (spec
-            // §9.2); the rest emit exactly what they parsed.
+            // SERVICEEVENT/SERVICEEVENT5 accept a longer length byte than they emit
+            // (PROTOCOL.md §9.2); the rest emit exactly what they parsed.
             if !matches!(info, Info::ServiceEvent { .. } | Info::ServiceEvent5 { .. }) {
                 assert_eq!(info.buffer_len(), len, "{info:?}");
             }
@@ -250,17 +255,18 @@ fn daemon_packets(data: &[u8], format: StatusFormat) {
 }
 
 fn status_block(data: &[u8], format: StatusFormat) {
-    let view = StatusView::new_unchecked(data);
-    let _ = (
-        view.state(),
-        view.target(),
-        view.flags(),
-        view.stop_reason(),
-        view.exec_stage(),
-        view.detail(),
-        view.si_status(),
-        view.mtime(),
-    );
+    if let Ok(view) = StatusView::new_checked(data, format) {
+        let _ = (
+            view.state(),
+            view.target(),
+            view.flags(),
+            view.stop_reason(),
+            view.exec_stage(),
+            view.detail(),
+            view.si_status(),
+            view.mtime(),
+        );
+    }
     match StatusBlock::parse(data, format) {
         Ok(block) => {
             assert_eq!(block.format(), format);

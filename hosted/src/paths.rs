@@ -87,7 +87,7 @@ pub fn default_env_file(kind: InstanceKind) -> Option<PathBuf> {
     }
 }
 
-/// The system instance's control socket (control-protocol spec section 2.2).
+/// The system instance's control socket (docs/PROTOCOL.md §2.2).
 pub const SYSTEM_SOCKET_PATH: &str = "/run/dinitctl";
 
 /// The default control socket: `/run/dinitctl` for the system instance; for a user instance

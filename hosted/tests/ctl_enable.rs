@@ -1,13 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! `dinitctl enable`/`disable`, online (against a fake daemon, spec §10.12, §12.6 and the
-//! wire transcripts of §12.9) and `--offline`, checking the links on disk.
+//! `dinitctl enable`/`disable`, online (against a fake daemon, CONTROL.md §3.12, §6.6 and the
+//! wire transcripts of PROTOCOL.md §11) and `--offline`, checking the links on disk.
 
 mod ctl_harness;
 
 use ctl_harness::*;
 use std::path::{Path, PathBuf};
 
-/// A service directory like the one of §12: `boot` (internal, waits-for.d = boot.d),
+/// A service directory like the one of CONTROL.md §6: `boot` (internal, waits-for.d = boot.d),
 /// `enableme`, `efail2`, `waiter` (no waits-for.d), `fromstopped` (its own waits-for.d).
 fn service_dir(t: &TestDir) -> PathBuf {
     t.write("sd/boot", "type = internal\nwaits-for.d = boot.d\n");
@@ -46,7 +46,7 @@ fn prelude(sd: &Path, to: &str, to_state: u8, from: &str, from_state: u8) -> Vec
 
 #[test]
 fn enable_wire_transcript_and_link() {
-    // §12.9 "dinitctl enable enableme" (v7 daemon), output of §12.6.
+    // PROTOCOL.md §11.6 "dinitctl enable enableme" (v7 daemon), output of CONTROL.md §6.6.
     let t = TestDir::new("enable");
     let sd = service_dir(&t);
     let mut s = with_handshake(vec![
@@ -92,7 +92,7 @@ fn enable_wire_transcript_and_link() {
         ("", "dinitctl: service already enabled.\n", 1)
     );
 
-    // §12.9 "dinitctl disable enableme".
+    // PROTOCOL.md §11.7 "dinitctl disable enableme".
     let mut s = prelude(&sd, "enableme", 2, "boot", 2);
     s.extend([
         Recv(hex("0c 02 01 00 00 00 00 00 00 00")),

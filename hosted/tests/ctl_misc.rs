@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The other `dinitctl` commands against a fake daemon (spec §12.5, §12.6, §12.7, §12.8 and
-//! the transcripts of §12.9), connection errors, socket selection (§2.3, §2.5), version
-//! negotiation (§5) and the command line.
+//! The other `dinitctl` commands against a fake daemon (CONTROL.md §6.5, §6.6, §6.7, §6.8 and the
+//! transcripts of PROTOCOL.md §11), connection errors, socket selection (PROTOCOL.md §2.3, §2.5),
+//! version negotiation (PROTOCOL.md §5) and the command line.
 
 mod ctl_harness;
 
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 #[test]
 fn unload_and_reload() {
     let t = TestDir::new("unload");
-    // §12.9: "unload internal" (not loaded) and "unload sleeper" (running).
+    // PROTOCOL.md §11.5: "unload internal" (not loaded) and "unload sleeper" (running).
     let s = with_handshake(vec![Recv(hex("01 08 00 'internal'")), Send(hex("3c"))]);
     let out = session(&t, s, &["unload", "internal"]);
     assert_eq!(out.triple(), ("", "dinitctl: service not loaded.\n", 1));
@@ -40,7 +40,7 @@ fn unload_and_reload() {
             1
         )
     );
-    // §12.9 "reload scripted".
+    // PROTOCOL.md §11.5 "reload scripted".
     let s = with_handshake(vec![
         Recv(hex("01 08 00 'scripted'")),
         Send(hex("3b 02 00 00 00 00 02")),
@@ -92,7 +92,7 @@ fn unload_and_reload() {
 
 #[test]
 fn dependencies() {
-    // §12.6 and §12.9.
+    // CONTROL.md §6.6 and PROTOCOL.md §11.5.
     let t = TestDir::new("deps");
     let two = |to: &str| {
         vec![
@@ -142,7 +142,7 @@ fn dependencies() {
     s.extend([Recv(hex("0b 00 00 00 00 00 01 00 00 00")), Send(hex("32"))]);
     let out = session(&t, s, &["add-dep", "regular", "scripted", "x"]);
     assert_eq!(out.code, 0);
-    // "add-dep need sleeper sleeper": the daemon answers BADREQ (§14 item 7).
+    // "add-dep need sleeper sleeper": the daemon answers BADREQ (PROTOCOL.md §10 item 7).
     let s = with_handshake(vec![
         Recv(load("sleeper")),
         Send(record(2, 0, 2)),
@@ -162,7 +162,7 @@ fn dependencies() {
 #[test]
 fn environment() {
     let t = TestDir::new("env");
-    // §12.9 "setenv FOO=baz X" with X unset in dinitctl's environment.
+    // PROTOCOL.md §11.5 "setenv FOO=baz X" with X unset in dinitctl's environment.
     let s = with_handshake(vec![
         Recv(hex("11 07 00 46 4f 4f 3d 62 61 7a")),
         Send(hex("32")),
@@ -185,7 +185,7 @@ fn environment() {
     );
     server.finish();
     assert_eq!(out.triple(), ("", "", 0));
-    // §12.7.
+    // CONTROL.md §6.7.
     let s = with_handshake(vec![
         Recv(setenv("A=1")),
         Send(hex("32")),
@@ -239,7 +239,7 @@ fn environment() {
 #[test]
 fn triggers() {
     let t = TestDir::new("trigger");
-    // §12.9: "trigger trig" and "untrigger".
+    // PROTOCOL.md §11.5: "trigger trig" and "untrigger".
     let s = with_handshake(vec![
         Recv(load("trig")),
         Send(record(1, 0, 2)),
@@ -298,7 +298,7 @@ fn catlog() {
             Send(service_log(text)),
         ])
     };
-    // §12.7.
+    // CONTROL.md §6.7.
     let out = session(
         &t,
         log("00", b"hello from logged\nsecond line\n"),
@@ -313,7 +313,7 @@ fn catlog() {
     assert_eq!(out.code, 0);
     let out = session(&t, log("00", b""), &["catlog", "logged"]);
     assert_eq!(out.triple(), ("", "", 0));
-    // §12.9 "catlog partial".
+    // PROTOCOL.md §11.5 "catlog partial".
     let s = with_handshake(vec![
         Recv(load("partial")),
         Send(record(0, 0, 0)),
@@ -375,7 +375,7 @@ fn signals() {
             Send(hex(reply)),
         ])
     };
-    // §12.7 and §12.9.
+    // CONTROL.md §6.7 and PROTOCOL.md §11.5.
     let out = session(
         &t,
         sig("killed", "09 00 00 00", "32"),
@@ -450,7 +450,7 @@ dinitctl: STOP -> 19\n";
 #[test]
 fn shutdown() {
     let t = TestDir::new("shutdown");
-    // §12.9: SHUTDOWN HALT, ACK, the events of the services stopping, then EOF.
+    // PROTOCOL.md §11.5: SHUTDOWN HALT, ACK, the events of the services stopping, then EOF.
     let s = with_handshake(vec![
         Recv(hex("0a 02")),
         Send(hex("32")),
@@ -472,7 +472,7 @@ fn shutdown() {
 
 #[test]
 fn connection_errors() {
-    // §12.8.
+    // CONTROL.md §6.8.
     let t = TestDir::new("connect");
     let tmp = t.path.to_str().unwrap();
     let nosock = format!("{tmp}/nosock");
@@ -675,7 +675,7 @@ fn command_line() {
 /// Spawns dinitctl with one end of a socket pair as an inherited descriptor.
 fn with_passed_fd(script: Vec<Step>, args: &[&str], cs_fd: Option<&str>) -> Output {
     let (ours, theirs) = UnixStream::pair().unwrap();
-    // As the daemon does (§2.5): both ends non-blocking; the client must clear it.
+    // As the daemon does (PROTOCOL.md §2.5): both ends non-blocking; the client must clear it.
     ours.set_nonblocking(false).unwrap();
     theirs.set_nonblocking(true).unwrap();
     let fd = theirs.as_raw_fd();
@@ -701,7 +701,7 @@ fn with_passed_fd(script: Vec<Step>, args: &[&str], cs_fd: Option<&str>) -> Outp
 
 #[test]
 fn use_passed_cfd() {
-    // §2.5: the observed pass-cs-fd session; the passed descriptor wins over -p.
+    // PROTOCOL.md §2.5: the observed pass-cs-fd session; the passed descriptor wins over -p.
     let s = with_handshake(vec![
         Recv(find("passcs")),
         Send(record(1, 0, 2)),

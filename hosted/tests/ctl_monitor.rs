@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! `dinit-monitor` against a scripted fake daemon (dinit-monitor(8), spec §10.17): it acts on
+//! `dinit-monitor` against a scripted fake daemon (dinit-monitor(8), CONTROL.md §5.1): it acts on
 //! the legacy SERVICEEVENT only, substitutes %n/%v/%s/%%, and watches the environment with
 //! -E.
 

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! `dinitctl start/stop/restart/wake/release/unpin` against a scripted fake daemon: the
-//! observed sessions of spec §12.1-12.4, the wire transcripts of §12.9, and the cases where
-//! events arrive before the reply (§14 item 4).
+//! `dinitctl start/stop/restart/wake/release/unpin` against a scripted fake daemon: the observed
+//! sessions of CONTROL.md §6.1-6.4, the wire transcripts of PROTOCOL.md §11, and the cases where
+//! events arrive before the reply (PROTOCOL.md §10 item 4).
 
 mod ctl_harness;
 
@@ -53,7 +53,7 @@ fn start_flags(cmd: u8, flags: u8, h: u32) -> Vec<u8> {
 
 #[test]
 fn start_sleeper_wire_transcript() {
-    // §12.9 "dinitctl start sleeper": the client checks the description's mtime first.
+    // PROTOCOL.md §11.1 "dinitctl start sleeper": the client checks the description's mtime first.
     let t = TestDir::new("start");
     let f = t.write("sd/sleeper", "type = process\ncommand = /bin/sleep 1000\n");
     let sd = t.path.join("sd");
@@ -79,7 +79,7 @@ fn start_sleeper_wire_transcript() {
 
 #[test]
 fn start_modified_description_warns() {
-    // §12.1: "start scripted" after the file was touched.
+    // CONTROL.md §6.1: "start scripted" after the file was touched.
     let t = TestDir::new("modified");
     let f = t.write("sd/scripted", "type = scripted\ncommand = /bin/true\n");
     let (sec, nsec) = mtime_of(&f);
@@ -119,7 +119,7 @@ fn start_already_started_and_synchronous_start() {
     let out = session(&t, script, &["start", "sleeper"]);
     assert_eq!(out.triple(), ("Service (already) started.\n", "", 0));
     // An internal service starts while the request is processed: STARTED events come before
-    // ALREADYSS (§4.4), and the message has no name (§14 item 5).
+    // ALREADYSS (PROTOCOL.md §4.4), and the message has no name (PROTOCOL.md §10 item 5).
     let script = steps(vec![
         vec![Recv(load("internal")), Send(record(STOPPED, 0, STOPPED))],
         dscdir_only(0),
@@ -149,7 +149,7 @@ fn start_already_started_and_synchronous_start() {
 
 #[test]
 fn stop_with_dependents_wire_transcript() {
-    // §12.9 "dinitctl stop sleeper" (dependent running), output of §12.1.
+    // PROTOCOL.md §11.2 "dinitctl stop sleeper" (dependent running), output of CONTROL.md §6.1.
     let t = TestDir::new("deps");
     let script = with_handshake(vec![
         Recv(hex("02 07 00 73 6c 65 65 70 65 72")),
@@ -202,7 +202,7 @@ fn stop_force_and_restart() {
     let out = session(&t, script, &["stop", "--force", "sleeper"]);
     assert_eq!(out.triple(), ("Service 'sleeper' stopped.\n", "", 0));
 
-    // §12.9 "dinitctl restart dependent": PREACK, ACK, then STOPPED and STARTED.
+    // PROTOCOL.md §11.3 "dinitctl restart dependent": PREACK, ACK, then STOPPED and STARTED.
     let t2 = TestDir::new("restart");
     let f = t2.write(
         "sd/dependent",
@@ -343,7 +343,7 @@ fn restart_refusals_and_variants() {
 #[test]
 fn ignore_unstarted_and_load_errors() {
     let t = TestDir::new("ignore");
-    // §12.1: stop --ignore-unstarted of a missing service: silent success.
+    // CONTROL.md §6.1: stop --ignore-unstarted of a missing service: silent success.
     let s = with_handshake(vec![Recv(load("nosuch")), Send(hex("3c"))]);
     let out = session(&t, s, &["stop", "--ignore-unstarted", "nosuch"]);
     assert_eq!(out.triple(), ("", "", 0));
@@ -361,7 +361,7 @@ fn ignore_unstarted_and_load_errors() {
             1
         )
     );
-    // §12.3: description and load errors, and a name the daemon rejects.
+    // CONTROL.md §6.3: description and load errors, and a name the daemon rejects.
     let s = with_handshake(vec![Recv(load("bad")), Send(hex("47"))]);
     let out = session(&t, s, &["start", "bad"]);
     assert_eq!(
@@ -433,7 +433,7 @@ fn no_wait() {
 #[test]
 fn wake_and_release() {
     let t = TestDir::new("wake");
-    // §12.2.
+    // CONTROL.md §6.2.
     let s = steps(vec![
         vec![Recv(load("sleeper")), Send(record(STOPPED, 0, STOPPED))],
         dscdir_only(0),
@@ -508,7 +508,7 @@ fn wake_and_release() {
 
 #[test]
 fn release_of_a_still_required_service_does_not_hang() {
-    // The stock client waits forever here (§12.2 note); we ask for the status and report.
+    // The stock client waits forever here (CONTROL.md §6.2 note); we ask for the status and report.
     let t = TestDir::new("release");
     let s = with_handshake(vec![
         Recv(load("sleeper")),
@@ -540,7 +540,7 @@ fn start_failures() {
         ]);
         session(&t, s, &["start", name])
     };
-    // §12.9 "dinitctl start failing": FAILEDSTART with CLD_EXITED 3, then STOPPED.
+    // PROTOCOL.md §11.4 "dinitctl start failing": FAILEDSTART with CLD_EXITED 3, then STOPPED.
     let out = run(
         "failing",
         hex("65 15 00 00 00 00 02 01 00 00 03 00 00 01 00 00 00 03 00 00 00 64 11 00 00 00 00 02 01 00 00 03 00 00 ff ff ff ff \
@@ -614,7 +614,7 @@ fn start_failures() {
         out.stdout,
         "Service 'odd' failed to start.\nReason unknown/unrecognised. Check dinit log.\n"
     );
-    // §12.3 console2: the start is cancelled by a stop elsewhere.
+    // CONTROL.md §6.3 console2: the start is cancelled by a stop elsewhere.
     let out = run(
         "console2",
         event_pair(0, EV_START_CANCELLED, St::new(STOPPED, STOPPED, 0, 0)),
@@ -656,9 +656,9 @@ fn start_failures() {
 
 #[test]
 fn outcome_before_the_ack_ends_the_command() {
-    // §14 item 4: a dependency pinned stopped makes the start fail while it is processed; the
-    // FAILEDSTART and STOPPED events precede the ACK. The stock client prints the failure and
-    // then waits forever; we finish.
+    // PROTOCOL.md §10 item 4: a dependency pinned stopped makes the start fail while it is
+    // processed; the FAILEDSTART and STOPPED events precede the ACK. The stock client prints the
+    // failure and then waits forever; we finish.
     let t = TestDir::new("early");
     let s = steps(vec![
         vec![Recv(load("dependent")), Send(record(STOPPED, 0, STOPPED))],
@@ -679,7 +679,8 @@ fn outcome_before_the_ack_ends_the_command() {
             1
         )
     );
-    // An early exec failure is reported with stage 0, as the stock client does (§10.4 step 8).
+    // An early exec failure is reported with stage 0, as the stock client does (CONTROL.md §3.4
+    // step 8).
     let s = steps(vec![
         vec![Recv(load("x")), Send(record(STOPPED, 0, STOPPED))],
         dscdir_only(0),
@@ -751,7 +752,7 @@ fn outcome_before_the_ack_ends_the_command() {
 #[test]
 fn pins() {
     let t = TestDir::new("pins");
-    // §12.4 and §12.9: start --pin of a started service.
+    // CONTROL.md §6.4 and PROTOCOL.md §11.5: start --pin of a started service.
     let s = steps(vec![
         vec![
             Recv(hex("02 07 00 'sleeper'")),

@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! `dinitctl status`, `is-started`, `is-failed` and `list` against a fake daemon: every
-//! state and stop-reason variant of spec §11.2, every indicator of §11.1, the protocol
-//! versions (status30/14/10), the relative service directory of §12.9 and the fake-daemon
-//! cross-check of §12.10.
+//! `dinitctl status`, `is-started`, `is-failed` and `list` against a fake daemon: every state and
+//! stop-reason variant of CONTROL.md §4.2, every indicator of CONTROL.md §4.1, the protocol
+//! versions (status30/14/10), the relative service directory of PROTOCOL.md §11.8 and the
+//! fake-daemon cross-check of CONTROL.md §6.9.
 
 mod ctl_harness;
 
@@ -45,8 +45,8 @@ fn report(name: &str, st: St, modified: bool) -> String {
 }
 
 #[test]
-fn status_reports_of_the_spec() {
-    // §11.2 observed examples.
+fn status_reports_as_documented() {
+    // CONTROL.md §4.2 observed examples.
     let cases: Vec<(&str, St, bool, &str)> = vec![
         ("sleeper", St::new(2, 2, 0x18, 0).detail(7175, 0), false,
          "Service: sleeper\n    File: <tmpdir>/sd/sleeper\n    State: STARTED\n    Activation: explicitly started\n    Process ID: 7175\n"),
@@ -90,7 +90,7 @@ fn status_reports_of_the_spec() {
 
 #[test]
 fn status_variants_not_observed_live() {
-    // §11.2 rows taken from the client's code paths (§15).
+    // CONTROL.md §4.2 rows taken from the client's code paths (PROTOCOL.md §13).
     let state_line = |st: St| {
         let r = report("svc", st, false);
         r.lines().nth(2).unwrap().to_owned()
@@ -155,7 +155,7 @@ fn status_variants_not_observed_live() {
 
 #[test]
 fn is_started_and_is_failed() {
-    // §12.3 and §11.3.
+    // CONTROL.md §6.3 and §4.3.
     let failing = St::new(0, 0, 0, 3).detail(1, 3);
     let out = status_run(&["is-failed"], "failing", failing, false);
     assert_eq!(out.triple(), ("STOPPED\n", "", 0));
@@ -218,8 +218,8 @@ fn not_loaded() {
 
 #[test]
 fn status_with_relative_service_directory() {
-    // §12.9 "dinitctl status boot" against a daemon started with `-d sd`: the directory is
-    // relative, so the client asks for the daemon's working directory.
+    // PROTOCOL.md §11.8 "dinitctl status boot" against a daemon started with `-d sd`: the directory
+    // is relative, so the client asks for the daemon's working directory.
     let t = TestDir::new("relative");
     let f = t.write("sd/boot", "type = internal\n");
     let cwd = t.path.to_str().unwrap().as_bytes().to_vec();
@@ -308,7 +308,7 @@ fn status_by_protocol_version() {
 }
 
 #[test]
-fn list_of_the_spec() {
+fn list_as_documented() {
     // V13: LISTSERVICES5 of boot, sleeper and dependent.
     let t = TestDir::new("list");
     let s = with_handshake(vec![
@@ -337,7 +337,7 @@ fn list_of_the_spec() {
 
 #[test]
 fn list_indicators() {
-    // Every example of §11.1 and of dinitctl(8), and the remaining combinations.
+    // Every example of CONTROL.md §4.1 and of dinitctl(8), and the remaining combinations.
     let entries: Vec<(&str, St, &str)> = vec![
         ("boot", St::new(2, 2, 0x08, 0), "[[+]     ] boot"),
         (
@@ -490,7 +490,7 @@ fn list_protocol_error() {
 
 #[test]
 fn fake_daemon_cross_check() {
-    // §12.10: a small stateful fake daemon that answers QUERYVERSION, FIND/LOAD,
+    // CONTROL.md §6.9: a small stateful fake daemon that answers QUERYVERSION, FIND/LOAD,
     // QUERYSERVICEDSCDIR (absolute), SERVICESTATUS6, STARTSERVICE (ACK and a lone
     // SERVICEEVENT5) and LISTSERVICES5.
     #[derive(Clone, Copy)]

@@ -73,7 +73,10 @@ fn dep_of(v: u8) -> DepKind {
 
 /// The control-protocol codec: parse anything, emit what parsed, into buffers of opaque size.
 fn protocol(input: &[u8], seed: u32) {
-    use dinit_core::proto::{DaemonPacket, Info, Reply, Request, StatusBlock, StatusFormat};
+    use dinit_core::proto::{
+        DaemonPacket, Info, InfoPacket, Reply, ReplyPacket, Request, RequestPacket, StatusBlock,
+        StatusFormat, StatusView,
+    };
     let mut out = [0u8; 1100];
     let len = black_box(seed as usize % out.len());
     let out = out.get_mut(..len).unwrap_or(&mut []);
@@ -98,6 +101,30 @@ fn protocol(input: &[u8], seed: u32) {
     if let Ok(b) = StatusBlock::parse(input, format) {
         let _ = black_box(b.emit(out));
     }
+    // The views' getters, even on buffers nobody checked (release builds read zeros there).
+    let rv = RequestPacket::new_unchecked(input);
+    let _ = black_box((rv.code(), rv.flags(), rv.handle(), rv.dep_to(), rv.signal()));
+    let _ = black_box((rv.string(), rv.packet(), rv.trigger_value(), rv.reserved()));
+    let pv = ReplyPacket::new_unchecked(input, format);
+    let _ = black_box((
+        pv.versions(),
+        pv.record(),
+        pv.status_detail(),
+        pv.loader_kind(),
+    ));
+    let _ = black_box(pv.status().map(|s| (s.detail(), s.si_status(), s.mtime())));
+    let _ = black_box((pv.name(), pv.body(), pv.dependents().map(|h| h.len())));
+    let iv = InfoPacket::new_unchecked(input);
+    let _ = black_box((iv.handle(), iv.event(), iv.env_flags(), iv.env_data()));
+    let _ = black_box(iv.status().map(|s| (s.state(), s.flags().bits())));
+    let sv = StatusView::new_unchecked(input, format);
+    let _ = black_box((
+        sv.state(),
+        sv.exec_stage(),
+        sv.detail(),
+        sv.si_status(),
+        sv.mtime(),
+    ));
 }
 
 /// The description parser, substitution and environment files, on opaque input.

@@ -41,6 +41,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.rec_mut(i).set(flag::ACTIVE);
             self.active = self.active.saturating_add(1);
         } else if !should && is {
+            debug_assert!(
+                self.active > 0,
+                "service {i} is flagged active, yet the active count is already zero"
+            );
             self.rec_mut(i).clear(flag::ACTIVE);
             self.active = self.active.saturating_sub(1);
             if self.active == 0 {
@@ -90,6 +94,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         host: &mut H,
     ) {
         let r = self.rec_mut(i);
+        debug_assert!(
+            r.required_by > 0,
+            "service {i} loses an acquisition it never had (required_by is zero)"
+        );
         r.required_by = r.required_by.saturating_sub(1);
         if r.required_by != 0 {
             return;
@@ -483,6 +491,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// The service reached STARTED.
     pub(super) fn started<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
+        debug_assert!(
+            r.state == ServiceState::Starting,
+            "service {i} reached STARTED from {:?}: only a starting service starts",
+            r.state
+        );
         if r.has(flag::HAS_CONSOLE) && !r.cfg.options.contains(Options::RUNS_ON_CONSOLE) {
             self.release_console(i, host);
         }
@@ -661,6 +674,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// Enters STOPPING (waiting for dependents) and tells the dependents.
     pub(super) fn begin_stopping<H: Host>(&mut self, i: usize, with_restart: bool, host: &mut H) {
         let r = self.rec_mut(i);
+        debug_assert!(
+            matches!(r.state, ServiceState::Starting | ServiceState::Started),
+            "service {i} begins to stop from {:?}: only a starting or started one can",
+            r.state
+        );
         r.state = ServiceState::Stopping;
         r.set(flag::WAITING_FOR_DEPS);
         self.update_active(i);
@@ -968,6 +986,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub(super) fn stop_by_command<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec_mut(i);
         if r.has(flag::EXPLICIT) {
+            debug_assert!(
+                r.required_by > 0,
+                "service {i} is explicitly active, yet nothing requires it"
+            );
             r.clear(flag::EXPLICIT);
             r.required_by = r.required_by.saturating_sub(1);
         }
@@ -1001,6 +1023,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     pub(super) fn stop_for_shutdown<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec_mut(i);
         if r.has(flag::EXPLICIT) {
+            debug_assert!(
+                r.required_by > 0,
+                "service {i} is explicitly active, yet nothing requires it"
+            );
             r.clear(flag::EXPLICIT);
             r.required_by = r.required_by.saturating_sub(1);
         }
@@ -1050,7 +1076,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.console_next = Link::NONE;
         match self.console_tail.get() {
             Some(t) => self.rec_mut(t).console_next = Link::to(i),
-            None => self.console_head = Link::to(i),
+            None => {
+                debug_assert!(
+                    self.console_head.is_none(),
+                    "the console queue has a head but no tail"
+                );
+                self.console_head = Link::to(i);
+            }
         }
         self.console_tail = Link::to(i);
     }
@@ -1065,7 +1097,13 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     /// Gives up the console and hands it to the next waiter that still wants it.
     fn release_console<H: Host>(&mut self, i: usize, host: &mut H) {
-        if self.console_holder != Link::to(i) {
+        let holds = self.console_holder == Link::to(i);
+        debug_assert!(
+            holds,
+            "service {i} has the console flag, but the console holder is {:?}",
+            self.console_holder.get()
+        );
+        if !holds {
             self.rec_mut(i).clear(flag::HAS_CONSOLE);
             return;
         }
@@ -1092,11 +1130,14 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     }
 
     pub(super) fn unqueue_console(&mut self, i: usize) {
+        let waiting = self.rec(i).has(flag::WAITING_FOR_CONSOLE);
+        let mut found = false;
         let mut prev: Option<usize> = None;
         let mut link = self.console_head;
         while let Some(n) = link.get() {
             let next = self.rec(n).console_next;
             if n == i {
+                found = true;
                 match prev {
                     Some(p) => self.rec_mut(p).console_next = next,
                     None => self.console_head = next,
@@ -1109,6 +1150,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             prev = Some(n);
             link = next;
         }
+        debug_assert!(
+            found || !waiting,
+            "service {i} waits for the console but is not in the console queue"
+        );
         let r = self.rec_mut(i);
         r.console_next = Link::NONE;
         r.clear(flag::WAITING_FOR_CONSOLE);

@@ -112,6 +112,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let records = &mut self.records;
         self.names.compact(|owner, field, old, new| {
             let Some(r) = records.get_mut(owner as usize) else {
+                debug_assert!(false, "a live name's owner {owner} is not a record");
                 return false;
             };
             if !r.in_use {
@@ -282,6 +283,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     fn link_edge(&mut self, from: usize, to: usize, kind: DepKind) -> Result<usize, CapacityError> {
         let e = self.alloc_edge()?;
         let (Ok(from32), Ok(to32)) = (u32::try_from(from), u32::try_from(to)) else {
+            debug_assert!(
+                false,
+                "record index {from} or {to} does not fit an edge's u32"
+            );
             self.free_edge(e);
             return Err(CapacityError::Edges { capacity: E });
         };

@@ -1,6 +1,7 @@
 //! A full consistency check of the engine's tables, for tests, the simulator and debug
-//! self-checks. It walks every record and edge once (O(services + edges)) and reports the first
-//! broken invariant.
+//! self-checks. It walks every record and edge ever used once (O(services + edges), not the
+//! capacities: slots above the high-water marks have never been touched) and reports the first
+//! broken invariant. Debug builds run it after every input (`ServiceSet::process_queues`).
 
 use super::record::{flag, Link};
 use super::ServiceSet;
@@ -20,8 +21,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// Checks the structural invariants between inputs: counts match the tables, every edge
     /// is linked into both of its services' lists, `required_by` equals explicit activation
     /// plus holding edges, the timer heap is a heap whose positions agree with the records,
-    /// the queues are empty, placeholders are inert, and STARTED services have their hard
-    /// dependencies up (STARTED, or STOPPING but still waiting for their dependents).
+    /// the queues are empty, placeholders are inert, STARTED services have their hard
+    /// dependencies up (STARTED, or STOPPING but still waiting for their dependents), and the
+    /// console is held by the one service flagged as holding it, with exactly the services
+    /// flagged as waiting for it in its queue.
     pub fn verify_integrity(&self) -> Result<(), IntegrityError> {
         let err = |what, index| Err(IntegrityError { what, index });
         if !self.prop_head.is_none() || !self.transition_head.is_none() {
@@ -29,7 +32,14 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         let mut in_use = 0u32;
         let mut active = 0u32;
-        for (i, r) in self.records.iter().enumerate() {
+        let mut console_waiters = 0u32;
+        let Some(used_records) = self.records.get(..self.svc_high as usize) else {
+            return err(
+                "service high-water mark above the capacity",
+                self.svc_high as usize,
+            );
+        };
+        for (i, r) in used_records.iter().enumerate() {
             if !r.in_use {
                 if !r.deps_head.is_none() || !r.dependents_head.is_none() {
                     return err("free slot has edges", i);
@@ -39,6 +49,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             in_use = in_use.saturating_add(1);
             if r.has(flag::ACTIVE) {
                 active = active.saturating_add(1);
+            }
+            if r.has(flag::HAS_CONSOLE) && self.console_holder != Link::to(i) {
+                return err(
+                    "service has the console flag but does not hold the console",
+                    i,
+                );
+            }
+            if r.has(flag::WAITING_FOR_CONSOLE) {
+                console_waiters = console_waiters.saturating_add(1);
             }
             if r.has(flag::ACTIVE) != (r.is_active() && r.cfg.kind != ServiceKind::Placeholder) {
                 return err("active flag disagrees with state", i);
@@ -156,8 +175,41 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if active != self.active {
             return err("active count is wrong", 0);
         }
+        if let Some(h) = self.console_holder.get() {
+            if !self.rec(h).in_use || !self.rec(h).has(flag::HAS_CONSOLE) {
+                return err("console holder lacks the console flag", h);
+            }
+        }
+        // The console queue holds exactly the services waiting for the console, in order.
+        let mut queued = 0u32;
+        let mut last = Link::NONE;
+        let mut link = self.console_head;
+        while let Some(n) = link.get() {
+            let r = self.rec(n);
+            if !r.in_use || !r.has(flag::WAITING_FOR_CONSOLE) {
+                return err("console queue holds a service not waiting for it", n);
+            }
+            queued = queued.saturating_add(1);
+            if queued > console_waiters {
+                return err("console queue loops or holds more than the waiters", n);
+            }
+            last = link;
+            link = r.console_next;
+        }
+        if queued != console_waiters {
+            return err("a service waiting for the console is not in its queue", 0);
+        }
+        if self.console_tail != last {
+            return err("console queue tail is not its last service", 0);
+        }
         let mut edges = 0u32;
-        for (e, edge) in self.edges.iter().enumerate() {
+        let Some(used_edges) = self.edges.get(..self.edge_high as usize) else {
+            return err(
+                "edge high-water mark above the capacity",
+                self.edge_high as usize,
+            );
+        };
+        for (e, edge) in used_edges.iter().enumerate() {
             if !edge.in_use {
                 continue;
             }

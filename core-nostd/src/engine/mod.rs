@@ -229,6 +229,9 @@ pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
     load_head: Link,
     loading: bool,
     dfs_epoch: u32,
+    /// Debug builds: inputs since the tables were last checked (see `assert_integrity`).
+    #[cfg(debug_assertions)]
+    unchecked_inputs: u32,
 
     /// Number of services that are wanted or not stopped.
     active: u32,
@@ -293,6 +296,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             load_head: Link::NONE,
             loading: false,
             dfs_epoch: 0,
+            #[cfg(debug_assertions)]
+            unchecked_inputs: 0,
             active: 0,
             idle_pending: false,
             shutdown: 0,
@@ -336,6 +341,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.load_head = Link::NONE;
         self.loading = false;
         self.dfs_epoch = 0;
+        #[cfg(debug_assertions)]
+        {
+            self.unchecked_inputs = 0;
+        }
         self.active = 0;
         self.idle_pending = false;
         self.shutdown = 0;
@@ -741,7 +750,41 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 shutdown: self.shutdown_kind(),
             });
         }
+        #[cfg(debug_assertions)]
+        self.assert_integrity();
     }
+
+    /// Debug builds check every invariant of [`Self::verify_integrity`] once an input has been
+    /// carried out (every input ends here), so that every test that drives the engine, the
+    /// daemon's included, checks them; a broken one is a bug of the engine and stops the
+    /// program. Release builds never run it.
+    ///
+    /// The check is linear in the services and edges ever used, so checking after every input
+    /// would make a test of thousands of services quadratic. It runs after every input while
+    /// they number at most [`Self::DEBUG_CHECK_BUDGET`] (every unit test, the simulator, most
+    /// daemon tests), and after every k-th input beyond, k growing with them, so that it costs
+    /// about that many records and edges per input. A state broken by one input is then
+    /// reported a few inputs later, unless a later input repairs it first.
+    #[cfg(debug_assertions)]
+    fn assert_integrity(&mut self) {
+        let size = (self.svc_high as usize).saturating_add(self.edge_high as usize);
+        let every = size.div_ceil(Self::DEBUG_CHECK_BUDGET).max(1);
+        self.unchecked_inputs = self.unchecked_inputs.saturating_add(1);
+        if (self.unchecked_inputs as usize) < every {
+            return;
+        }
+        self.unchecked_inputs = 0;
+        let integrity = self.verify_integrity();
+        assert!(
+            integrity.is_ok(),
+            "engine invariant broken after an input: {integrity:?}"
+        );
+    }
+
+    /// Debug builds: services and edges that the integrity check covers after every input;
+    /// above this, it runs less often (see `assert_integrity`).
+    #[cfg(debug_assertions)]
+    const DEBUG_CHECK_BUDGET: usize = 256;
 
     fn emit<H: Host>(&mut self, i: usize, event: ServiceEvent, host: &mut H) {
         let status = self.snapshot(i);

@@ -21,21 +21,14 @@ impl Str {
     }
 }
 
-/// Which of a record's strings a block belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub(crate) enum Field {
-    Name = 1,
-    ChainTo = 2,
-}
-
-impl Field {
-    fn from_u8(v: u8) -> Option<Field> {
-        match v {
-            1 => Some(Field::Name),
-            2 => Some(Field::ChainTo),
-            _ => None,
-        }
+wire_enum! {
+    /// Which of a record's strings a block belongs to: the byte in its header.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(crate) enum Field: u8 {
+        /// The service's name.
+        Name = 1,
+        /// Its `chain-to` target.
+        ChainTo = 2,
     }
 }
 
@@ -75,13 +68,15 @@ impl<const N: usize> Arena<N> {
     /// The bytes of `s` (empty if `s` is out of range, which cannot happen for strings this
     /// arena handed out).
     pub fn get(&self, s: Str) -> &[u8] {
-        let (Ok(off), Ok(len)) = (usize::try_from(s.off), usize::try_from(s.len)) else {
-            return &[];
-        };
-        match off.checked_add(len) {
-            Some(end) => self.bytes.get(off..end).unwrap_or(&[]),
-            None => &[],
-        }
+        let bytes = usize::try_from(s.off)
+            .ok()
+            .zip(usize::try_from(s.len).ok())
+            .and_then(|(off, len)| self.bytes.get(off..off.checked_add(len)?));
+        debug_assert!(
+            bytes.is_some(),
+            "string {s:?} lies outside the name arena's {N} bytes"
+        );
+        bytes.unwrap_or(&[])
     }
 
     /// Space a string of `len` bytes takes, or `None` if it could never fit.
@@ -206,6 +201,10 @@ impl<const N: usize> Arena<N> {
                 off: u32::try_from(read.saturating_add(HEADER)).unwrap_or(u32::MAX),
                 len,
             };
+            debug_assert!(
+                field.is_some(),
+                "name arena block at {read} has no field byte a string can have"
+            );
             let live = match field {
                 Some(f) if owner != u32::MAX => owner_of(owner, f, old, None),
                 _ => false,
@@ -234,6 +233,11 @@ impl<const N: usize> Arena<N> {
             }
             read = next;
         }
+        debug_assert!(
+            read >= self.used,
+            "name arena block headers are broken at {read} (of {} bytes in use)",
+            self.used
+        );
         self.used = write;
         self.dead = 0;
     }

@@ -23,6 +23,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     }
 
     fn heap_put(&mut self, pos: usize, i: usize) {
+        debug_assert!(pos < S, "timer heap position {pos} beyond its {S} entries");
         if let Some(slot) = self.heap.get_mut(pos) {
             *slot = Link::to(i);
             self.rec_mut(i).heap_pos = Link::to(pos);
@@ -30,7 +31,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     }
 
     fn heap_swap(&mut self, a: usize, b: usize) {
-        if let (Some(x), Some(y)) = (self.heap_at(a), self.heap_at(b)) {
+        let (x, y) = (self.heap_at(a), self.heap_at(b));
+        debug_assert!(
+            x.is_some() && y.is_some(),
+            "timer heap swap of {a} and {b}: a hole or a position past the end"
+        );
+        if let (Some(x), Some(y)) = (x, y) {
             self.heap_put(a, y);
             self.heap_put(b, x);
         }
@@ -84,8 +90,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             }
             None => {
                 let pos = self.heap_len as usize;
+                debug_assert!(
+                    pos < S,
+                    "timer heap full, yet each service has one entry at most"
+                );
                 if pos >= S {
-                    // Cannot happen: one entry per service at most.
                     return;
                 }
                 self.heap_len = self.heap_len.saturating_add(1);
@@ -101,9 +110,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.timer = TimerKind::None;
         let Some(pos) = r.heap_pos.get() else { return };
         r.heap_pos = Link::NONE;
+        debug_assert!(
+            pos < self.heap_len as usize,
+            "service {i} has timer heap position {pos}, past the heap's end"
+        );
         let last = (self.heap_len as usize).saturating_sub(1);
         if pos != last {
-            if let Some(moved) = self.heap_at(last) {
+            let moved = self.heap_at(last);
+            debug_assert!(moved.is_some(), "the timer heap has a hole at its end");
+            if let Some(moved) = moved {
                 self.heap_put(pos, moved);
             }
         }

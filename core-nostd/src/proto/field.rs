@@ -1,5 +1,7 @@
-//! Checked little-endian field access: every read returns `None` instead of panicking when the
-//! buffer is short, and the [`Writer`] refuses to run past the end of its buffer.
+//! Little-endian field access. Framing, which must cope with short buffers, reads through the
+//! checked functions (`u8_at`, `u32_at`, ...) that return `None` past the end; the views'
+//! getters, which run on packets already framed, read through the infallible [`read`]; the
+//! [`Writer`] refuses to run past the end of its buffer.
 
 use super::EmitError;
 
@@ -37,6 +39,49 @@ pub(crate) fn u64_at(buf: &[u8], off: usize) -> Option<u64> {
 /// The `i64` at `off`.
 pub(crate) fn i64_at(buf: &[u8], off: usize) -> Option<i64> {
     array_at(buf, off).map(i64::from_le_bytes)
+}
+
+/// A little-endian integer field of a packet.
+pub(crate) trait LeField: Copy + Default {
+    /// The field at `off`, or `None` if `buf` ends before it does.
+    fn read_at(buf: &[u8], off: usize) -> Option<Self>;
+}
+
+macro_rules! le_field {
+    ($($ty:ty => $read:ident),+) => {
+        $(impl LeField for $ty {
+            fn read_at(buf: &[u8], off: usize) -> Option<Self> {
+                $read(buf, off)
+            }
+        })+
+    };
+}
+
+le_field!(u8 => u8_at, u16 => u16_at, u32 => u32_at, i32 => i32_at, u64 => u64_at, i64 => i64_at);
+
+impl LeField for super::StartFlags {
+    fn read_at(buf: &[u8], off: usize) -> Option<Self> {
+        u8_at(buf, off).map(Self::from_bits)
+    }
+}
+
+impl LeField for crate::status::StatusFlags {
+    fn read_at(buf: &[u8], off: usize) -> Option<Self> {
+        u8_at(buf, off).map(Self::from_bits)
+    }
+}
+
+/// The field at `off` of a packet whose length has been checked, so that it is there. A view's
+/// getters read through this: if a caller broke that promise (an unchecked view of a short
+/// buffer), debug builds stop here, release builds read zero.
+pub(crate) fn read<F: LeField>(buf: &[u8], off: usize) -> F {
+    let field = F::read_at(buf, off);
+    debug_assert!(
+        field.is_some(),
+        "a packet view read a field at offset {off} of a {}-byte buffer: check its length first",
+        buf.len()
+    );
+    field.unwrap_or_default()
 }
 
 /// `len` bytes starting at `off`.

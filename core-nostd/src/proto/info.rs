@@ -1,14 +1,14 @@
-//! Information packets (daemon to client, codes 100 and up; spec §9).
+//! Information packets (daemon to client, codes 100 and up; PROTOCOL.md §9).
 //!
 //! Byte 1 of an information packet is its total length, so a client can skip ones it does not
 //! know, except `ENVEVENT`, whose byte 1 is the length of its 5-byte header only and whose
-//! data length is the `u16` at offset 3 (spec §9.3, §14 item 6).
+//! data length is the `u16` at offset 3 (PROTOCOL.md §9.3, §10 item 6).
 //!
 //! For every service event the daemon sends, per handle, `SERVICEEVENT5` then `SERVICEEVENT`
-//! (spec §9.2, §14 items 2 and 25); [`emit_service_event_pair`] writes the pair.
+//! (PROTOCOL.md §9.2, §10 items 2 and 25); [`emit_service_event_pair`] writes the pair.
 
 use super::codes::InfoCode;
-use super::field::{bytes_at, check_room, u16_at, u32_at, u8_at, Writer};
+use super::field::{bytes_at, check_room, u16_at, u8_at, Writer};
 use super::status::{StatusBlock, StatusFormat, StatusView};
 use super::{EmitError, Handle, Malformed, ParseError};
 use crate::status::ServiceStatus;
@@ -20,8 +20,21 @@ const SERVICE_EVENT_SHORT_LEN: usize = 7;
 const SERVICE_EVENT_LEN: usize = 17;
 /// `SERVICEEVENT5` with its status14.
 const SERVICE_EVENT5_LEN: usize = 21;
-/// Where an event's status block starts.
-const EVENT_STATUS: usize = 7;
+/// Field offsets (PROTOCOL.md §9).
+mod offset {
+    /// Byte 1: the total length (`ENVEVENT`: of the header).
+    pub const LENGTH: usize = 1;
+    /// Service events: the handle.
+    pub const HANDLE: usize = 2;
+    /// Service events: the event code.
+    pub const EVENT: usize = 6;
+    /// Service events: the status block.
+    pub const STATUS: usize = 7;
+    /// `ENVEVENT`: the flags byte.
+    pub const ENV_FLAGS: usize = 2;
+    /// `ENVEVENT`: the `u16` data length.
+    pub const ENV_DATA_LEN: usize = 3;
+}
 /// The size of `ENVEVENT`'s header, which is also the value of its byte 1.
 const ENV_EVENT_HEADER: u8 = 5;
 
@@ -45,14 +58,14 @@ pub(crate) fn frame(buf: &[u8]) -> Result<usize, ParseError> {
     }
     let total = if code == InfoCode::EnvEvent as u8 {
         need(buf, usize::from(ENV_EVENT_HEADER))?;
-        if u8_at(buf, 1) != Some(ENV_EVENT_HEADER) {
+        if u8_at(buf, offset::LENGTH) != Some(ENV_EVENT_HEADER) {
             return Err(Malformed::BadLength.into());
         }
-        let data = u16_at(buf, 3).ok_or(Malformed::BadLength)?;
+        let data = u16_at(buf, offset::ENV_DATA_LEN).ok_or(Malformed::BadLength)?;
         usize::from(ENV_EVENT_HEADER).saturating_add(usize::from(data))
     } else {
         need(buf, 2)?;
-        let len = usize::from(u8_at(buf, 1).unwrap_or(0));
+        let len = usize::from(u8_at(buf, offset::LENGTH).unwrap_or(0));
         if len < 2 {
             return Err(Malformed::BadLength.into());
         }
@@ -71,85 +84,57 @@ fn env_data_of(buf: &[u8]) -> Option<&[u8]> {
     buf.get(usize::from(ENV_EVENT_HEADER)..len)
 }
 
-/// A zero-copy view of the information packet at the start of a buffer. Accessors return
-/// `None` when the packet has no such field or the buffer is too short.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct InfoPacket<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A zero-copy view of the information packet at the start of a buffer.
+    ///
+    /// [`InfoPacket::new_checked`] frames the packet once; the getters then cannot fail. Those
+    /// of fields only some packets have return `None` for the other packets (a
+    /// `SERVICEEVENT` too short to hold its handle, event or status counts as not having it).
+    pub struct InfoPacket {}
+    fields {
+        /// The code byte.
+        code: u8 = 0;
+        /// Byte 1: the total length (for `ENVEVENT`, the header length, 5).
+        length_byte: u8 = offset::LENGTH;
+        /// `ENVEVENT`: the flags byte (1: the variable was set before).
+        env_flags: u8 = offset::ENV_FLAGS, when info_code() is (InfoCode::EnvEvent);
+    }
 }
 
 impl<T: AsRef<[u8]>> InfoPacket<T> {
-    /// Wraps `buffer` without checking it.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        InfoPacket { buffer }
-    }
-
-    /// Wraps `buffer` if [`Self::check_len`] succeeds.
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Frames the first packet: its total length, or what is missing or wrong. Unknown codes
     /// of 103 and up are framed by their length byte.
     pub fn check_len(&self) -> Result<usize, ParseError> {
         frame(self.buffer.as_ref())
     }
 
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// The packet's bytes, if it is complete.
-    pub fn packet(&self) -> Option<&[u8]> {
-        let len = self.check_len().ok()?;
-        self.buffer.as_ref().get(..len)
-    }
-
-    /// The code byte.
-    pub fn code(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), 0)
-    }
-
     /// The information code, if this codec knows it.
     pub fn info_code(&self) -> Option<InfoCode> {
-        self.code().and_then(InfoCode::from_u8)
+        InfoCode::from_u8(self.code())
     }
 
-    /// Byte 1: the total length (for `ENVEVENT`, the header length, 5).
-    pub fn length_byte(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), 1)
-    }
-
+    /// A service event long enough to hold its handle and event code.
     fn is_event(&self) -> bool {
         matches!(
             self.info_code(),
             Some(InfoCode::ServiceEvent | InfoCode::ServiceEvent5)
-        )
+        ) && usize::from(self.length_byte()) >= SERVICE_EVENT_SHORT_LEN
     }
 
     /// Service events: the handle.
     pub fn handle(&self) -> Option<Handle> {
-        if !self.is_event() {
-            return None;
-        }
-        u32_at(self.buffer.as_ref(), 2)
+        self.is_event().then(|| self.get(offset::HANDLE))
     }
 
-    /// Service events: the raw event code (spec §6.4).
+    /// Service events: the raw event code (PROTOCOL.md §6.4).
     pub fn event(&self) -> Option<u8> {
-        if !self.is_event() {
-            return None;
-        }
-        u8_at(self.buffer.as_ref(), 6)
+        self.is_event().then(|| self.get(offset::EVENT))
     }
 
     /// Service events: the size of the status block the packet carries, if it carries one
     /// (`SERVICEEVENT` from very old daemons has none).
     pub fn status_format(&self) -> Option<StatusFormat> {
-        let len = usize::from(self.length_byte()?);
+        let len = usize::from(self.length_byte());
         match self.info_code()? {
             InfoCode::ServiceEvent if len >= SERVICE_EVENT_LEN => Some(StatusFormat::Status10),
             InfoCode::ServiceEvent5 if len >= SERVICE_EVENT5_LEN => Some(StatusFormat::Status14),
@@ -160,16 +145,8 @@ impl<T: AsRef<[u8]>> InfoPacket<T> {
     /// Service events: the status block.
     pub fn status(&self) -> Option<StatusView<&[u8]>> {
         let format = self.status_format()?;
-        let block = bytes_at(self.buffer.as_ref(), EVENT_STATUS, format.size())?;
-        Some(StatusView::new_unchecked(block))
-    }
-
-    /// `ENVEVENT`: the flags byte (1: the variable was set before).
-    pub fn env_flags(&self) -> Option<u8> {
-        match self.info_code()? {
-            InfoCode::EnvEvent => u8_at(self.buffer.as_ref(), 2),
-            _ => None,
-        }
+        let block = bytes_at(self.buffer.as_ref(), offset::STATUS, format.size())?;
+        Some(StatusView::new_unchecked(block, format))
     }
 
     /// `ENVEVENT`: the data, NUL included, once complete.
@@ -183,7 +160,7 @@ impl<T: AsRef<[u8]>> InfoPacket<T> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Info<'a> {
     /// `SERVICEEVENT` (100), sent second. Parsing accepts a length byte of 7 or more, and
-    /// reads the status only if the packet holds one (spec §9.2).
+    /// reads the status only if the packet holds one (PROTOCOL.md §9.2).
     ServiceEvent {
         /// The handle on this connection.
         handle: Handle,
@@ -248,26 +225,24 @@ impl<'a> Info<'a> {
     /// Decodes exactly one framed packet.
     fn parse_framed(packet: &'a [u8]) -> Result<Self, ParseError> {
         let view = InfoPacket::new_unchecked(packet);
-        let short = ParseError::Incomplete {
-            needed: packet.len().saturating_add(1),
-        };
         let bad_len = ParseError::Malformed(Malformed::BadLength);
         let bad = ParseError::Malformed(Malformed::BadValue);
-        let code = view.code().ok_or(short)?;
+        let code = view.code();
         let status = |format: StatusFormat| -> Result<ServiceStatus, ParseError> {
-            let block = packet.get(EVENT_STATUS..).ok_or(bad_len)?;
+            let block = packet.get(offset::STATUS..).ok_or(bad_len)?;
             StatusBlock::parse(block, format)
                 .map(|b| *b.status())
                 .map_err(|e| if e.is_incomplete() { bad_len } else { e })
         };
+        let event = || ServiceEvent::from_u8(view.get(offset::EVENT)).ok_or(bad);
         Ok(match InfoCode::from_u8(code) {
             Some(InfoCode::ServiceEvent) => {
                 if packet.len() < SERVICE_EVENT_SHORT_LEN {
                     return Err(bad_len);
                 }
                 Self::ServiceEvent {
-                    handle: view.handle().ok_or(bad_len)?,
-                    event: ServiceEvent::from_u8(view.event().ok_or(bad_len)?).ok_or(bad)?,
+                    handle: view.get(offset::HANDLE),
+                    event: event()?,
                     status: match view.status_format() {
                         Some(format) => Some(status(format)?),
                         None => None,
@@ -279,19 +254,20 @@ impl<'a> Info<'a> {
                     return Err(bad_len);
                 }
                 Self::ServiceEvent5 {
-                    handle: view.handle().ok_or(bad_len)?,
-                    event: ServiceEvent::from_u8(view.event().ok_or(bad_len)?).ok_or(bad)?,
+                    handle: view.get(offset::HANDLE),
+                    event: event()?,
                     status: status(StatusFormat::Status14)?,
                 }
             }
             Some(InfoCode::EnvEvent) => {
-                let data = env_data_of(packet).ok_or(short)?;
+                // Framing made the packet its header and the whole of its data.
+                let data = env_data_of(packet).ok_or(bad_len)?;
                 let var = match data.split_last() {
                     Some((0, var)) => var,
                     _ => return Err(bad),
                 };
                 Self::EnvEvent {
-                    overridden: view.env_flags().ok_or(short)? != 0,
+                    overridden: view.get::<u8>(offset::ENV_FLAGS) != 0,
                     var,
                 }
             }
@@ -372,7 +348,7 @@ impl<'a> Info<'a> {
 
 /// Writes what the daemon sends a listener for one event on one handle: `SERVICEEVENT5`
 /// (status14) immediately followed by `SERVICEEVENT` (status10), [`SERVICE_EVENT_PAIR_LEN`]
-/// bytes in all (spec §9.2).
+/// bytes in all (PROTOCOL.md §9.2).
 pub fn emit_service_event_pair(
     handle: Handle,
     event: ServiceEvent,

@@ -1,11 +1,11 @@
 //! The control-protocol codec: every packet Dinit's control socket carries, in both directions,
 //! without allocation and without panics.
 //!
-//! The wire format is specified in `shared/spec/control-protocol.md` (cited below as "spec
-//! §N"). It has no generic length prefix: the first byte of a packet names it and decides how
-//! many bytes follow (spec §3.1). Requests (codes 0-29) go from a client to the daemon; replies
-//! (50-79) and information packets (100 and up) come back. Integers are little-endian with the
-//! C ABI sizes of x86_64/aarch64 Linux (spec §3.2): `size_t` is 8 bytes, handles are `u32`, a
+//! The wire format is described in the project's docs/PROTOCOL.md (cited below as "PROTOCOL.md
+//! §N"). It has no generic length prefix: the first byte of a packet names it and decides how many
+//! bytes follow (PROTOCOL.md §3.1). Requests (codes 0-29) go from a client to the daemon; replies
+//! (50-79) and information packets (100 and up) come back. Integers are little-endian with the C
+//! ABI sizes of x86_64/aarch64 Linux (PROTOCOL.md §3.2): `size_t` is 8 bytes, handles are `u32`, a
 //! `timespec` is two `i64`.
 //!
 //! # Shape
@@ -15,14 +15,20 @@
 //! * **Framing** finds where the first packet of a receive buffer ends, without decoding it:
 //!   [`RequestPacket::check_len`], [`ReplyPacket::check_len`], [`InfoPacket::check_len`] and
 //!   [`DaemonPacket::frame`]. This is what makes a byte stream with pipelined or split packets
-//!   work (spec §4.1).
+//!   work (PROTOCOL.md §4.1).
 //! * **Views** ([`RequestPacket`], [`ReplyPacket`], [`InfoPacket`], [`StatusView`]) wrap any
-//!   `T: AsRef<[u8]>` and read fields in place through checked accessors that return `None`
-//!   rather than panic when a field is absent or the buffer is short.
+//!   `T: AsRef<[u8]>` and read fields in place. `new_checked` frames the packet once; after
+//!   that the getters cannot fail: a field every packet of the kind has comes back as a plain
+//!   value, a field only some packets have as an `Option` that is `None` for the others. (On
+//!   an unchecked view of a short buffer they read zeros rather than panic; debug builds
+//!   assert.) One macro, `packet_view!`, makes all four.
 //! * **Reprs** ([`Request`], [`Reply`], [`Info`], [`StatusBlock`]) are plain values: `parse`
-//!   validates a packet and borrows its variable-length parts (names, environment, logs) from
-//!   the buffer, `emit` writes one into a `&mut [u8]` and returns its length, and `buffer_len`
-//!   says how long it will be.
+//!   frames a packet, reads its fields through the view, validates them and borrows the
+//!   variable-length parts (names, environment, logs) from the buffer, `emit` writes one into
+//!   a `&mut [u8]` and returns its length, and `buffer_len` says how long it will be.
+//!
+//! The numbers (codes, states, reasons, stages, events, kinds) are enums made by
+//! `wire_enum!`, each with its `from_u8` beside its discriminants.
 //!
 //! # Streaming
 //!
@@ -35,18 +41,18 @@
 //!   again. `needed` is exact once the packet's length field has arrived, so a client can size
 //!   its buffer for the large replies (`ALLENV`, `SERVICE_LOG`, ...) whose length only their
 //!   header gives. The documented minimum waits are kept: FIND/LOAD/SETENV ask for 4 bytes
-//!   before their length is judged (spec §4.1, §14 item 10).
+//!   before their length is judged (PROTOCOL.md §4.1, §10 item 10).
 //! * [`ParseError::Malformed`]: the bytes cannot be a valid packet. For requests this is exactly
-//!   the set of inputs the daemon answers with `BADREQ` and a close (spec §4.3), except the
+//!   the set of inputs the daemon answers with `BADREQ` and a close (PROTOCOL.md §4.3), except the
 //!   checks that need the daemon's state (unknown handles, a dependency on itself).
 //!
-//! Replies carrying a status block need to know its size, which only the request says (spec
+//! Replies carrying a status block need to know its size, which only the request says (PROTOCOL.md
 //! §7.5, §7.13): the client passes the [`StatusFormat`] of its last status request, which
 //! [`Command::reply_status_format`] gives.
 //!
 //! # The status block
 //!
-//! [`StatusBlock`] converts between the three wire sizes of spec §3.3 (status10, status14,
+//! [`StatusBlock`] converts between the three wire sizes of PROTOCOL.md §3.3 (status10, status14,
 //! status30) and [`crate::ServiceStatus`]; the file modification time of status30 travels
 //! beside it as a [`Timespec`]. The smaller blocks cannot carry everything a `ServiceStatus`
 //! holds; [`StatusBlock::normalized`] says exactly what survives a round trip.
@@ -69,28 +75,28 @@ pub use reply::{
 pub use request::{Request, RequestPacket};
 pub use status::{StatusBlock, StatusFormat, StatusView, Timespec, LEGACY_FAILURE};
 
-/// A per-connection service handle (spec §4.5): a `u32` the daemon hands out in
+/// A per-connection service handle (PROTOCOL.md §4.5): a `u32` the daemon hands out in
 /// `SERVICERECORD` and `DEPENDENTS` replies.
 pub type Handle = u32;
 
-/// The oldest protocol version the daemon is compatible with (spec §5).
+/// The oldest protocol version the daemon is compatible with (PROTOCOL.md §5).
 pub const PROTOCOL_VERSION_MIN: u16 = 1;
 
-/// The protocol version this codec speaks in full (spec §5).
+/// The protocol version this codec speaks in full (PROTOCOL.md §5).
 pub const PROTOCOL_VERSION: u16 = 7;
 
-/// The largest request: the daemon's per-connection receive buffer (spec §4.1, §4.2).
+/// The largest request: the daemon's per-connection receive buffer (PROTOCOL.md §4.1, §4.2).
 pub const MAX_REQUEST_LEN: usize = 1024;
 
-/// The longest service name in FIND/LOAD and environment string in SETENV (spec §4.2):
+/// The longest service name in FIND/LOAD and environment string in SETENV (PROTOCOL.md §4.2):
 /// [`MAX_REQUEST_LEN`] minus the 3-byte header.
 pub const MAX_NAME_LEN: usize = 1021;
 
-/// The longest name an `SVCINFO` reply can carry: its length field is one byte (spec §4.2,
-/// §14 item 13). Longer names must be cut to this by the daemon before emitting.
+/// The longest name an `SVCINFO` reply can carry: its length field is one byte (PROTOCOL.md §4.2,
+/// §10 item 13). Longer names must be cut to this by the daemon before emitting.
 pub const MAX_SVCINFO_NAME_LEN: usize = 255;
 
-/// How many bytes FIND/LOAD/SETENV need before their length field is judged (spec §4.1):
+/// How many bytes FIND/LOAD/SETENV need before their length field is judged (PROTOCOL.md §4.1):
 /// the 3-byte header plus one byte, the least a valid string can have.
 pub const MIN_STRING_REQUEST_LEN: usize = 4;
 
@@ -107,7 +113,7 @@ pub enum ParseError {
         needed: usize,
     },
     /// The bytes are not a valid packet. On the daemon's side every malformed request is
-    /// answered with `BADREQ` and the connection is closed (spec §4.3).
+    /// answered with `BADREQ` and the connection is closed (PROTOCOL.md §4.3).
     Malformed(Malformed),
 }
 
@@ -128,23 +134,23 @@ impl From<Malformed> for ParseError {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Malformed {
-    /// The first byte is not a code of the expected packet class (spec §3.1). A request
+    /// The first byte is not a code of the expected packet class (PROTOCOL.md §3.1). A request
     /// stream containing 30-255 (info codes included) is answered with `BADREQ`.
     UnknownCode(u8),
     /// A length field is out of range: a FIND/LOAD/SETENV string of 0 or more than
     /// [`MAX_NAME_LEN`] bytes, or a reply/info length that contradicts the packet's layout
     /// or does not fit in memory.
     BadLength,
-    /// A FIND/LOAD service name starts with `.` or `@` (spec §4.2).
+    /// A FIND/LOAD service name starts with `.` or `@` (PROTOCOL.md §4.2).
     BadServiceName,
-    /// A SETENV string starts with `=` (spec §7.12).
+    /// A SETENV string starts with `=` (PROTOCOL.md §7.12).
     BadEnvString,
-    /// A SHUTDOWN type outside 1..=6 (spec §6.5).
+    /// A SHUTDOWN type outside 1..=6 (PROTOCOL.md §6.5).
     BadShutdownKind(u8),
-    /// A dependency type other than 0, 2 or 3 in ADD_DEP/REM_DEP/ENABLE* (spec §6.6). Unlike
-    /// the stock daemon we do not carry out such a request (spec §14 item 8).
+    /// A dependency type other than 0, 2 or 3 in ADD_DEP/REM_DEP/ENABLE* (PROTOCOL.md §6.6). Unlike
+    /// the stock daemon we do not carry out such a request (PROTOCOL.md §10 item 8).
     BadDepKind(u8),
-    /// A reserved byte that must be zero is not (GETALLENV, spec §7.19).
+    /// A reserved byte that must be zero is not (GETALLENV, PROTOCOL.md §7.19).
     ReservedNotZero,
     /// A field of a reply or information packet holds a value its type does not have: a
     /// service state, stop reason, exec stage, event code, loader type, or a missing NUL.

@@ -1,7 +1,7 @@
-//! Replies (daemon to client, codes 50-79; spec §8), and [`DaemonPacket`], which frames and
+//! Replies (daemon to client, codes 50-79; PROTOCOL.md §8), and [`DaemonPacket`], which frames and
 //! parses everything a client receives: replies and information packets interleaved.
 //!
-//! Sizes (spec §6.12): most replies are one byte; `CPVERSION` 5 and `SERVICERECORD` 7 bytes;
+//! Sizes (PROTOCOL.md §6.12): most replies are one byte; `CPVERSION` 5 and `SERVICERECORD` 7 bytes;
 //! `SERVICESTATUS` and `SVCINFO` carry a status block whose size the request decides (pass
 //! the [`StatusFormat`]); the rest announce their size in a length field after the code:
 //!
@@ -26,6 +26,33 @@ use super::info::Info;
 use super::status::{StatusBlock, StatusFormat, StatusView};
 use super::{EmitError, Handle, Malformed, ParseError, MAX_SVCINFO_NAME_LEN};
 use crate::types::ServiceState;
+
+/// Field offsets (PROTOCOL.md §8).
+mod offset {
+    /// The second byte: `SVCINFO`'s name length, `SERVICESTATUS`'s detail, `LOADER_MECH`'s
+    /// loader type.
+    pub const BYTE1: usize = 1;
+    /// `CPVERSION`: the oldest compatible version.
+    pub const VERSION_MIN: usize = 1;
+    /// `CPVERSION`: the current version.
+    pub const VERSION_CURRENT: usize = 3;
+    /// `SERVICERECORD`: the state.
+    pub const RECORD_STATE: usize = 1;
+    /// `SERVICERECORD`: the handle.
+    pub const RECORD_HANDLE: usize = 2;
+    /// `SERVICERECORD`: the target state.
+    pub const RECORD_TARGET: usize = 6;
+    /// `SVCINFO`, `SERVICESTATUS`: the status block.
+    pub const STATUS: usize = 2;
+    /// `LOADER_MECH`: the total size.
+    pub const LOADER_TOTAL: usize = 2;
+    /// `LOADER_MECH`: the number of service directories.
+    pub const LOADER_DIRS: usize = 6;
+    /// `LOADER_MECH`: the length of the working directory.
+    pub const LOADER_CWD_LEN: usize = 10;
+    /// `DEPENDENTS`: the number of handles.
+    pub const DEPENDENTS_COUNT: usize = 1;
+}
 
 /// `LOADER_MECH`: code, type, `u32` total size, `u32` directory count, `u32` cwd length.
 const LOADER_MECH_HEADER: usize = 14;
@@ -59,15 +86,19 @@ fn frame(buf: &[u8], format: StatusFormat) -> Result<usize, ParseError> {
     let total = match reply {
         R::CpVersion => 5,
         R::ServiceRecord => 7,
-        R::ServiceStatus => add(2, format.size()).ok_or(Malformed::BadLength)?,
+        R::ServiceStatus => add(offset::STATUS, format.size()).ok_or(Malformed::BadLength)?,
         R::SvcInfo => {
             need(buf, 2)?;
-            let n = u8_at(buf, 1).map(u64::from);
-            total_from(add(2, format.size()).ok_or(Malformed::BadLength)?, n, 1)?
+            let n = u8_at(buf, offset::BYTE1).map(u64::from);
+            total_from(
+                add(offset::STATUS, format.size()).ok_or(Malformed::BadLength)?,
+                n,
+                1,
+            )?
         }
         R::LoaderMech => {
             need(buf, 6)?;
-            let total = total_from(0, u32_at(buf, 2).map(u64::from), 1)?;
+            let total = total_from(0, u32_at(buf, offset::LOADER_TOTAL).map(u64::from), 1)?;
             if total < LOADER_MECH_HEADER {
                 return Err(Malformed::BadLength.into());
             }
@@ -75,7 +106,11 @@ fn frame(buf: &[u8], format: StatusFormat) -> Result<usize, ParseError> {
         }
         R::Dependents => {
             need(buf, DEPENDENTS_HEADER)?;
-            total_from(DEPENDENTS_HEADER, u64_at(buf, 1), HANDLE_SIZE)?
+            total_from(
+                DEPENDENTS_HEADER,
+                u64_at(buf, offset::DEPENDENTS_COUNT),
+                HANDLE_SIZE,
+            )?
         }
         R::ServiceName | R::ServiceLog | R::SvcDscDir | R::AllEnv => {
             let body = match reply {
@@ -255,8 +290,8 @@ impl<'a> Iterator for ServiceDirsIter<'a> {
     }
 }
 
-/// Iterator over the `NAME=VALUE` entries of an `ALLENV` body (spec §7.19): the body is split
-/// at each NUL and the NULs are dropped. A last entry missing its NUL is still returned.
+/// Iterator over the `NAME=VALUE` entries of an `ALLENV` body (PROTOCOL.md §7.19): the body is
+/// split at each NUL and the NULs are dropped. A last entry missing its NUL is still returned.
 #[derive(Clone, Debug)]
 pub struct EnvEntries<'a> {
     rest: &'a [u8],
@@ -284,7 +319,7 @@ impl<'a> Iterator for EnvEntries<'a> {
 }
 
 /// The replies whose body is a plain byte string with its length in the header. Their bodies
-/// can be large (spec §4.2), so both ends may handle header and body separately.
+/// can be large (PROTOCOL.md §4.2), so both ends may handle header and body separately.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BodyReply {
@@ -381,38 +416,31 @@ impl BodyReply {
     }
 }
 
-/// A zero-copy view of the reply at the start of a buffer. It knows the status block size
-/// the request asked for.
-///
-/// Accessors return `None` when the reply has no such field or the buffer is too short;
-/// those returning variable-length parts need the whole reply.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct ReplyPacket<T: AsRef<[u8]>> {
-    buffer: T,
-    format: StatusFormat,
+packet_view! {
+    /// A zero-copy view of the reply at the start of a buffer. It knows the status block size
+    /// the request asked for.
+    ///
+    /// [`ReplyPacket::new_checked`] frames the reply once; the getters then cannot fail. Those
+    /// of fields only some replies have return `None` for the other replies.
+    pub struct ReplyPacket {
+        /// The status block size of the request being answered.
+        format: StatusFormat,
+    }
+    fields {
+        /// The code byte.
+        code: u8 = 0;
+        /// `SERVICESTATUS`: byte 1 (1 when an `ENABLE_SERVICE_V7` found the dependency already
+        /// there, else 0).
+        status_detail: u8 = offset::BYTE1, when reply_code() is (ReplyCode::ServiceStatus);
+        /// `LOADER_MECH`: the raw loader type byte.
+        loader_kind: u8 = offset::BYTE1, when reply_code() is (ReplyCode::LoaderMech);
+    }
 }
 
 impl<T: AsRef<[u8]>> ReplyPacket<T> {
-    /// Wraps `buffer` without checking it.
-    pub const fn new_unchecked(buffer: T, format: StatusFormat) -> Self {
-        ReplyPacket { buffer, format }
-    }
-
-    /// Wraps `buffer` if [`Self::check_len`] succeeds.
-    pub fn new_checked(buffer: T, format: StatusFormat) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer, format);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Frames the first reply: its total length, or what is missing or wrong.
     pub fn check_len(&self) -> Result<usize, ParseError> {
         frame(self.buffer.as_ref(), self.format)
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// The status block size this view assumes.
@@ -420,42 +448,34 @@ impl<T: AsRef<[u8]>> ReplyPacket<T> {
         self.format
     }
 
-    /// The first reply's bytes, if it is complete.
-    pub fn packet(&self) -> Option<&[u8]> {
-        let len = self.check_len().ok()?;
-        self.buffer.as_ref().get(..len)
-    }
-
-    /// The code byte.
-    pub fn code(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), 0)
-    }
-
-    /// The reply code, if the byte is one.
+    /// The reply code, if the byte is one (always, once checked).
     pub fn reply_code(&self) -> Option<ReplyCode> {
-        self.code().and_then(ReplyCode::from_u8)
+        ReplyCode::from_u8(self.code())
     }
 
     fn is(&self, code: ReplyCode) -> bool {
         self.reply_code() == Some(code)
     }
 
-    /// `CPVERSION`: minimum and current protocol version.
+    /// `CPVERSION`: oldest compatible and current protocol version.
     pub fn versions(&self) -> Option<(u16, u16)> {
-        if !self.is(ReplyCode::CpVersion) {
-            return None;
-        }
-        let buf = self.buffer.as_ref();
-        Some((u16_at(buf, 1)?, u16_at(buf, 3)?))
+        self.is(ReplyCode::CpVersion).then(|| {
+            (
+                self.get(offset::VERSION_MIN),
+                self.get(offset::VERSION_CURRENT),
+            )
+        })
     }
 
     /// `SERVICERECORD`: raw state byte, handle and raw target state byte.
     pub fn record(&self) -> Option<(u8, Handle, u8)> {
-        if !self.is(ReplyCode::ServiceRecord) {
-            return None;
-        }
-        let buf = self.buffer.as_ref();
-        Some((u8_at(buf, 1)?, u32_at(buf, 2)?, u8_at(buf, 6)?))
+        self.is(ReplyCode::ServiceRecord).then(|| {
+            (
+                self.get(offset::RECORD_STATE),
+                self.get(offset::RECORD_HANDLE),
+                self.get(offset::RECORD_TARGET),
+            )
+        })
     }
 
     /// `SVCINFO`/`SERVICESTATUS`: the status block.
@@ -463,40 +483,23 @@ impl<T: AsRef<[u8]>> ReplyPacket<T> {
         if !(self.is(ReplyCode::SvcInfo) || self.is(ReplyCode::ServiceStatus)) {
             return None;
         }
-        let block = bytes_at(self.buffer.as_ref(), 2, self.format.size())?;
-        Some(StatusView::new_unchecked(block))
+        let block = bytes_at(self.buffer.as_ref(), offset::STATUS, self.format.size())?;
+        Some(StatusView::new_unchecked(block, self.format))
     }
 
-    /// `SERVICESTATUS`: byte 1 (1 when an `ENABLE_SERVICE_V7` found the dependency already
-    /// there, else 0).
-    pub fn status_detail(&self) -> Option<u8> {
-        if !self.is(ReplyCode::ServiceStatus) {
-            return None;
-        }
-        u8_at(self.buffer.as_ref(), 1)
-    }
-
-    /// `SVCINFO`/`SERVICENAME`: the service name.
+    /// `SVCINFO`/`SERVICENAME`: the service name, once the whole reply is buffered.
     pub fn name(&self) -> Option<&[u8]> {
         name_of(self.buffer.as_ref(), self.format)
     }
 
-    /// `SERVICE_LOG`, `SVCDSCDIR`, `ALLENV`: the body.
+    /// `SERVICE_LOG`, `SVCDSCDIR`, `ALLENV`: the body, once the whole reply is buffered.
     pub fn body(&self) -> Option<&[u8]> {
         body_of(self.buffer.as_ref())
     }
 
-    /// `DEPENDENTS`: the handles.
+    /// `DEPENDENTS`: the handles, once the whole reply is buffered.
     pub fn dependents(&self) -> Option<Handles<'_>> {
         dependents_of(self.buffer.as_ref())
-    }
-
-    /// `LOADER_MECH`: the raw loader type byte.
-    pub fn loader_kind(&self) -> Option<u8> {
-        if !self.is(ReplyCode::LoaderMech) {
-            return None;
-        }
-        u8_at(self.buffer.as_ref(), 1)
     }
 
     /// `LOADER_MECH`: the daemon's working directory and the service directories, if the
@@ -519,7 +522,7 @@ fn framed_of(buf: &[u8], format: StatusFormat) -> Option<(ReplyCode, &[u8])> {
 /// `SVCINFO`/`SERVICENAME`: the name.
 fn name_of(buf: &[u8], format: StatusFormat) -> Option<&[u8]> {
     match framed_of(buf, format)? {
-        (ReplyCode::SvcInfo, packet) => packet.get(add(2, format.size())?..),
+        (ReplyCode::SvcInfo, packet) => packet.get(add(offset::STATUS, format.size())?..),
         (ReplyCode::ServiceName, packet) => packet.get(BodyReply::ServiceName.header_len()..),
         _ => None,
     }
@@ -552,8 +555,8 @@ fn loader_dirs_of(buf: &[u8]) -> Option<(&[u8], ServiceDirs<'_>)> {
         (ReplyCode::LoaderMech, packet) => packet,
         _ => return None,
     };
-    let count = u32_at(packet, 6)?;
-    let cwd_len = to_usize(u32_at(packet, 10)?)?;
+    let count = u32_at(packet, offset::LOADER_DIRS)?;
+    let cwd_len = to_usize(u32_at(packet, offset::LOADER_CWD_LEN)?)?;
     let (cwd, dirs) = packet
         .get(LOADER_MECH_HEADER..)?
         .split_at_checked(cwd_len)?;
@@ -759,66 +762,84 @@ impl<'a> Reply<'a> {
         Self::parse_prefix(packet, format).map(|(reply, _)| reply)
     }
 
-    /// Decodes exactly one framed reply.
+    /// Decodes exactly one framed reply: every fixed field of its code is inside `packet`.
     fn parse_framed(packet: &'a [u8], format: StatusFormat) -> Result<Self, ParseError> {
         use ReplyCode as R;
         let view = ReplyPacket::new_unchecked(packet, format);
-        let short = ParseError::Incomplete {
-            needed: packet.len().saturating_add(1),
-        };
         let bad = ParseError::Malformed(Malformed::BadValue);
-        let code = view.reply_code().ok_or(short)?;
+        // The variable parts are there once framed; were one missing, that would be a
+        // malformed reply, not something to trust.
+        let bad_len = ParseError::Malformed(Malformed::BadLength);
+        let code = view.code();
+        let code = ReplyCode::from_u8(code).ok_or(Malformed::UnknownCode(code))?;
         if let Some(reply) = Self::single_byte(code) {
             return Ok(reply);
         }
-        let status_block = || StatusBlock::parse(packet.get(2..).unwrap_or(&[]), format);
+        let status_block =
+            || StatusBlock::parse(packet.get(offset::STATUS..).ok_or(bad_len)?, format);
+        let state = |off: usize| ServiceState::from_u8(view.get(off)).ok_or(bad);
         Ok(match code {
-            R::CpVersion => {
-                let (min, current) = view.versions().ok_or(short)?;
-                Self::CpVersion { min, current }
-            }
-            R::ServiceRecord => {
-                let (state, handle, target) = view.record().ok_or(short)?;
-                Self::ServiceRecord {
-                    state: ServiceState::from_u8(state).ok_or(bad)?,
-                    handle,
-                    target: ServiceState::from_u8(target).ok_or(bad)?,
-                }
-            }
+            R::CpVersion => Self::CpVersion {
+                min: view.get(offset::VERSION_MIN),
+                current: view.get(offset::VERSION_CURRENT),
+            },
+            R::ServiceRecord => Self::ServiceRecord {
+                state: state(offset::RECORD_STATE)?,
+                handle: view.get(offset::RECORD_HANDLE),
+                target: state(offset::RECORD_TARGET)?,
+            },
             R::SvcInfo => Self::SvcInfo {
-                name: name_of(packet, format).ok_or(short)?,
+                name: name_of(packet, format).ok_or(bad_len)?,
                 status: status_block()?,
             },
             R::LoaderMech => {
-                if view.loader_kind().and_then(LoaderMechKind::from_u8)
-                    != Some(LoaderMechKind::DirLoad)
+                if LoaderMechKind::from_u8(view.get(offset::BYTE1)) != Some(LoaderMechKind::DirLoad)
                 {
                     return Err(bad);
                 }
-                let (cwd, dirs) = loader_dirs_of(packet).ok_or(Malformed::BadLength)?;
+                let (cwd, dirs) = loader_dirs_of(packet).ok_or(bad_len)?;
                 Self::LoaderMech { cwd, dirs }
             }
             R::Dependents => Self::Dependents {
-                handles: dependents_of(packet).ok_or(short)?,
+                handles: dependents_of(packet).ok_or(bad_len)?,
             },
             R::ServiceName => Self::ServiceName {
-                name: name_of(packet, format).ok_or(short)?,
+                name: name_of(packet, format).ok_or(bad_len)?,
             },
             R::ServiceStatus => Self::ServiceStatus {
-                dep_existed: view.status_detail().ok_or(short)? != 0,
+                dep_existed: view.get::<u8>(offset::BYTE1) != 0,
                 status: status_block()?,
             },
             R::ServiceLog => Self::ServiceLog {
-                log: body_of(packet).ok_or(short)?,
+                log: body_of(packet).ok_or(bad_len)?,
             },
             R::SvcDscDir => Self::SvcDscDir {
-                dir: body_of(packet).ok_or(short)?,
+                dir: body_of(packet).ok_or(bad_len)?,
             },
             R::AllEnv => Self::AllEnv {
-                env: body_of(packet).ok_or(short)?,
+                env: body_of(packet).ok_or(bad_len)?,
             },
-            // Single-byte replies returned above.
-            _ => return Err(short),
+            // Every single-byte reply returned above.
+            R::Ack
+            | R::Nak
+            | R::BadReq
+            | R::Oom
+            | R::ServiceLoadErrUnused
+            | R::ServiceOomUnused
+            | R::SsIssued
+            | R::SsRedundant
+            | R::NoService
+            | R::AlreadySs
+            | R::ListDone
+            | R::PinnedStopped
+            | R::PinnedStarted
+            | R::ShuttingDown
+            | R::ServiceDescErr
+            | R::ServiceLoadErr
+            | R::SignalNoPid
+            | R::SignalBadSig
+            | R::SignalKillErr
+            | R::PreAck => return Err(bad),
         })
     }
 
@@ -950,7 +971,7 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Anything a client receives: a reply or an information packet (spec §3.1, §4.4:
+/// Anything a client receives: a reply or an information packet (PROTOCOL.md §3.1, §4.4:
 /// information packets may come between any two replies, even before the reply to the
 /// request that caused them).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

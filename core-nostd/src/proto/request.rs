@@ -1,21 +1,21 @@
-//! Requests (client to daemon, codes 0-29; spec §7).
+//! Requests (client to daemon, codes 0-29; PROTOCOL.md §7).
 //!
 //! The daemon frames and parses with [`Request::parse_prefix`] (or [`RequestPacket`] and
 //! [`Request::parse`]); a client builds a [`Request`] and [`Request::emit`]s it.
 //!
-//! Framing follows spec §4.1 and §7.21: fixed-size requests are complete once their size is
+//! Framing follows PROTOCOL.md §4.1 and §7.21: fixed-size requests are complete once their size is
 //! buffered; FIND, LOAD and SETENV (`code`, `u16 L`, `L` bytes) first need
 //! [`MIN_STRING_REQUEST_LEN`] bytes, then `L` must be 1..=[`MAX_NAME_LEN`], then `3 + L` bytes
 //! must be buffered. The remaining checks (name prefix, shutdown and dependency types,
 //! reserved bytes) are made on the complete packet. Every check failure is a request the
-//! daemon answers with `BADREQ` and a close (spec §4.3).
+//! daemon answers with `BADREQ` and a close (PROTOCOL.md §4.3).
 
 use super::codes::{wire_dep_kind, Command, StartFlags};
-use super::field::{bytes_at, check_room, i32_at, u16_at, u32_at, u8_at, Writer};
+use super::field::{bytes_at, check_room, u16_at, u8_at, Writer};
 use super::{EmitError, Handle, Malformed, ParseError, MAX_NAME_LEN, MIN_STRING_REQUEST_LEN};
 use crate::types::{DepKind, ShutdownKind};
 
-/// Field offsets shared by several requests.
+/// Field offsets (PROTOCOL.md §7).
 mod offset {
     /// The `u16` length of FIND/LOAD/SETENV.
     pub const STRING_LEN: usize = 1;
@@ -23,6 +23,14 @@ mod offset {
     pub const STRING: usize = 3;
     /// The second byte: flags, reserved, shutdown type or dependency type.
     pub const BYTE1: usize = 1;
+    /// The handle right after the code: UNPIN, UNLOAD, RELOAD, the status requests,
+    /// SETTRIGGER, CLOSEHANDLE.
+    pub const HANDLE: usize = 1;
+    /// The handle after the second byte: START/STOP/WAKE/RELEASE, QUERYSERVICENAME, CATLOG,
+    /// QUERYSERVICEDSCDIR.
+    pub const HANDLE_AFTER_BYTE1: usize = 2;
+    /// SIGNAL's handle, after the signal number.
+    pub const SIGNAL_HANDLE: usize = 5;
     /// The dependency requests' "from" handle.
     pub const DEP_FROM: usize = 2;
     /// The dependency requests' "to" handle.
@@ -43,7 +51,7 @@ const fn handle_offset(cmd: Command) -> Option<usize> {
         | C::ReleaseService
         | C::QueryServiceName
         | C::CatLog
-        | C::QueryServiceDscDir => Some(2),
+        | C::QueryServiceDscDir => Some(offset::HANDLE_AFTER_BYTE1),
         C::UnpinService
         | C::UnloadService
         | C::ReloadService
@@ -51,18 +59,10 @@ const fn handle_offset(cmd: Command) -> Option<usize> {
         | C::SetTrigger
         | C::CloseHandle
         | C::ServiceStatus5
-        | C::ServiceStatus6 => Some(1),
-        C::Signal => Some(5),
+        | C::ServiceStatus6 => Some(offset::HANDLE),
+        C::Signal => Some(offset::SIGNAL_HANDLE),
         _ => None,
     }
-}
-
-/// True for the requests carrying a dependency type and two handles.
-const fn is_dep_request(cmd: Command) -> bool {
-    matches!(
-        cmd,
-        Command::AddDep | Command::RemDep | Command::EnableService | Command::EnableServiceV7
-    )
 }
 
 /// True for the requests carrying a `u16`-length string.
@@ -102,38 +102,51 @@ fn frame(buf: &[u8]) -> Result<usize, ParseError> {
     }
 }
 
-/// The string of a FIND/LOAD/SETENV request at the start of `buf`.
-fn string_of(buf: &[u8]) -> Option<&[u8]> {
-    if !is_string_request(Command::from_u8(u8_at(buf, 0)?)?) {
-        return None;
+packet_view! {
+    /// A zero-copy view of the request at the start of a buffer.
+    ///
+    /// [`RequestPacket::new_checked`] frames the request once (a known command, all of its
+    /// bytes present); the getters then read fields in place and cannot fail. Those of fields
+    /// only some requests have return `None` for the other requests.
+    pub struct RequestPacket {}
+    fields {
+        /// The code byte.
+        code: u8 = 0;
+        /// START/STOP/WAKE/RELEASE: the flags byte.
+        flags: StartFlags = offset::BYTE1, when command() is (
+            Command::StartService
+                | Command::StopService
+                | Command::WakeService
+                | Command::ReleaseService
+        );
+        /// ADD_DEP/REM_DEP/ENABLE*: the raw dependency type byte.
+        dep_kind: u8 = offset::BYTE1, when command() is (
+            Command::AddDep | Command::RemDep | Command::EnableService | Command::EnableServiceV7
+        );
+        /// ADD_DEP/REM_DEP/ENABLE*: the dependent's handle.
+        dep_from: Handle = offset::DEP_FROM, when command() is (
+            Command::AddDep | Command::RemDep | Command::EnableService | Command::EnableServiceV7
+        );
+        /// ADD_DEP/REM_DEP/ENABLE*: the dependency's handle.
+        dep_to: Handle = offset::DEP_TO, when command() is (
+            Command::AddDep | Command::RemDep | Command::EnableService | Command::EnableServiceV7
+        );
+        /// SHUTDOWN: the raw shutdown type byte.
+        shutdown_kind: u8 = offset::BYTE1, when command() is (Command::Shutdown);
+        /// QUERYSERVICENAME, QUERYSERVICEDSCDIR, GETALLENV: the reserved byte.
+        reserved: u8 = offset::BYTE1, when command() is (
+            Command::QueryServiceName | Command::QueryServiceDscDir | Command::GetAllEnv
+        );
+        /// CATLOG: the flags byte (bit 0: clear the buffer).
+        catlog_flags: u8 = offset::BYTE1, when command() is (Command::CatLog);
+        /// SETTRIGGER: the value byte (non-zero sets the trigger).
+        trigger_value: u8 = offset::TRIGGER_VALUE, when command() is (Command::SetTrigger);
+        /// SIGNAL: the signal number.
+        signal: i32 = offset::SIGNAL, when command() is (Command::Signal);
     }
-    let len = u16_at(buf, offset::STRING_LEN)?;
-    bytes_at(buf, offset::STRING, usize::from(len))
-}
-
-/// A zero-copy view of the request at the start of a buffer.
-///
-/// The accessors read raw fields in place; each returns `None` if the request has no such
-/// field or the buffer is too short for it. [`RequestPacket::new_checked`] guarantees that a
-/// whole, correctly framed request is present.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct RequestPacket<T: AsRef<[u8]>> {
-    buffer: T,
 }
 
 impl<T: AsRef<[u8]>> RequestPacket<T> {
-    /// Wraps `buffer` without checking it.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        RequestPacket { buffer }
-    }
-
-    /// Wraps `buffer` if [`Self::check_len`] succeeds.
-    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Frames the first request: its length if it is complete, [`ParseError::Incomplete`] if
     /// more bytes are needed, or [`ParseError::Malformed`] for an unknown code or an
     /// out-of-range string length. Field values are not checked here; [`Request::parse`] does.
@@ -141,114 +154,26 @@ impl<T: AsRef<[u8]>> RequestPacket<T> {
         frame(self.buffer.as_ref())
     }
 
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    /// The first request's bytes, if it is complete and correctly framed.
-    pub fn packet(&self) -> Option<&[u8]> {
-        let len = self.check_len().ok()?;
-        self.buffer.as_ref().get(..len)
-    }
-
-    /// The code byte.
-    pub fn code(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), 0)
-    }
-
-    /// The command, if the code is one.
+    /// The command, if the code is one (always, once checked).
     pub fn command(&self) -> Option<Command> {
-        self.code().and_then(Command::from_u8)
-    }
-
-    /// START/STOP/WAKE/RELEASE: the flags byte.
-    pub fn flags(&self) -> Option<StartFlags> {
-        use Command as C;
-        match self.command()? {
-            C::StartService | C::StopService | C::WakeService | C::ReleaseService => {
-                u8_at(self.buffer.as_ref(), offset::BYTE1).map(StartFlags::from_bits)
-            }
-            _ => None,
-        }
+        Command::from_u8(self.code())
     }
 
     /// The service handle of the requests that name one service (not the dependency
     /// requests; see [`Self::dep_from`] and [`Self::dep_to`]).
     pub fn handle(&self) -> Option<Handle> {
-        u32_at(self.buffer.as_ref(), handle_offset(self.command()?)?)
+        handle_offset(self.command()?).map(|off| self.get(off))
     }
 
-    /// ADD_DEP/REM_DEP/ENABLE*: the raw dependency type byte.
-    pub fn dep_kind(&self) -> Option<u8> {
-        self.dep_field(|buf| u8_at(buf, offset::BYTE1))
-    }
-
-    /// ADD_DEP/REM_DEP/ENABLE*: the dependent's handle.
-    pub fn dep_from(&self) -> Option<Handle> {
-        self.dep_field(|buf| u32_at(buf, offset::DEP_FROM))
-    }
-
-    /// ADD_DEP/REM_DEP/ENABLE*: the dependency's handle.
-    pub fn dep_to(&self) -> Option<Handle> {
-        self.dep_field(|buf| u32_at(buf, offset::DEP_TO))
-    }
-
-    fn dep_field<R>(&self, read: impl FnOnce(&[u8]) -> Option<R>) -> Option<R> {
-        if is_dep_request(self.command()?) {
-            read(self.buffer.as_ref())
-        } else {
-            None
-        }
-    }
-
-    /// FIND/LOAD: the service name; SETENV: the `NAME=VALUE` or `NAME` string. `None` until
-    /// the whole string is buffered.
+    /// FIND/LOAD: the service name; SETENV: the `NAME=VALUE` or `NAME` string. `None` for
+    /// other requests, and until the whole string is buffered.
     pub fn string(&self) -> Option<&[u8]> {
-        string_of(self.buffer.as_ref())
-    }
-
-    /// SHUTDOWN: the raw shutdown type byte.
-    pub fn shutdown_kind(&self) -> Option<u8> {
-        self.byte1_of(&[Command::Shutdown])
-    }
-
-    /// QUERYSERVICENAME, QUERYSERVICEDSCDIR, GETALLENV: the reserved byte.
-    pub fn reserved(&self) -> Option<u8> {
-        self.byte1_of(&[
-            Command::QueryServiceName,
-            Command::QueryServiceDscDir,
-            Command::GetAllEnv,
-        ])
-    }
-
-    /// CATLOG: the flags byte (bit 0: clear the buffer).
-    pub fn catlog_flags(&self) -> Option<u8> {
-        self.byte1_of(&[Command::CatLog])
-    }
-
-    fn byte1_of(&self, cmds: &[Command]) -> Option<u8> {
-        if cmds.contains(&self.command()?) {
-            u8_at(self.buffer.as_ref(), offset::BYTE1)
-        } else {
-            None
+        if !is_string_request(self.command()?) {
+            return None;
         }
-    }
-
-    /// SETTRIGGER: the value byte (non-zero sets the trigger).
-    pub fn trigger_value(&self) -> Option<u8> {
-        match self.command()? {
-            Command::SetTrigger => u8_at(self.buffer.as_ref(), offset::TRIGGER_VALUE),
-            _ => None,
-        }
-    }
-
-    /// SIGNAL: the signal number.
-    pub fn signal(&self) -> Option<i32> {
-        match self.command()? {
-            Command::Signal => i32_at(self.buffer.as_ref(), offset::SIGNAL),
-            _ => None,
-        }
+        let buf = self.buffer.as_ref();
+        let len = u16_at(buf, offset::STRING_LEN)?;
+        bytes_at(buf, offset::STRING, usize::from(len))
     }
 }
 
@@ -462,7 +387,7 @@ impl<'a> Request<'a> {
     }
 
     /// Parses the first request of `buf` and returns it with its length, so that the next
-    /// one starts there (pipelining, spec §4.1). See the module documentation for when it
+    /// one starts there (pipelining, PROTOCOL.md §4.1). See the module documentation for when it
     /// answers [`ParseError::Incomplete`] and [`ParseError::Malformed`].
     pub fn parse_prefix(buf: &'a [u8]) -> Result<(Self, usize), ParseError> {
         let len = frame(buf)?;
@@ -477,31 +402,27 @@ impl<'a> Request<'a> {
         Self::parse_prefix(packet).map(|(request, _)| request)
     }
 
-    /// Decodes a framed request: `packet` is exactly one request.
+    /// Decodes a framed request: `packet` is exactly one request, so every field of its
+    /// command is inside it.
     fn parse_framed(packet: &'a [u8]) -> Result<Self, ParseError> {
+        use offset::{BYTE1, HANDLE, HANDLE_AFTER_BYTE1};
         use Command as C;
         let view = RequestPacket::new_unchecked(packet);
-        // Framing has checked the size; a missing field is impossible, but is reported as a
-        // short buffer rather than trusted.
-        let short = ParseError::Incomplete {
-            needed: packet.len().saturating_add(1),
-        };
-        let cmd = view.command().ok_or(short)?;
-        let handle = || view.handle().ok_or(short);
-        let flags = || view.flags().ok_or(short);
+        let code = view.code();
+        let cmd = Command::from_u8(code).ok_or(Malformed::UnknownCode(code))?;
+        let handle = |off: usize| -> Handle { view.get(off) };
+        let flags = || StartFlags::from_bits(view.get(BYTE1));
         let dep = || -> Result<(DepKind, Handle, Handle), ParseError> {
-            let raw = view.dep_kind().ok_or(short)?;
+            let raw: u8 = view.get(BYTE1);
             let kind = wire_dep_kind(raw).ok_or(Malformed::BadDepKind(raw))?;
-            Ok((
-                kind,
-                view.dep_from().ok_or(short)?,
-                view.dep_to().ok_or(short)?,
-            ))
+            Ok((kind, view.get(offset::DEP_FROM), view.get(offset::DEP_TO)))
         };
+        // FIND/LOAD/SETENV: framing made the packet 3 + length bytes, the length 1..=1021.
+        let string = || packet.get(offset::STRING..).ok_or(Malformed::BadLength);
         Ok(match cmd {
             C::QueryVersion => Self::QueryVersion,
             C::FindService | C::LoadService => {
-                let name = string_of(packet).ok_or(short)?;
+                let name = string()?;
                 if matches!(name.first(), Some(b'.' | b'@')) {
                     return Err(Malformed::BadServiceName.into());
                 }
@@ -512,26 +433,30 @@ impl<'a> Request<'a> {
                 }
             }
             C::StartService => Self::StartService {
-                flags: flags()?,
-                handle: handle()?,
+                flags: flags(),
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
             C::StopService => Self::StopService {
-                flags: flags()?,
-                handle: handle()?,
+                flags: flags(),
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
             C::WakeService => Self::WakeService {
-                flags: flags()?,
-                handle: handle()?,
+                flags: flags(),
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
             C::ReleaseService => Self::ReleaseService {
-                flags: flags()?,
-                handle: handle()?,
+                flags: flags(),
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
-            C::UnpinService => Self::UnpinService { handle: handle()? },
+            C::UnpinService => Self::UnpinService {
+                handle: handle(HANDLE),
+            },
             C::ListServices => Self::ListServices,
-            C::UnloadService => Self::UnloadService { handle: handle()? },
+            C::UnloadService => Self::UnloadService {
+                handle: handle(HANDLE),
+            },
             C::Shutdown => {
-                let raw = view.shutdown_kind().ok_or(short)?;
+                let raw: u8 = view.get(BYTE1);
                 Self::Shutdown {
                     kind: ShutdownKind::from_u8(raw).ok_or(Malformed::BadShutdownKind(raw))?,
                 }
@@ -549,43 +474,55 @@ impl<'a> Request<'a> {
                 let (kind, from, to) = dep()?;
                 Self::EnableService { kind, from, to }
             }
-            C::QueryServiceName => Self::QueryServiceName { handle: handle()? },
-            C::ReloadService => Self::ReloadService { handle: handle()? },
+            C::QueryServiceName => Self::QueryServiceName {
+                handle: handle(HANDLE_AFTER_BYTE1),
+            },
+            C::ReloadService => Self::ReloadService {
+                handle: handle(HANDLE),
+            },
             C::SetEnv => {
-                let var = string_of(packet).ok_or(short)?;
+                let var = string()?;
                 if var.first() == Some(&b'=') {
                     return Err(Malformed::BadEnvString.into());
                 }
                 Self::SetEnv { var }
             }
-            C::ServiceStatus => Self::ServiceStatus { handle: handle()? },
+            C::ServiceStatus => Self::ServiceStatus {
+                handle: handle(HANDLE),
+            },
             C::SetTrigger => Self::SetTrigger {
-                handle: handle()?,
-                value: view.trigger_value().ok_or(short)? != 0,
+                handle: handle(HANDLE),
+                value: view.get::<u8>(offset::TRIGGER_VALUE) != 0,
             },
             C::CatLog => Self::CatLog {
-                clear: view.catlog_flags().ok_or(short)? & 1 != 0,
-                handle: handle()?,
+                clear: view.get::<u8>(BYTE1) & 1 != 0,
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
             C::Signal => Self::Signal {
-                signal: view.signal().ok_or(short)?,
-                handle: handle()?,
+                signal: view.get(offset::SIGNAL),
+                handle: handle(offset::SIGNAL_HANDLE),
             },
             C::QueryServiceDscDir => Self::QueryServiceDscDir {
-                reserved: view.reserved().ok_or(short)?,
-                handle: handle()?,
+                reserved: view.get(BYTE1),
+                handle: handle(HANDLE_AFTER_BYTE1),
             },
-            C::CloseHandle => Self::CloseHandle { handle: handle()? },
+            C::CloseHandle => Self::CloseHandle {
+                handle: handle(HANDLE),
+            },
             C::GetAllEnv => {
-                if view.reserved().ok_or(short)? != 0 {
+                if view.get::<u8>(BYTE1) != 0 {
                     return Err(Malformed::ReservedNotZero.into());
                 }
                 Self::GetAllEnv
             }
             C::ListServices5 => Self::ListServices5,
-            C::ServiceStatus5 => Self::ServiceStatus5 { handle: handle()? },
+            C::ServiceStatus5 => Self::ServiceStatus5 {
+                handle: handle(HANDLE),
+            },
             C::ListenEnv => Self::ListenEnv,
-            C::ServiceStatus6 => Self::ServiceStatus6 { handle: handle()? },
+            C::ServiceStatus6 => Self::ServiceStatus6 {
+                handle: handle(HANDLE),
+            },
             C::EnableServiceV7 => {
                 let (kind, from, to) = dep()?;
                 Self::EnableServiceV7 { kind, from, to }

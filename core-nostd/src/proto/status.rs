@@ -1,4 +1,4 @@
-//! The service status block (spec §3.3) in its three sizes, and its conversion to and from
+//! The service status block (PROTOCOL.md §3.3) in its three sizes, and its conversion to and from
 //! [`ServiceStatus`].
 //!
 //! All three start with the same 6 bytes: state, target state, flags, stop reason and a `u16`
@@ -17,12 +17,12 @@
 //! [`StatusBlock::normalized`] computes what survives, and parsing an emitted block gives
 //! exactly that back.
 
-use super::field::{check_room, i32_at, i64_at, u16_at, u8_at, Writer};
+use super::field::{check_room, Writer};
 use super::{EmitError, Malformed, ParseError};
 use crate::status::{ServiceStatus, StatusFlags};
 use crate::types::{ExecStage, ExitStatus, ServiceState, StopReason};
 
-/// A `struct timespec` as status30 carries it (spec §3.2): seconds and nanoseconds, each a
+/// A `struct timespec` as status30 carries it (PROTOCOL.md §3.2): seconds and nanoseconds, each a
 /// little-endian `i64`. It is the modification time of a service's description file when it
 /// was loaded; zero when unknown.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Debug, Hash)]
@@ -44,8 +44,8 @@ impl Timespec {
     }
 }
 
-/// Which of the three status block sizes a packet carries (spec §3.3). Only the request tells;
-/// see [`super::Command::reply_status_format`].
+/// Which of the three status block sizes a packet carries (PROTOCOL.md §3.3). Only the request
+/// tells; see [`super::Command::reply_status_format`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum StatusFormat {
@@ -69,6 +69,7 @@ impl StatusFormat {
     }
 }
 
+/// Field offsets (PROTOCOL.md §3.3).
 mod offset {
     pub const STATE: usize = 0;
     pub const TARGET: usize = 1;
@@ -81,76 +82,58 @@ mod offset {
     pub const MTIME_NSEC: usize = 22;
 }
 
-/// A zero-copy view of a status block. The accessors return the raw fields and `None` when the
-/// buffer is too short to hold them.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct StatusView<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A zero-copy view of a status block of a given size.
+    ///
+    /// [`StatusView::new_checked`] checks once that the buffer holds a whole block; the getters
+    /// then read the raw fields in place and cannot fail.
+    pub struct StatusView {
+        /// The block's size.
+        format: StatusFormat,
+    }
+    fields {
+        /// Current state byte (PROTOCOL.md §6.1).
+        state: u8 = offset::STATE;
+        /// Target state byte (PROTOCOL.md §6.1).
+        target: u8 = offset::TARGET;
+        /// Flags (PROTOCOL.md §6.8).
+        flags: StatusFlags = offset::FLAGS;
+        /// Stop reason byte (PROTOCOL.md §6.2).
+        stop_reason: u8 = offset::STOP_REASON;
+        /// Exec failure stage (PROTOCOL.md §6.3).
+        exec_stage: u16 = offset::EXEC_STAGE;
+        /// The `i32` at offset 6: pid, errno, `si_code` or (status10) the legacy exit field,
+        /// depending on the case.
+        detail: i32 = offset::DETAIL;
+    }
 }
 
 impl<T: AsRef<[u8]>> StatusView<T> {
-    /// Wraps `buffer` without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        StatusView { buffer }
-    }
-
-    /// Wraps `buffer` if it holds at least a block of `format`.
-    pub fn new_checked(buffer: T, format: StatusFormat) -> Result<Self, ParseError> {
-        let needed = format.size();
-        if buffer.as_ref().len() < needed {
+    /// The block's size if the buffer holds it, else [`ParseError::Incomplete`].
+    pub fn check_len(&self) -> Result<usize, ParseError> {
+        let needed = self.format.size();
+        if self.buffer.as_ref().len() < needed {
             Err(ParseError::Incomplete { needed })
         } else {
-            Ok(StatusView { buffer })
+            Ok(needed)
         }
     }
 
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+    /// The block's size.
+    pub const fn format(&self) -> StatusFormat {
+        self.format
     }
 
-    /// Current state byte (spec §6.1).
-    pub fn state(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), offset::STATE)
-    }
-
-    /// Target state byte (spec §6.1).
-    pub fn target(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), offset::TARGET)
-    }
-
-    /// Flags (spec §6.8).
-    pub fn flags(&self) -> Option<StatusFlags> {
-        u8_at(self.buffer.as_ref(), offset::FLAGS).map(StatusFlags::from_bits)
-    }
-
-    /// Stop reason byte (spec §6.2).
-    pub fn stop_reason(&self) -> Option<u8> {
-        u8_at(self.buffer.as_ref(), offset::STOP_REASON)
-    }
-
-    /// Exec failure stage (spec §6.3).
-    pub fn exec_stage(&self) -> Option<u16> {
-        u16_at(self.buffer.as_ref(), offset::EXEC_STAGE)
-    }
-
-    /// The `i32` at offset 6: pid, errno, `si_code` or (status10) the legacy exit field,
-    /// depending on the case.
-    pub fn detail(&self) -> Option<i32> {
-        i32_at(self.buffer.as_ref(), offset::DETAIL)
-    }
-
-    /// The `i32` at offset 10 of status14/status30: `si_status`, or 0.
+    /// The `i32` at offset 10 of status14 and status30: `si_status`, or 0. `None` for status10.
     pub fn si_status(&self) -> Option<i32> {
-        i32_at(self.buffer.as_ref(), offset::SI_STATUS)
+        (self.format != StatusFormat::Status10).then(|| self.get(offset::SI_STATUS))
     }
 
-    /// The modification time of status30.
+    /// The modification time of status30; `None` for the other sizes.
     pub fn mtime(&self) -> Option<Timespec> {
-        let buf = self.buffer.as_ref();
-        Some(Timespec {
-            sec: i64_at(buf, offset::MTIME_SEC)?,
-            nsec: i64_at(buf, offset::MTIME_NSEC)?,
+        (self.format == StatusFormat::Status30).then(|| Timespec {
+            sec: self.get(offset::MTIME_SEC),
+            nsec: self.get(offset::MTIME_NSEC),
         })
     }
 }
@@ -217,14 +200,11 @@ impl StatusBlock {
     pub fn parse(bytes: &[u8], format: StatusFormat) -> Result<Self, ParseError> {
         let view = StatusView::new_checked(bytes, format)?;
         let bad = ParseError::Malformed(Malformed::BadValue);
-        let short = ParseError::Incomplete {
-            needed: format.size(),
-        };
-        let state = ServiceState::from_u8(view.state().ok_or(short)?).ok_or(bad)?;
-        let target = ServiceState::from_u8(view.target().ok_or(short)?).ok_or(bad)?;
-        let flags = view.flags().ok_or(short)?;
-        let stop_reason = StopReason::from_u8(view.stop_reason().ok_or(short)?).ok_or(bad)?;
-        let detail = view.detail().ok_or(short)?;
+        let state = ServiceState::from_u8(view.state()).ok_or(bad)?;
+        let target = ServiceState::from_u8(view.target()).ok_or(bad)?;
+        let flags = view.flags();
+        let stop_reason = StopReason::from_u8(view.stop_reason()).ok_or(bad)?;
+        let detail = view.detail();
         let mut status = ServiceStatus {
             state,
             target,
@@ -237,20 +217,24 @@ impl StatusBlock {
         if flags.has(StatusFlags::HAS_PID) {
             status.pid = detail;
         } else if stop_reason == StopReason::ExecFailed {
-            let stage = ExecStage::from_u16(view.exec_stage().ok_or(short)?).ok_or(bad)?;
+            let stage = ExecStage::from_u16(view.exec_stage()).ok_or(bad)?;
             status.exec_failure = Some((stage, detail));
         } else {
-            status.exit = match format {
-                StatusFormat::Status10 => exit_from_wait_status(detail),
-                StatusFormat::Status14 | StatusFormat::Status30 => {
-                    ExitStatus::from_si(detail, view.si_status().ok_or(short)?)
-                }
+            status.exit = match view.si_status() {
+                None => exit_from_wait_status(detail),
+                Some(si_status) => ExitStatus::from_si(detail, si_status),
             };
         }
         Ok(match format {
             StatusFormat::Status10 => Self::Status10(status),
             StatusFormat::Status14 => Self::Status14(status),
-            StatusFormat::Status30 => Self::Status30(status, view.mtime().ok_or(short)?),
+            StatusFormat::Status30 => Self::Status30(
+                status,
+                Timespec {
+                    sec: view.get(offset::MTIME_SEC),
+                    nsec: view.get(offset::MTIME_NSEC),
+                },
+            ),
         })
     }
 
@@ -323,7 +307,7 @@ impl StatusBlock {
 }
 
 /// The exec stage, the `i32` at offset 6 and the `si_status` field for a status, by the case
-/// table of spec §3.3.
+/// table of PROTOCOL.md §3.3.
 fn wire_detail(s: &ServiceStatus, format: StatusFormat) -> (u16, i32, i32) {
     if let Some(pid) = s.pid() {
         (0, pid, 0)

@@ -1,4 +1,4 @@
-//! Unit tests of the codec: every test vector of spec §13 (requests parsed and re-emitted,
+//! Unit tests of the codec: every test vector of PROTOCOL.md §12 (requests parsed and re-emitted,
 //! replies and information packets built, emitted byte for byte and parsed back), the error
 //! vectors, and the edge cases of framing and of the status block.
 
@@ -170,7 +170,8 @@ fn flags(bits: u8) -> StartFlags {
     StartFlags::from_bits(bits)
 }
 
-// ---- spec §13 test vectors, V1-V47 ----------------------------------------------------------
+// ---- PROTOCOL.md §12 test vectors, V1-V47
+// ----------------------------------------------------------
 
 #[test]
 fn v01_query_version() {
@@ -919,7 +920,8 @@ fn v46_v47_shutdown() {
     check_stream(&bytes, StatusFormat::Status10, &expected);
 }
 
-// ---- spec §13 error-handling vectors --------------------------------------------------------
+// ---- PROTOCOL.md §12 error-handling vectors
+// --------------------------------------------------------
 
 fn malformed(bytes: &str) -> Malformed {
     match Request::parse_prefix(&hex(bytes)) {
@@ -971,7 +973,7 @@ fn error_vector_minimum_length_wait() {
 #[test]
 fn error_vectors_semantic_only() {
     // These are well-formed; the daemon refuses them because of its state (unknown handles,
-    // a triggered-only operation, ...), with BADREQ or NAK as spec §4.3 says.
+    // a triggered-only operation, ...), with BADREQ or NAK as PROTOCOL.md §4.3 says.
     let ok = |bytes: &str, want: Request<'static>| {
         assert_eq!(Request::parse(&hex(bytes)), Ok(want), "{bytes}");
     };
@@ -1158,7 +1160,7 @@ fn command_versions_and_sizes() {
     assert_eq!(Command::ListenEnv.min_version(), 5);
     assert_eq!(Command::ServiceStatus6.min_version(), 6);
     assert_eq!(Command::EnableServiceV7.min_version(), 7);
-    // Spec §7.21.
+    // PROTOCOL.md §7.21.
     let sizes = [
         1, 0, 0, 6, 6, 6, 6, 5, 1, 5, 2, 10, 10, 1, 10, 6, 5, 0, 5, 6, 6, 9, 6, 5, 2, 1, 5, 1, 5,
         10,
@@ -1276,10 +1278,14 @@ fn status_view_accessors() {
     let view = ReplyPacket::new_checked(&bytes[..], StatusFormat::Status30).unwrap();
     let status = view.status().unwrap();
     assert_eq!(status.mtime(), Some(MTIME));
-    assert_eq!(status.state(), Some(0));
+    assert_eq!(status.si_status(), Some(0));
+    assert_eq!(status.state(), 0);
+    assert_eq!(status.format(), StatusFormat::Status30);
     assert_eq!(view.status_detail(), Some(0));
     assert!(StatusView::new_checked(&bytes[..5], StatusFormat::Status10).is_err());
-    assert_eq!(StatusView::new_unchecked(&bytes[..5]).detail(), None);
+    let legacy = StatusView::new_checked(&bytes[2..], StatusFormat::Status10).unwrap();
+    assert_eq!((legacy.si_status(), legacy.mtime()), (None, None));
+    assert_eq!(legacy.packet(), Some(&bytes[2..12]));
 }
 
 // ---- framing edge cases ---------------------------------------------------------------------
@@ -1294,7 +1300,7 @@ fn request_view_accessors() {
     assert_eq!(view.flags(), None);
     assert_eq!(view.packet(), Some(&bytes[..]));
     let dep = hex("0b 02 05 00 00 00 06 00 00 00");
-    let view = RequestPacket::new_unchecked(&dep[..]);
+    let view = RequestPacket::new_checked(&dep[..]).unwrap();
     assert_eq!(
         (view.dep_kind(), view.dep_from(), view.dep_to()),
         (Some(2), Some(5), Some(6))
@@ -1302,11 +1308,13 @@ fn request_view_accessors() {
     assert_eq!(view.handle(), None);
     let load = hex_text("02 04 00", b"boot");
     assert_eq!(
-        RequestPacket::new_unchecked(&load[..]).string(),
+        RequestPacket::new_checked(&load[..]).unwrap().string(),
         Some(&b"boot"[..])
     );
+    // A string is variable-length: an unchecked view of part of it has none yet.
     assert_eq!(RequestPacket::new_unchecked(&load[..5]).string(), None);
-    assert_eq!(RequestPacket::new_unchecked(&[][..]).code(), None);
+    assert!(RequestPacket::new_checked(&load[..5]).is_err());
+    assert!(RequestPacket::new_checked(&[][..]).is_err());
 }
 
 #[test]
@@ -1560,7 +1568,7 @@ fn event_pair_helper() {
     assert_eq!(view.handle(), Some(0));
     assert_eq!(view.event(), Some(0));
     assert_eq!(view.status_format(), Some(StatusFormat::Status14));
-    assert_eq!(view.status().and_then(|s| s.detail()), Some(0x2ce9));
+    assert_eq!(view.status().map(|s| s.detail()), Some(0x2ce9));
 }
 
 #[test]

@@ -100,7 +100,7 @@ impl CtlCommand {
         })
     }
 
-    /// The start/stop family, which share one request sequence (spec §10.4).
+    /// The start/stop family, which share one request sequence (CONTROL.md §3.4).
     pub fn is_start_stop(self) -> bool {
         use CtlCommand as C;
         matches!(self, C::Start | C::Wake | C::Stop | C::Restart | C::Release)

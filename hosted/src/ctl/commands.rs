@@ -1,8 +1,8 @@
-//! `dinitctl`: each command's request sequence (spec §10), its output (§11) and its exit
-//! status (§11.4). [`run`] is the whole program; the binary only passes it the arguments and
-//! the standard streams.
+//! `dinitctl`: each command's request sequence (CONTROL.md §3), its output (CONTROL.md §4) and its
+//! exit status (CONTROL.md §4.4). [`run`] is the whole program; the binary only passes it the
+//! arguments and the standard streams.
 //!
-//! One deliberate difference from the stock client (spec §14 item 4): when the outcome of a
+//! One deliberate difference from the stock client (PROTOCOL.md §10 item 4): when the outcome of a
 //! start/stop command is already known from events that arrived before the daemon's reply,
 //! the command finishes instead of waiting for an event that will not come; and `release` of
 //! a service that stays required by its dependents reports that instead of waiting forever
@@ -81,7 +81,7 @@ fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
     }
 }
 
-/// Opens the connection and negotiates the protocol version (spec §10.1 steps 2-3). On
+/// Opens the connection and negotiates the protocol version (CONTROL.md §3.1 steps 2-3). On
 /// failure the message is printed and the exit status returned.
 pub fn connect(a: &CtlArgs, ui: &mut Ui<'_>) -> Result<Connection, i32> {
     connect_with(&a.socket, ui, ConnectMessages::Dinitctl)
@@ -162,7 +162,7 @@ pub fn connect_with(
     }
 }
 
-/// Prints the generic message for a failed exchange (spec §10.1) and returns 1.
+/// Prints the generic message for a failed exchange (CONTROL.md §3.1) and returns 1.
 pub fn report_ctl_error(ui: &mut Ui<'_>, e: &CtlError) -> i32 {
     match e {
         CtlError::Write(err) => {
@@ -176,7 +176,7 @@ pub fn report_ctl_error(ui: &mut Ui<'_>, e: &CtlError) -> i32 {
     1
 }
 
-/// Prints what a failed FIND/LOAD means (spec §10.2) and returns 1.
+/// Prints what a failed FIND/LOAD means (CONTROL.md §3.2) and returns 1.
 pub fn report_load_failure(ui: &mut Ui<'_>, reply: LoadReply) -> i32 {
     match reply {
         LoadReply::NoService => {
@@ -286,7 +286,7 @@ pub enum Phase {
     Stop,
 }
 
-/// Waits for the event that ends `phase` for `handle` (spec §10.4 step 9), prints the result
+/// Waits for the event that ends `phase` for `handle` (CONTROL.md §3.4 step 9), prints the result
 /// and returns the exit status.
 ///
 /// Unlike the stock client, a start also ends with a `STOPPED` event that says the service is
@@ -364,7 +364,7 @@ fn wait_event(
     }
 }
 
-/// The pre-start check (spec §10.4 step 2): warns if the description file changed since the
+/// The pre-start check (CONTROL.md §3.4 step 2): warns if the description file changed since the
 /// service was loaded. `Some(exit status)` if the command must end here.
 fn check_mtime(
     conn: &mut Connection,
@@ -393,7 +393,7 @@ fn check_mtime(
     Ok(None)
 }
 
-/// start, wake, stop, restart, release (spec §10.4).
+/// start, wake, stop, restart, release (CONTROL.md §3.4).
 fn start_stop(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -546,7 +546,7 @@ fn start_stop(
     }
     if let Some(status) = rec.failed {
         // As the stock client, which keeps the stop reason and exit data of an early
-        // FAILEDSTART but not the exec stage (spec §10.4 step 8).
+        // FAILEDSTART but not the exec stage (CONTROL.md §3.4 step 8).
         let status = status.map(|mut s| {
             s.exec_stage = 0;
             s
@@ -559,7 +559,7 @@ fn start_stop(
 
 /// After `release` was acknowledged: if the service stays required by active dependents, or
 /// stays started because it is pinned, it will not stop (not before something else happens),
-/// so say so rather than wait indefinitely (spec §14 item 4); otherwise wait.
+/// so say so rather than wait indefinitely (PROTOCOL.md §10 item 4); otherwise wait.
 fn release_outcome(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -601,7 +601,7 @@ fn release_outcome(
     }
 }
 
-/// The `DEPENDENTS` refusal of a gentle stop or restart (spec §10.4 step 5).
+/// The `DEPENDENTS` refusal of a gentle stop or restart (CONTROL.md §3.4 step 5).
 fn list_dependents(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -636,7 +636,7 @@ fn list_dependents(
     Ok(1)
 }
 
-/// status, is-started, is-failed (spec §10.5, §11.2, §11.3).
+/// status, is-started, is-failed (CONTROL.md §3.5, §4.2, §4.3).
 fn status(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -702,7 +702,7 @@ fn status(
     }
 }
 
-/// list (spec §10.6).
+/// list (CONTROL.md §3.6).
 fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
     let request = if conn.version() >= 5 {
         Request::ListServices5
@@ -746,7 +746,7 @@ fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
     }
 }
 
-/// unpin (spec §10.7).
+/// unpin (CONTROL.md §3.7).
 fn unpin(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
     let handle = match load_or_report(conn, ui, name)? {
         Ok((h, _)) => h,
@@ -761,7 +761,7 @@ fn unpin(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, Ctl
     Ok(0)
 }
 
-/// unload (spec §10.8).
+/// unload (CONTROL.md §3.8).
 fn unload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
     let handle = match conn.load_service(name, true)? {
         LoadReply::Record { handle, .. } => handle,
@@ -789,7 +789,7 @@ fn unload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, Ct
     }
 }
 
-/// reload (spec §10.9).
+/// reload (CONTROL.md §3.9).
 fn reload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
     let handle = match conn.load_service(name, true)? {
         LoadReply::Record { handle, .. } => handle,
@@ -823,7 +823,7 @@ fn reload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, Ct
     }
 }
 
-/// shutdown (spec §10.10): always HALT; waits for the daemon to close the connection.
+/// shutdown (CONTROL.md §3.10): always HALT; waits for the daemon to close the connection.
 fn shutdown(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
     let reply = conn.request(&Request::Shutdown {
         kind: ShutdownKind::Halt,
@@ -842,7 +842,7 @@ fn shutdown(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
     Ok(0)
 }
 
-/// add-dep, rm-dep (spec §10.11).
+/// add-dep, rm-dep (CONTROL.md §3.11).
 fn add_rm_dep(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
     let (Some(from), Some(to), Some(kind)) = (a.operands.first(), a.operands.get(1), a.dep_kind)
     else {
@@ -892,7 +892,7 @@ fn add_rm_dep(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
     }
 }
 
-/// trigger, untrigger (spec §10.14).
+/// trigger, untrigger (CONTROL.md §3.14).
 fn trigger(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -917,7 +917,7 @@ fn trigger(
     }
 }
 
-/// setenv, unsetenv (spec §10.13): one `SETENV` per argument, in order.
+/// setenv, unsetenv (CONTROL.md §3.13): one `SETENV` per argument, in order.
 fn setenv(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
     let set = a.command == CtlCommand::SetEnv;
     for arg in &a.operands {
@@ -965,7 +965,7 @@ fn setenv(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, Ct
     Ok(0)
 }
 
-/// catlog (spec §10.15).
+/// catlog (CONTROL.md §3.15).
 fn catlog(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
@@ -996,7 +996,7 @@ fn catlog(
     }
 }
 
-/// signal (spec §10.16).
+/// signal (CONTROL.md §3.16).
 fn signal(
     conn: &mut Connection,
     ui: &mut Ui<'_>,

@@ -2,7 +2,7 @@
 //!
 //! [`Connection`] writes each request in one `write` and reads whatever the daemon sends,
 //! framing packets with the codec of `dinit_core::proto`. Information packets may arrive
-//! before, between and after replies (spec §4.4, §14 items 2-4): while waiting for a reply,
+//! before, between and after replies (PROTOCOL.md §4.4, §10 items 2-4): while waiting for a reply,
 //! [`Connection::recv_reply`] records service events and environment events instead of
 //! dropping them, so that a command can learn that its outcome was decided before the daemon
 //! acknowledged it. [`Connection::recv`] returns packets one by one for the loops that wait for
@@ -70,7 +70,7 @@ impl ReplyBuf {
 pub struct Event {
     /// The handle it was sent for.
     pub handle: Handle,
-    /// The raw event code (§6.4).
+    /// The raw event code (PROTOCOL.md §6.4).
     pub code: u8,
     /// The status snapshot (absent in the 7-byte legacy form).
     pub status: Option<SvcStatus>,
@@ -129,7 +129,7 @@ pub enum LoadReply {
     Other(u8),
 }
 
-/// The daemon's protocol version is outside what this client speaks (spec §5).
+/// The daemon's protocol version is outside what this client speaks (PROTOCOL.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VersionError {
     /// The daemon's minimum is above our maximum.
@@ -138,7 +138,7 @@ pub enum VersionError {
     DaemonTooOld,
 }
 
-/// Checks a `CPVERSION` against the versions this client speaks, `[cmin, cmax]` (spec §5).
+/// Checks a `CPVERSION` against the versions this client speaks, `[cmin, cmax]` (PROTOCOL.md §5).
 pub fn check_version(daemon_min: u16, daemon_current: u16) -> Result<(), VersionError> {
     if daemon_min > PROTOCOL_VERSION {
         Err(VersionError::ClientTooOld)
@@ -362,7 +362,7 @@ impl Connection {
     }
 
     /// Forgets every handle of the service `handle` refers to: after a successful unload or
-    /// any reload they are all invalid (spec §4.5, §14 item 12).
+    /// any reload they are all invalid (PROTOCOL.md §4.5, §10 item 12).
     pub fn forget_service(&mut self, handle: Handle) {
         if let Some(name) = self.handles.get(&handle).cloned() {
             self.handles.retain(|_, n| *n != name);
@@ -392,7 +392,7 @@ impl Connection {
     }
 
     /// The directory a service's description was loaded from, made absolute with the
-    /// daemon's working directory when it is relative (spec §10.3): `QUERYSERVICEDSCDIR`, and
+    /// daemon's working directory when it is relative (CONTROL.md §3.3): `QUERYSERVICEDSCDIR`, and
     /// `QUERY_LOAD_MECH` if needed. `None` on any unexpected or empty answer.
     pub fn service_dir(&mut self, handle: Handle) -> Result<Option<PathBuf>, CtlError> {
         let reply = self.request(&Request::QueryServiceDscDir {
@@ -515,12 +515,12 @@ mod tests {
         assert_eq!(conn.service_name(7).unwrap(), Some(b"dep".to_vec()));
         assert_eq!(conn.handle_name(7), Some(&b"dep"[..]));
         assert_eq!(conn.handle_name(1), Some(&b"boot"[..]));
-        // After an unload or reload every handle of that service is gone (spec §4.5).
+        // After an unload or reload every handle of that service is gone (PROTOCOL.md §4.5).
         conn.forget_service(0);
         assert_eq!(conn.handle_name(0), None);
         assert_eq!(conn.handle_name(1), None);
         assert_eq!(conn.handle_name(2), Some(&b"x"[..]));
-        // The requests went out as the spec lays them out.
+        // The requests went out as PROTOCOL.md §7 lays them out.
         let mut sent = [0u8; 7 + 7 + 4 + 6];
         b.read_exact(&mut sent).unwrap();
         assert_eq!(&sent[..7], b"\x02\x04\x00boot");

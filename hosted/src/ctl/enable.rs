@@ -1,4 +1,4 @@
-//! `dinitctl enable` and `disable` (spec §10.12), online (with the daemon) and `--offline`.
+//! `dinitctl enable` and `disable` (CONTROL.md §3.12), online (with the daemon) and `--offline`.
 //!
 //! Both add or remove a waits-for dependency of the "from" service on the "to" service and
 //! make it persistent with a symbolic link named after "to" in the one `waits-for.d`
@@ -706,7 +706,7 @@ pub fn daemon_env(conn: &mut Connection) -> Result<Option<Environment>, CtlError
     })
 }
 
-/// `enable`/`disable` with the daemon (spec §10.12).
+/// `enable`/`disable` with the daemon (CONTROL.md §3.12).
 pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
     let enable = a.command == super::args::CtlCommand::Enable;
     let Some(to) = a.operands.first() else {

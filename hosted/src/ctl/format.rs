@@ -1,6 +1,7 @@
-//! The text `dinitctl` prints: the `list` line (spec §11.1), the `status` report (§11.2), the
-//! reasons after "failed to start" (§10.4), error texts and the signal table (§6.10).
-//! Pure functions producing bytes (service names are bytes and are printed as they are).
+//! The text `dinitctl` prints: the `list` line (CONTROL.md §4.1), the `status` report (CONTROL.md
+//! §4.2), the reasons after "failed to start" (CONTROL.md §3.4), error texts and the signal table
+//! (PROTOCOL.md §6.10). Pure functions producing bytes (service names are bytes and are printed as
+//! they are).
 
 use super::status::{ExitDetails, ExitInfo, SvcStatus};
 use dinit_core::{ServiceState, StatusFlags, StopReason};
@@ -23,7 +24,7 @@ pub fn io_error_text(e: &io::Error) -> String {
     }
 }
 
-/// `exited - status N`, `signalled - signal N` or `unknown reason` (§6.9).
+/// `exited - status N`, `signalled - signal N` or `unknown reason` (PROTOCOL.md §6.9).
 pub fn exit_details_text(exit: ExitInfo) -> String {
     match exit.details() {
         ExitDetails::Exited(n) => format!("exited - status {n}"),
@@ -32,8 +33,8 @@ pub fn exit_details_text(exit: ExitInfo) -> String {
     }
 }
 
-/// The description of an exec failure stage (§6.3). Unknown stages (the spare values 13-17)
-/// have no text; the stock client would crash on them.
+/// The description of an exec failure stage (PROTOCOL.md §6.3). Unknown stages (the spare values
+/// 13-17) have no text; the stock client would crash on them.
 pub fn exec_stage_text(stage: u16) -> &'static str {
     dinit_core::ExecStage::from_u16(stage).map_or("", dinit_core::ExecStage::description)
 }
@@ -43,7 +44,7 @@ pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-/// One line of `dinitctl list` (§11.1), with its newline.
+/// One line of `dinitctl list` (CONTROL.md §4.1), with its newline.
 pub fn list_line(name: &[u8], s: &SvcStatus) -> Vec<u8> {
     let active = s.has(StatusFlags::MARKED_ACTIVE);
     let target_started = s.target == ServiceState::Started;
@@ -122,8 +123,8 @@ fn nonzero_exit(s: &SvcStatus) -> Option<String> {
     }
 }
 
-/// The `State:` text of `dinitctl status` (§11.2), and the extra `Stage:`/`Error:` lines of an
-/// exec failure.
+/// The `State:` text of `dinitctl status` (CONTROL.md §4.2), and the extra `Stage:`/`Error:` lines
+/// of an exec failure.
 pub fn state_text(s: &SvcStatus) -> (String, Vec<String>) {
     let mut extra = Vec::new();
     let text = match s.state {
@@ -167,7 +168,7 @@ pub fn state_text(s: &SvcStatus) -> (String, Vec<String>) {
             }
             if let Some(d) = nonzero_exit(s) {
                 // Sic: no space before the parenthesis, and the space before the semicolon
-                // (spec §11.2).
+                // (CONTROL.md §4.2).
                 t.push_str(&format!("(terminated ;{d})"));
             }
             t
@@ -176,8 +177,8 @@ pub fn state_text(s: &SvcStatus) -> (String, Vec<String>) {
     (text, extra)
 }
 
-/// The report of `dinitctl status` (§11.2). `file` is the description file (absent when the
-/// daemon is too old to say where it is); `modified` adds "(modified since loaded)".
+/// The report of `dinitctl status` (CONTROL.md §4.2). `file` is the description file (absent when
+/// the daemon is too old to say where it is); `modified` adds "(modified since loaded)".
 pub fn status_report(name: &[u8], file: Option<&[u8]>, modified: bool, s: &SvcStatus) -> Vec<u8> {
     let mut out = cat(&[b"Service: ", name, b"\n"]);
     if let Some(file) = file {
@@ -215,8 +216,8 @@ pub fn status_report(name: &[u8], file: Option<&[u8]>, modified: bool, s: &SvcSt
     out
 }
 
-/// The lines after "Service '...' failed to start." (§10.4), from the status that came with
-/// the failure event.
+/// The lines after "Service '...' failed to start." (CONTROL.md §3.4), from the status that came
+/// with the failure event.
 pub fn failure_reason_lines(s: Option<&SvcStatus>) -> Vec<String> {
     let Some(s) = s else {
         return vec!["Reason unknown/unrecognised. Check dinit log.".to_owned()];
@@ -298,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn list_lines_of_the_spec() {
+    fn list_lines_as_documented() {
         use ServiceState::*;
         let mut s = st(Started, Started, 0x18, 0);
         s.detail = 30783;

@@ -1,15 +1,15 @@
 //! The client side of the control protocol: what `dinitctl` and `dinit-monitor` are made of.
 //!
-//! * [`socket`]: where the control socket is (spec §2.3) and the pre-connected descriptor of
-//!   `pass-cs-fd` services (§2.5).
-//! * [`conn`]: a blocking [`Connection`] that sends requests, reads replies, records the
-//!   events that arrive before and between them (§4.4, §14 items 2-4), keeps track of handles
-//!   and negotiates the protocol version (§5).
+//! * [`socket`]: where the control socket is (PROTOCOL.md §2.3) and the pre-connected descriptor of
+//!   `pass-cs-fd` services (PROTOCOL.md §2.5).
+//! * [`conn`]: a blocking [`Connection`] that sends requests, reads replies, records the events
+//!   that arrive before and between them (PROTOCOL.md §4.4, §10 items 2-4), keeps track of handles
+//!   and negotiates the protocol version (PROTOCOL.md §5).
 //! * [`status`]: a status block decoded for display ([`SvcStatus`]).
-//! * [`format`](mod@format): the texts of `list`, `status` and the failure reasons (§11).
-//! * [`args`], [`commands`], [`enable`]: `dinitctl` itself (§10); [`commands::run`] is the
-//!   program.
-//! * [`monitor`]: `dinit-monitor` (§10.17); [`monitor::run`] is the program.
+//! * [`format`](mod@format): the texts of `list`, `status` and the failure reasons (CONTROL.md §4).
+//! * [`args`], [`commands`], [`enable`]: `dinitctl` itself (CONTROL.md §3); [`commands::run`] is
+//!   the program.
+//! * [`monitor`]: `dinit-monitor` (CONTROL.md §5.1); [`monitor::run`] is the program.
 //! * [`ui`]: standard output and error, with `--quiet`.
 //!
 //! The wire format is the codec of [`dinit_core::proto`]; this module adds the I/O, the request

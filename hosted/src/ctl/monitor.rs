@@ -1,4 +1,4 @@
-//! `dinit-monitor` (dinit-monitor(8), spec §10.17): runs a command whenever a watched service
+//! `dinit-monitor` (dinit-monitor(8), CONTROL.md §5.1): runs a command whenever a watched service
 //! changes state, or (`-E`) whenever the daemon's activation environment changes.
 //!
 //! Service mode loads each service (only `SERVICERECORD` and `NOSERVICE` are expected) and

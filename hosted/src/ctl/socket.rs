@@ -1,4 +1,4 @@
-//! Finding and opening the control socket, client side (spec §2.3 and §2.5).
+//! Finding and opening the control socket, client side (PROTOCOL.md §2.3 and §2.5).
 //!
 //! Order of precedence:
 //!
@@ -68,13 +68,13 @@ impl SocketError {
 
 /// Parses a descriptor number the way `strtol(s, NULL, 10)` does: leading white space, an
 /// optional sign, then decimal digits up to the first non-digit. `None` if there are no digits
-/// (the "unparsable" case of spec §2.5). Values beyond `i64` saturate, as `strtol` clamps.
+/// (the "unparsable" case of PROTOCOL.md §2.5). Values beyond `i64` saturate, as `strtol` clamps.
 pub fn parse_cs_fd(s: &[u8]) -> Option<i64> {
     cnum::scan(s, cnum::Radix::Decimal).map(|n| n.signed())
 }
 
-/// Chooses the socket (spec §2.3). `default_kind` is the instance kind used when neither `-s`
-/// nor `-u` was given (system for root, user otherwise); the kind actually used is returned
+/// Chooses the socket (PROTOCOL.md §2.3). `default_kind` is the instance kind used when neither
+/// `-s` nor `-u` was given (system for root, user otherwise); the kind actually used is returned
 /// too, as the "perhaps no user instance is running?" hint depends on it.
 pub fn resolve_socket(
     opts: &SocketOptions,
@@ -124,7 +124,7 @@ pub fn resolve_socket(
     }
 }
 
-/// Validates an inherited control connection and makes it blocking (spec §2.5): the daemon
+/// Validates an inherited control connection and makes it blocking (PROTOCOL.md §2.5): the daemon
 /// creates both ends of the socket pair non-blocking, and a blocking client must clear
 /// `O_NONBLOCK`. As the stock client does, a number that is not an open descriptor (or does
 /// not fit an `int`) yields descriptor 0.

@@ -1,5 +1,5 @@
 //! The service status as the client sees it: decoded field by field from a status block
-//! (spec §3.3), keeping the raw exit fields so that output can follow the stock client
+//! (PROTOCOL.md §3.3), keeping the raw exit fields so that output can follow the stock client
 //! exactly (legacy blocks carry a wait status, newer ones a `si_code`/`si_status` pair).
 
 use dinit_core::proto::{StatusFormat, StatusView, Timespec};
@@ -12,11 +12,11 @@ pub struct SvcStatus {
     pub state: ServiceState,
     /// Target state.
     pub target: ServiceState,
-    /// Flags (§6.8).
+    /// Flags (PROTOCOL.md §6.8).
     pub flags: StatusFlags,
-    /// The raw stop reason byte (§6.2); see [`SvcStatus::stop_reason`].
+    /// The raw stop reason byte (PROTOCOL.md §6.2); see [`SvcStatus::stop_reason`].
     pub stop_reason_raw: u8,
-    /// The raw exec stage (§6.3); meaningful only for an exec failure.
+    /// The raw exec stage (PROTOCOL.md §6.3); meaningful only for an exec failure.
     pub exec_stage: u16,
     /// The `i32` at offset 6: pid, errno, `si_code` or (status10) the legacy exit field.
     pub detail: i32,
@@ -63,8 +63,8 @@ impl ExitInfo {
         }
     }
 
-    /// Interprets the exit (spec §6.9): `CLD_EXITED`/`CLD_KILLED`; a pair of zeros is read as
-    /// the wait status 0, as the stock client falls back to the legacy field then.
+    /// Interprets the exit (PROTOCOL.md §6.9): `CLD_EXITED`/`CLD_KILLED`; a pair of zeros is read
+    /// as the wait status 0, as the stock client falls back to the legacy field then.
     pub fn details(self) -> ExitDetails {
         match self {
             ExitInfo::Si { code: 1, status } => ExitDetails::Exited(status),
@@ -94,21 +94,16 @@ impl SvcStatus {
     pub fn decode(block: &[u8], format: StatusFormat) -> Option<Self> {
         let view = StatusView::new_checked(block, format).ok()?;
         Some(SvcStatus {
-            state: ServiceState::from_u8(view.state()?)?,
-            target: ServiceState::from_u8(view.target()?)?,
-            flags: view.flags()?,
-            stop_reason_raw: view.stop_reason()?,
-            exec_stage: view.exec_stage()?,
-            detail: view.detail()?,
-            si_status: match format {
-                StatusFormat::Status10 => 0,
-                _ => view.si_status()?,
-            },
+            state: ServiceState::from_u8(view.state())?,
+            target: ServiceState::from_u8(view.target())?,
+            flags: view.flags(),
+            stop_reason_raw: view.stop_reason(),
+            exec_stage: view.exec_stage(),
+            detail: view.detail(),
+            // status10 has no si_status.
+            si_status: view.si_status().unwrap_or(0),
             format,
-            mtime: match format {
-                StatusFormat::Status30 => Some(view.mtime()?),
-                _ => None,
-            },
+            mtime: view.mtime(),
         })
     }
 
@@ -139,7 +134,7 @@ impl SvcStatus {
         }
     }
 
-    /// The `is-failed` test (spec §11.3): stopped with reason DEPFAILED, FAILED, EXECFAILED or
+    /// The `is-failed` test (CONTROL.md §4.3): stopped with reason DEPFAILED, FAILED, EXECFAILED or
     /// TIMEDOUT.
     pub fn is_failed(&self) -> bool {
         self.state == ServiceState::Stopped
@@ -154,7 +149,7 @@ impl SvcStatus {
             )
     }
 
-    /// The `X` of `dinitctl list` (spec §11.1): TERMINATED with anything but a clean exit 0,
+    /// The `X` of `dinitctl list` (CONTROL.md §4.1): TERMINATED with anything but a clean exit 0,
     /// or any stop reason other than NORMAL and TERMINATED.
     pub fn list_failed(&self) -> bool {
         match self.stop_reason() {
@@ -174,7 +169,7 @@ mod tests {
 
     #[test]
     fn decodes_all_sizes() {
-        // V7 of the spec: status14 with a pid.
+        // Test vector V7 (PROTOCOL.md §12): status14 with a pid.
         let b14 = [
             0x02, 0x02, 0x18, 0x00, 0x00, 0x00, 0xe9, 0x2c, 0, 0, 0, 0, 0, 0,
         ];

@@ -1,6 +1,6 @@
 //! A fake dinit daemon for the client tests: a Unix socket whose side of each connection is a
 //! script of requests expected (byte for byte) and bytes sent back, or a request handler.
-//! Packets are written with the spec's hex transcripts wherever the spec gives them.
+//! Packets are written as the hex of PROTOCOL.md §11 and §12 wherever those sections give them.
 
 #![allow(dead_code, unused_imports)]
 

@@ -18,7 +18,7 @@ use dinit_core::{ServiceEvent, ServiceId, ServiceStatus};
 pub const MAX_HANDLES: usize = 1024;
 /// Output queue of one connection.
 pub const OUT_CAPACITY: usize = 64 * 1024;
-/// Input is held back while more output than this waits (PROTOCOL.md, flow control).
+/// Input is held back while more output than this waits (PROTOCOL.md §4.1).
 pub const BACKPRESSURE: usize = 16 * 1024;
 /// The receive buffer: the largest request.
 pub const RECV_CAPACITY: usize = 1024;
@@ -136,7 +136,7 @@ impl Connection {
     }
 
     /// The client closed its end (or the socket failed): the connection ends at once, queued
-    /// output dropped (PROTOCOL.md, connections).
+    /// output dropped (PROTOCOL.md §4.3).
     pub fn peer_closed(&mut self) {
         self.session.dead = true;
     }

@@ -12,7 +12,7 @@ use dinit_core::proto::{
 use dinit_core::{DepKind, Refusal, ServiceId, ServiceStatus, ShutdownKind};
 
 /// Whether a request naming an unknown handle is malformed (`BADREQ`, the connection closes)
-/// or merely refused (`NAK`): PROTOCOL.md says which for each command.
+/// or merely refused (`NAK`): PROTOCOL.md §4.3 says which for each command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UnknownHandle {
     BadRequest,

@@ -101,7 +101,7 @@ impl std::fmt::Display for SocketError {
     }
 }
 
-/// Creates the listening socket at `path` (spec 2.4): refuses if a live daemon answers there,
+/// Creates the listening socket at `path` (PROTOCOL.md §2.4): refuses if a live daemon answers there,
 /// removes a stale socket file, binds with owner-only permissions, listens.
 pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
     use rustix::net::{

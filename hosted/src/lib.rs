@@ -17,10 +17,17 @@
 //! The binaries live in `src/bin/` and are thin wrappers around these modules.
 
 #![warn(missing_docs)]
+// Unsafe code lives in `sys` (safe wrappers of what rustix does not wrap) and in the child
+// side of a launch (`spawn::child`), each block with its reason.
+#![deny(unsafe_code)]
 
 pub mod spawn;
 
 pub mod check;
+// The client's socket code still has unsafe blocks of its own (a descriptor inherited by
+// number, fcntl on it); the module is being reworked separately, and these move to `sys`
+// then.
+#[allow(unsafe_code)]
 pub mod ctl;
 pub mod daemon;
 pub mod environ;
@@ -30,6 +37,8 @@ pub mod paths;
 pub mod reactor;
 pub mod service;
 pub mod shutdown;
+#[allow(unsafe_code)]
+mod sys;
 pub mod users;
 pub mod utmp;
 

@@ -41,58 +41,24 @@ use std::path::PathBuf;
 /// to the system, so that the daemon's resident size reflects what it keeps, not what loading
 /// needed for a moment.
 fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the C allocator.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::trim_allocator();
 }
 
 /// Has the C allocator map blocks of 64 KiB and more on their own rather than carve them
 /// from the heap: the loader's temporary buffers are that size, and freed they are unmapped
 /// at once instead of leaving holes between the small blocks a service keeps.
 fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tunable of the C allocator, before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
-    }
+    crate::sys::set_allocator_mmap_threshold(64 * 1024);
 }
 
 /// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
 /// child stack of the launches (see `spawn`), and the part of the daemon's own stack below
 /// the frame of the event loop (loading a description uses some tens of kilobytes of it,
 /// once). Both are zero pages again the next time they are touched. Linux only, and only
-/// on the main thread, whose stack has a guard gap below it that no mapping may occupy (a
-/// thread's stack may have another's right below it).
-///
-/// Never inlined: its frame must be a frame of its own, below every frame still in use, for
-/// "below this frame" to mean "dead". Inlined into the loop, a live value of the loop's own
-/// frame could sit under the marker.
-#[inline(never)]
+/// on the main thread (see `sys::release_unused_stack`).
 fn release_stack_pages() {
     crate::spawn::release_child_stack();
-    #[cfg(target_os = "linux")]
-    {
-        if rustix::thread::gettid() != rustix::process::getpid() {
-            return;
-        }
-        // SAFETY: sysconf has no memory arguments.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let marker = 0u8;
-        let here = core::hint::black_box(core::ptr::addr_of!(marker)) as usize;
-        // Keep the page below this frame (the calls made from here use it); release up to
-        // 256 KiB under that. The part below the stack's lowest page is unmapped (the guard
-        // gap, a megabyte at least): madvise reports ENOMEM for it and releases the rest.
-        let end = (here & !(page - 1)).saturating_sub(page);
-        let len = (256 * 1024usize).min(end);
-        let start = end - len;
-        // SAFETY: the range lies below the current stack frame of the only thread using this
-        // stack, or in the unmapped gap under it: no live data is there.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
-        }
-    }
+    crate::sys::release_unused_stack();
 }
 
 /// Readiness events taken from the multiplexer per wait (more are taken at the next turn).
@@ -676,15 +642,12 @@ impl<'s> Daemon<'s> {
         // that they can be supervised and reaped.
         #[cfg(target_os = "linux")]
         {
-            // SAFETY: prctl with an integer argument.
-            unsafe {
-                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-            }
+            // prctl(PR_SET_CHILD_SUBREAPER, 1): rustix passes the flag as a pid, and the
+            // kernel reads any non-zero value as "on".
+            let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT));
         }
-        // SAFETY: ignoring SIGPIPE: writes to closed sockets and pipes return EPIPE instead.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
+        // Writes to closed sockets and pipes return EPIPE instead.
+        crate::sys::signal::ignore(rustix::process::Signal::PIPE);
         let signals = match SignalSource::new(handled_signals(system_manager)) {
             Ok(s) => s,
             Err(e) => return Err(fatal(&mut log, "signal handling", e)),
@@ -891,13 +854,7 @@ impl<'s> Daemon<'s> {
         };
         let mut msg = path.as_os_str().as_bytes().to_vec();
         msg.push(0);
-        // SAFETY: writing to and closing a descriptor number the caller handed us.
-        unsafe {
-            libc::write(fd, msg.as_ptr().cast(), msg.len());
-            if fd > 2 {
-                libc::close(fd);
-            }
-        }
+        crate::sys::fd::hand_back_inherited(fd, &msg);
     }
 
     /// Loads a service (and what it needs) into the engine.
@@ -1145,8 +1102,8 @@ impl<'s> Daemon<'s> {
         self.finish();
         if self.rt.exit_by_sigint {
             crate::reactor::restore_default_signals();
-            // SAFETY: raise(3) with the default disposition just restored ends the process.
-            unsafe { libc::raise(libc::SIGINT) };
+            // With the default disposition just restored, this ends the process.
+            crate::sys::signal::raise(rustix::process::Signal::INT);
         }
         self.rt.exit.unwrap_or(0)
     }

@@ -106,17 +106,8 @@ fn fd_number(s: &[u8]) -> Option<i32> {
 /// Checks a `--ready-fd` descriptor as Dinit does: it must be open and not standard input.
 /// One above 2 is made close-on-exec, so that services do not inherit it.
 fn check_ready_fd(fd: i32) -> bool {
-    // SAFETY: F_GETFD/F_SETFD on a number only read or change that descriptor's flags.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if fd == 0 || flags < 0 {
-            return false;
-        }
-        if fd > 2 {
-            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-        }
-    }
-    true
+    let open = crate::sys::fd::check_inherited(fd);
+    open && fd != 0
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {

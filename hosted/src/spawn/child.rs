@@ -53,6 +53,8 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
 
+use crate::sys::signal::{self, SignalSet};
+
 use super::spec::{
     PreparedOutput, PreparedStdio, SpawnSpec, ACTIVATION_FD, LISTEN_PID_LEN, LISTEN_PID_PREFIX,
 };
@@ -210,14 +212,14 @@ fn cloexec_from_3() -> Result<(), Failure> {
         .unwrap_or(i32::MAX);
     let mut raw: RawFd = 3;
     while raw < limit {
-        // SAFETY: fcntl on a plain number; EBADF for numbers that are not open.
+        // SAFETY: fcntl on a plain number only reads its flags; EBADF for numbers that are
+        // not open.
         let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
         if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-            // SAFETY: as above.
-            check(
-                unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) },
-                ExecStage::ArrangeFds,
-            )?;
+            // SAFETY: only sets the close-on-exec flag of a descriptor the child holds (a copy
+            // of the parent's), which changes nothing in the parent.
+            let rc = unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
+            check(rc, ExecStage::ArrangeFds)?;
         }
         raw = raw.saturating_add(1);
     }
@@ -621,18 +623,11 @@ fn reset_signals(mask_sigint: bool) -> Result<(), Failure> {
             return Err((ExecStage::DoExec, last_errno()));
         }
     }
-    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset.
-    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: `set` is a valid sigset_t; SIGINT is a valid signal.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        if mask_sigint {
-            libc::sigaddset(&mut set, libc::SIGINT);
-        }
+    let mut set = SignalSet::empty();
+    if mask_sigint {
+        set.add(libc::SIGINT);
     }
-    // SAFETY: valid set, no old set wanted.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
-    check(rc, ExecStage::DoExec).map(drop)
+    signal::set_mask(&set).map_err(|e| (ExecStage::DoExec, e.raw_os_error().unwrap_or(0)))
 }
 
 /// Step 12b: `execve`, searching `PATH` when the program has no slash. Returns only on
@@ -715,6 +710,112 @@ fn join_path(out: &mut [u8], dir: &[u8], name: &[u8]) -> Option<usize> {
         .copy_from_slice(name);
     *out.get_mut(total)? = 0;
     Some(total)
+}
+
+// Starting the child.
+
+/// The stack of a child started with `CLONE_VM`: it runs only until `execve` or `_exit`, while
+/// the launching thread is suspended (`CLONE_VFORK`), so one stack serves every launch, taken
+/// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
+/// ever become resident.
+#[cfg(target_os = "linux")]
+#[repr(C, align(4096))]
+struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
+
+#[cfg(target_os = "linux")]
+const CHILD_STACK_LEN: usize = 256 * 1024;
+
+// SAFETY: the stack is only used by a child while CHILD_STACK_LOCK is held by its launcher,
+// and only touched otherwise (by `release_child_stack`) under the lock too.
+#[cfg(target_os = "linux")]
+unsafe impl Sync for ChildStack {}
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHILD_STACK_LEN]));
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Gives the pages the children touched on the child stack back to the system (they are
+/// zero pages again at the next launch). A no-op where launches do not use it.
+pub fn release_child_stack() {
+    #[cfg(target_os = "linux")]
+    {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // SAFETY: the stack is page-aligned and a whole number of pages; no child runs on it
+        // while the lock is held, and its contents are dead between launches.
+        unsafe {
+            libc::madvise(
+                CHILD_STACK.0.get().cast(),
+                CHILD_STACK_LEN,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the plan `start` passed, alive on the suspended launcher's stack.
+    let plan = unsafe { &*arg.cast::<ChildPlan<'_>>() };
+    // SAFETY: this is the child, just after clone, with the plan the parent prepared.
+    unsafe { run(plan) }
+}
+
+/// Starts the child process running [`run`]`(plan)`; returns its pid.
+///
+/// On Linux the child shares the daemon's memory until it execs (`clone` with `CLONE_VM |
+/// CLONE_VFORK`, as `posix_spawn` does): nothing is copied, so a launch costs the same however
+/// large the daemon is, and the child's `execve` has no copied address space to tear down.
+/// The child only writes to its own stack, the `LISTEN_PID` buffer and its status pipe, runs
+/// with every signal blocked and with its own signal dispositions (no `CLONE_SIGHAND`), and
+/// ends in `execve` or `_exit`. Elsewhere it is a plain `fork`.
+pub(super) fn start(plan: &ChildPlan<'_>) -> Result<dinit_core::Pid, Errno> {
+    #[cfg(target_os = "linux")]
+    let pid = {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = CHILD_STACK.0.get().cast::<u8>();
+        // The top of the stack, 16-byte aligned as the ABI wants.
+        let top = base.wrapping_add(CHILD_STACK_LEN);
+        let top = top.wrapping_sub(top as usize % 16);
+        // SAFETY: the child entry never returns; the stack is ours under the lock; the plan
+        // outlives the call, since CLONE_VFORK suspends this thread until the child has
+        // exec'd or exited.
+        unsafe {
+            libc::clone(
+                child_entry,
+                top.cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                core::ptr::from_ref(plan).cast_mut().cast(),
+            )
+        }
+    };
+    #[cfg(not(target_os = "linux"))]
+    let pid = {
+        // SAFETY: after fork the child runs only `run`, which is async-signal-safe and never
+        // returns.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: we are the child, just after fork, with the plan the parent prepared.
+            unsafe { run(plan) }
+        }
+        pid
+    };
+    if pid < 0 {
+        // rustix only represents errno values 1 to 4095.
+        let errno = last_errno();
+        let errno = if (1..4096).contains(&errno) {
+            errno
+        } else {
+            libc::EIO
+        };
+        return Err(Errno::from_raw_os_error(errno));
+    }
+    Ok(pid)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@
 //! `LISTEN_PID=` text the child completes), with their capacity reserved up front, so that the
 //! launch itself never allocates.
 
+use core::cell::Cell;
 use core::ffi::c_char;
 use core::fmt;
-use core::ptr::NonNull;
 use std::ffi::{CStr, CString};
 
 use super::caps::{Iab, Securebits};
@@ -735,18 +735,11 @@ fn plan_fds(config: &SpawnConfig) -> Result<FdPlan, SpecError> {
 pub struct LaunchBuffers {
     pub(super) argv: Vec<*const c_char>,
     pub(super) envp: Vec<*const c_char>,
-    /// `LISTEN_PID=` followed by room for the pid the child writes: a heap buffer of
-    /// `LISTEN_PID_LEN` bytes owned by this struct and only ever accessed through this pointer
-    /// (the parent writes the prefix, `envp` points to it, the child writes its pid).
-    listen_pid: NonNull<u8>,
-}
-
-impl Drop for LaunchBuffers {
-    fn drop(&mut self) {
-        // SAFETY: `listen_pid` came from `Box::into_raw` of a `[u8; LISTEN_PID_LEN]` in `new`
-        // and is freed only here.
-        drop(unsafe { Box::from_raw(self.listen_pid.as_ptr().cast::<[u8; LISTEN_PID_LEN]>()) });
-    }
+    /// `LISTEN_PID=` followed by room for the pid the child writes: the parent writes the
+    /// prefix, `envp` points to it, the child (which shares this memory until it execs) writes
+    /// its pid through a pointer. Cells, because that pointer is derived from a shared
+    /// reference; on the heap, so that it stays put while the buffers move.
+    listen_pid: Box<[Cell<u8>; LISTEN_PID_LEN]>,
 }
 
 impl LaunchBuffers {
@@ -765,7 +758,7 @@ impl LaunchBuffers {
         LaunchBuffers {
             argv: Vec::new(),
             envp: Vec::new(),
-            listen_pid: NonNull::from(Box::leak(Box::new([0u8; LISTEN_PID_LEN]))).cast(),
+            listen_pid: Box::new([const { Cell::new(0) }; LISTEN_PID_LEN]),
         }
     }
 
@@ -781,24 +774,21 @@ impl LaunchBuffers {
 
     /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), for the child.
     pub(super) fn listen_pid_buffer(&self) -> *mut u8 {
-        self.listen_pid.as_ptr()
+        // A pointer to the cells' contents, which their owner allows to be written through
+        // (as `Cell::as_ptr` does for one).
+        self.listen_pid.as_ptr().cast::<u8>().cast_mut()
     }
 
     /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), with the prefix written and the
     /// text ended after it; the child completes it.
     pub(super) fn listen_pid_entry(&mut self) -> *mut u8 {
-        let entry = self.listen_pid.as_ptr();
-        // SAFETY: the buffer is LISTEN_PID_LEN bytes, more than the prefix and a NUL, and
-        // only accessed through this pointer.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                LISTEN_PID_PREFIX.as_ptr(),
-                entry,
-                LISTEN_PID_PREFIX.len(),
-            );
-            *entry.add(LISTEN_PID_PREFIX.len()) = 0;
+        for (cell, &byte) in self.listen_pid.iter().zip(LISTEN_PID_PREFIX) {
+            cell.set(byte);
         }
-        entry
+        if let Some(end) = self.listen_pid.get(LISTEN_PID_PREFIX.len()) {
+            end.set(0);
+        }
+        self.listen_pid_buffer()
     }
 
     /// Makes room for `base_env_len` base environment entries at each launch of `spec` (for

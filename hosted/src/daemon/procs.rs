@@ -702,41 +702,7 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
         return PidFileResult::Invalid;
     };
     let name = super::Name(&name);
-    // What Dinit reads: at most 20 bytes, a number as strtoull reads it (base 0: decimal,
-    // 0x hexadecimal or 0 octal; leading blanks and a sign allowed), then whether that pid is
-    // a process we can supervise. Each failure is logged in Dinit's words.
-    let mut buf = [0u8; 20];
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) => {
-            let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
-            rt.log
-                .logf(Level::Error, format_args!("{name}: read pid file: {errno}"));
-            return PidFileResult::Invalid;
-        }
-    };
-    let mut n = 0;
-    while n < buf.len() {
-        match std::io::Read::read(&mut file, buf.get_mut(n..).unwrap_or(&mut [])) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
-                rt.log.logf(
-                    Level::Error,
-                    format_args!("{name}: could not read from pidfile; {errno}"),
-                );
-                return PidFileResult::Invalid;
-            }
-        }
-    }
-    let pid = parse_c_unsigned(buf.get(..n).unwrap_or(&[])).and_then(|v| Pid::try_from(v).ok());
-    let Some(pid) = pid else {
-        rt.log.logf(
-            Level::Error,
-            format_args!("{name}: pid read from pidfile (-1) is not valid"),
-        );
+    let Some(pid) = pid_from_file(rt, &path, &name) else {
         return PidFileResult::Invalid;
     };
     // Our child (a daemon re-parented to us, the daemon being a subreaper)? Peek without
@@ -778,6 +744,46 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
         format_args!("{name}: pid read from pidfile ({pid}) is not valid"),
     );
     PidFileResult::NotRunning
+}
+
+/// The pid in the pid file at `path`, as Dinit reads it: at most 20 bytes, a number as
+/// strtoull reads it (base 0: decimal, 0x hexadecimal or 0 octal; leading blanks and a sign
+/// allowed). Each failure is logged in Dinit's words.
+fn pid_from_file(rt: &mut Runtime, path: &std::path::Path, name: &super::Name<'_>) -> Option<Pid> {
+    let mut buf = [0u8; 20];
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+            rt.log
+                .logf(Level::Error, format_args!("{name}: read pid file: {errno}"));
+            return None;
+        }
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match std::io::Read::read(&mut file, buf.get_mut(n..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+                rt.log.logf(
+                    Level::Error,
+                    format_args!("{name}: could not read from pidfile; {errno}"),
+                );
+                return None;
+            }
+        }
+    }
+    let pid = parse_c_unsigned(buf.get(..n).unwrap_or(&[])).and_then(|v| Pid::try_from(v).ok());
+    if pid.is_none() {
+        rt.log.logf(
+            Level::Error,
+            format_args!("{name}: pid read from pidfile (-1) is not valid"),
+        );
+    }
+    pid
 }
 
 /// A number as C's `strtoull(text, &end, 0)` reads it, if it read anything and did not

@@ -424,100 +424,97 @@ pub(super) fn variable_name(entry: &[u8]) -> &[u8] {
     entry.get(..end).unwrap_or(entry)
 }
 
-impl SpawnSpec {
-    /// Validates `config` and prepares it for launching.
-    pub fn new(config: &SpawnConfig) -> Result<SpawnSpec, SpecError> {
-        let program = config.command.first().ok_or(SpecError::EmptyCommand)?;
-        if program.is_empty() {
-            return Err(SpecError::EmptyCommand);
+/// The command's words, each followed by a NUL, in a buffer with room for the working
+/// directory after them.
+fn command_strings(config: &SpawnConfig) -> Result<Vec<u8>, SpecError> {
+    let program = config.command.first().ok_or(SpecError::EmptyCommand)?;
+    if program.is_empty() {
+        return Err(SpecError::EmptyCommand);
+    }
+    let mut strings = Vec::with_capacity(
+        config
+            .command
+            .iter()
+            .chain(config.working_dir.as_ref())
+            .map(|w| w.len().saturating_add(1))
+            .sum(),
+    );
+    for word in &config.command {
+        if word.contains(&0) {
+            return Err(SpecError::NulByte("the command"));
         }
-        let mut strings = Vec::with_capacity(
-            config
-                .command
-                .iter()
-                .chain(config.working_dir.as_ref())
-                .map(|w| w.len().saturating_add(1))
-                .sum(),
-        );
-        for word in &config.command {
-            if word.contains(&0) {
-                return Err(SpecError::NulByte("the command"));
-            }
-            strings.extend_from_slice(word);
-            strings.push(0);
-        }
-        let argc = config.command.len();
+        strings.extend_from_slice(word);
+        strings.push(0);
+    }
+    Ok(strings)
+}
 
-        let fds = plan_fds(config)?;
-
-        // The spawner's own variables, which override any of the same name.
-        let mut own: Vec<CString> = Vec::new();
-        let mut own_names: Vec<&[u8]> = Vec::new();
-        if let Some((fd, true)) = fds.notify {
-            if let Some(ReadyNotification::PipeVar(name)) = &config.ready_notification {
-                own.push(variable(name, fd.to_string().as_bytes())?);
-                own_names.push(name);
-            }
+/// The service's own environment entries: its variables (the last of a name wins), then the
+/// spawner's own (`pipevar`, `LISTEN_FDS`, `DINIT_CS_FD`), which take precedence.
+fn prepare_env(config: &SpawnConfig, fds: &FdPlan) -> Result<Vec<CString>, SpecError> {
+    let mut own: Vec<CString> = Vec::new();
+    let mut own_names: Vec<&[u8]> = Vec::new();
+    if let Some((fd, true)) = fds.notify {
+        if let Some(ReadyNotification::PipeVar(name)) = &config.ready_notification {
+            own.push(variable(name, fd.to_string().as_bytes())?);
+            own_names.push(name);
         }
-        if fds.activation {
-            own.push(variable(b"LISTEN_FDS", b"1")?);
-            own_names.push(b"LISTEN_FDS");
-            own_names.push(variable_name(LISTEN_PID_PREFIX));
+    }
+    if fds.activation {
+        own.push(variable(b"LISTEN_FDS", b"1")?);
+        own_names.push(b"LISTEN_FDS");
+        own_names.push(variable_name(LISTEN_PID_PREFIX));
+    }
+    if let Some(fd) = fds.control {
+        own.push(variable(b"DINIT_CS_FD", fd.to_string().as_bytes())?);
+        own_names.push(b"DINIT_CS_FD");
+    }
+    let mut env: Vec<CString> = Vec::with_capacity(config.env.len().saturating_add(own.len()));
+    for (i, (name, value)) in config.env.iter().enumerate() {
+        let entry = variable(name, value)?;
+        let later = config.env.get(i.saturating_add(1)..).unwrap_or(&[]);
+        let overridden =
+            later.iter().any(|(n, _)| n == name) || own_names.contains(&name.as_slice());
+        if !overridden {
+            env.push(entry);
         }
-        if let Some(fd) = fds.control {
-            own.push(variable(b"DINIT_CS_FD", fd.to_string().as_bytes())?);
-            own_names.push(b"DINIT_CS_FD");
-        }
+    }
+    env.extend(own);
+    Ok(env)
+}
 
-        // Service variables: the last of a name wins; the spawner's own take precedence.
-        let mut env: Vec<CString> = Vec::with_capacity(config.env.len().saturating_add(own.len()));
-        for (i, (name, value)) in config.env.iter().enumerate() {
-            let entry = variable(name, value)?;
-            let later = config.env.get(i.saturating_add(1)..).unwrap_or(&[]);
-            let overridden =
-                later.iter().any(|(n, _)| n == name) || own_names.contains(&name.as_slice());
-            if !overridden {
-                env.push(entry);
-            }
-        }
-        env.extend(own);
-
-        let has_working_dir = match &config.working_dir {
-            Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("working-dir")),
-            Some(dir) if dir.contains(&0) => return Err(SpecError::NulByte("working-dir")),
-            Some(dir) => {
-                strings.extend_from_slice(dir);
-                strings.push(0);
-                true
-            }
-            None => false,
-        };
-
-        let stdio = match &config.stdio {
-            Stdio::Console(console) => PreparedStdio::Console(*console),
-            Stdio::Detached { input, output } => PreparedStdio::Detached {
-                input: *input,
-                output: match output {
-                    Output::Null => PreparedOutput::Null,
-                    Output::Pipe => PreparedOutput::Pipe,
-                    Output::Logfile(log) => {
-                        if log.path.is_empty() {
-                            return Err(SpecError::EmptyPath("logfile"));
-                        }
-                        if log.mode & !0o7777 != 0 {
-                            return Err(SpecError::BadMode(log.mode));
-                        }
-                        PreparedOutput::Logfile {
-                            path: c_string(&log.path, "logfile")?,
-                            mode: log.mode,
-                            uid: log.uid,
-                            gid: log.gid,
-                        }
+/// The standard descriptors as the child sets them up: a log file checked and in C form.
+fn prepare_stdio(stdio: &Stdio) -> Result<PreparedStdio, SpecError> {
+    Ok(match stdio {
+        Stdio::Console(console) => PreparedStdio::Console(*console),
+        Stdio::Detached { input, output } => PreparedStdio::Detached {
+            input: *input,
+            output: match output {
+                Output::Null => PreparedOutput::Null,
+                Output::Pipe => PreparedOutput::Pipe,
+                Output::Logfile(log) => {
+                    if log.path.is_empty() {
+                        return Err(SpecError::EmptyPath("logfile"));
                     }
-                },
+                    if log.mode & !0o7777 != 0 {
+                        return Err(SpecError::BadMode(log.mode));
+                    }
+                    PreparedOutput::Logfile {
+                        path: c_string(&log.path, "logfile")?,
+                        mode: log.mode,
+                        uid: log.uid,
+                        gid: log.gid,
+                    }
+                }
             },
-        };
+        },
+    })
+}
 
+impl SpecExtra {
+    /// The settings most services leave unset, checked and in the form the child uses: the
+    /// cgroup's `cgroup.procs`, priorities as text, credentials in rustix's types.
+    fn prepare(config: &SpawnConfig) -> Result<SpecExtra, SpecError> {
         let cgroup_procs = match &config.cgroup {
             Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("run-in-cgroup")),
             Some(dir) => {
@@ -530,7 +527,6 @@ impl SpawnSpec {
             }
             None => None,
         };
-
         let nice = config.nice.map(|n| {
             let clamped = n.clamp(-20, 19);
             (clamped, clamped.to_string().into_bytes())
@@ -555,8 +551,7 @@ impl SpawnSpec {
                 .map(|&g| rustix::process::Gid::from_raw_unchecked(g))
                 .collect(),
         });
-
-        let extra = SpecExtra {
+        Ok(SpecExtra {
             hidden_base_env: config.hidden_base_env.clone(),
             cgroup_procs,
             rlimits: config.rlimits.clone(),
@@ -566,7 +561,29 @@ impl SpawnSpec {
             run_as,
             capabilities: config.capabilities,
             securebits: config.securebits,
+        })
+    }
+}
+
+impl SpawnSpec {
+    /// Validates `config` and prepares it for launching.
+    pub fn new(config: &SpawnConfig) -> Result<SpawnSpec, SpecError> {
+        let mut strings = command_strings(config)?;
+        let argc = config.command.len();
+        let fds = plan_fds(config)?;
+        let env = prepare_env(config, &fds)?;
+        let has_working_dir = match &config.working_dir {
+            Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("working-dir")),
+            Some(dir) if dir.contains(&0) => return Err(SpecError::NulByte("working-dir")),
+            Some(dir) => {
+                strings.extend_from_slice(dir);
+                strings.push(0);
+                true
+            }
+            None => false,
         };
+        let stdio = prepare_stdio(&config.stdio)?;
+        let extra = SpecExtra::prepare(config)?;
         Ok(SpawnSpec {
             strings: strings.into_boxed_slice(),
             argc,

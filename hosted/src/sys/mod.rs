@@ -2,8 +2,10 @@
 //! the child side of a launch (`spawn::child`), the only place in this crate where `unsafe`
 //! is allowed. Everything else calls rustix, or these.
 //!
-//! Each function is sound for every argument its signature admits; each `unsafe` block says
-//! why in its `SAFETY` comment. What is here, and why rustix does not do it:
+//! Each function is sound for every argument its signature admits, with one convention: a
+//! descriptor named by number on the command line (`fd::check_inherited`,
+//! `fd::hand_back_inherited`) is owned by no object of the process. Each `unsafe` block says
+//! why it is sound in its `SAFETY` comment. What is here, and why rustix does not do it:
 //!
 //! * [`signal`]: signal sets, the process and thread masks, dispositions, `signalfd`, and the
 //!   self-pipe handler of the `poll` reactor (rustix has only raw, unsafe versions);

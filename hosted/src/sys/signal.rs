@@ -93,12 +93,11 @@ pub(crate) fn set_mask(set: &SignalSet) -> io::Result<()> {
 
 /// Replaces the calling thread's signal mask with `set`; returns the mask it had.
 pub(crate) fn set_thread_mask(set: &SignalSet) -> SignalSet {
-    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: `set` is an initialised set, only read; `old` has room for the set written
-    // back. With SIG_SETMASK and valid pointers pthread_sigmask cannot fail.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set.0, old.as_mut_ptr()) };
-    // SAFETY: written by pthread_sigmask just above.
-    SignalSet(unsafe { old.assume_init() })
+    let mut old = SignalSet::empty();
+    // SAFETY: `set` is an initialised set, only read; `old` is one, overwritten with the mask
+    // the thread had (with SIG_SETMASK and valid pointers pthread_sigmask cannot fail).
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set.0, &mut old.0) };
+    old
 }
 
 /// A descriptor that reads the signals of `set` (which should be blocked): `signalfd(2)`,
@@ -129,7 +128,8 @@ pub(crate) fn ignore(signal: Signal) {
     set_disposition(signal.as_raw(), libc::SIG_IGN);
 }
 
-/// Restores the default action of `signal` (`SIG_DFL`).
+/// Restores the default action of `signal` (`SIG_DFL`), given as a number (the daemon's
+/// tables of the signals it handles are numbers).
 pub(crate) fn set_default(signal: i32) {
     set_disposition(signal, libc::SIG_DFL);
 }
@@ -174,11 +174,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub(crate) fn forward_to_pipe(signals: &[i32], write: OwnedFd) -> io::Result<()> {
     let raw = std::os::fd::IntoRawFd::into_raw_fd(write);
     SELF_PIPE.store(raw, std::sync::atomic::Ordering::Relaxed);
-    let mut mask = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set it is given.
-    unsafe { libc::sigemptyset(mask.as_mut_ptr()) };
-    // SAFETY: initialised just above.
-    let mask = unsafe { mask.assume_init() };
+    let mask = SignalSet::empty().0;
     for &s in signals {
         // SAFETY: struct sigaction is plain data, for which all-zero bytes are a valid value.
         let mut act: libc::sigaction = unsafe { std::mem::zeroed() };

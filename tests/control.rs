@@ -3995,19 +3995,19 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
     write_services(&dir, &[("boot", "type = internal\n")]);
     let sock = dir.join("sock");
     let child = Instance::spawn_daemon(&dir, &sock, &[], |cmd| {
-        // SAFETY: only setrlimit between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                let lim = libc::rlimit {
-                    rlim_cur: 32,
-                    rlim_max: 32,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let limit_descriptors = || {
+            let lim = libc::rlimit {
+                rlim_cur: 32,
+                rlim_max: 32,
+            };
+            // SAFETY: setrlimit reads a complete rlimit from a local.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // SAFETY: the hook makes only setrlimit, async-signal-safe, between fork and exec.
+        unsafe { cmd.pre_exec(limit_descriptors) };
     });
     let i = Instance {
         dir,

@@ -30,49 +30,50 @@ const NOBODY: u32 = 65534;
 /// returns its exit code. `f` may only make system calls (the test is multi-threaded).
 fn as_user(uid: u32, gid: u32, f: impl FnOnce() -> i32) -> i32 {
     // SAFETY: the child makes only async-signal-safe system calls (setgroups, setgid, setuid,
-    // whatever `f` does, _exit); the parent waits for it.
-    unsafe {
-        let pid = libc::fork();
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-        if pid == 0 {
-            let code = if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(gid) != 0
-                || libc::setuid(uid) != 0
-            {
-                100
-            } else {
-                f()
-            };
-            libc::_exit(code);
-        }
-        let mut status = 0;
-        libc::waitpid(pid, &mut status, 0);
-        assert!(libc::WIFEXITED(status), "child status {status:#x}");
-        libc::WEXITSTATUS(status)
+    // whatever `f` does, _exit) and never returns; the parent waits for it.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: an empty group list: no memory is read.
+        let mut ok = unsafe { libc::setgroups(0, std::ptr::null()) } == 0;
+        // SAFETY: setgid takes an integer and changes only this (child) process.
+        ok = ok && unsafe { libc::setgid(gid) } == 0;
+        // SAFETY: as setgid.
+        ok = ok && unsafe { libc::setuid(uid) } == 0;
+        let code = if ok { f() } else { 100 };
+        // SAFETY: _exit ends the child without running the parent's atexit handlers.
+        unsafe { libc::_exit(code) };
     }
+    let mut status = 0;
+    // SAFETY: waits for our own child, writing its status to a local.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status), "child status {status:#x}");
+    libc::WEXITSTATUS(status)
 }
 
 /// `connect(2)` to `path` as the calling process; 0 or the errno.
 fn raw_connect(addr: &libc::sockaddr_un) -> i32 {
-    // SAFETY: socket and connect with a valid, fully initialised address.
-    unsafe {
-        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return 99;
-        }
-        let rc = libc::connect(
+    // SAFETY: socket takes integers only.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return 99;
+    }
+    // SAFETY: connect reads a valid, fully initialised address of the size given.
+    let rc = unsafe {
+        libc::connect(
             fd,
             (addr as *const libc::sockaddr_un).cast(),
             std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
-        );
-        let errno = if rc == 0 {
-            0
-        } else {
-            *libc::__errno_location()
-        };
-        libc::close(fd);
-        errno
-    }
+        )
+    };
+    let errno = if rc == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    };
+    // SAFETY: closes the socket opened above, which nothing else owns.
+    unsafe { libc::close(fd) };
+    errno
 }
 
 fn sockaddr(path: &Path) -> libc::sockaddr_un {
@@ -89,15 +90,14 @@ fn sockaddr(path: &Path) -> libc::sockaddr_un {
 
 /// `open(2)` of `path` read-only as the calling process; 0 or the errno.
 fn raw_open(path: &CString) -> i32 {
-    // SAFETY: open and close with a valid C string.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return *libc::__errno_location();
-        }
-        libc::close(fd);
-        0
+    // SAFETY: open reads a valid C string.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     }
+    // SAFETY: closes the file opened above, which nothing else owns.
+    unsafe { libc::close(fd) };
+    0
 }
 
 /// A file of root's, mode 0600, that no test may change: its content, owner and mode.
@@ -463,12 +463,14 @@ fn user_with_groups() -> (String, u32, u32, Vec<u32>) {
         .unwrap_or("nobody")
         .to_owned();
     let cname = CString::new(member.clone()).unwrap();
-    // SAFETY: getpwnam with a valid name; the fields are copied out at once.
-    let (uid, gid) = unsafe {
-        let pw = libc::getpwnam(cname.as_ptr());
-        assert!(!pw.is_null(), "{member} in the password database");
-        ((*pw).pw_uid, (*pw).pw_gid)
-    };
+    // SAFETY: getpwnam reads a valid C string; it returns NULL or a pointer to the C
+    // library's static entry.
+    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
+    // SAFETY: NULL or the static entry, whose fields are copied out at once (no other lookup
+    // runs meanwhile in this thread).
+    let pw = unsafe { pw.as_ref() };
+    let pw = pw.unwrap_or_else(|| panic!("{member} in the password database"));
+    let (uid, gid) = (pw.pw_uid, pw.pw_gid);
     let mut groups = vec![0 as libc::gid_t; 256];
     let mut n = groups.len() as libc::c_int;
     // SAFETY: the buffer holds `n` groups.

@@ -192,11 +192,14 @@ impl Daemon {
         // SAFETY: pipe2 fills the array with two new descriptors. The read end is
         // close-on-exec; the write end is inherited by the daemon (single-threaded benchmark, so
         // no other child can inherit it by accident).
-        let (rd, wr) = unsafe {
-            assert_eq!(libc::pipe2(fds.as_mut_ptr(), 0), 0, "pipe2");
-            assert_eq!(libc::fcntl(fds[0], libc::F_SETFD, libc::FD_CLOEXEC), 0);
-            (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
-        };
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), 0) }, 0, "pipe2");
+        // SAFETY: sets close-on-exec on the read end just created.
+        let rc = unsafe { libc::fcntl(fds[0], libc::F_SETFD, libc::FD_CLOEXEC) };
+        assert_eq!(rc, 0);
+        // SAFETY: the read end is new, and owned from here on.
+        let rd = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        // SAFETY: so is the write end.
+        let wr = unsafe { OwnedFd::from_raw_fd(fds[1]) };
         let out = File::create(log).unwrap();
         let t0 = Instant::now();
         let child = Command::new(cfg.dinit())

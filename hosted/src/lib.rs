@@ -17,10 +17,24 @@
 //! The binaries live in `src/bin/` and are thin wrappers around these modules.
 
 #![warn(missing_docs)]
+// Unsafe code lives in `sys` (safe wrappers of what rustix does not wrap) and in the child
+// side of a launch (`spawn::child`), each block with its reason.
+#![deny(unsafe_code)]
+// One behaviour per function (the limit is in the workspace's clippy.toml).
+#![warn(clippy::too_many_lines)]
 
 pub mod spawn;
 
 pub mod check;
+// The client's socket code still has unsafe blocks of its own (a descriptor inherited by
+// number, fcntl on it; one in a test without its reason), and the client has functions above
+// the length limit; the module is being reworked separately, and these move to `sys` (and
+// are split) then.
+#[allow(
+    unsafe_code,
+    clippy::undocumented_unsafe_blocks,
+    clippy::too_many_lines
+)]
 pub mod ctl;
 pub mod daemon;
 pub mod environ;
@@ -30,6 +44,8 @@ pub mod paths;
 pub mod reactor;
 pub mod service;
 pub mod shutdown;
+#[allow(unsafe_code)]
+mod sys;
 pub mod users;
 pub mod utmp;
 

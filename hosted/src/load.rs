@@ -524,6 +524,84 @@ struct Found {
     real_dir: PathBuf,
 }
 
+/// The paths of a description after post-load substitution (as written where that failed),
+/// not resolved yet.
+struct SubstitutedPaths {
+    socket: Option<Vec<u8>>,
+    logfile: Option<Vec<u8>>,
+    working_dir: Option<Vec<u8>>,
+    pid_file: Option<Vec<u8>>,
+}
+
+/// `command` and `stop-command`, substituted and split into arguments.
+type Commands = (Vec<CString>, Vec<CString>);
+
+/// The runtime data of a service read from `desc` (found as `found`), with its environment
+/// and its substituted paths, resolved against the description's directory.
+fn service_data(
+    r: &mut Reading<'_>,
+    desc: &Desc,
+    found: &Found,
+    service_env: EnvOps,
+    paths: &SubstitutedPaths,
+) -> ServiceData {
+    let file_dir = found
+        .file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let resolved = |p: &Option<Vec<u8>>| p.as_deref().map(|p| resolve(&file_dir, p));
+    ServiceData {
+        name: r.name.clone().into(),
+        file: found.file.clone().into_boxed_path(),
+        dir_index: found.dir_index,
+        mtime: found.mtime,
+        config: *desc.config(),
+        working_dir: resolved(&paths.working_dir)
+            .filter(|d| *d != file_dir)
+            .map(PathBuf::into_boxed_path),
+        load_options: desc.load_options(),
+        extra: Extra {
+            env: service_env,
+            log: LogSettings {
+                log_type: desc.log_type(),
+                file: resolved(&paths.logfile),
+                permissions: desc.logfile_permissions(),
+                uid: desc.logfile_uid().map(Id::from),
+                gid: desc.logfile_gid().map(Id::from),
+                buffer_size: desc.log_buffer_size(),
+            },
+            run_as: desc.run_as().map(Id::from),
+            pid_file: resolved(&paths.pid_file),
+            socket: resolved(&paths.socket).map(|path| ActivationSocket {
+                path,
+                permissions: desc.socket_permissions(),
+                uid: desc.socket_uid().map(Id::from),
+                gid: desc.socket_gid().map(Id::from),
+            }),
+            consumer_of: desc.consumer_of().map(<[u8]>::to_vec),
+            readiness: desc.ready_notification().map(|r| match r {
+                ReadyNotification::PipeFd(fd) => Readiness::PipeFd(fd),
+                ReadyNotification::PipeVar(v) => Readiness::PipeVar(v.to_vec()),
+            }),
+            rlimits: desc.rlimits().collect(),
+            nice: desc.nice(),
+            ioprio: desc.ioprio(),
+            oom_score_adj: desc.oom_score_adj(),
+            cgroup: desc
+                .run_in_cgroup()
+                .map(|p| PathBuf::from(OsStr::from_bytes(p))),
+            capabilities: desc.capabilities().map(<[u8]>::to_vec),
+            securebits: desc.securebits(),
+            inittab_id: desc.inittab_id().map(<[u8]>::to_vec),
+            inittab_line: desc.inittab_line().map(<[u8]>::to_vec),
+            enable_via: desc.enable_via().map(<[u8]>::to_vec),
+            waits_for_dirs: std::mem::take(&mut r.waits_for_dirs),
+        }
+        .boxed(),
+    }
+}
+
 /// Dinit's way of naming a file in a directory: `dir/name` (one slash), even if `name` is
 /// absolute.
 fn dir_file(dir: &Path, name: &[u8]) -> PathBuf {
@@ -1051,8 +1129,52 @@ impl<'a> Loader<'a> {
         argument: Option<&[u8]>,
     ) -> Result<ReadService, LoadError> {
         let name = r.name.clone();
-        // The service's own environment: load-options variables, then its env-file, which
-        // takes precedence (dinit-service(5) VARIABLE SUBSTITUTION).
+        let service_env = self.service_env(r, desc, &name);
+        let mut subst_vars = self.env.clone();
+        service_env.apply_to(&mut subst_vars, self.original_env);
+        let watched = Watched {
+            vars: &subst_vars,
+            used: Cell::new(false),
+        };
+        let post_env = SubstEnv::new(&watched, argument);
+        self.check_settings(r, desc);
+        let (paths, commands) = self.substitute(r, desc, &post_env, &watched);
+        let (argv, stop_argv) = commands?;
+        let kind = desc.kind();
+        let log_type = desc.log_type();
+        let logfile = paths.logfile.filter(|_| log_type == LogType::File);
+        if desc.consumer_of().is_some()
+            && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
+        {
+            r.load_error(
+                "only a process or bgprocess service can be a log consumer ('consumer-of') \
+                 another service.",
+            );
+        }
+        let paths = SubstitutedPaths { logfile, ..paths };
+        let data = service_data(r, desc, found, service_env, &paths);
+        let service_dir = self
+            .dirs
+            .get(usize::from(found.dir_index))
+            .cloned()
+            .unwrap_or_default();
+        Ok(ReadService {
+            chain_to: desc.chain_to().map(<[u8]>::to_vec).unwrap_or_default(),
+            data,
+            command: argv,
+            stop_command: stop_argv,
+            dependencies: std::mem::take(&mut r.deps.list),
+            check: CheckData {
+                service_dir,
+                working_dir: paths.working_dir,
+                logfile: paths.logfile,
+            },
+        })
+    }
+
+    /// The service's own environment: load-options variables, then its env-file, which
+    /// takes precedence (dinit-service(5) VARIABLE SUBSTITUTION).
+    fn service_env(&self, r: &mut Reading<'_>, desc: &Desc, name: &[u8]) -> EnvOps {
         let mut service_env = EnvOps::default();
         let opts = desc.load_options();
         if opts.contains(LoadOptions::EXPORT_PASSWD_VARS) {
@@ -1061,7 +1183,7 @@ impl<'a> Loader<'a> {
             }
         }
         if opts.contains(LoadOptions::EXPORT_SERVICE_NAME) {
-            service_env.push_set(b"DINIT_SERVICE", &name);
+            service_env.push_set(b"DINIT_SERVICE", name);
         }
         if let Some(env_file) = desc.env_file() {
             let path = resolve(&r.env_file_dir, env_file);
@@ -1078,14 +1200,13 @@ impl<'a> Loader<'a> {
                 )),
             }
         }
-        let mut subst_vars = self.env.clone();
-        service_env.apply_to(&mut subst_vars, self.original_env);
-        let watched = Watched {
-            vars: &subst_vars,
-            used: Cell::new(false),
-        };
-        let post_env = SubstEnv::new(&watched, argument);
+        service_env
+    }
 
+    /// The checks of the settings together (a command for a service that runs one, what a
+    /// bgprocess service needs and cannot have, where kill-all-on-stop may be), and
+    /// dinit-check's own warnings.
+    fn check_settings(&self, r: &mut Reading<'_>, desc: &Desc) {
         let kind = desc.kind();
         let runs_process = matches!(
             kind,
@@ -1114,13 +1235,22 @@ impl<'a> Loader<'a> {
         {
             r.load_error("kill-all-on-stop can only be set on scripted or internal services.");
         }
+    }
 
-        // Post-load substitution, in Dinit's order. A path that cannot be substituted is
-        // reported and kept as written; a command that cannot be is fatal.
+    /// Post-load substitution, in Dinit's order: the paths, then `command` and (if that
+    /// worked) `stop-command`. A path that cannot be substituted is reported and kept as
+    /// written; a command that cannot be is fatal.
+    fn substitute(
+        &mut self,
+        r: &mut Reading<'_>,
+        desc: &Desc,
+        post_env: &SubstEnv<'_>,
+        watched: &Watched<'_>,
+    ) -> (SubstitutedPaths, Result<Commands, LoadError>) {
         let mut out = self.buffer();
         let mut path = |r: &mut Reading<'_>, which: PathSetting, setting: &'static str| {
-            let expanded = desc.expand_path(which, &post_env, &mut out);
-            r.note_env(&watched);
+            let expanded = desc.expand_path(which, post_env, &mut out);
+            r.note_env(watched);
             match expanded {
                 Ok(v) => v.filter(|v| !v.is_empty()).map(<[u8]>::to_vec),
                 Err(e) => {
@@ -1135,13 +1265,15 @@ impl<'a> Loader<'a> {
                 }
             }
         };
-        let socket_path = path(r, PathSetting::SocketListen, "socket-listen");
-        let logfile = path(r, PathSetting::Logfile, "logfile");
-        let working_dir = path(r, PathSetting::WorkingDir, "working-dir");
-        let pid_file = path(r, PathSetting::PidFile, "pid-file");
+        let paths = SubstitutedPaths {
+            socket: path(r, PathSetting::SocketListen, "socket-listen"),
+            logfile: path(r, PathSetting::Logfile, "logfile"),
+            working_dir: path(r, PathSetting::WorkingDir, "working-dir"),
+            pid_file: path(r, PathSetting::PidFile, "pid-file"),
+        };
         let mut command = |r: &mut Reading<'_>, which: CommandSetting, setting: &'static str| {
-            let expanded = desc.expand_command(which, &post_env, &mut out);
-            r.note_env(&watched);
+            let expanded = desc.expand_command(which, post_env, &mut out);
+            r.note_env(watched);
             match expanded {
                 Ok(Some(tokens)) => {
                     Ok(tokens.iter().filter_map(|t| CString::new(t).ok()).collect())
@@ -1161,92 +1293,13 @@ impl<'a> Loader<'a> {
             .ok()
             .map(|_| command(r, CommandSetting::Stop, "stop-command"));
         self.recycle(out);
-        let argv = argv?;
-        let stop_argv = stop_argv.unwrap_or_else(|| Ok(Vec::new()))?;
-        let log_type = desc.log_type();
-        let logfile = logfile.filter(|_| log_type == LogType::File);
-        if desc.consumer_of().is_some()
-            && !matches!(kind, ServiceKind::Process | ServiceKind::Bgprocess)
-        {
-            r.load_error(
-                "only a process or bgprocess service can be a log consumer ('consumer-of') \
-                 another service.",
-            );
-        }
-
-        let file_dir = found
-            .file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let resolved = |p: &Option<Vec<u8>>| p.as_deref().map(|p| resolve(&file_dir, p));
-        let config = *desc.config();
-        let data = ServiceData {
-            name: name.clone().into(),
-            file: found.file.clone().into_boxed_path(),
-            dir_index: found.dir_index,
-            mtime: found.mtime,
-            config,
-            working_dir: resolved(&working_dir)
-                .filter(|d| *d != file_dir)
-                .map(PathBuf::into_boxed_path),
-            load_options: opts,
-            extra: Extra {
-                env: service_env,
-                log: LogSettings {
-                    log_type,
-                    file: resolved(&logfile),
-                    permissions: desc.logfile_permissions(),
-                    uid: desc.logfile_uid().map(Id::from),
-                    gid: desc.logfile_gid().map(Id::from),
-                    buffer_size: desc.log_buffer_size(),
-                },
-                run_as: desc.run_as().map(Id::from),
-                pid_file: resolved(&pid_file),
-                socket: resolved(&socket_path).map(|path| ActivationSocket {
-                    path,
-                    permissions: desc.socket_permissions(),
-                    uid: desc.socket_uid().map(Id::from),
-                    gid: desc.socket_gid().map(Id::from),
-                }),
-                consumer_of: desc.consumer_of().map(<[u8]>::to_vec),
-                readiness: desc.ready_notification().map(|r| match r {
-                    ReadyNotification::PipeFd(fd) => Readiness::PipeFd(fd),
-                    ReadyNotification::PipeVar(v) => Readiness::PipeVar(v.to_vec()),
-                }),
-                rlimits: desc.rlimits().collect(),
-                nice: desc.nice(),
-                ioprio: desc.ioprio(),
-                oom_score_adj: desc.oom_score_adj(),
-                cgroup: desc
-                    .run_in_cgroup()
-                    .map(|p| PathBuf::from(OsStr::from_bytes(p))),
-                capabilities: desc.capabilities().map(<[u8]>::to_vec),
-                securebits: desc.securebits(),
-                inittab_id: desc.inittab_id().map(<[u8]>::to_vec),
-                inittab_line: desc.inittab_line().map(<[u8]>::to_vec),
-                enable_via: desc.enable_via().map(<[u8]>::to_vec),
-                waits_for_dirs: std::mem::take(&mut r.waits_for_dirs),
-            }
-            .boxed(),
+        let commands = match argv {
+            Ok(argv) => stop_argv
+                .unwrap_or_else(|| Ok(Vec::new()))
+                .map(|stop_argv| (argv, stop_argv)),
+            Err(e) => Err(e),
         };
-        let service_dir = self
-            .dirs
-            .get(usize::from(found.dir_index))
-            .cloned()
-            .unwrap_or_default();
-        Ok(ReadService {
-            chain_to: desc.chain_to().map(<[u8]>::to_vec).unwrap_or_default(),
-            data,
-            command: argv,
-            stop_command: stop_argv,
-            dependencies: std::mem::take(&mut r.deps.list),
-            check: CheckData {
-                service_dir,
-                working_dir,
-                logfile,
-            },
-        })
+        (paths, commands)
     }
 
     /// Loads `name` and everything it needs into `set` (a no-op returning the existing id if
@@ -1289,182 +1342,243 @@ impl<'a> Loader<'a> {
         name: &[u8],
         added: &mut Vec<ServiceId>,
     ) -> Result<ServiceId, LoadError> {
-        /// A service whose loading has begun: its declared dependencies (and consumer-of
-        /// target) are visited one by one; then its edges are added.
-        struct Frame {
-            id: ServiceId,
-            name: Vec<u8>,
-            deps: Vec<DeclaredDependency>,
-            /// The next dependency to visit; `deps.len()` is the consumer-of target.
-            next: usize,
-            consumer_of: Option<Vec<u8>>,
-            /// The dependencies to link (unresolved ones from a `.d` folder are left out).
-            edges: Vec<(Vec<u8>, DepKind)>,
-        }
-        let mut stack: Vec<Frame> = Vec::new();
-        // Begins loading `n`: None if it is loaded (or its loading has begun) already.
-        let mut begin = |this: &mut Self,
-                         set: &mut ServiceSet<S, E, N>,
-                         n: &[u8],
-                         needed_by: Option<&[u8]>|
-         -> Result<Option<Frame>, LoadError> {
-            if set.find(n).is_some() {
-                return Ok(None);
-            }
-            let read = match this.read_service(n) {
-                Ok(r) => r,
-                Err(LoadError::NotFound { name, .. }) => {
-                    return Err(LoadError::NotFound {
-                        name,
-                        needed_by: needed_by.map(<[u8]>::to_vec),
-                    })
-                }
-                Err(e) => return Err(e),
-            };
-            let id = set
-                .insert_service(n, read.data.config, &read.chain_to)
-                .map_err(engine_error)?;
-            added.push(id);
-            let frame = Frame {
-                id,
-                name: n.to_vec(),
-                deps: read.dependencies.clone(),
-                next: 0,
-                consumer_of: read.data.extra().consumer_of.clone(),
-                edges: Vec::new(),
-            };
-            store.insert(id, read).map_err(|e| LoadError::Load {
-                service: n.to_vec(),
-                message: e.to_string(),
-            })?;
-            Ok(Some(frame))
+        let mut tx = Transaction {
+            set,
+            store,
+            added,
+            stack: Vec::new(),
         };
-        let root = match begin(self, set, name, None)? {
+        let root = match self.begin_loading(&mut tx, name, None)? {
             Some(frame) => {
                 let id = frame.id;
-                stack.push(frame);
+                tx.stack.push(frame);
                 id
             }
             None => {
-                return set.find(name).ok_or_else(|| LoadError::NotFound {
+                return tx.set.find(name).ok_or_else(|| LoadError::NotFound {
                     name: name.to_vec(),
                     needed_by: None,
                 })
             }
         };
-        while let Some(top) = stack.last_mut() {
-            if let Some(dep) = top.deps.get(top.next).cloned() {
-                top.next += 1;
-                let loaded = set.find(&dep.name).is_some();
-                if let Some(dir) = dep.from_dir.as_ref().filter(|_| !loaded) {
-                    if !self.has_description(&dep.name) {
-                        // "Failure ... to find any of the services named within, is not
-                        // considered fatal" (dinit-service(5), depends-on.d).
-                        self.warnings.push(Warning {
-                            service: top.name.clone(),
-                            message: format!(
-                                "Ignoring unresolved dependency '{}' in dependency directory \
-                                 '{}' for {} service.",
-                                show(&dep.name),
-                                show(dir),
-                                show(&top.name)
-                            ),
-                        });
-                        continue;
-                    }
-                }
-                top.edges.push((dep.name.clone(), dep.kind));
-                if dep.kind.is_ordering() {
-                    let service = top.name.clone();
-                    if dep.kind == DepKind::After
-                        && dep.name != service
-                        && stack.iter().rev().skip(1).any(|f| f.name == dep.name)
-                    {
-                        // To start after a service whose loading is under way, which needs
-                        // this one: a cycle, and Dinit names this service. (`before` such a
-                        // service only repeats what the dependency says.)
-                        self.failed_within =
-                            stack.iter().rev().skip(1).map(|f| f.name.clone()).collect();
-                        return Err(LoadError::Cycle {
-                            services: vec![service],
-                            through: Vec::new(),
-                        });
-                    }
-                    continue;
-                }
-                let needed_by = top.name.clone();
-                if stack.iter().any(|f| f.name == dep.name) {
-                    // Needed while its own loading is under way: a cycle, found where Dinit
-                    // finds it (its cycles through before/after are found when committing).
-                    self.failed_within = stack.iter().rev().map(|f| f.name.clone()).collect();
-                    return Err(LoadError::Cycle {
-                        services: vec![dep.name],
-                        through: Vec::new(),
-                    });
-                }
-                if !loaded {
-                    match begin(self, set, &dep.name, Some(&needed_by)) {
-                        Ok(Some(frame)) => stack.push(frame),
-                        Ok(None) => {}
-                        Err(e) => {
-                            self.failed_within =
-                                stack.iter().rev().map(|f| f.name.clone()).collect();
-                            return Err(e);
-                        }
-                    }
-                }
+        while let Some(top) = tx.stack.last_mut() {
+            if top.next < top.deps.len() {
+                self.visit_dependency(&mut tx)?;
                 continue;
             }
             if let Some(target) = top.consumer_of.take() {
                 let needed_by = top.name.clone();
-                match begin(self, set, &target, Some(&needed_by)) {
-                    Ok(Some(frame)) => stack.push(frame),
-                    Ok(None) => {}
-                    Err(e) => {
-                        self.failed_within = stack.iter().rev().map(|f| f.name.clone()).collect();
-                        return Err(e);
-                    }
-                }
+                self.load_needed(&mut tx, &target, &needed_by)?;
                 continue;
             }
             // Everything it needs is loaded: link it to its dependencies.
-            let Some(done) = stack.pop() else { break };
-            for (to_name, kind) in done.edges {
-                let to = if kind.is_ordering() {
-                    set.placeholder(&to_name).map_err(engine_error)?
-                } else {
-                    set.find(&to_name).ok_or_else(|| LoadError::NotFound {
-                        name: to_name.clone(),
-                        needed_by: Some(done.name.clone()),
-                    })?
-                };
-                set.add_dependency(done.id, to, kind).map_err(|e| match e {
-                    EngineLoadError::SelfDependency(_) => LoadError::Cycle {
-                        services: vec![to_name.clone()],
-                        through: Vec::new(),
-                    },
-                    other => engine_error(other),
-                })?;
+            let Some(done) = tx.stack.pop() else { break };
+            link_dependencies(tx.set, done)?;
+        }
+        commit_load(tx.set, name)?;
+        Ok(root)
+    }
+
+    /// Begins loading `n` (needed by `needed_by`): reads it, adds it to the set and the
+    /// store. None if it is loaded (or its loading has begun) already.
+    fn begin_loading<const S: usize, const E: usize, const N: usize>(
+        &mut self,
+        tx: &mut Transaction<'_, S, E, N, impl ServiceStore>,
+        n: &[u8],
+        needed_by: Option<&[u8]>,
+    ) -> Result<Option<Frame>, LoadError> {
+        if tx.set.find(n).is_some() {
+            return Ok(None);
+        }
+        let read = match self.read_service(n) {
+            Ok(r) => r,
+            Err(LoadError::NotFound { name, .. }) => {
+                return Err(LoadError::NotFound {
+                    name,
+                    needed_by: needed_by.map(<[u8]>::to_vec),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let id = tx
+            .set
+            .insert_service(n, read.data.config, &read.chain_to)
+            .map_err(engine_error)?;
+        tx.added.push(id);
+        let frame = Frame {
+            id,
+            name: n.to_vec(),
+            deps: read.dependencies.clone(),
+            next: 0,
+            consumer_of: read.data.extra().consumer_of.clone(),
+            edges: Vec::new(),
+        };
+        tx.store.insert(id, read).map_err(|e| LoadError::Load {
+            service: n.to_vec(),
+            message: e.to_string(),
+        })?;
+        Ok(Some(frame))
+    }
+
+    /// Begins loading `n`, needed by `needed_by`, on top of the stack; on failure, records
+    /// the services whose loading was under way.
+    fn load_needed<const S: usize, const E: usize, const N: usize>(
+        &mut self,
+        tx: &mut Transaction<'_, S, E, N, impl ServiceStore>,
+        n: &[u8],
+        needed_by: &[u8],
+    ) -> Result<(), LoadError> {
+        match self.begin_loading(tx, n, Some(needed_by)) {
+            Ok(Some(frame)) => tx.stack.push(frame),
+            Ok(None) => {}
+            Err(e) => {
+                self.failed_within = tx.stack.iter().rev().map(|f| f.name.clone()).collect();
+                return Err(e);
             }
         }
-        match set.commit_load() {
-            Ok(()) => {}
-            Err(EngineLoadError::Cycle(cycle)) => {
-                // Found only now (through before/after): named by the service asked for, as
-                // Dinit names the service whose loading found it, and shown whole.
-                let mut through: Vec<Vec<u8>> = set
-                    .cycle_members(&cycle)
-                    .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
+        Ok(())
+    }
+
+    /// Visits the next declared dependency of the service on top of the stack: records the
+    /// edge, and begins loading the dependency if it is not loaded. Fails on a cycle.
+    fn visit_dependency<const S: usize, const E: usize, const N: usize>(
+        &mut self,
+        tx: &mut Transaction<'_, S, E, N, impl ServiceStore>,
+    ) -> Result<(), LoadError> {
+        let Some(top) = tx.stack.last_mut() else {
+            return Ok(());
+        };
+        let Some(dep) = top.deps.get(top.next).cloned() else {
+            return Ok(());
+        };
+        top.next += 1;
+        let loaded = tx.set.find(&dep.name).is_some();
+        if let Some(dir) = dep.from_dir.as_ref().filter(|_| !loaded) {
+            if !self.has_description(&dep.name) {
+                // "Failure ... to find any of the services named within, is not considered
+                // fatal" (dinit-service(5), depends-on.d).
+                self.warnings.push(Warning {
+                    service: top.name.clone(),
+                    message: format!(
+                        "Ignoring unresolved dependency '{}' in dependency directory '{}' for \
+                         {} service.",
+                        show(&dep.name),
+                        show(dir),
+                        show(&top.name)
+                    ),
+                });
+                return Ok(());
+            }
+        }
+        top.edges.push((dep.name.clone(), dep.kind));
+        let needed_by = top.name.clone();
+        if dep.kind.is_ordering() {
+            if dep.kind == DepKind::After
+                && dep.name != needed_by
+                && tx.stack.iter().rev().skip(1).any(|f| f.name == dep.name)
+            {
+                // To start after a service whose loading is under way, which needs this one:
+                // a cycle, and Dinit names this service. (`before` such a service only
+                // repeats what the dependency says.)
+                self.failed_within = tx
+                    .stack
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .map(|f| f.name.clone())
                     .collect();
-                through.reverse();
                 return Err(LoadError::Cycle {
-                    services: vec![name.to_vec()],
-                    through,
+                    services: vec![needed_by],
+                    through: Vec::new(),
                 });
             }
-            Err(e) => return Err(engine_error(e)),
+            return Ok(());
         }
-        Ok(root)
+        if tx.stack.iter().any(|f| f.name == dep.name) {
+            // Needed while its own loading is under way: a cycle, found where Dinit finds it
+            // (its cycles through before/after are found when committing).
+            self.failed_within = tx.stack.iter().rev().map(|f| f.name.clone()).collect();
+            return Err(LoadError::Cycle {
+                services: vec![dep.name],
+                through: Vec::new(),
+            });
+        }
+        if !loaded {
+            self.load_needed(tx, &dep.name, &needed_by)?;
+        }
+        Ok(())
+    }
+}
+
+/// A load under way (see [`Loader::load_transaction`]): the engine's set, the runtime data,
+/// the services added so far (removed again if it fails), and the services whose loading has
+/// begun and not finished, innermost last.
+struct Transaction<'t, const S: usize, const E: usize, const N: usize, St> {
+    set: &'t mut ServiceSet<S, E, N>,
+    store: &'t mut St,
+    added: &'t mut Vec<ServiceId>,
+    stack: Vec<Frame>,
+}
+
+/// A service whose loading has begun: its declared dependencies (and consumer-of target) are
+/// visited one by one; then its edges are added.
+struct Frame {
+    id: ServiceId,
+    name: Vec<u8>,
+    deps: Vec<DeclaredDependency>,
+    /// The next dependency to visit; `deps.len()` is the consumer-of target.
+    next: usize,
+    consumer_of: Option<Vec<u8>>,
+    /// The dependencies to link (unresolved ones from a `.d` folder are left out).
+    edges: Vec<(Vec<u8>, DepKind)>,
+}
+
+/// Links a service whose dependencies are all loaded to them (an ordering to a placeholder if
+/// the service it names is not loaded).
+fn link_dependencies<const S: usize, const E: usize, const N: usize>(
+    set: &mut ServiceSet<S, E, N>,
+    done: Frame,
+) -> Result<(), LoadError> {
+    for (to_name, kind) in done.edges {
+        let to = if kind.is_ordering() {
+            set.placeholder(&to_name).map_err(engine_error)?
+        } else {
+            set.find(&to_name).ok_or_else(|| LoadError::NotFound {
+                name: to_name.clone(),
+                needed_by: Some(done.name.clone()),
+            })?
+        };
+        set.add_dependency(done.id, to, kind).map_err(|e| match e {
+            EngineLoadError::SelfDependency(_) => LoadError::Cycle {
+                services: vec![to_name.clone()],
+                through: Vec::new(),
+            },
+            other => engine_error(other),
+        })?;
+    }
+    Ok(())
+}
+
+/// Commits the load of `name`: a cycle found only now (through before/after) is named by the
+/// service asked for, as Dinit names the service whose loading found it, and shown whole.
+fn commit_load<const S: usize, const E: usize, const N: usize>(
+    set: &mut ServiceSet<S, E, N>,
+    name: &[u8],
+) -> Result<(), LoadError> {
+    match set.commit_load() {
+        Ok(()) => Ok(()),
+        Err(EngineLoadError::Cycle(cycle)) => {
+            let mut through: Vec<Vec<u8>> = set
+                .cycle_members(&cycle)
+                .map(|id| set.name(id).map(<[u8]>::to_vec).unwrap_or_default())
+                .collect();
+            through.reverse();
+            Err(LoadError::Cycle {
+                services: vec![name.to_vec()],
+                through,
+            })
+        }
+        Err(e) => Err(engine_error(e)),
     }
 }
 

@@ -47,17 +47,7 @@ pub struct Errno(pub i32);
 impl std::fmt::Display for Errno {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut buf = [0u8; 256];
-        // SAFETY: the buffer is valid for its length; the XSI strerror_r writes a
-        // NUL-terminated message into it (truncated if need be) and touches nothing else.
-        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-        let text = if r == 0 {
-            std::ffi::CStr::from_bytes_until_nul(&buf)
-                .ok()
-                .and_then(|c| c.to_str().ok())
-        } else {
-            None
-        };
-        match text {
+        match crate::sys::db::strerror(self.0, &mut buf) {
             Some(t) => f.write_str(t),
             None => write!(f, "Unknown error {}", self.0),
         }

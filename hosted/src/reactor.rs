@@ -11,6 +11,8 @@
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
 use rustix::fd::{AsRawFd, RawFd};
+
+use crate::sys::signal::{self as sys_signal, SignalSet};
 use std::io;
 use std::time::Duration;
 
@@ -151,7 +153,8 @@ mod backend {
 #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
 mod backend {
     use super::*;
-    use rustix::event::{poll, PollFd, PollFlags};
+    use crate::sys::fd::{poll, PollEntry};
+    use rustix::event::PollFlags;
 
     #[derive(Debug, Clone, Copy)]
     struct Entry {
@@ -165,7 +168,7 @@ mod backend {
     pub struct Backend {
         entries: Vec<Entry>,
         /// The poll array, rebuilt from `entries` before each wait (within its capacity).
-        pollfds: Vec<PollFd<'static>>,
+        pollfds: Vec<PollEntry>,
         /// Results of the last poll, copied out so that the table may change while they are
         /// handled.
         ready: Vec<(u64, Readiness)>,
@@ -238,11 +241,7 @@ mod backend {
                 if e.interest.write {
                     flags |= PollFlags::OUT;
                 }
-                // SAFETY: a registered descriptor stays open until it is removed (the owner
-                // removes it before closing it), and `pollfds` is cleared before the next
-                // change to the table.
-                let fd = unsafe { BorrowedFd::borrow_raw(e.fd) };
-                self.pollfds.push(PollFd::from_borrowed_fd(fd, flags));
+                self.pollfds.push(PollEntry::new(e.fd, flags));
             }
             let result = poll(&mut self.pollfds, timeout);
             self.ready.clear();
@@ -343,74 +342,33 @@ pub fn handled_signals(system_manager: bool) -> &'static [i32] {
 }
 
 /// Signals as a readable descriptor.
+///
+/// On Linux a `signalfd` reads the signals, which are blocked. With the `poll` reactor a
+/// handler writes each signal's number, as one byte, to a pipe (a self-pipe) whose read end
+/// this is; the write end is kept for good (see `sys::signal::forward_to_pipe`).
 #[derive(Debug)]
 pub struct SignalSource {
     fd: OwnedFd,
-    #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
-    _write: OwnedFd,
-}
-
-#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
-static SELF_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
-
-#[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = SELF_PIPE.load(std::sync::atomic::Ordering::Relaxed);
-    if fd >= 0 {
-        let byte = u8::try_from(sig).unwrap_or(0);
-        // SAFETY: write(2) is async-signal-safe; the buffer is a local byte. A full pipe drops
-        // the byte, which is harmless: the loop reaps all children on any SIGCHLD byte.
-        unsafe {
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-        }
-    }
 }
 
 impl SignalSource {
     /// Starts receiving `signals` through a descriptor (and blocks or catches them).
     pub fn new(signals: &[i32]) -> io::Result<Self> {
-        // SAFETY: sigset_t is plain data initialised by sigemptyset; the calls only read the
-        // set and write the process signal mask / create a descriptor.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for &s in signals {
-                libc::sigaddset(&mut set, s);
-            }
-            #[cfg(all(target_os = "linux", not(feature = "poll-reactor")))]
-            {
-                if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
-                if fd < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(SignalSource {
-                    fd: <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd),
-                })
-            }
-            #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
-            {
-                let _ = set;
-                let (read, write) = rustix::pipe::pipe_with(
-                    rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
-                )?;
-                SELF_PIPE.store(write.as_raw_fd(), std::sync::atomic::Ordering::Relaxed);
-                for &s in signals {
-                    let mut act: libc::sigaction = std::mem::zeroed();
-                    act.sa_sigaction = on_signal as *const () as usize;
-                    act.sa_flags = libc::SA_RESTART;
-                    libc::sigemptyset(&mut act.sa_mask);
-                    if libc::sigaction(s, &act, std::ptr::null_mut()) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Ok(SignalSource {
-                    fd: read,
-                    _write: write,
-                })
-            }
+        #[cfg(all(target_os = "linux", not(feature = "poll-reactor")))]
+        {
+            let set = SignalSet::of(signals);
+            sys_signal::block(&set)?;
+            Ok(SignalSource {
+                fd: sys_signal::signalfd(&set)?,
+            })
+        }
+        #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
+        {
+            let (read, write) = rustix::pipe::pipe_with(
+                rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK,
+            )?;
+            sys_signal::forward_to_pipe(signals, write)?;
+            Ok(SignalSource { fd: read })
         }
     }
 
@@ -460,16 +418,10 @@ impl SignalSource {
 /// Restores default dispositions and an empty mask for the handled signals (used before
 /// handing over to another program, e.g. the shutdown program).
 pub fn restore_default_signals() {
-    // SAFETY: plain libc calls on a local, initialised signal set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in &HANDLED_SIGNALS {
-            libc::sigaddset(&mut set, s);
-            libc::signal(s, libc::SIG_DFL);
-        }
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    for &s in &HANDLED_SIGNALS {
+        sys_signal::set_default(s);
     }
+    let _ = sys_signal::unblock(&SignalSet::of(&HANDLED_SIGNALS));
 }
 
 #[cfg(test)]

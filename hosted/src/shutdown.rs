@@ -10,8 +10,13 @@ use crate::ctl::commands::connect_with;
 use crate::ctl::socket::SocketOptions;
 use crate::ctl::ui::Ui;
 use crate::paths::{InstanceKind, SYSTEM_SOCKET_PATH};
+use crate::sys;
 use dinit_core::proto::{Reply, Request};
 use dinit_core::ShutdownKind;
+use rustix::io::Errno;
+use rustix::mount::UnmountFlags;
+use rustix::process::{Signal, WaitOptions};
+use rustix::system::{reboot, RebootCommand};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -179,8 +184,7 @@ pub fn run(invoked_as: &str, args: &[OsString]) -> i32 {
         // program must not exit, or the kernel panics.
         while std::process::id() == 1 {
             reap_all();
-            // SAFETY: sleep(3).
-            unsafe { libc::sleep(60) };
+            sleep_a_minute();
         }
         return 1;
     }
@@ -225,9 +229,16 @@ fn request_shutdown(action: Action, use_passed_cfd: bool) -> i32 {
     // The daemon rolls services back, then the system shutdown ends every process, this one
     // included.
     loop {
-        // SAFETY: pause(2) has no preconditions; it returns only after a caught signal.
-        unsafe { libc::pause() };
+        rustix::event::pause();
     }
+}
+
+/// Sleeps for a minute, or until a signal is caught (as sleep(3)).
+pub(crate) fn sleep_a_minute() {
+    let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+        tv_sec: 60,
+        tv_nsec: 0,
+    });
 }
 
 /// Where the system shutdown looks for things; [`Config::default`] is what the program uses.
@@ -262,8 +273,7 @@ fn say(console: &mut dyn Write, text: &str) {
 /// The whole `--system` sequence. Returns only if the final reboot(2) failed (or for a soft
 /// reboot, which the caller completes by re-executing the service manager).
 pub fn system_shutdown(action: Action, config: &Config, console: &mut dyn Write) {
-    // SAFETY: sync(2) takes no arguments.
-    unsafe { libc::sync() };
+    rustix::fs::sync();
     terminate_all(config, console);
     let hook_done = run_hook(&config.hooks, action, console);
     if action == Action::Soft {
@@ -275,8 +285,7 @@ pub fn system_shutdown(action: Action, config: &Config, console: &mut dyn Write)
         say(console, "Unmounting file systems...");
         unmount_all(console);
     }
-    // SAFETY: sync(2) takes no arguments.
-    unsafe { libc::sync() };
+    rustix::fs::sync();
     say(console, "Issuing shutdown via kernel...");
     kernel_shutdown(action, console);
 }
@@ -285,17 +294,13 @@ pub fn system_shutdown(action: Action, config: &Config, console: &mut dyn Write)
 /// `term_timeout` passes, then sends SIGKILL to what remains and waits again.
 pub fn terminate_all(config: &Config, console: &mut dyn Write) {
     say(console, "Sending TERM signal to all processes...");
-    // SAFETY: kill(2) with pid -1: every process we may signal except init and ourselves.
-    unsafe {
-        libc::kill(-1, libc::SIGTERM);
-        libc::kill(-1, libc::SIGCONT);
-    }
+    sys::kill_all(Signal::TERM);
+    sys::kill_all(Signal::CONT);
     if wait_for_no_processes(config.term_timeout) {
         return;
     }
     say(console, "Sending KILL signal to all processes...");
-    // SAFETY: as above.
-    unsafe { libc::kill(-1, libc::SIGKILL) };
+    sys::kill_all(Signal::KILL);
     if !wait_for_no_processes(config.kill_timeout) {
         say(console, "Some processes did not end; continuing.");
     }
@@ -328,13 +333,11 @@ fn wait_for_no_processes(timeout: Duration) -> bool {
 /// Reaps every child that has ended; true if we have no children left at all.
 fn reap_all() -> bool {
     loop {
-        let mut status = 0;
-        // SAFETY: waitpid with WNOHANG on any child.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            continue;
+        match rustix::process::wait(WaitOptions::NOHANG) {
+            Ok(Some(_)) => continue,
+            Ok(None) => return false,
+            Err(e) => return e == Errno::CHILD,
         }
-        return pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD);
     }
 }
 
@@ -393,7 +396,7 @@ pub fn run_hook(hooks: &[PathBuf], action: Action, console: &mut dyn Write) -> b
         {
             Ok(status) => return status.success(),
             // A file just written may briefly be open for writing elsewhere.
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 50 => {
+            Err(e) if e.raw_os_error() == Some(Errno::TXTBSY.raw_os_error()) && attempts < 50 => {
                 attempts += 1;
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -414,9 +417,7 @@ fn swap_off_all(console: &mut dyn Write) {
         let Ok(c) = std::ffi::CString::new(path.as_bytes()) else {
             continue;
         };
-        // SAFETY: swapoff(2) with a NUL-terminated path.
-        if unsafe { libc::swapoff(c.as_ptr()) } != 0 {
-            let e = std::io::Error::last_os_error();
+        if let Err(e) = sys::swapoff(&c) {
             say(console, &format!("swapoff {path}: {e}"));
         }
     }
@@ -492,11 +493,8 @@ fn unmount_all(console: &mut dyn Write) {
         let mounts = parse_mountinfo(&text);
         let mut unmounted = 0;
         for m in mounts.iter().rev().filter(|m| m.point != "/") {
-            if let Ok(c) = std::ffi::CString::new(m.point.as_bytes()) {
-                // SAFETY: umount2(2) with a NUL-terminated path.
-                if unsafe { libc::umount2(c.as_ptr(), 0) } == 0 {
-                    unmounted += 1;
-                }
+            if rustix::mount::unmount(m.point.as_str(), UnmountFlags::empty()).is_ok() {
+                unmounted += 1;
             }
         }
         if unmounted == 0 {
@@ -515,18 +513,8 @@ fn unmount_all(console: &mut dyn Write) {
         let Ok(c) = std::ffi::CString::new(m.point.as_bytes()) else {
             continue;
         };
-        // SAFETY: mount(2) remount with NUL-terminated strings and no data.
-        let rc = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                c.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REMOUNT | libc::MS_RDONLY,
-                std::ptr::null(),
-            )
-        };
-        if rc != 0 && m.point == "/" {
-            let e = std::io::Error::last_os_error();
+        let result = sys::remount_read_only(&c);
+        if let (Err(e), true) = (result, m.point == "/") {
             say(console, &format!("cannot remount / read-only: {e}"));
         }
     }
@@ -534,26 +522,24 @@ fn unmount_all(console: &mut dyn Write) {
 
 /// reboot(2) with the action's command. Returns only on failure (after reporting it).
 fn kernel_shutdown(action: Action, console: &mut dyn Write) {
-    const KEXEC: libc::c_int = 0x4558_4543;
     let cmd = match action {
-        Action::Poweroff => libc::RB_POWER_OFF,
-        Action::Halt => libc::RB_HALT_SYSTEM,
-        Action::Reboot => libc::RB_AUTOBOOT,
-        Action::Kexec => KEXEC,
+        Action::Poweroff => RebootCommand::PowerOff,
+        Action::Halt => RebootCommand::Halt,
+        Action::Reboot => RebootCommand::Restart,
+        Action::Kexec => RebootCommand::Kexec,
         Action::Soft => return,
     };
-    // SAFETY: reboot(2) with one of its documented commands.
-    let rc = unsafe { libc::reboot(cmd) };
-    if rc != 0 && action == Action::Kexec {
+    let mut result = reboot(cmd);
+    if result.is_err() && action == Action::Kexec {
         say(
             console,
             "kexec failed (no kernel loaded?); rebooting instead",
         );
-        // SAFETY: as above.
-        unsafe { libc::reboot(libc::RB_AUTOBOOT) };
+        result = reboot(RebootCommand::Restart);
     }
-    let e = std::io::Error::last_os_error();
-    say(console, &format!("reboot(2) failed: {e}"));
+    if let Err(e) = result {
+        say(console, &format!("reboot(2) failed: {e}"));
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,7 @@
 //! (`starts-rwfs`). Through the C library's utmpx functions, as other tools (`who`, `last`)
 //! read them.
 
-extern "C" {
-    /// glibc: appends an entry to a wtmp file (not in the `libc` crate's bindings).
-    fn updwtmpx(wtmp_file: *const libc::c_char, ut: *const libc::utmpx);
-}
+use crate::sys::db::{empty_utmpx, find_utmp, write_utmp};
 
 fn fill(dst: &mut [libc::c_char], src: &[u8]) {
     for (d, s) in dst
@@ -28,8 +25,7 @@ fn now() -> libc::timeval {
 }
 
 fn entry(kind: libc::c_short, id: &[u8], line: &[u8], pid: i32) -> libc::utmpx {
-    // SAFETY: utmpx is plain old data; zero is a valid (empty) entry.
-    let mut u: libc::utmpx = unsafe { std::mem::zeroed() };
+    let mut u = empty_utmpx();
     u.ut_type = kind;
     u.ut_pid = pid;
     fill(&mut u.ut_id, id);
@@ -40,28 +36,14 @@ fn entry(kind: libc::c_short, id: &[u8], line: &[u8], pid: i32) -> libc::utmpx {
     u
 }
 
-fn write(u: &libc::utmpx, wtmp: bool) {
-    // SAFETY: the utmpx functions read the entry we pass; setutxent/endutxent bracket the
-    // update; updwtmpx appends to the wtmp file named by a NUL-terminated path.
-    unsafe {
-        libc::setutxent();
-        libc::pututxline(u);
-        libc::endutxent();
-        if wtmp {
-            let path = c"/var/log/wtmp";
-            updwtmpx(path.as_ptr(), u);
-        }
-    }
-}
-
 /// A service process started: an `INIT_PROCESS` entry.
 pub fn process_started(id: &[u8], line: &[u8], pid: i32) {
-    write(&entry(libc::INIT_PROCESS, id, line, pid), false);
+    write_utmp(&entry(libc::INIT_PROCESS, id, line, pid), false);
 }
 
 /// The service process ended: the entry becomes `DEAD_PROCESS` (also recorded in wtmp).
 pub fn process_ended(id: &[u8], line: &[u8], pid: i32) {
-    write(&entry(libc::DEAD_PROCESS, id, line, pid), true);
+    write_utmp(&entry(libc::DEAD_PROCESS, id, line, pid), true);
 }
 
 /// The system booted: a `BOOT_TIME` entry in utmp and wtmp. The utmp file is created first when
@@ -77,24 +59,12 @@ pub fn boot() {
         .open("/var/run/utmp");
     let mut u = entry(libc::BOOT_TIME, b"", b"~", 0);
     fill(&mut u.ut_user, b"reboot");
-    write(&u, true);
+    write_utmp(&u, true);
 }
 
 /// Looks up the entry with `id` (for tests and diagnostics): its type and pid.
 pub fn find(id: &[u8]) -> Option<(i16, i32)> {
     let mut key = entry(libc::INIT_PROCESS, id, b"", 0);
     key.ut_type = libc::INIT_PROCESS;
-    // SAFETY: getutxid reads the key and returns a pointer into static storage, copied out
-    // before endutxent.
-    unsafe {
-        libc::setutxent();
-        let found = libc::getutxid(&key);
-        let out = if found.is_null() {
-            None
-        } else {
-            Some(((*found).ut_type, (*found).ut_pid))
-        };
-        libc::endutxent();
-        out
-    }
+    find_utmp(&key)
 }

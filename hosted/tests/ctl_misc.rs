@@ -679,10 +679,10 @@ fn with_passed_fd(script: Vec<Step>, args: &[&str], cs_fd: Option<&str>) -> Outp
     ours.set_nonblocking(false).unwrap();
     theirs.set_nonblocking(true).unwrap();
     let fd = theirs.as_raw_fd();
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-    }
+    // SAFETY: reads the flags of `theirs`, open until the end of this function.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: clears close-on-exec on it, so that the client inherits it.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) };
     let server = std::thread::spawn(move || play(ours, &script));
     let fd_text = fd.to_string();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dinitctl"));

@@ -73,11 +73,10 @@ fn wait_exit(pid: i32) -> i32 {
 }
 
 fn kill_and_reap(pid: i32) {
-    // SAFETY: signalling and reaping our own child.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        libc::waitpid(pid, std::ptr::null_mut(), 0);
-    }
+    // SAFETY: kill takes integers: our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // SAFETY: reaps it; no status is asked for.
+    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
 }
 
 /// Expects the launch to fail at `stage` with `errno`, and the child to exit with 127.
@@ -666,13 +665,10 @@ fn probe_helper() {
     }
     const PR_GET_SECUREBITS: libc::c_int = 27;
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-    // SAFETY: queries of the calling process.
-    let (securebits, ioprio) = unsafe {
-        (
-            libc::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0),
-            libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0),
-        )
-    };
+    // SAFETY: a query of the calling process, with integer arguments.
+    let securebits = unsafe { libc::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) };
+    // SAFETY: as above.
+    let ioprio = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) };
     println!("PROBE securebits={securebits} ioprio={ioprio}");
 }
 
@@ -868,21 +864,29 @@ fn child_leads_its_own_session_and_process_group() {
 fn signal_mask_and_dispositions_are_reset() {
     // What a daemon does: block signals for a signalfd (here in this thread) and ignore
     // SIGPIPE (the Rust runtime already does).
-    // SAFETY: changes this thread's mask and restores it below.
+    // (Every call changes or reads this thread's mask, restored below, or a local set; an
+    // all-zero sigset_t is a valid, empty set.)
+    // SAFETY: see above.
     let mut blocked: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
     let mut saved: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut blocked);
-        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGCHLD] {
-            libc::sigaddset(&mut blocked, sig);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, &mut saved);
+    // SAFETY: see above.
+    unsafe { libc::sigemptyset(&mut blocked) };
+    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGCHLD] {
+        // SAFETY: see above.
+        unsafe { libc::sigaddset(&mut blocked, sig) };
     }
+    // SAFETY: see above.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, &mut saved) };
     let pid = start(&sleeper());
     // The launch left our own mask as it found it.
+    // SAFETY: see above.
     let mut now: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &saved, &mut now) };
+    // SAFETY: see above.
     assert_eq!(unsafe { libc::sigismember(&now, libc::SIGTERM) }, 1);
+    // SAFETY: see above.
     assert_eq!(unsafe { libc::sigismember(&now, libc::SIGINT) }, 0);
 
     assert_eq!(status_hex(pid, "SigBlk"), 0);
@@ -892,6 +896,7 @@ fn signal_mask_and_dispositions_are_reset() {
 
 #[test]
 fn shared_console_keeps_the_daemons_descriptors() {
+    // SAFETY: F_GETFD only reads a descriptor's flags (EBADF if it is not open).
     if (0..3).any(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0) {
         println!("skipped: this test process has no standard descriptors to share");
         return;
@@ -918,20 +923,25 @@ fn shared_console_keeps_the_daemons_descriptors() {
 
 fn open_pty() -> (OwnedFd, PathBuf) {
     use std::os::fd::FromRawFd;
-    // SAFETY: plain pty setup calls; the master is owned from here on.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        assert!(master >= 0, "posix_openpt");
-        assert_eq!(libc::grantpt(master), 0);
-        assert_eq!(libc::unlockpt(master), 0);
-        let mut name = [0 as libc::c_char; 128];
-        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
-        let path = std::ffi::CStr::from_ptr(name.as_ptr())
-            .to_str()
-            .unwrap()
-            .to_owned();
-        (OwnedFd::from_raw_fd(master), PathBuf::from(path))
-    }
+    // SAFETY: posix_openpt takes flags only.
+    let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    assert!(master >= 0, "posix_openpt");
+    // SAFETY: the master is new, and owned from here on.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    // SAFETY: grantpt on the master just opened.
+    assert_eq!(unsafe { libc::grantpt(master.as_raw_fd()) }, 0);
+    // SAFETY: as grantpt.
+    assert_eq!(unsafe { libc::unlockpt(master.as_raw_fd()) }, 0);
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: ptsname_r writes a C string of at most `name.len()` bytes into `name`.
+    let rc = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
+    assert_eq!(rc, 0);
+    let path = std::ffi::CStr::from_bytes_until_nul(name.map(|c| c as u8).as_slice())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (master, PathBuf::from(path))
 }
 
 /// Runs `console_helper` with the pty slave as stdin; `owns_terminal` makes the pty the
@@ -984,15 +994,21 @@ fn run_console_helper_in(prefix: &[&str], owns_terminal: bool, unmask_intr: bool
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("stderr")).unwrap());
     if owns_terminal {
-        // SAFETY: setsid and the ioctl are async-signal-safe.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let take_terminal = || {
+            // SAFETY: setsid takes no arguments.
+            if unsafe { libc::setsid() } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: TIOCSCTTY takes an integer: standard input becomes the controlling
+            // terminal.
+            if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        // SAFETY: the hook makes only async-signal-safe calls (setsid, ioctl) between fork and
+        // exec.
+        unsafe { command.pre_exec(take_terminal) };
     }
     let status = command.status().unwrap();
     assert!(

@@ -20,16 +20,14 @@ fn lift(fd: impl Into<OwnedFd>) -> OwnedFd {
 
 /// Moves `fd` onto exactly `target` (which must be free), close-on-exec.
 fn pin(fd: OwnedFd, target: RawFd) -> OwnedFd {
-    // SAFETY: F_GETFD probes whether `target` is free; dup3 onto a free number takes nothing
-    // from anyone; the result is owned here.
-    unsafe {
-        assert!(
-            libc::fcntl(target, libc::F_GETFD) < 0,
-            "fd {target} is in use in this test process"
-        );
-        assert_eq!(libc::dup3(fd.as_raw_fd(), target, libc::O_CLOEXEC), target);
-        OwnedFd::from_raw_fd(target)
-    }
+    // SAFETY: F_GETFD only probes whether `target` is free.
+    let in_use = unsafe { libc::fcntl(target, libc::F_GETFD) } >= 0;
+    assert!(!in_use, "fd {target} is in use in this test process");
+    // SAFETY: dup3 onto a free number takes nothing from anyone.
+    let moved = unsafe { libc::dup3(fd.as_raw_fd(), target, libc::O_CLOEXEC) };
+    assert_eq!(moved, target);
+    // SAFETY: the new descriptor is owned here.
+    unsafe { OwnedFd::from_raw_fd(target) }
 }
 
 fn inode(fd: impl AsFd) -> u64 {
@@ -38,6 +36,7 @@ fn inode(fd: impl AsFd) -> u64 {
 
 #[test]
 fn passed_descriptors_on_each_others_targets() {
+    // SAFETY: F_GETFD only reads a descriptor's flags (EBADF if it is not open).
     if (3..=6).any(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0) {
         println!("skipped: descriptors 3-6 are already in use in this test process");
         return;
@@ -102,10 +101,8 @@ fn passed_descriptors_on_each_others_targets() {
         .unwrap();
     assert_eq!(ready, "r\n");
     let mut status = 0;
-    // SAFETY: reaping our own child.
-    assert_eq!(
-        unsafe { libc::waitpid(child.pid, &mut status, 0) },
-        child.pid
-    );
+    // SAFETY: reaping our own child, its status written to a local.
+    let reaped = unsafe { libc::waitpid(child.pid, &mut status, 0) };
+    assert_eq!(reaped, child.pid);
     assert_eq!(libc::WEXITSTATUS(status), 0);
 }

@@ -553,16 +553,19 @@ impl<'a> Run<'a> {
                     .map_err(|e| Abort(format!("connecting for shutdown: {e}")))?;
                 let fd = conn.as_raw_fd();
                 c.env("DINIT_CS_FD", "3");
-                // SAFETY: only async-signal-safe calls (dup2, fcntl) between fork and exec.
-                unsafe {
-                    c.pre_exec(move || {
-                        if libc::dup2(fd, 3) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        libc::fcntl(3, libc::F_SETFD, 0);
-                        Ok(())
-                    });
-                }
+                let pass_connection = move || {
+                    // SAFETY: dup2 on numbers: the connection, open until the command exits,
+                    // onto 3 in the child.
+                    if unsafe { libc::dup2(fd, 3) } < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // SAFETY: clears close-on-exec of the child's descriptor 3.
+                    unsafe { libc::fcntl(3, libc::F_SETFD, 0) };
+                    Ok(())
+                };
+                // SAFETY: the hook makes only async-signal-safe calls (dup2, fcntl) between
+                // fork and exec.
+                unsafe { c.pre_exec(pass_connection) };
                 self.spawn_bg(&args[0], label, c)?;
                 drop(conn);
             }

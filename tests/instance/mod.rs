@@ -197,26 +197,28 @@ impl Launch {
             }
         }
         if nofile.is_some() || groups.is_some() {
-            // SAFETY: only async-signal-safe calls (setrlimit, setgroups) between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if let Some(n) = nofile {
-                        let lim = libc::rlimit {
-                            rlim_cur: n,
-                            rlim_max: n,
-                        };
-                        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
+            let limit_and_groups = move || {
+                if let Some(n) = nofile {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    // SAFETY: setrlimit reads a complete rlimit from a local.
+                    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+                        return Err(std::io::Error::last_os_error());
                     }
-                    if let Some(g) = &groups {
-                        if libc::setgroups(g.len(), g.as_ptr()) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
+                }
+                if let Some(g) = &groups {
+                    // SAFETY: setgroups reads `g.len()` group ids from the vector.
+                    if unsafe { libc::setgroups(g.len(), g.as_ptr()) } != 0 {
+                        return Err(std::io::Error::last_os_error());
                     }
-                    Ok(())
-                });
-            }
+                }
+                Ok(())
+            };
+            // SAFETY: the hook makes only async-signal-safe calls (setrlimit, setgroups)
+            // between fork and exec, and allocates nothing (the group list is made here).
+            unsafe { cmd.pre_exec(limit_and_groups) };
         }
         let child = cmd.spawn().unwrap();
         let wrapped = !wrapper.is_empty();

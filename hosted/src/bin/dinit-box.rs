@@ -6,6 +6,8 @@
 //! (and `init`, `shutdown`, `halt`, `poweroff`, `reboot`, `soft-reboot` if it is the system's
 //! init) links to it. `dinit-box --list` prints those names.
 
+#![deny(unsafe_code)]
+
 #[path = "dinit.rs"]
 mod dinit;
 #[path = "dinit-check.rs"]

@@ -1,6 +1,8 @@
 //! `dinit-shutdown`, also installed as `shutdown`, `halt`, `poweroff`, `reboot` and
 //! `soft-reboot` (shutdown(8)). The logic is in `dinit_hosted::shutdown`.
 
+#![deny(unsafe_code)]
+
 pub(crate) fn main() {
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();

@@ -1,5 +1,7 @@
 //! `dinit`: the service manager daemon (dinit(8)). The logic is in `dinit_hosted::daemon`.
 
+#![deny(unsafe_code)]
+
 use dinit_core::profile::ConfiguredSet;
 use dinit_hosted::daemon::{options, Daemon};
 use std::io::Write;

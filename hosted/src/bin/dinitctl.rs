@@ -1,6 +1,8 @@
 //! `dinitctl`: control services supervised by dinit (dinitctl(8)). The logic is in
 //! `dinit_hosted::ctl::commands`.
 
+#![deny(unsafe_code)]
+
 pub(crate) fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let stdout = std::io::stdout();

@@ -41,58 +41,24 @@ use std::path::PathBuf;
 /// to the system, so that the daemon's resident size reflects what it keeps, not what loading
 /// needed for a moment.
 fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the C allocator.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::trim_allocator();
 }
 
 /// Has the C allocator map blocks of 64 KiB and more on their own rather than carve them
 /// from the heap: the loader's temporary buffers are that size, and freed they are unmapped
 /// at once instead of leaving holes between the small blocks a service keeps.
 fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tunable of the C allocator, before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
-    }
+    crate::sys::set_allocator_mmap_threshold(64 * 1024);
 }
 
 /// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
 /// child stack of the launches (see `spawn`), and the part of the daemon's own stack below
 /// the frame of the event loop (loading a description uses some tens of kilobytes of it,
 /// once). Both are zero pages again the next time they are touched. Linux only, and only
-/// on the main thread, whose stack has a guard gap below it that no mapping may occupy (a
-/// thread's stack may have another's right below it).
-///
-/// Never inlined: its frame must be a frame of its own, below every frame still in use, for
-/// "below this frame" to mean "dead". Inlined into the loop, a live value of the loop's own
-/// frame could sit under the marker.
-#[inline(never)]
+/// on the main thread (see `sys::release_unused_stack`).
 fn release_stack_pages() {
     crate::spawn::release_child_stack();
-    #[cfg(target_os = "linux")]
-    {
-        if rustix::thread::gettid() != rustix::process::getpid() {
-            return;
-        }
-        // SAFETY: sysconf has no memory arguments.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let marker = 0u8;
-        let here = core::hint::black_box(core::ptr::addr_of!(marker)) as usize;
-        // Keep the page below this frame (the calls made from here use it); release up to
-        // 256 KiB under that. The part below the stack's lowest page is unmapped (the guard
-        // gap, a megabyte at least): madvise reports ENOMEM for it and releases the rest.
-        let end = (here & !(page - 1)).saturating_sub(page);
-        let len = (256 * 1024usize).min(end);
-        let start = end - len;
-        // SAFETY: the range lies below the current stack frame of the only thread using this
-        // stack, or in the unmapped gap under it: no live data is there.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
-        }
-    }
+    crate::sys::release_unused_stack();
 }
 
 /// Readiness events taken from the multiplexer per wait (more are taken at the next turn).
@@ -384,201 +350,278 @@ impl Runtime {
         }
     }
 
+    /// Acts on a notice of the engine: Dinit's log line for it, word for word (tests/compat
+    /// compares the logs), and what it asks of the runtime.
     fn handle_notice(&mut self, notice: Notice) {
-        let Runtime {
-            services,
-            log,
-            deferred,
-            ..
-        } = self;
-        let kind_of = |id: ServiceId| {
-            services
-                .get(id.index())
-                .and_then(Option::as_deref)
-                .map(|s| s.data.config.kind)
-        };
-        // The messages are Dinit's, word for word (tests/compat compares the logs).
         match notice {
-            Notice::Started(id) => {
-                log.service_state("  OK  ", name_in(services, id), Level::Notice, "started.");
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
-                    let pid = svc.main_pid();
-                    svc.utmp_started(pid);
-                }
-            }
-            Notice::Stopped(id) => {
-                log.service_state("STOPPD", name_in(services, id), Level::Notice, "stopped.");
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
-                    svc.utmp_ended();
-                }
-            }
+            Notice::Started(id) => self.service_started(id),
+            Notice::Stopped(id) => self.service_stopped(id),
             Notice::FailedToStart {
                 service,
                 dependency,
-            } => {
-                // The console line is a warning when only a dependency failed; the main log
-                // has it as an error either way.
-                let console = if dependency {
-                    Level::Warn
-                } else {
-                    Level::Error
-                };
-                log.service_state_at(
-                    "FAILED",
-                    name_in(services, service),
-                    console,
-                    Level::Error,
-                    "failed to start.",
-                );
-            }
-            Notice::Terminated(id, status) => {
-                if let Some(svc) = services.get_mut(id.index()).and_then(Option::as_deref_mut) {
-                    svc.utmp_ended();
-                }
-                let name = Name(name_in(services, id));
-                match status {
-                    dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
-                    dinit_core::ExitStatus::Exited(c) => log.logf(
-                        Level::Error,
-                        format_args!("Service {name} process terminated with exit code {c}"),
-                    ),
-                    dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
-                        log.logf(
-                            Level::Error,
-                            format_args!("Service {name} terminated due to signal {sig}"),
-                        )
-                    }
-                }
-            }
-            Notice::StartCommandFailed(id, status) => {
-                if let Some((words, n)) = Runtime::status_words(status) {
-                    let verb = if words == "due to signal" {
-                        "terminated"
-                    } else {
-                        "failed"
-                    };
-                    log.logf(
-                        Level::Error,
-                        format_args!(
-                            "Service {} command {verb} {words} {n}",
-                            Name(name_in(services, id))
-                        ),
-                    );
-                }
-            }
-            Notice::StartCancelled(id, status) => {
-                let name = Name(name_in(services, id));
-                match status {
-                    dinit_core::ExitStatus::Exited(c) if c != 0 => log.logf(
-                        Level::Notice,
-                        format_args!("Service {name} start cancelled; exit code {c}"),
-                    ),
-                    dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
-                        log.logf(
-                            Level::Notice,
-                            format_args!("Service {name} start cancelled from signal {sig}"),
-                        )
-                    }
-                    _ => {}
-                }
-            }
+            } => self.log_failed_to_start(service, dependency),
+            Notice::Terminated(id, status) => self.service_terminated(id, status),
+            Notice::StartCommandFailed(id, status) => self.log_start_command_failed(id, status),
+            Notice::StartCancelled(id, status) => self.log_start_cancelled(id, status),
             Notice::ExecFailed {
                 service,
                 stage,
                 errno,
-            } => log.logf(
+            } => self.log.logf(
                 Level::Error,
                 format_args!(
                     "{}: execution failed - {}: {}",
-                    Name(name_in(services, service)),
+                    Name(name_in(&self.services, service)),
                     stage.description(),
                     crate::log::Errno(errno)
                 ),
             ),
-            Notice::RestartLimitReached(id) => log.logf(
+            Notice::RestartLimitReached(id) => self.log.logf(
                 Level::Error,
                 format_args!(
                     "Service {} restarting too quickly; stopping.",
-                    Name(name_in(services, id))
+                    Name(name_in(&self.services, id))
                 ),
             ),
-            Notice::StartTimedOut(id, pid) => log.logf(
+            Notice::StartTimedOut(id, pid) => self.log.logf(
                 Level::Warn,
                 format_args!(
                     "Service {} with pid {pid} exceeded allowed start time; cancelling.",
-                    Name(name_in(services, id))
+                    Name(name_in(&self.services, id))
                 ),
             ),
-            Notice::Interrupting(id, pid) => log.logf(
+            Notice::Interrupting(id, pid) => self.log.logf(
                 Level::Warn,
                 format_args!(
                     "Interrupting start of service {} with pid {pid} (with SIGINT).",
-                    Name(name_in(services, id))
+                    Name(name_in(&self.services, id))
                 ),
             ),
-            Notice::StopTimedOut(id, pid, stop_pid) => {
-                let name = Name(name_in(services, id));
-                if pid != 0 {
-                    log.logf(
-                        Level::Warn,
-                        format_args!(
-                            "Service {name} with pid {pid} exceeded allowed stop time; killing."
-                        ),
-                    );
-                }
-                if stop_pid != 0 {
-                    log.logf(
-                        Level::Warn,
-                        format_args!(
-                            "Service {name} stop command, with pid {stop_pid}, exceeded allowed \
-                             stop time; killing."
-                        ),
-                    );
-                }
-            }
-            Notice::StopCommandFailed(id, status) => {
-                if let Some((words, n)) = Runtime::status_words(status) {
-                    let name = Name(name_in(services, id));
-                    // A scripted service's stop command failing is a warning; that of a
-                    // process service an error, worded differently (as in Dinit).
-                    if kind_of(id) == Some(dinit_core::ServiceKind::Scripted) {
-                        let verb = if words == "due to signal" {
-                            "terminated"
-                        } else {
-                            "failed"
-                        };
-                        log.logf(
-                            Level::Warn,
-                            format_args!("Service {name} stop command {verb} {words} {n}"),
-                        );
-                    } else {
-                        log.logf(
-                            Level::Error,
-                            format_args!("Service {name} stop command terminated {words} {n}"),
-                        );
-                    }
-                }
-            }
-            Notice::ConsoleAcquired(_) => log.console_held = true,
-            Notice::ConsoleReleased(_) => {
-                procs::reclaim_terminal();
-                log.console_held = false;
-                log.flush();
-            }
+            Notice::StopTimedOut(id, pid, stop_pid) => self.log_stop_timed_out(id, pid, stop_pid),
+            Notice::StopCommandFailed(id, status) => self.log_stop_command_failed(id, status),
+            Notice::ConsoleAcquired(_) => self.log.console_held = true,
+            Notice::ConsoleReleased(_) => self.console_released(),
             Notice::RootFsWritable(_) => {
-                deferred.reopen_socket = true;
-                deferred.log_boot = true;
+                self.deferred.reopen_socket = true;
+                self.deferred.log_boot = true;
             }
-            Notice::LogReady(_) => deferred.open_syslog = true,
-            Notice::ChainTo(id) => deferred.chains.push(id),
+            Notice::LogReady(_) => self.deferred.open_syslog = true,
+            Notice::ChainTo(id) => self.deferred.chains.push(id),
             Notice::KillAll(_) => procs::kill_all_processes(),
-            Notice::Idle { shutdown } => deferred.idle = Some(shutdown),
-            Notice::PropagationLimit => log.log(
+            Notice::Idle { shutdown } => self.deferred.idle = Some(shutdown),
+            Notice::PropagationLimit => self.log.log(
                 Level::Error,
                 b"internal error: service propagation exceeded its bound; remaining work dropped",
             ),
         }
     }
+
+    /// A service started: logged, and recorded in utmp if it has an inittab id.
+    fn service_started(&mut self, id: ServiceId) {
+        let name = name_in(&self.services, id);
+        self.log
+            .service_state("  OK  ", name, Level::Notice, "started.");
+        if let Some(svc) = self.service_mut(id) {
+            let pid = svc.main_pid();
+            svc.utmp_started(pid);
+        }
+    }
+
+    /// A service stopped: logged, and its utmp entry closed.
+    fn service_stopped(&mut self, id: ServiceId) {
+        let name = name_in(&self.services, id);
+        self.log
+            .service_state("STOPPD", name, Level::Notice, "stopped.");
+        if let Some(svc) = self.service_mut(id) {
+            svc.utmp_ended();
+        }
+    }
+
+    /// A service failed to start. The console line is a warning when only a dependency
+    /// failed; the main log has it as an error either way.
+    fn log_failed_to_start(&mut self, id: ServiceId, dependency: bool) {
+        let console = if dependency {
+            Level::Warn
+        } else {
+            Level::Error
+        };
+        let name = name_in(&self.services, id);
+        self.log
+            .service_state_at("FAILED", name, console, Level::Error, "failed to start.");
+    }
+
+    /// A service's process ended: its utmp entry closed, and an unclean end logged.
+    fn service_terminated(&mut self, id: ServiceId, status: dinit_core::ExitStatus) {
+        if let Some(svc) = self.service_mut(id) {
+            svc.utmp_ended();
+        }
+        let name = Name(name_in(&self.services, id));
+        match status {
+            dinit_core::ExitStatus::Exited(0) | dinit_core::ExitStatus::None => {}
+            dinit_core::ExitStatus::Exited(c) => self.log.logf(
+                Level::Error,
+                format_args!("Service {name} process terminated with exit code {c}"),
+            ),
+            dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
+                self.log.logf(
+                    Level::Error,
+                    format_args!("Service {name} terminated due to signal {sig}"),
+                )
+            }
+        }
+    }
+
+    fn log_start_command_failed(&mut self, id: ServiceId, status: dinit_core::ExitStatus) {
+        let Some((words, n)) = Runtime::status_words(status) else {
+            return;
+        };
+        let verb = if words == "due to signal" {
+            "terminated"
+        } else {
+            "failed"
+        };
+        self.log.logf(
+            Level::Error,
+            format_args!(
+                "Service {} command {verb} {words} {n}",
+                Name(name_in(&self.services, id))
+            ),
+        );
+    }
+
+    fn log_start_cancelled(&mut self, id: ServiceId, status: dinit_core::ExitStatus) {
+        let name = Name(name_in(&self.services, id));
+        match status {
+            dinit_core::ExitStatus::Exited(c) if c != 0 => self.log.logf(
+                Level::Notice,
+                format_args!("Service {name} start cancelled; exit code {c}"),
+            ),
+            dinit_core::ExitStatus::Signaled(sig) | dinit_core::ExitStatus::Dumped(sig) => {
+                self.log.logf(
+                    Level::Notice,
+                    format_args!("Service {name} start cancelled from signal {sig}"),
+                )
+            }
+            _ => {}
+        }
+    }
+
+    fn log_stop_timed_out(&mut self, id: ServiceId, pid: Pid, stop_pid: Pid) {
+        let name = Name(name_in(&self.services, id));
+        if pid != 0 {
+            self.log.logf(
+                Level::Warn,
+                format_args!("Service {name} with pid {pid} exceeded allowed stop time; killing."),
+            );
+        }
+        if stop_pid != 0 {
+            self.log.logf(
+                Level::Warn,
+                format_args!(
+                    "Service {name} stop command, with pid {stop_pid}, exceeded allowed stop \
+                     time; killing."
+                ),
+            );
+        }
+    }
+
+    /// A stop command failed: for a scripted service a warning; for a process service an
+    /// error, worded differently (as in Dinit).
+    fn log_stop_command_failed(&mut self, id: ServiceId, status: dinit_core::ExitStatus) {
+        let Some((words, n)) = Runtime::status_words(status) else {
+            return;
+        };
+        let scripted = self
+            .service(id)
+            .is_some_and(|s| s.data.config.kind == dinit_core::ServiceKind::Scripted);
+        let name = Name(name_in(&self.services, id));
+        if scripted {
+            let verb = if words == "due to signal" {
+                "terminated"
+            } else {
+                "failed"
+            };
+            self.log.logf(
+                Level::Warn,
+                format_args!("Service {name} stop command {verb} {words} {n}"),
+            );
+        } else {
+            self.log.logf(
+                Level::Error,
+                format_args!("Service {name} stop command terminated {words} {n}"),
+            );
+        }
+    }
+
+    /// A console service let the terminal go: the daemon takes it back, and the log lines
+    /// held back meanwhile go out.
+    fn console_released(&mut self) {
+        procs::reclaim_terminal();
+        self.log.console_held = false;
+        self.log.flush();
+    }
+}
+
+/// The logger as the daemon starts: the console at its level (unless quiet), and whether
+/// service messages go there. A console that could not be set up gives a warning to log once
+/// the other outputs are open.
+fn startup_logger(opts: &DaemonOptions) -> (Logger, Option<String>) {
+    let mut log = Logger::new();
+    let console_level = opts.console_level.unwrap_or(Level::Notice);
+    let mut console_warning = None;
+    if !opts.quiet || console_level != Level::None {
+        match Sink::console(console_level) {
+            Ok(s) => log.console = Some(s),
+            Err(e) => console_warning = Some(format!("no console output: {e}")),
+        }
+    }
+    log.service_messages = !opts.quiet;
+    (log, console_warning)
+}
+
+/// Sets the process up for the event loop: a child subreaper, SIGPIPE ignored, the signal
+/// source and the multiplexer watching it. Fails with the reason logged (a system that cannot
+/// set up its event loop cannot run at all).
+fn event_loop_setup(
+    log: &mut Logger,
+    system_manager: bool,
+) -> Result<(SignalSource, Reactor), StartupError> {
+    let mut fatal = |what: &'static str, error: std::io::Error| {
+        let e = StartupError::Setup { what, error };
+        log.logf(Level::Error, format_args!("{e}"));
+        log.flush_for(LOG_FLUSH_LIMIT);
+        e
+    };
+    // Reparented descendants (daemons of bgprocess services) become our children, so that
+    // they can be supervised and reaped.
+    #[cfg(target_os = "linux")]
+    {
+        // prctl(PR_SET_CHILD_SUBREAPER, 1): rustix passes the flag as a pid, and the kernel
+        // reads any non-zero value as "on".
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT));
+    }
+    // Writes to closed sockets and pipes return EPIPE instead.
+    crate::sys::signal::ignore(rustix::process::Signal::PIPE);
+    let signals = SignalSource::new(handled_signals(system_manager))
+        .map_err(|e| fatal("signal handling", e))?;
+    let mut reactor = Reactor::new(EVENTS_PER_WAIT).map_err(|e| fatal("event loop", e))?;
+    reactor
+        .add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ)
+        .map_err(|e| fatal("event loop", e))?;
+    Ok((signals, reactor))
+}
+
+/// What a system manager prepares at start-up for leaving: the execs of the shutdown program
+/// and of itself, with its command line and the environment it started with.
+fn prepare_exits(original_env: &Environment) -> system::Exits {
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let args: Vec<std::ffi::OsString> = args.collect();
+    let env: Vec<(Vec<u8>, Vec<u8>)> = original_env
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    system::Exits::prepare(&argv0, &args, &env)
 }
 
 /// Why the daemon could not start. The reason has been logged already (on the console, as
@@ -653,49 +696,8 @@ impl<'s> Daemon<'s> {
             opts.service_dirs.clone()
         };
 
-        let mut log = Logger::new();
-        let console_level = opts.console_level.unwrap_or(Level::Notice);
-        let mut console_warning = None;
-        if !opts.quiet || console_level != Level::None {
-            match Sink::console(console_level) {
-                Ok(s) => log.console = Some(s),
-                Err(e) => console_warning = Some(format!("no console output: {e}")),
-            }
-        }
-        log.service_messages = !opts.quiet;
-        // Fails with the reason logged (a system that cannot set up its event loop cannot
-        // run at all).
-        let fatal = |log: &mut Logger, what: &'static str, error: std::io::Error| {
-            let e = StartupError::Setup { what, error };
-            log.logf(Level::Error, format_args!("{e}"));
-            log.flush_for(LOG_FLUSH_LIMIT);
-            e
-        };
-
-        // Reparented descendants (daemons of bgprocess services) become our children, so
-        // that they can be supervised and reaped.
-        #[cfg(target_os = "linux")]
-        {
-            // SAFETY: prctl with an integer argument.
-            unsafe {
-                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-            }
-        }
-        // SAFETY: ignoring SIGPIPE: writes to closed sockets and pipes return EPIPE instead.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
-        let signals = match SignalSource::new(handled_signals(system_manager)) {
-            Ok(s) => s,
-            Err(e) => return Err(fatal(&mut log, "signal handling", e)),
-        };
-        let mut reactor = match Reactor::new(EVENTS_PER_WAIT) {
-            Ok(r) => r,
-            Err(e) => return Err(fatal(&mut log, "event loop", e)),
-        };
-        if let Err(e) = reactor.add(signals.fd(), token(TokenKind::Signals, 0), Interest::READ) {
-            return Err(fatal(&mut log, "event loop", e));
-        }
+        let (mut log, console_warning) = startup_logger(&opts);
+        let (signals, reactor) = event_loop_setup(&mut log, system_manager)?;
 
         let socket_path = opts
             .socket_path
@@ -737,50 +739,48 @@ impl<'s> Daemon<'s> {
             rt.log.log(Level::Warn, w.as_bytes());
         }
         if system_manager {
-            let mut args = std::env::args_os();
-            let argv0 = args.next().unwrap_or_default();
-            let args: Vec<std::ffi::OsString> = args.collect();
-            let env: Vec<(Vec<u8>, Vec<u8>)> = rt
-                .original_env
-                .iter()
-                .map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .collect();
-            rt.exits = system::Exits::prepare(&argv0, &args, &env);
+            rt.exits = prepare_exits(&rt.original_env);
         }
         let mut daemon = Daemon { set, rt };
-        // A failure was logged: flush that before exiting.
-        let failed = |daemon: &mut Daemon<'_>, e: StartupError| {
+        if let Err(e) = daemon.open_socket_and_logs() {
+            // The failure was logged: flush that before exiting.
             daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
-            e
-        };
-        if let Err(e) = daemon.open_control_socket(true) {
-            return Err(failed(&mut daemon, e));
+            return Err(e);
         }
-        let log_level = daemon.rt.opts.log_level.unwrap_or(Level::Notice);
-        if let Some(path) = daemon.rt.opts.log_file.clone() {
+        Ok(daemon)
+    }
+
+    /// The start-up steps once the runtime exists: the control socket, the log file, the
+    /// environment file, and syslog for an instance without a log file. Each failure is
+    /// logged; a system manager carries on where it can.
+    fn open_socket_and_logs(&mut self) -> Result<(), StartupError> {
+        let system_manager = self.rt.system_manager;
+        self.open_control_socket(true)?;
+        let log_level = self.rt.opts.log_level.unwrap_or(Level::Notice);
+        if let Some(path) = self.rt.opts.log_file.clone() {
             match Sink::file(&path, log_level) {
-                Ok(s) => daemon.rt.log.main = Some(s),
+                Ok(s) => self.rt.log.main = Some(s),
                 Err(e) => {
                     let e = StartupError::LogFile(e);
-                    daemon.rt.log.logf(Level::Error, format_args!("{e}"));
+                    self.rt.log.logf(Level::Error, format_args!("{e}"));
                     if !system_manager {
-                        return Err(failed(&mut daemon, e));
+                        return Err(e);
                     }
                 }
             }
         }
-        if let Err(e) = daemon.read_env_file() {
+        if let Err(e) = self.read_env_file() {
             if !system_manager {
-                return Err(failed(&mut daemon, e));
+                return Err(e);
             }
         }
-        if !system_manager && daemon.rt.opts.log_file.is_none() {
+        if !system_manager && self.rt.opts.log_file.is_none() {
             // A user or service-manager instance logs to syslog when one is there.
             if let Ok(s) = Sink::syslog(std::path::Path::new("/dev/log"), log_level) {
-                daemon.rt.log.main = Some(s);
+                self.rt.log.main = Some(s);
             }
         }
-        Ok(daemon)
+        Ok(())
     }
 
     /// Applies the environment file (`-e`, or the system manager's default, which may be
@@ -891,13 +891,7 @@ impl<'s> Daemon<'s> {
         };
         let mut msg = path.as_os_str().as_bytes().to_vec();
         msg.push(0);
-        // SAFETY: writing to and closing a descriptor number the caller handed us.
-        unsafe {
-            libc::write(fd, msg.as_ptr().cast(), msg.len());
-            if fd > 2 {
-                libc::close(fd);
-            }
-        }
+        crate::sys::fd::hand_back_inherited(fd, &msg);
     }
 
     /// Loads a service (and what it needs) into the engine.
@@ -1027,6 +1021,38 @@ impl<'s> Daemon<'s> {
         while let Some(fd) = self.rt.deferred.new_conns.pop() {
             self.add_connection(fd);
         }
+        self.follow_chains();
+        if std::mem::take(&mut self.rt.deferred.log_boot)
+            && self.rt.system_manager
+            && !self.rt.boot_logged
+        {
+            crate::utmp::boot();
+            self.rt.boot_logged = true;
+        }
+        if std::mem::take(&mut self.rt.deferred.reopen_socket) {
+            self.root_fs_writable();
+        }
+        if std::mem::take(&mut self.rt.deferred.open_syslog) && self.rt.opts.log_file.is_none() {
+            let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
+            match Sink::syslog(std::path::Path::new("/dev/log"), level) {
+                Ok(s) => self.rt.log.main = Some(s),
+                Err(e) => self
+                    .rt
+                    .log
+                    .logf(Level::Warn, format_args!("cannot open /dev/log: {e}")),
+            }
+        }
+        if let Some(shutdown) = self.rt.deferred.idle.take() {
+            // A chain-to started above by the last active service makes the set active again:
+            // the daemon keeps running (the engine reports idle again when that one stops).
+            if self.set.active_count() == 0 {
+                self.idle(shutdown);
+            }
+        }
+    }
+
+    /// Starts the `chain-to` services of those that stopped (at most 1024 a turn).
+    fn follow_chains(&mut self) {
         let mut guard = 0;
         while let Some(id) = self.rt.deferred.chains.pop() {
             guard += 1;
@@ -1067,45 +1093,23 @@ impl<'s> Daemon<'s> {
                 }
             }
         }
-        if std::mem::take(&mut self.rt.deferred.log_boot)
-            && self.rt.system_manager
-            && !self.rt.boot_logged
-        {
-            crate::utmp::boot();
-            self.rt.boot_logged = true;
-        }
-        if std::mem::take(&mut self.rt.deferred.reopen_socket) {
-            let _ = self.open_control_socket(false);
-            // A log file that could not be opened at boot (read-only root) is tried again.
-            if let (Some(path), None) = (self.rt.opts.log_file.clone(), &self.rt.log.main) {
-                let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
-                match Sink::file(&path, level) {
-                    Ok(s) => self.rt.log.main = Some(s),
-                    Err(e) => self.rt.log.logf(
-                        Level::Error,
-                        format_args!(
-                            "Opening log file failed: {}",
-                            crate::ctl::format::io_error_text(&e)
-                        ),
-                    ),
-                }
-            }
-        }
-        if std::mem::take(&mut self.rt.deferred.open_syslog) && self.rt.opts.log_file.is_none() {
+    }
+
+    /// The root file system became writable: the control socket is opened (if it could not
+    /// be before), and a log file that could not be opened at boot is tried again.
+    fn root_fs_writable(&mut self) {
+        let _ = self.open_control_socket(false);
+        if let (Some(path), None) = (self.rt.opts.log_file.clone(), &self.rt.log.main) {
             let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
-            match Sink::syslog(std::path::Path::new("/dev/log"), level) {
+            match Sink::file(&path, level) {
                 Ok(s) => self.rt.log.main = Some(s),
-                Err(e) => self
-                    .rt
-                    .log
-                    .logf(Level::Warn, format_args!("cannot open /dev/log: {e}")),
-            }
-        }
-        if let Some(shutdown) = self.rt.deferred.idle.take() {
-            // A chain-to started above by the last active service makes the set active again:
-            // the daemon keeps running (the engine reports idle again when that one stops).
-            if self.set.active_count() == 0 {
-                self.idle(shutdown);
+                Err(e) => self.rt.log.logf(
+                    Level::Error,
+                    format_args!(
+                        "Opening log file failed: {}",
+                        crate::ctl::format::io_error_text(&e)
+                    ),
+                ),
             }
         }
     }
@@ -1145,8 +1149,8 @@ impl<'s> Daemon<'s> {
         self.finish();
         if self.rt.exit_by_sigint {
             crate::reactor::restore_default_signals();
-            // SAFETY: raise(3) with the default disposition just restored ends the process.
-            unsafe { libc::raise(libc::SIGINT) };
+            // With the default disposition just restored, this ends the process.
+            crate::sys::signal::raise(rustix::process::Signal::INT);
         }
         self.rt.exit.unwrap_or(0)
     }

@@ -106,17 +106,8 @@ fn fd_number(s: &[u8]) -> Option<i32> {
 /// Checks a `--ready-fd` descriptor as Dinit does: it must be open and not standard input.
 /// One above 2 is made close-on-exec, so that services do not inherit it.
 fn check_ready_fd(fd: i32) -> bool {
-    // SAFETY: F_GETFD/F_SETFD on a number only read or change that descriptor's flags.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFD);
-        if fd == 0 || flags < 0 {
-            return false;
-        }
-        if fd > 2 {
-            libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-        }
-    }
-    true
+    let open = crate::sys::fd::check_inherited(fd);
+    open && fd != 0
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
@@ -167,18 +158,7 @@ pub fn parse(args: &[OsString], from_kernel: bool) -> Result<Command, Vec<u8>> {
                 b"-p" | b"--socket-path" => {
                     o.socket_path = Some(PathBuf::from(value("--socket-path", "-p")?));
                 }
-                b"-F" | b"--ready-fd" => {
-                    // An empty value is not missing here: it is not a number.
-                    let v = it
-                        .next()
-                        .ok_or(b"'--ready-fd' (-F) requires an argument".to_vec())?;
-                    let fd = fd_number(v.as_bytes())
-                        .ok_or(b"'--ready-fd' (-F) requires a numerical argument".to_vec())?;
-                    if !check_ready_fd(fd) {
-                        return Err(b"'--ready-fd' (-F) requires an open file descriptor".to_vec());
-                    }
-                    o.ready_fd = Some(fd);
-                }
+                b"-F" | b"--ready-fd" => o.ready_fd = Some(ready_fd(it.next())?),
                 b"-l" | b"--log-file" => {
                     o.log_file = Some(PathBuf::from(value("--log-file", "-l")?));
                 }
@@ -187,17 +167,7 @@ pub fn parse(args: &[OsString], from_kernel: bool) -> Result<Command, Vec<u8>> {
                     o.console_level = Some(Level::None);
                 }
                 b"--console-level" | b"--log-level" => {
-                    let level = match it.next() {
-                        Some(v) if !v.is_empty() => level_word(v.as_bytes()).ok_or_else(|| {
-                            cat(&[
-                                b"'",
-                                a,
-                                b"' accepts only arguments: 'none', 'error', 'warn', 'info', \
-                                  'debug'",
-                            ])
-                        })?,
-                        _ => return Err(cat(&[b"'", a, b"' requires an argument"])),
-                    };
+                    let level = level_value(a, it.next())?;
                     if a == b"--log-level" {
                         o.log_level = Some(level);
                     } else {
@@ -216,19 +186,56 @@ pub fn parse(args: &[OsString], from_kernel: bool) -> Result<Command, Vec<u8>> {
                 _ if kernel_args => {}
                 _ => return Err(cat(&[b"unrecognized option: ", a])),
             }
-        } else if a.is_empty() {
-            return Err(b"error: empty command-line argument".to_vec());
-        } else if !cfg!(target_os = "linux") {
-            o.services.push(a.to_vec());
-        } else if !kernel_args || a == b"single" {
-            // On Linux a name is checked here, as Dinit does (elsewhere it is taken as it is).
-            if a.first() == Some(&b'.') || a.first() == Some(&b'@') {
-                return Err(cat(&[b"error: invalid service name '", a, b"'."]));
-            }
-            o.services.push(a.to_vec());
+        } else {
+            o.services.extend(service_name(a, kernel_args)?);
         }
     }
     Ok(Command::Run(o))
+}
+
+/// The value of `--ready-fd`: a number (an empty value is not missing here: it is not a
+/// number) of an open descriptor (see [`check_ready_fd`]).
+fn ready_fd(value: Option<&OsString>) -> Result<i32, Vec<u8>> {
+    let v = value.ok_or(b"'--ready-fd' (-F) requires an argument".to_vec())?;
+    let fd = fd_number(v.as_bytes())
+        .ok_or(b"'--ready-fd' (-F) requires a numerical argument".to_vec())?;
+    if !check_ready_fd(fd) {
+        return Err(b"'--ready-fd' (-F) requires an open file descriptor".to_vec());
+    }
+    Ok(fd)
+}
+
+/// The value of `--console-level` or `--log-level` (`option`).
+fn level_value(option: &[u8], value: Option<&OsString>) -> Result<Level, Vec<u8>> {
+    match value {
+        Some(v) if !v.is_empty() => level_word(v.as_bytes()).ok_or_else(|| {
+            cat(&[
+                b"'",
+                option,
+                b"' accepts only arguments: 'none', 'error', 'warn', 'info', 'debug'",
+            ])
+        }),
+        _ => Err(cat(&[b"'", option, b"' requires an argument"])),
+    }
+}
+
+/// An argument that is not an option: a service to start, or (from the kernel, before `-m`
+/// or `-o`) the kernel's own parameter, ignored unless it is `single`. On Linux a name is
+/// checked here, as Dinit does (elsewhere it is taken as it is).
+fn service_name(a: &[u8], kernel_args: bool) -> Result<Option<Vec<u8>>, Vec<u8>> {
+    if a.is_empty() {
+        return Err(b"error: empty command-line argument".to_vec());
+    }
+    if !cfg!(target_os = "linux") {
+        return Ok(Some(a.to_vec()));
+    }
+    if kernel_args && a != b"single" {
+        return Ok(None);
+    }
+    if a.first() == Some(&b'.') || a.first() == Some(&b'@') {
+        return Err(cat(&[b"error: invalid service name '", a, b"'."]));
+    }
+    Ok(Some(a.to_vec()))
 }
 
 #[cfg(test)]

@@ -11,10 +11,13 @@ use crate::spawn::{
     self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
     Output, PrepareError, SpawnConfig, SpawnSpec, Stdio,
 };
+use crate::sys;
 use dinit_core::desc::{cnum, LogType};
 use dinit_core::engine::{CommandKind, PidFileResult};
 use dinit_core::{ExitStatus, Options, Pid, ServiceId};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::{waitid, Signal, WaitId, WaitIdOptions, WaitOptions, WaitStatus};
 use std::ffi::CString;
 
 /// How many global environment variables launches have room for beyond those present at
@@ -67,7 +70,7 @@ pub(crate) struct Watched {
     /// Until its exec outcome is known.
     status: Option<ExecStatus>,
     /// The exec outcome, known as the launch returned but not yet reported to the engine
-    /// (which is reporting the launch itself): see `launch`.
+    /// (which is reporting the launch itself): see `watch_exec_status`.
     known: Option<ExecOutcome>,
 }
 
@@ -432,6 +435,15 @@ fn open_activation_socket(data: &ServiceData) -> Result<OwnedFd, LaunchError> {
     Ok(fd)
 }
 
+/// A started child and the descriptors of its launch that outlive it on our side.
+struct Started {
+    child: spawn::Child,
+    /// The readiness pipe (read end, write end).
+    notify: Option<(OwnedFd, OwnedFd)>,
+    /// The `pass-cs-fd` connection (ours, the child's).
+    control: Option<(OwnedFd, OwnedFd)>,
+}
+
 /// The engine asks for a command of `id` to be launched.
 pub(crate) fn launch(
     rt: &mut Runtime,
@@ -444,25 +456,7 @@ pub(crate) fn launch(
         CommandKind::Start => 0,
         CommandKind::Stop => 1,
     };
-    // The input pipe of a consumer is the producer's output pipe (created here if the
-    // producer has not run yet).
-    let mut input_raw: Option<i32> = None;
-    let producer = rt
-        .service(id)
-        .and_then(|s| s.data.extra().consumer_of.as_deref())
-        .and_then(|n| {
-            rt.services
-                .iter()
-                .position(|s| s.as_ref().is_some_and(|s| *s.data.name == *n))
-        });
-    if let Some(producer) = producer {
-        if let Some(p) = rt.services.get_mut(producer).and_then(Option::as_deref_mut) {
-            if p.output.is_none() {
-                p.output = spawn::consumer_pipe().ok();
-            }
-            input_raw = p.output.as_ref().map(|(r, _)| r.as_raw_fd());
-        }
-    }
+    let producer = producer_with_pipe(rt, id);
     let Runtime {
         services,
         reactor,
@@ -475,6 +469,63 @@ pub(crate) fn launch(
     let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
         return Err(LaunchError::Plain("no such service"));
     };
+    open_output_and_socket(svc, reactor, slot)?;
+    let started = spawn_command(services, slot, producer, role, buffers, env_strings)?;
+    let pid = started.child.pid;
+    let watched = watch_exec_status(pid, started.child.status, reactor, deferred, id, role);
+    if let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) {
+        if let Some(slot_proc) = svc.procs.get_mut(role) {
+            *slot_proc = Some(watched);
+        }
+        if let Some((read, _write)) = started.notify {
+            if let Some(old) = svc.ready.take() {
+                let _ = reactor.remove(&old);
+            }
+            if reactor
+                .add(&read, token(TokenKind::Ready, slot), Interest::READ)
+                .is_ok()
+            {
+                svc.ready = Some(read);
+            }
+        }
+    }
+    pids.insert(pid, (id, u8::try_from(role).unwrap_or(0)));
+    if let Some((ours, _theirs)) = started.control {
+        // Our end becomes an ordinary control connection (added once the engine returns);
+        // the child's end is closed here, the child has its copy.
+        deferred.new_conns.push(ours);
+    }
+    Ok(pid)
+}
+
+/// The slot of the service whose output `id` consumes (`consumer-of`), with its output pipe
+/// created if the producer has not run yet: the consumer's input is that pipe.
+fn producer_with_pipe(rt: &mut Runtime, id: ServiceId) -> Option<usize> {
+    let producer = rt
+        .service(id)
+        .and_then(|s| s.data.extra().consumer_of.as_deref())
+        .and_then(|n| {
+            rt.services
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|s| *s.data.name == *n))
+        })?;
+    let p = rt
+        .services
+        .get_mut(producer)
+        .and_then(Option::as_deref_mut)?;
+    if p.output.is_none() {
+        p.output = spawn::consumer_pipe().ok();
+    }
+    Some(producer)
+}
+
+/// Opens what a service keeps across its launches, if it is not open yet: the output pipe
+/// (`log-type = buffer` or `pipe`) and the activation socket (`socket-listen`).
+fn open_output_and_socket(
+    svc: &mut ServiceRt,
+    reactor: &mut Reactor,
+    slot: usize,
+) -> Result<(), LaunchError> {
     let log_type = svc.data.log().log_type;
     if matches!(log_type, LogType::Buffer | LogType::Pipe) && svc.output.is_none() {
         // The daemon reads a buffered service's output without blocking; a `pipe` is read by
@@ -497,6 +548,23 @@ pub(crate) fn launch(
     if svc.data.extra().socket.is_some() && svc.activation.is_none() {
         svc.activation = Some(open_activation_socket(&svc.data)?);
     }
+    Ok(())
+}
+
+/// Creates the per-launch descriptors (readiness pipe, `pass-cs-fd` connection) and starts
+/// the command of `role` (0 start, 1 stop) of the service in `slot`; its input is the output
+/// pipe of `producer`, if it has one.
+fn spawn_command(
+    services: &[Option<Box<ServiceRt>>],
+    slot: usize,
+    producer: Option<usize>,
+    role: usize,
+    buffers: &mut LaunchBuffers,
+    env_strings: &[CString],
+) -> Result<Started, LaunchError> {
+    let Some(svc) = services.get(slot).and_then(Option::as_deref) else {
+        return Err(LaunchError::Plain("no such service"));
+    };
     let spec: &SpawnSpec = match role {
         0 => svc.start.as_deref(),
         _ => svc.stop.as_deref(),
@@ -510,7 +578,7 @@ pub(crate) fn launch(
     } else {
         None
     };
-    let cs_pair = if svc.pass_cs_fd {
+    let control = if svc.pass_cs_fd {
         Some(
             rustix::net::socketpair(
                 rustix::net::AddressFamily::UNIX,
@@ -523,82 +591,83 @@ pub(crate) fn launch(
     } else {
         None
     };
-    // SAFETY: the producer's pipe is owned by its service record, which is not touched
-    // during this launch.
-    let input = input_raw.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+    let input = producer
+        .and_then(|p| services.get(p))
+        .and_then(Option::as_deref)
+        .and_then(|p| p.output.as_ref())
+        .map(|(read, _)| read.as_fd());
     let fds = LaunchFds {
         notify: notify.as_ref().map(|(_, w)| w.as_fd()),
         activation: svc.activation.as_ref().map(|s| s.as_fd()),
-        control: cs_pair.as_ref().map(|(_, theirs)| theirs.as_fd()),
+        control: control.as_ref().map(|(_, theirs)| theirs.as_fd()),
         input,
         output: svc.output.as_ref().map(|(_, w)| w.as_fd()),
     };
-    let child = match spawn::spawn(spec, buffers, &fds, env_strings) {
-        Ok(c) => c,
+    match spawn::spawn(spec, buffers, &fds, env_strings) {
+        Ok(child) => Ok(Started {
+            child,
+            notify,
+            control,
+        }),
         Err(spawn::SpawnError::Fork(e)) => {
             let what = match role {
                 0 => "could not fork",
                 _ => "could not fork (for stop command)",
             };
-            return Err(LaunchError::Step(what, e));
+            Err(LaunchError::Step(what, e))
         }
         Err(spawn::SpawnError::StatusPipe(e)) => {
-            return Err(LaunchError::Step("can't create status check pipe", e))
+            Err(LaunchError::Step("can't create status check pipe", e))
         }
-        Err(e) => return Err(LaunchError::Spawn(e)),
-    };
-    let pid = child.pid;
-    let mut status = child.status;
-    // Where the launch waits for the child's exec (clone with CLONE_VFORK), the outcome is
-    // already in the status pipe: take it now and close the pipe, rather than keep one open
-    // per launch until the event loop comes round. (A burst of N launches would otherwise
-    // hold N pipes, and every child would copy and close them all: quadratic.) The engine
-    // hears of it at the end of the loop's turn (`Daemon::turn`), as it would have from the
-    // pipe: after the reply to the command that caused the launch, never inside that command.
+        Err(e) => Err(LaunchError::Spawn(e)),
+    }
+}
+
+/// Learns a launched child's exec outcome, or arranges to. Where the launch waits for the
+/// child's exec (clone with CLONE_VFORK), the outcome is already in the status pipe: take it
+/// now and close the pipe, rather than keep one open per launch until the event loop comes
+/// round. (A burst of N launches would otherwise hold N pipes, and every child would copy and
+/// close them all: quadratic.) The engine hears of it at the end of the loop's turn
+/// (`Daemon::turn`), as it would have from the pipe: after the reply to the command that
+/// caused the launch, never inside that command.
+fn watch_exec_status(
+    pid: Pid,
+    mut status: ExecStatus,
+    reactor: &mut Reactor,
+    deferred: &mut super::Deferred,
+    id: ServiceId,
+    role: usize,
+) -> Watched {
     let known = match status.poll() {
         Ok(Some(outcome)) => Some(outcome),
         Ok(None) => None,
         Err(_) => Some(ExecOutcome::Started),
     };
-    let status = if known.is_some() {
+    if known.is_some() {
         deferred
             .exec_known
             .push((id, u8::try_from(role).unwrap_or(0)));
-        None
-    } else {
-        if reactor
-            .add(
-                &status,
-                token(TokenKind::Status, slot * 2 + role),
-                Interest::READ,
-            )
-            .is_err()
-        {
-            // Without a watch the outcome is learnt when the process is reaped.
-        }
-        Some(status)
-    };
-    if let Some(slot_proc) = svc.procs.get_mut(role) {
-        *slot_proc = Some(Watched { pid, status, known });
+        return Watched {
+            pid,
+            status: None,
+            known,
+        };
     }
-    if let Some((read, _write)) = notify {
-        if let Some(old) = svc.ready.take() {
-            let _ = reactor.remove(&old);
-        }
-        if reactor
-            .add(&read, token(TokenKind::Ready, slot), Interest::READ)
-            .is_ok()
-        {
-            svc.ready = Some(read);
-        }
+    if reactor
+        .add(
+            &status,
+            token(TokenKind::Status, id.index() * 2 + role),
+            Interest::READ,
+        )
+        .is_err()
+    {
+        // Without a watch the outcome is learnt when the process is reaped.
     }
-    pids.insert(pid, (id, u8::try_from(role).unwrap_or(0)));
-    if let Some((ours, _theirs)) = cs_pair {
-        // Our end becomes an ordinary control connection (added once the engine returns);
-        // the child's end is closed here, the child has its copy.
-        deferred.new_conns.push(ours);
+    Watched {
+        pid,
+        status: Some(status),
+        known: None,
     }
-    Ok(pid)
 }
 
 /// Sends `signal` to `pid`, or to its process group; a group that does not exist (a bgprocess
@@ -607,13 +676,21 @@ pub(crate) fn send_signal(pid: Pid, signal: i32, group: bool) {
     if pid <= 0 {
         return;
     }
-    // SAFETY: kill(2) with numbers.
-    unsafe {
-        if group && libc::kill(-pid, signal) == 0 {
+    let Some(target) = rustix::process::Pid::from_raw(pid) else {
+        return;
+    };
+    let Some(sig) = Signal::from_named_raw(signal) else {
+        // A number rustix has no name for (the engine sends only named ones).
+        if group && sys::kill_raw(-pid, signal).is_ok() {
             return;
         }
-        libc::kill(pid, signal);
+        let _ = sys::kill_raw(pid, signal);
+        return;
+    };
+    if group && rustix::process::kill_process_group(target, sig).is_ok() {
+        return;
     }
+    let _ = rustix::process::kill_process(target, sig);
 }
 
 /// Reads the pid file of a bgprocess service.
@@ -625,70 +702,34 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
         return PidFileResult::Invalid;
     };
     let name = super::Name(&name);
-    // What Dinit reads: at most 20 bytes, a number as strtoull reads it (base 0: decimal,
-    // 0x hexadecimal or 0 octal; leading blanks and a sign allowed), then whether that pid is
-    // a process we can supervise. Each failure is logged in Dinit's words.
-    let mut buf = [0u8; 20];
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) => {
-            let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
-            rt.log
-                .logf(Level::Error, format_args!("{name}: read pid file: {errno}"));
-            return PidFileResult::Invalid;
-        }
-    };
-    let mut n = 0;
-    while n < buf.len() {
-        match std::io::Read::read(&mut file, buf.get_mut(n..).unwrap_or(&mut [])) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
-                rt.log.logf(
-                    Level::Error,
-                    format_args!("{name}: could not read from pidfile; {errno}"),
-                );
-                return PidFileResult::Invalid;
-            }
-        }
-    }
-    let pid = parse_c_unsigned(buf.get(..n).unwrap_or(&[])).and_then(|v| Pid::try_from(v).ok());
-    let Some(pid) = pid else {
-        rt.log.logf(
-            Level::Error,
-            format_args!("{name}: pid read from pidfile (-1) is not valid"),
-        );
+    let Some(pid) = pid_from_file(rt, &path, &name) else {
         return PidFileResult::Invalid;
     };
     // Our child (a daemon re-parented to us, the daemon being a subreaper)? Peek without
     // reaping: the normal reaping reports its end.
-    // SAFETY: waitid with a zeroed siginfo_t it fills in; WNOWAIT leaves the child as it is.
-    let (rc, errno, exited) = unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WNOHANG | libc::WEXITED | libc::WNOWAIT,
-        );
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        (rc, errno, info.si_pid() != 0)
+    let peeked = match rustix::process::Pid::from_raw(pid) {
+        Some(target) => waitid(
+            WaitId::Pid(target),
+            WaitIdOptions::NOHANG | WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+        ),
+        // What the kernel answers for pid 0.
+        None => Err(Errno::INVAL),
     };
-    if rc == 0 && !exited {
-        rt.pids.insert(pid, (id, 0));
-        return PidFileResult::Running(pid);
-    }
-    if rc == 0 {
+    match peeked {
+        Ok(None) => {
+            rt.pids.insert(pid, (id, 0));
+            return PidFileResult::Running(pid);
+        }
         // It has already ended.
-        return PidFileResult::NotRunning;
+        Ok(Some(_)) => return PidFileResult::NotRunning,
+        Err(_) => {}
     }
-    if errno == libc::ECHILD {
+    if matches!(peeked, Err(Errno::CHILD)) {
         // Not our child: supervised only as far as its existence can be seen.
-        // SAFETY: kill with signal 0 only checks existence.
-        let exists = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+        let exists = match rustix::process::Pid::from_raw(pid) {
+            Some(target) => rustix::process::test_kill_process(target) != Err(Errno::SRCH),
+            None => false,
+        };
         if exists {
             rt.log.logf(
                 Level::Warn,
@@ -705,6 +746,46 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
     PidFileResult::NotRunning
 }
 
+/// The pid in the pid file at `path`, as Dinit reads it: at most 20 bytes, a number as
+/// strtoull reads it (base 0: decimal, 0x hexadecimal or 0 octal; leading blanks and a sign
+/// allowed). Each failure is logged in Dinit's words.
+fn pid_from_file(rt: &mut Runtime, path: &std::path::Path, name: &super::Name<'_>) -> Option<Pid> {
+    let mut buf = [0u8; 20];
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+            rt.log
+                .logf(Level::Error, format_args!("{name}: read pid file: {errno}"));
+            return None;
+        }
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        match std::io::Read::read(&mut file, buf.get_mut(n..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let errno = crate::log::Errno(e.raw_os_error().unwrap_or(0));
+                rt.log.logf(
+                    Level::Error,
+                    format_args!("{name}: could not read from pidfile; {errno}"),
+                );
+                return None;
+            }
+        }
+    }
+    let pid = parse_c_unsigned(buf.get(..n).unwrap_or(&[])).and_then(|v| Pid::try_from(v).ok());
+    if pid.is_none() {
+        rt.log.logf(
+            Level::Error,
+            format_args!("{name}: pid read from pidfile (-1) is not valid"),
+        );
+    }
+    pid
+}
+
 /// A number as C's `strtoull(text, &end, 0)` reads it, if it read anything and did not
 /// overflow; whatever follows is ignored.
 fn parse_c_unsigned(text: &[u8]) -> Option<u64> {
@@ -715,35 +796,30 @@ fn parse_c_unsigned(text: &[u8]) -> Option<u64> {
 
 /// Takes the terminal back after a console service released it.
 pub(crate) fn reclaim_terminal() {
-    // SAFETY: tcsetpgrp on our own stdin with our own process group; SIGTTOU is ignored for
-    // the call so that a background daemon is not stopped by it.
-    unsafe {
-        let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-        libc::tcsetpgrp(0, libc::getpgrp());
-        libc::signal(libc::SIGTTOU, old);
-    }
+    // SIGTTOU is ignored for the call so that a background daemon is not stopped by it.
+    sys::signal::with_ignored(Signal::TTOU, sys::foreground_own_group);
 }
 
 /// `kill-all-on-stop`: TERM to every other process, a short pause, then KILL.
 pub(crate) fn kill_all_processes() {
-    // SAFETY: kill(-1) signals every process we may signal except ourselves (and init).
-    unsafe {
-        libc::kill(-1, libc::SIGTERM);
-        libc::kill(-1, libc::SIGCONT);
-    }
+    sys::kill_all(Signal::TERM);
+    sys::kill_all(Signal::CONT);
     std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(-1, libc::SIGKILL);
-    }
+    sys::kill_all(Signal::KILL);
 }
 
-fn exit_status(code: libc::c_int, status: libc::c_int) -> ExitStatus {
-    match code {
-        libc::CLD_EXITED => ExitStatus::Exited(status),
-        libc::CLD_KILLED => ExitStatus::Signaled(status),
-        libc::CLD_DUMPED => ExitStatus::Dumped(status),
-        _ => ExitStatus::None,
+/// How a reaped child ended.
+fn exit_status(status: WaitStatus) -> ExitStatus {
+    if let Some(code) = status.exit_status() {
+        ExitStatus::Exited(code)
+    } else if let Some(signal) = status.terminating_signal() {
+        if libc::WCOREDUMP(status.as_raw()) {
+            ExitStatus::Dumped(signal)
+        } else {
+            ExitStatus::Signaled(signal)
+        }
+    } else {
+        ExitStatus::None
     }
 }
 
@@ -751,20 +827,9 @@ impl Daemon<'_> {
     /// Reaps every child that has ended and tells the engine about those it owns (others,
     /// reparented orphans, are just reaped).
     pub(crate) fn reap_children(&mut self) {
-        loop {
-            // SAFETY: waitid with WNOHANG into a zeroed siginfo_t.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            let rc =
-                unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG) };
-            if rc != 0 {
-                break;
-            }
-            // SAFETY: after a successful waitid the pid/status fields are valid.
-            let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
-            if pid == 0 {
-                break;
-            }
-            self.process_ended(pid, exit_status(code, status));
+        // Without WUNTRACED or WCONTINUED, only children that have ended are reported.
+        while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
+            self.process_ended(pid.as_raw_nonzero().get(), exit_status(status));
         }
         self.rt.log.flush();
     }

@@ -8,7 +8,11 @@
 use super::Daemon;
 use crate::log::Level;
 use crate::shutdown::{self, Action};
+use crate::sys::{self, CStringArray};
 use dinit_core::ShutdownKind;
+use rustix::io::Errno;
+use rustix::process::WaitOptions;
+use rustix::termios::QueueSelector;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -36,35 +40,21 @@ pub fn shutdown_candidates(own_exe: Option<&Path>) -> Vec<PathBuf> {
     list
 }
 
-/// A prepared execve(2): candidate paths, arguments and environment as C strings with their
-/// pointer vectors. The pointers point into the strings' heap buffers, which do not move.
+/// A prepared execve(2): candidate paths, and the arguments and environment with their
+/// pointer vectors.
 #[derive(Debug, Default)]
 pub(crate) struct ExecPlan {
     paths: Vec<CString>,
-    _args: Vec<CString>,
-    _env: Vec<CString>,
-    argv: Vec<*const libc::c_char>,
-    envp: Vec<*const libc::c_char>,
+    argv: CStringArray,
+    envp: CStringArray,
 }
 
 impl ExecPlan {
     fn new(paths: Vec<CString>, args: Vec<CString>, env: Vec<CString>) -> Self {
-        let argv = args
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let envp = env
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
         ExecPlan {
             paths,
-            _args: args,
-            _env: env,
-            argv,
-            envp,
+            argv: CStringArray::new(args),
+            envp: CStringArray::new(env),
         }
     }
 
@@ -72,10 +62,7 @@ impl ExecPlan {
     fn exec(&self) -> std::io::Error {
         let mut last = std::io::Error::from_raw_os_error(libc::ENOENT);
         for p in &self.paths {
-            // SAFETY: NUL-terminated path; argv and envp are NULL-terminated arrays of pointers
-            // to NUL-terminated strings owned by `self`.
-            unsafe { libc::execve(p.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
-            last = std::io::Error::last_os_error();
+            last = sys::execve(p, &self.argv, &self.envp);
         }
         last
     }
@@ -169,13 +156,9 @@ impl Exits {
 /// a default `PATH` if the kernel gave none, and Ctrl-Alt-Del delivered as SIGINT rather than
 /// an immediate reboot.
 pub fn pid1_setup() {
-    // SAFETY: setsid and chdir with a static path; reboot(2) with the CAD_OFF command only
-    // changes what Ctrl-Alt-Del does.
-    unsafe {
-        libc::setsid();
-        libc::chdir(c"/".as_ptr());
-        libc::reboot(libc::RB_DISABLE_CAD);
-    }
+    let _ = rustix::process::setsid();
+    let _ = rustix::process::chdir(c"/");
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
     if std::env::var_os("PATH").is_none() {
         std::env::set_var("PATH", DEFAULT_PATH);
     }
@@ -191,8 +174,7 @@ pub fn emergency_halt() {
     let mut console = std::io::stdout();
     shutdown::system_shutdown(Action::Halt, &shutdown::Config::default(), &mut console);
     while std::process::id() == 1 {
-        // SAFETY: sleep(3).
-        unsafe { libc::sleep(60) };
+        shutdown::sleep_a_minute();
     }
 }
 
@@ -242,21 +224,22 @@ pub fn parse_choice(line: &[u8]) -> Option<BootFailureChoice> {
 /// Asks on the console (standard input and output) until a valid answer arrives. At end of
 /// input (no console to answer on) the recovery service is chosen.
 fn ask_on_console() -> BootFailureChoice {
-    // SAFETY: tcflush on standard input discards typed-ahead input; harmless if not a tty.
-    unsafe { libc::tcflush(0, libc::TCIFLUSH) };
+    // Discards typed-ahead input; harmless if not a terminal.
+    let _ = rustix::termios::tcflush(rustix::stdio::stdin(), QueueSelector::IFlush);
     loop {
         console_write(BOOT_FAILURE_PROMPT.as_bytes());
         let mut line = [0u8; 64];
         let mut len = 0;
         let mut eof = false;
         loop {
-            let mut byte = 0u8;
-            // SAFETY: read(2) of one byte into a local.
-            let n = unsafe { libc::read(0, (&mut byte as *mut u8).cast(), 1) };
-            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            if n <= 0 {
+            let mut buf = [0u8];
+            let n = match rustix::io::read(rustix::stdio::stdin(), &mut buf) {
+                Err(Errno::INTR) => continue,
+                Ok(n) => n,
+                Err(_) => 0,
+            };
+            let [byte] = buf;
+            if n == 0 {
                 eof = true;
                 break;
             }
@@ -366,11 +349,8 @@ impl Daemon<'_> {
             return;
         }
         loop {
-            // SAFETY: pause(2) and waitpid with WNOHANG.
-            unsafe {
-                while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
-                libc::sleep(60);
-            }
+            while let Ok(Some(_)) = rustix::process::wait(WaitOptions::NOHANG) {}
+            shutdown::sleep_a_minute();
         }
     }
 
@@ -436,7 +416,6 @@ impl Daemon<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CStr;
 
     #[test]
     fn shutdown_is_looked_for_beside_the_daemon_then_in_sbin() {
@@ -482,14 +461,12 @@ mod tests {
         let e = Exits::prepare(&OsString::from("/sbin/init"), &[OsString::from("-r")], &env);
         assert_eq!(e.shutdown.len(), ACTIONS.len());
         for (a, plan) in ACTIONS.iter().zip(&e.shutdown) {
-            assert_eq!(plan.argv.len(), 4);
-            assert!(plan.argv.last().unwrap().is_null());
-            // SAFETY (test): the pointer is into the plan's own strings.
-            let opt = unsafe { CStr::from_ptr(plan.argv[2]) };
+            assert_eq!(plan.argv.len(), 3);
+            let opt = plan.argv.get(2).unwrap();
             assert_eq!(opt.to_str().unwrap(), a.option());
-            assert_eq!(plan.envp.len(), 2);
+            assert_eq!(plan.envp.len(), 1);
         }
-        assert_eq!(e.restart.argv.len(), 3);
+        assert_eq!(e.restart.argv.len(), 2);
         assert_eq!(
             e.restart.paths.first().unwrap().to_str().unwrap(),
             "/sbin/init"

@@ -53,6 +53,8 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
 
+use crate::sys::signal::{self, SignalSet};
+
 use super::spec::{
     PreparedOutput, PreparedStdio, SpawnSpec, ACTIVATION_FD, LISTEN_PID_LEN, LISTEN_PID_PREFIX,
 };
@@ -210,14 +212,14 @@ fn cloexec_from_3() -> Result<(), Failure> {
         .unwrap_or(i32::MAX);
     let mut raw: RawFd = 3;
     while raw < limit {
-        // SAFETY: fcntl on a plain number; EBADF for numbers that are not open.
+        // SAFETY: fcntl on a plain number only reads its flags; EBADF for numbers that are
+        // not open.
         let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
         if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-            // SAFETY: as above.
-            check(
-                unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) },
-                ExecStage::ArrangeFds,
-            )?;
+            // SAFETY: only sets the close-on-exec flag of a descriptor the child holds (a copy
+            // of the parent's), which changes nothing in the parent.
+            let rc = unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
+            check(rc, ExecStage::ArrangeFds)?;
         }
         raw = raw.saturating_add(1);
     }
@@ -256,6 +258,53 @@ unsafe fn setup_and_exec(plan: &ChildPlan<'_>, status: &mut RawFd) -> Failure {
 /// # Safety
 /// As for [`run`].
 unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure> {
+    let spec = plan.spec;
+
+    // 0-4. Descriptors.
+    // SAFETY: forwarded.
+    let (input, output) = unsafe { arrange_fds(plan, status) }?;
+
+    // 5. Working directory.
+    if let Some(dir) = spec.working_dir() {
+        rustix::process::chdir(dir).at(ExecStage::Chdir)?;
+    }
+
+    // 6. Process group / session, terminal, standard descriptors.
+    setup_stdio(spec, input, output)?;
+
+    // 7. Cgroup.
+    if let Some(procs) = &spec.extra().cgroup_procs {
+        let mut text = [0u8; 20];
+        let len = write_decimal(own_pid(), &mut text).unwrap_or(0);
+        let pid = text.get(..len).unwrap_or_default();
+        write_control_file(procs, pid, ExecStage::EnterCgroup)?;
+    }
+
+    // 8-10. Resource limits, priorities, identity.
+    set_rlimits(spec)?;
+    set_priorities(spec)?;
+    set_identity(spec)?;
+
+    // 11. Capabilities and related flags.
+    if spec.changes_capabilities() {
+        set_capabilities(spec).at(ExecStage::SetCaps)?;
+    }
+    if spec.no_new_privs {
+        rustix::thread::set_no_new_privs(true).at(ExecStage::SetCaps)?;
+    }
+
+    // 12a. Signals: the daemon ignores some (SIGPIPE) and blocks the ones it reads through a
+    //      signalfd; the command must start with default dispositions and an open mask.
+    reset_signals(spec.masks_sigint())
+}
+
+/// Steps 0 to 4: room in the descriptor table, the kept descriptors out of the way, then the
+/// readiness pipe, the activation socket (and `LISTEN_PID`) and the control connection on
+/// their numbers. Returns where the standard input and output pipes now are.
+///
+/// # Safety
+/// As for [`run`].
+unsafe fn arrange_fds(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(RawFd, RawFd), Failure> {
     let spec = plan.spec;
     let high = spec.fds.high;
 
@@ -305,24 +354,11 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     if let Some(target) = spec.fds.control {
         place(control, target, ExecStage::SetupControlSocket)?;
     }
+    Ok((input, output))
+}
 
-    // 5. Working directory.
-    if let Some(dir) = spec.working_dir() {
-        rustix::process::chdir(dir).at(ExecStage::Chdir)?;
-    }
-
-    // 6. Process group / session, terminal, standard descriptors.
-    setup_stdio(spec, input, output)?;
-
-    // 7. Cgroup.
-    if let Some(procs) = &spec.extra().cgroup_procs {
-        let mut text = [0u8; 20];
-        let len = write_decimal(own_pid(), &mut text).unwrap_or(0);
-        let pid = text.get(..len).unwrap_or_default();
-        write_control_file(procs, pid, ExecStage::EnterCgroup)?;
-    }
-
-    // 8. Resource limits.
+/// Step 8: the resource limits.
+fn set_rlimits(spec: &SpawnSpec) -> Result<(), Failure> {
     for &(resource, limit) in &spec.extra().rlimits {
         let resource = super::spec::rustix_resource(resource);
         let current = rustix::process::getrlimit(resource);
@@ -337,11 +373,14 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
         };
         rustix::process::setrlimit(resource, new).at(ExecStage::SetRlimits)?;
     }
+    Ok(())
+}
 
-    // 9. Priorities. `nice` is best effort by definition (dinit-service(5)): out-of-range
-    //    values are clamped at load time and failures are ignored, for the autogroup too.
-    //    The autogroup belongs to the whole session, so it is set only when the child leads
-    //    a session of its own; otherwise it would re-prioritise the daemon's session.
+/// Step 9: priorities. `nice` is best effort by definition (dinit-service(5)): out-of-range
+/// values are clamped at load time and failures are ignored, for the autogroup too. The
+/// autogroup belongs to the whole session, so it is set only when the child leads a session
+/// of its own; otherwise it would re-prioritise the daemon's session.
+fn set_priorities(spec: &SpawnSpec) -> Result<(), Failure> {
     if let Some((nice, text)) = &spec.extra().nice {
         let _ = rustix::process::setpriority_process(None, *nice);
         let own_session = own_session_id() == Ok(rustix::process::getpid().as_raw_nonzero().get());
@@ -354,7 +393,8 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
     }
     if let Some(value) = spec.extra().ioprio {
         const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        // SAFETY: ioprio_set takes three integers.
+        // SAFETY: ioprio_set takes three integers and no memory, and changes only this
+        // process's I/O priority.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_ioprio_set,
@@ -367,140 +407,158 @@ unsafe fn setup(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(), Failure>
             return Err((ExecStage::SetPrio, last_errno()));
         }
     }
+    Ok(())
+}
 
-    // 10. Identity: supplementary groups, then the group, then the user (after which the
-    //     privilege to change groups is gone).
-    if let Some(creds) = &spec.extra().run_as {
-        let stage = ExecStage::SetUidGid;
-        if spec.changes_capabilities() && !creds.uid.is_root() {
-            // Keep the permitted capabilities across the uid change so that step 11 can
-            // still set them up; execve clears this flag again.
-            rustix::thread::set_keep_capabilities(true).at(stage)?;
-        }
-        rustix::thread::set_thread_groups(&creds.groups).at(stage)?;
-        if let Some(gid) = creds.gid {
-            rustix::thread::set_thread_res_gid(gid, gid, gid).at(stage)?;
-        }
-        rustix::thread::set_thread_res_uid(creds.uid, creds.uid, creds.uid).at(stage)?;
+/// Step 10: identity: supplementary groups, then the group, then the user (after which the
+/// privilege to change groups is gone).
+fn set_identity(spec: &SpawnSpec) -> Result<(), Failure> {
+    let Some(creds) = &spec.extra().run_as else {
+        return Ok(());
+    };
+    let stage = ExecStage::SetUidGid;
+    if spec.changes_capabilities() && !creds.uid.is_root() {
+        // Keep the permitted capabilities across the uid change so that step 11 can still set
+        // them up; execve clears this flag again.
+        rustix::thread::set_keep_capabilities(true).at(stage)?;
     }
-
-    // 11. Capabilities and related flags.
-    if spec.changes_capabilities() {
-        set_capabilities(spec).at(ExecStage::SetCaps)?;
+    rustix::thread::set_thread_groups(&creds.groups).at(stage)?;
+    if let Some(gid) = creds.gid {
+        rustix::thread::set_thread_res_gid(gid, gid, gid).at(stage)?;
     }
-    if spec.no_new_privs {
-        rustix::thread::set_no_new_privs(true).at(ExecStage::SetCaps)?;
-    }
-
-    // 12a. Signals: the daemon ignores some (SIGPIPE) and blocks the ones it reads through a
-    //      signalfd; the command must start with default dispositions and an open mask.
-    reset_signals(spec.masks_sigint())
+    rustix::thread::set_thread_res_uid(creds.uid, creds.uid, creds.uid).at(stage)
 }
 
 /// Step 6.
 fn setup_stdio(spec: &SpawnSpec, input: RawFd, output: RawFd) -> Result<(), Failure> {
-    let stage = ExecStage::SetupStdio;
     match &spec.stdio {
-        PreparedStdio::Console(console) => {
-            if console.exclusive {
-                take_terminal()?;
-            } else if spec.new_process_group {
-                rustix::process::setpgid(None, None).at(stage)?;
-            }
-            // The daemon's own descriptors 0-2 are the console; make sure they survive exec
-            // (and that they are open at all).
-            for raw in 0..3 {
-                rustix::io::fcntl_setfd(fd(raw), rustix::io::FdFlags::empty()).at(stage)?;
-            }
-        }
+        PreparedStdio::Console(console) => console_stdio(spec, console.exclusive),
         PreparedStdio::Detached {
             input: stdin,
             output: stdout,
+        } => detached_stdio(spec, *stdin, stdout, input, output),
+    }
+}
+
+/// Step 6 for a console service: the terminal's foreground (`exclusive`) or a process group
+/// of its own, and the daemon's descriptors 0-2.
+fn console_stdio(spec: &SpawnSpec, exclusive: bool) -> Result<(), Failure> {
+    let stage = ExecStage::SetupStdio;
+    if exclusive {
+        take_terminal()?;
+    } else if spec.new_process_group {
+        rustix::process::setpgid(None, None).at(stage)?;
+    }
+    // The daemon's own descriptors 0-2 are the console; make sure they survive exec (and that
+    // they are open at all).
+    for raw in 0..3 {
+        rustix::io::fcntl_setfd(fd(raw), rustix::io::FdFlags::empty()).at(stage)?;
+    }
+    Ok(())
+}
+
+/// Step 6 for a service detached from the console: a session of its own, then `/dev/null`,
+/// the pipes or the log file on descriptors 0-2.
+fn detached_stdio(
+    spec: &SpawnSpec,
+    stdin: Input,
+    stdout: &PreparedOutput,
+    input: RawFd,
+    output: RawFd,
+) -> Result<(), Failure> {
+    let stage = ExecStage::SetupStdio;
+    if spec.new_process_group {
+        rustix::process::setsid().at(stage)?;
+    }
+    let need_null = stdin == Input::Null || *stdout == PreparedOutput::Null;
+    let null = if need_null {
+        rustix::fs::open(
+            c"/dev/null",
+            OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+        .at(stage)?
+        .into_raw_fd()
+    } else {
+        -1
+    };
+    match stdin {
+        Input::Null => place(null, 0, stage)?,
+        Input::Pipe => place(input, 0, stage)?,
+    }
+    match stdout {
+        PreparedOutput::Null => {
+            place(null, 1, stage)?;
+            place(null, 2, stage)?;
+        }
+        PreparedOutput::Pipe => {
+            place(output, 1, stage)?;
+            place(output, 2, stage)?;
+        }
+        PreparedOutput::Logfile {
+            path,
+            mode,
+            uid,
+            gid,
         } => {
-            if spec.new_process_group {
-                rustix::process::setsid().at(stage)?;
-            }
-            let need_null = *stdin == Input::Null || *stdout == PreparedOutput::Null;
-            let null = if need_null {
-                rustix::fs::open(
-                    c"/dev/null",
-                    OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY,
-                    Mode::empty(),
-                )
-                .at(stage)?
-                .into_raw_fd()
-            } else {
-                -1
-            };
-            match stdin {
-                Input::Null => place(null, 0, stage)?,
-                Input::Pipe => place(input, 0, stage)?,
-            }
-            match stdout {
-                PreparedOutput::Null => {
-                    place(null, 1, stage)?;
-                    place(null, 2, stage)?;
-                }
-                PreparedOutput::Pipe => {
-                    place(output, 1, stage)?;
-                    place(output, 2, stage)?;
-                }
-                PreparedOutput::Logfile {
-                    path,
-                    mode,
-                    uid,
-                    gid,
-                } => {
-                    let log = ExecStage::OpenLogfile;
-                    // The file is opened with the daemon's privileges, and its owner and mode
-                    // are changed next: a symbolic link planted at the path must not redirect
-                    // that to another file (O_NOFOLLOW: the open fails with ELOOP). The open
-                    // must not wait either: the daemon is suspended until this child execs
-                    // (CLONE_VFORK), and opening a FIFO without a reader would block for good
-                    // (O_NONBLOCK: ENXIO instead; cleared again below for the service).
-                    let file = rustix::fs::open(
-                        path.as_c_str(),
-                        OFlags::WRONLY
-                            | OFlags::APPEND
-                            | OFlags::CREATE
-                            | OFlags::CLOEXEC
-                            | OFlags::NOCTTY
-                            | OFlags::NOFOLLOW
-                            | OFlags::NONBLOCK,
-                        Mode::from_raw_mode(*mode),
-                    )
-                    .at(log)?;
-                    let flags = rustix::fs::fcntl_getfl(&file).at(log)?;
-                    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK).at(log)?;
-                    // Owner first: a change of owner clears set-id bits, which the mode
-                    // then restores.
-                    if uid.is_some() || gid.is_some() {
-                        rustix::fs::fchown(
-                            &file,
-                            uid.map(rustix::fs::Uid::from_raw_unchecked),
-                            gid.map(rustix::fs::Gid::from_raw_unchecked),
-                        )
-                        .at(log)?;
-                    }
-                    // The mode given at creation is reduced by the umask, and an existing
-                    // file keeps its old one: set it explicitly.
-                    rustix::fs::fchmod(&file, Mode::from_raw_mode(*mode)).at(log)?;
-                    let raw = file.into_raw_fd();
-                    place(raw, 1, log)?;
-                    place(raw, 2, log)?;
-                    if raw > 2 {
-                        // SAFETY: `raw` is the log file's temporary descriptor, ours to close.
-                        unsafe { libc::close(raw) };
-                    }
-                }
-            }
-            if null > 2 {
-                // SAFETY: `null` is the temporary /dev/null descriptor, ours to close.
-                unsafe { libc::close(null) };
+            let log = ExecStage::OpenLogfile;
+            let raw = open_log_file(path, *mode, *uid, *gid)?;
+            place(raw, 1, log)?;
+            place(raw, 2, log)?;
+            if raw > 2 {
+                // SAFETY: `raw` is the log file's temporary descriptor, ours to close.
+                unsafe { libc::close(raw) };
             }
         }
     }
+    if null > 2 {
+        // SAFETY: `null` is the temporary /dev/null descriptor, ours to close.
+        unsafe { libc::close(null) };
+    }
     Ok(())
+}
+
+/// Opens the log file for a service's output, with its owner and mode set: the descriptor
+/// (close-on-exec, blocking).
+fn open_log_file(
+    path: &CStr,
+    mode: u32,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> Result<RawFd, Failure> {
+    let log = ExecStage::OpenLogfile;
+    // The file is opened with the daemon's privileges, and its owner and mode are changed
+    // next: a symbolic link planted at the path must not redirect that to another file
+    // (O_NOFOLLOW: the open fails with ELOOP). The open must not wait either: the daemon is
+    // suspended until this child execs (CLONE_VFORK), and opening a FIFO without a reader
+    // would block for good (O_NONBLOCK: ENXIO instead; cleared again below for the service).
+    let file = rustix::fs::open(
+        path,
+        OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::CLOEXEC
+            | OFlags::NOCTTY
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK,
+        Mode::from_raw_mode(mode),
+    )
+    .at(log)?;
+    let flags = rustix::fs::fcntl_getfl(&file).at(log)?;
+    rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK).at(log)?;
+    // Owner first: a change of owner clears set-id bits, which the mode then restores.
+    if uid.is_some() || gid.is_some() {
+        rustix::fs::fchown(
+            &file,
+            uid.map(rustix::fs::Uid::from_raw_unchecked),
+            gid.map(rustix::fs::Gid::from_raw_unchecked),
+        )
+        .at(log)?;
+    }
+    // The mode given at creation is reduced by the umask, and an existing file keeps its old
+    // one: set it explicitly.
+    rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).at(log)?;
+    Ok(file.into_raw_fd())
 }
 
 /// The id of the child's session, as the kernel reports it: 0 when the session's leader is
@@ -621,18 +679,11 @@ fn reset_signals(mask_sigint: bool) -> Result<(), Failure> {
             return Err((ExecStage::DoExec, last_errno()));
         }
     }
-    // SAFETY: a zeroed sigset_t is a valid argument for sigemptyset.
-    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: `set` is a valid sigset_t; SIGINT is a valid signal.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        if mask_sigint {
-            libc::sigaddset(&mut set, libc::SIGINT);
-        }
+    let mut set = SignalSet::empty();
+    if mask_sigint {
+        set.add(libc::SIGINT);
     }
-    // SAFETY: valid set, no old set wanted.
-    let rc = unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut()) };
-    check(rc, ExecStage::DoExec).map(drop)
+    signal::set_mask(&set).map_err(|e| (ExecStage::DoExec, e.raw_os_error().unwrap_or(0)))
 }
 
 /// Step 12b: `execve`, searching `PATH` when the program has no slash. Returns only on
@@ -715,6 +766,112 @@ fn join_path(out: &mut [u8], dir: &[u8], name: &[u8]) -> Option<usize> {
         .copy_from_slice(name);
     *out.get_mut(total)? = 0;
     Some(total)
+}
+
+// Starting the child.
+
+/// The stack of a child started with `CLONE_VM`: it runs only until `execve` or `_exit`, while
+/// the launching thread is suspended (`CLONE_VFORK`), so one stack serves every launch, taken
+/// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
+/// ever become resident.
+#[cfg(target_os = "linux")]
+#[repr(C, align(4096))]
+struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
+
+#[cfg(target_os = "linux")]
+const CHILD_STACK_LEN: usize = 256 * 1024;
+
+// SAFETY: the stack is only used by a child while CHILD_STACK_LOCK is held by its launcher,
+// and only touched otherwise (by `release_child_stack`) under the lock too.
+#[cfg(target_os = "linux")]
+unsafe impl Sync for ChildStack {}
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHILD_STACK_LEN]));
+
+#[cfg(target_os = "linux")]
+static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Gives the pages the children touched on the child stack back to the system (they are
+/// zero pages again at the next launch). A no-op where launches do not use it.
+pub fn release_child_stack() {
+    #[cfg(target_os = "linux")]
+    {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // SAFETY: the stack is page-aligned and a whole number of pages; no child runs on it
+        // while the lock is held, and its contents are dead between launches.
+        unsafe {
+            libc::madvise(
+                CHILD_STACK.0.get().cast(),
+                CHILD_STACK_LEN,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the plan `start` passed, alive on the suspended launcher's stack.
+    let plan = unsafe { &*arg.cast::<ChildPlan<'_>>() };
+    // SAFETY: this is the child, just after clone, with the plan the parent prepared.
+    unsafe { run(plan) }
+}
+
+/// Starts the child process running [`run`]`(plan)`; returns its pid.
+///
+/// On Linux the child shares the daemon's memory until it execs (`clone` with `CLONE_VM |
+/// CLONE_VFORK`, as `posix_spawn` does): nothing is copied, so a launch costs the same however
+/// large the daemon is, and the child's `execve` has no copied address space to tear down.
+/// The child only writes to its own stack, the `LISTEN_PID` buffer and its status pipe, runs
+/// with every signal blocked and with its own signal dispositions (no `CLONE_SIGHAND`), and
+/// ends in `execve` or `_exit`. Elsewhere it is a plain `fork`.
+pub(super) fn start(plan: &ChildPlan<'_>) -> Result<dinit_core::Pid, Errno> {
+    #[cfg(target_os = "linux")]
+    let pid = {
+        let _guard = CHILD_STACK_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = CHILD_STACK.0.get().cast::<u8>();
+        // The top of the stack, 16-byte aligned as the ABI wants.
+        let top = base.wrapping_add(CHILD_STACK_LEN);
+        let top = top.wrapping_sub(top as usize % 16);
+        // SAFETY: the child entry never returns; the stack is ours under the lock; the plan
+        // outlives the call, since CLONE_VFORK suspends this thread until the child has
+        // exec'd or exited.
+        unsafe {
+            libc::clone(
+                child_entry,
+                top.cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                core::ptr::from_ref(plan).cast_mut().cast(),
+            )
+        }
+    };
+    #[cfg(not(target_os = "linux"))]
+    let pid = {
+        // SAFETY: after fork the child runs only `run`, which is async-signal-safe and never
+        // returns.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: we are the child, just after fork, with the plan the parent prepared.
+            unsafe { run(plan) }
+        }
+        pid
+    };
+    if pid < 0 {
+        // rustix only represents errno values 1 to 4095.
+        let errno = last_errno();
+        let errno = if (1..4096).contains(&errno) {
+            errno
+        } else {
+            libc::EIO
+        };
+        return Err(Errno::from_raw_os_error(errno));
+    }
+    Ok(pid)
 }
 
 #[cfg(test)]

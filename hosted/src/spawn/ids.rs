@@ -14,6 +14,8 @@
 use core::fmt;
 use std::ffi::{CStr, CString};
 
+use crate::sys;
+
 /// The identity a child takes on (`run-as`), or the owner of a file (`logfile-uid`).
 #[derive(Clone, PartialEq, Eq, Debug, Default, Hash)]
 pub struct Credentials {
@@ -86,9 +88,7 @@ fn c_name(text: &str) -> Result<CString, IdError> {
 
 /// The starting buffer size for the `get*_r` functions.
 fn initial_buffer_len(which: libc::c_int) -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let hint = unsafe { libc::sysconf(which) };
-    usize::try_from(hint)
+    usize::try_from(sys::db::sysconf(which))
         .ok()
         .filter(|&n| n > 0)
         .unwrap_or(1024)
@@ -113,12 +113,9 @@ fn passwd_by_name(name: &CStr, shown: &str) -> Result<Option<(u32, u32)>, IdErro
 
 /// The supplementary groups of user `name` whose primary group is `gid`.
 fn group_list(name: &CStr, gid: u32, shown: &str) -> Result<Vec<u32>, IdError> {
-    let mut groups: Vec<libc::gid_t> = vec![0; 32];
+    let mut groups: Vec<u32> = vec![0; 32];
     for _ in 0..8 {
-        let mut count = libc::c_int::try_from(groups.len()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: the name is NUL-terminated; `groups` has room for `count` entries, and
-        // getgrouplist writes at most that many.
-        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
+        let (rc, count) = sys::db::group_list(name, gid, &mut groups);
         let wanted = usize::try_from(count).unwrap_or(0);
         if rc >= 0 {
             groups.truncate(wanted);
@@ -170,25 +167,13 @@ pub fn resolve_group(text: &str) -> Result<u32, IdError> {
     let name = c_name(text)?;
     let mut buffer = vec![0u8; initial_buffer_len(libc::_SC_GETGR_R_SIZE_MAX)];
     loop {
-        // SAFETY: group is plain old data, overwritten by getgrnam_r.
-        let mut entry: libc::group = unsafe { core::mem::zeroed() };
-        let mut result: *mut libc::group = core::ptr::null_mut();
-        // SAFETY: as in `passwd_by_name`.
-        let rc = unsafe {
-            libc::getgrnam_r(
-                name.as_ptr(),
-                &mut entry,
-                buffer.as_mut_ptr().cast(),
-                buffer.len(),
-                &mut result,
-            )
-        };
+        let (rc, gid) = sys::db::group_id(&name, &mut buffer);
         if rc == libc::ERANGE && buffer.len() < MAX_BUFFER_LEN {
             buffer.resize(buffer.len().saturating_mul(2), 0);
             continue;
         }
-        if rc == 0 && !result.is_null() {
-            return Ok(entry.gr_gid);
+        if let (0, Some(gid)) = (rc, gid) {
+            return Ok(gid);
         }
         if means_not_found(rc) {
             return Err(IdError::NoSuchGroup(text.to_owned()));

@@ -49,6 +49,9 @@
 
 mod caps;
 mod cgroup;
+// Everything between clone/fork and execve: raw system calls on numbers and pointers prepared
+// by the parent, where nothing may allocate or lock (each unsafe block says why it is sound).
+#[allow(unsafe_code)]
 mod child;
 mod ids;
 mod reserve;
@@ -60,11 +63,14 @@ use core::fmt;
 use core::ptr;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+use crate::sys::signal::{self, SignalSet};
+
 use rustix::io::Errno;
 use rustix::pipe::{pipe_with, PipeFlags};
 
 pub use caps::{capability_from_name, capability_name, Iab, IabError, Securebits, MAX_CAPABILITY};
 pub use cgroup::{own_cgroup, own_cgroup_from, resolve_cgroup_path, CGROUP_ROOT};
+pub use child::release_child_stack;
 pub use ids::{resolve_group, resolve_user, Credentials, IdError};
 pub use spec::{
     Console, Input, Ioprio, LaunchBuffers, Limit, Logfile, Output, ReadyNotification, Resource,
@@ -361,117 +367,9 @@ fn fill_vectors<E: AsRef<CStr>>(
 
 /// Forks with every signal blocked (so that no handler of the daemon runs in the child, and
 /// the child can take the terminal without SIGTTOU), runs the child, and restores the mask.
-/// The stack of a child started with `CLONE_VM`: it runs only until `execve` or `_exit`, while
-/// the launching thread is suspended (`CLONE_VFORK`), so one stack serves every launch, taken
-/// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
-/// ever become resident.
-#[cfg(target_os = "linux")]
-#[repr(C, align(4096))]
-struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
-
-#[cfg(target_os = "linux")]
-const CHILD_STACK_LEN: usize = 256 * 1024;
-
-// SAFETY: the stack is only used by a child while CHILD_STACK_LOCK is held by its launcher.
-#[cfg(target_os = "linux")]
-unsafe impl Sync for ChildStack {}
-
-#[cfg(target_os = "linux")]
-static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHILD_STACK_LEN]));
-
-#[cfg(target_os = "linux")]
-static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Gives the pages the children touched on the child stack back to the system (they are
-/// zero pages again at the next launch). A no-op where launches do not use it.
-pub fn release_child_stack() {
-    #[cfg(target_os = "linux")]
-    {
-        let _guard = CHILD_STACK_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // SAFETY: the stack is page-aligned and a whole number of pages; no child runs on it
-        // while the lock is held, and its contents are dead between launches.
-        unsafe {
-            libc::madvise(
-                CHILD_STACK.0.get().cast(),
-                CHILD_STACK_LEN,
-                libc::MADV_DONTNEED,
-            );
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` is the plan `start_child` passed, alive on the suspended launcher's stack.
-    unsafe { child::run(&*arg.cast::<child::ChildPlan<'_>>()) }
-}
-
-/// Starts the child process running `child::run(plan)`; returns its pid, or -1 with errno set.
-///
-/// On Linux the child shares the daemon's memory until it execs (`clone` with `CLONE_VM |
-/// CLONE_VFORK`, as `posix_spawn` does): nothing is copied, so a launch costs the same however
-/// large the daemon is, and the child's `execve` has no copied address space to tear down.
-/// The child only writes to its own stack, the `LISTEN_PID` buffer and its status pipe, runs
-/// with every signal blocked and with its own signal dispositions (no `CLONE_SIGHAND`), and
-/// ends in `execve` or `_exit`. Elsewhere it is a plain `fork`.
-fn start_child(plan: &child::ChildPlan<'_>) -> libc::pid_t {
-    #[cfg(target_os = "linux")]
-    {
-        let _guard = CHILD_STACK_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let base = CHILD_STACK.0.get().cast::<u8>();
-        // The top of the stack, 16-byte aligned as the ABI wants.
-        let top = base.wrapping_add(CHILD_STACK_LEN);
-        let top = top.wrapping_sub(top as usize % 16);
-        // SAFETY: the child entry never returns; the stack is ours under the lock; the plan
-        // outlives the call, since CLONE_VFORK suspends this thread until the child has
-        // exec'd or exited.
-        unsafe {
-            libc::clone(
-                child_entry,
-                top.cast(),
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                core::ptr::from_ref(plan).cast_mut().cast(),
-            )
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        // SAFETY: after fork the child runs only `child::run`, which is async-signal-safe and
-        // never returns.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: we are the child, just after fork, with the plan the parent prepared.
-            unsafe { child::run(plan) }
-        }
-        pid
-    }
-}
-
 fn fork_child(plan: &child::ChildPlan<'_>) -> Result<dinit_core::Pid, SpawnError> {
-    // SAFETY: zeroed sigset_t values are valid arguments for sigfillset/pthread_sigmask.
-    let mut all: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: as above.
-    let mut saved: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: valid sets.
-    unsafe {
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
-    }
-    let pid = start_child(plan);
-    // Read before pthread_sigmask, which may change errno.
-    let fork_errno = std::io::Error::last_os_error().raw_os_error();
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &saved, ptr::null_mut()) };
-    if pid < 0 {
-        // rustix only represents errno values 1 to 4095.
-        let errno = fork_errno
-            .filter(|e| (1..4096).contains(e))
-            .unwrap_or(libc::EIO);
-        return Err(SpawnError::Fork(Errno::from_raw_os_error(errno)));
-    }
-    Ok(pid)
+    let saved = signal::set_thread_mask(&SignalSet::full());
+    let started = child::start(plan);
+    signal::set_thread_mask(&saved);
+    started.map_err(SpawnError::Fork)
 }

@@ -11,16 +11,17 @@
 //! reserve is topped up at the next launch, as far as free descriptors allow. Opening and
 //! closing descriptors allocates no memory.
 
-use core::sync::atomic::{AtomicI32, Ordering};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use rustix::fs::{Mode, OFlags};
+
+use crate::sys::fd::FdSlot;
 
 /// How many descriptors are kept in reserve.
 pub(super) const RESERVE: usize = 4;
 
-/// The reserve between launches (-1: empty slot).
-static SLOTS: [AtomicI32; RESERVE] = [const { AtomicI32::new(-1) }; RESERVE];
+/// The reserve between launches.
+static SLOTS: [FdSlot; RESERVE] = [const { FdSlot::new() }; RESERVE];
 
 /// The reserve, held by one launch; it goes back when dropped.
 pub(super) struct Reserve {
@@ -33,19 +34,14 @@ impl Reserve {
     pub(super) fn take() -> Reserve {
         let mut fds = [const { None }; RESERVE];
         for (slot, fd) in SLOTS.iter().zip(fds.iter_mut()) {
-            let raw = slot.swap(-1, Ordering::AcqRel);
-            *fd = if raw >= 0 {
-                // SAFETY: the slot held this descriptor, opened below and owned by nobody
-                // else; swapping -1 in made it ours.
-                Some(unsafe { OwnedFd::from_raw_fd(raw) })
-            } else {
+            *fd = slot.take().or_else(|| {
                 rustix::fs::open(
                     c"/dev/null",
                     OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
                     Mode::empty(),
                 )
                 .ok()
-            };
+            });
         }
         Reserve { fds }
     }
@@ -73,15 +69,9 @@ impl Drop for Reserve {
     fn drop(&mut self) {
         for (slot, fd) in SLOTS.iter().zip(self.fds.iter_mut()) {
             if let Some(fd) = fd.take() {
-                let raw = fd.into_raw_fd();
-                if slot
-                    .compare_exchange(-1, raw, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
-                {
-                    // Another launch refilled this slot meanwhile: this one is surplus.
-                    // SAFETY: `raw` came from an OwnedFd just given up.
-                    drop(unsafe { OwnedFd::from_raw_fd(raw) });
-                }
+                // Another launch refilled this slot meanwhile: this one is surplus, and
+                // closed.
+                drop(slot.put(fd));
             }
         }
     }

@@ -10,9 +10,9 @@
 //! `LISTEN_PID=` text the child completes), with their capacity reserved up front, so that the
 //! launch itself never allocates.
 
+use core::cell::Cell;
 use core::ffi::c_char;
 use core::fmt;
-use core::ptr::NonNull;
 use std::ffi::{CStr, CString};
 
 use super::caps::{Iab, Securebits};
@@ -424,100 +424,97 @@ pub(super) fn variable_name(entry: &[u8]) -> &[u8] {
     entry.get(..end).unwrap_or(entry)
 }
 
-impl SpawnSpec {
-    /// Validates `config` and prepares it for launching.
-    pub fn new(config: &SpawnConfig) -> Result<SpawnSpec, SpecError> {
-        let program = config.command.first().ok_or(SpecError::EmptyCommand)?;
-        if program.is_empty() {
-            return Err(SpecError::EmptyCommand);
+/// The command's words, each followed by a NUL, in a buffer with room for the working
+/// directory after them.
+fn command_strings(config: &SpawnConfig) -> Result<Vec<u8>, SpecError> {
+    let program = config.command.first().ok_or(SpecError::EmptyCommand)?;
+    if program.is_empty() {
+        return Err(SpecError::EmptyCommand);
+    }
+    let mut strings = Vec::with_capacity(
+        config
+            .command
+            .iter()
+            .chain(config.working_dir.as_ref())
+            .map(|w| w.len().saturating_add(1))
+            .sum(),
+    );
+    for word in &config.command {
+        if word.contains(&0) {
+            return Err(SpecError::NulByte("the command"));
         }
-        let mut strings = Vec::with_capacity(
-            config
-                .command
-                .iter()
-                .chain(config.working_dir.as_ref())
-                .map(|w| w.len().saturating_add(1))
-                .sum(),
-        );
-        for word in &config.command {
-            if word.contains(&0) {
-                return Err(SpecError::NulByte("the command"));
-            }
-            strings.extend_from_slice(word);
-            strings.push(0);
-        }
-        let argc = config.command.len();
+        strings.extend_from_slice(word);
+        strings.push(0);
+    }
+    Ok(strings)
+}
 
-        let fds = plan_fds(config)?;
-
-        // The spawner's own variables, which override any of the same name.
-        let mut own: Vec<CString> = Vec::new();
-        let mut own_names: Vec<&[u8]> = Vec::new();
-        if let Some((fd, true)) = fds.notify {
-            if let Some(ReadyNotification::PipeVar(name)) = &config.ready_notification {
-                own.push(variable(name, fd.to_string().as_bytes())?);
-                own_names.push(name);
-            }
+/// The service's own environment entries: its variables (the last of a name wins), then the
+/// spawner's own (`pipevar`, `LISTEN_FDS`, `DINIT_CS_FD`), which take precedence.
+fn prepare_env(config: &SpawnConfig, fds: &FdPlan) -> Result<Vec<CString>, SpecError> {
+    let mut own: Vec<CString> = Vec::new();
+    let mut own_names: Vec<&[u8]> = Vec::new();
+    if let Some((fd, true)) = fds.notify {
+        if let Some(ReadyNotification::PipeVar(name)) = &config.ready_notification {
+            own.push(variable(name, fd.to_string().as_bytes())?);
+            own_names.push(name);
         }
-        if fds.activation {
-            own.push(variable(b"LISTEN_FDS", b"1")?);
-            own_names.push(b"LISTEN_FDS");
-            own_names.push(variable_name(LISTEN_PID_PREFIX));
+    }
+    if fds.activation {
+        own.push(variable(b"LISTEN_FDS", b"1")?);
+        own_names.push(b"LISTEN_FDS");
+        own_names.push(variable_name(LISTEN_PID_PREFIX));
+    }
+    if let Some(fd) = fds.control {
+        own.push(variable(b"DINIT_CS_FD", fd.to_string().as_bytes())?);
+        own_names.push(b"DINIT_CS_FD");
+    }
+    let mut env: Vec<CString> = Vec::with_capacity(config.env.len().saturating_add(own.len()));
+    for (i, (name, value)) in config.env.iter().enumerate() {
+        let entry = variable(name, value)?;
+        let later = config.env.get(i.saturating_add(1)..).unwrap_or(&[]);
+        let overridden =
+            later.iter().any(|(n, _)| n == name) || own_names.contains(&name.as_slice());
+        if !overridden {
+            env.push(entry);
         }
-        if let Some(fd) = fds.control {
-            own.push(variable(b"DINIT_CS_FD", fd.to_string().as_bytes())?);
-            own_names.push(b"DINIT_CS_FD");
-        }
+    }
+    env.extend(own);
+    Ok(env)
+}
 
-        // Service variables: the last of a name wins; the spawner's own take precedence.
-        let mut env: Vec<CString> = Vec::with_capacity(config.env.len().saturating_add(own.len()));
-        for (i, (name, value)) in config.env.iter().enumerate() {
-            let entry = variable(name, value)?;
-            let later = config.env.get(i.saturating_add(1)..).unwrap_or(&[]);
-            let overridden =
-                later.iter().any(|(n, _)| n == name) || own_names.contains(&name.as_slice());
-            if !overridden {
-                env.push(entry);
-            }
-        }
-        env.extend(own);
-
-        let has_working_dir = match &config.working_dir {
-            Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("working-dir")),
-            Some(dir) if dir.contains(&0) => return Err(SpecError::NulByte("working-dir")),
-            Some(dir) => {
-                strings.extend_from_slice(dir);
-                strings.push(0);
-                true
-            }
-            None => false,
-        };
-
-        let stdio = match &config.stdio {
-            Stdio::Console(console) => PreparedStdio::Console(*console),
-            Stdio::Detached { input, output } => PreparedStdio::Detached {
-                input: *input,
-                output: match output {
-                    Output::Null => PreparedOutput::Null,
-                    Output::Pipe => PreparedOutput::Pipe,
-                    Output::Logfile(log) => {
-                        if log.path.is_empty() {
-                            return Err(SpecError::EmptyPath("logfile"));
-                        }
-                        if log.mode & !0o7777 != 0 {
-                            return Err(SpecError::BadMode(log.mode));
-                        }
-                        PreparedOutput::Logfile {
-                            path: c_string(&log.path, "logfile")?,
-                            mode: log.mode,
-                            uid: log.uid,
-                            gid: log.gid,
-                        }
+/// The standard descriptors as the child sets them up: a log file checked and in C form.
+fn prepare_stdio(stdio: &Stdio) -> Result<PreparedStdio, SpecError> {
+    Ok(match stdio {
+        Stdio::Console(console) => PreparedStdio::Console(*console),
+        Stdio::Detached { input, output } => PreparedStdio::Detached {
+            input: *input,
+            output: match output {
+                Output::Null => PreparedOutput::Null,
+                Output::Pipe => PreparedOutput::Pipe,
+                Output::Logfile(log) => {
+                    if log.path.is_empty() {
+                        return Err(SpecError::EmptyPath("logfile"));
                     }
-                },
+                    if log.mode & !0o7777 != 0 {
+                        return Err(SpecError::BadMode(log.mode));
+                    }
+                    PreparedOutput::Logfile {
+                        path: c_string(&log.path, "logfile")?,
+                        mode: log.mode,
+                        uid: log.uid,
+                        gid: log.gid,
+                    }
+                }
             },
-        };
+        },
+    })
+}
 
+impl SpecExtra {
+    /// The settings most services leave unset, checked and in the form the child uses: the
+    /// cgroup's `cgroup.procs`, priorities as text, credentials in rustix's types.
+    fn prepare(config: &SpawnConfig) -> Result<SpecExtra, SpecError> {
         let cgroup_procs = match &config.cgroup {
             Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("run-in-cgroup")),
             Some(dir) => {
@@ -530,7 +527,6 @@ impl SpawnSpec {
             }
             None => None,
         };
-
         let nice = config.nice.map(|n| {
             let clamped = n.clamp(-20, 19);
             (clamped, clamped.to_string().into_bytes())
@@ -555,8 +551,7 @@ impl SpawnSpec {
                 .map(|&g| rustix::process::Gid::from_raw_unchecked(g))
                 .collect(),
         });
-
-        let extra = SpecExtra {
+        Ok(SpecExtra {
             hidden_base_env: config.hidden_base_env.clone(),
             cgroup_procs,
             rlimits: config.rlimits.clone(),
@@ -566,7 +561,29 @@ impl SpawnSpec {
             run_as,
             capabilities: config.capabilities,
             securebits: config.securebits,
+        })
+    }
+}
+
+impl SpawnSpec {
+    /// Validates `config` and prepares it for launching.
+    pub fn new(config: &SpawnConfig) -> Result<SpawnSpec, SpecError> {
+        let mut strings = command_strings(config)?;
+        let argc = config.command.len();
+        let fds = plan_fds(config)?;
+        let env = prepare_env(config, &fds)?;
+        let has_working_dir = match &config.working_dir {
+            Some(dir) if dir.is_empty() => return Err(SpecError::EmptyPath("working-dir")),
+            Some(dir) if dir.contains(&0) => return Err(SpecError::NulByte("working-dir")),
+            Some(dir) => {
+                strings.extend_from_slice(dir);
+                strings.push(0);
+                true
+            }
+            None => false,
         };
+        let stdio = prepare_stdio(&config.stdio)?;
+        let extra = SpecExtra::prepare(config)?;
         Ok(SpawnSpec {
             strings: strings.into_boxed_slice(),
             argc,
@@ -735,18 +752,11 @@ fn plan_fds(config: &SpawnConfig) -> Result<FdPlan, SpecError> {
 pub struct LaunchBuffers {
     pub(super) argv: Vec<*const c_char>,
     pub(super) envp: Vec<*const c_char>,
-    /// `LISTEN_PID=` followed by room for the pid the child writes: a heap buffer of
-    /// `LISTEN_PID_LEN` bytes owned by this struct and only ever accessed through this pointer
-    /// (the parent writes the prefix, `envp` points to it, the child writes its pid).
-    listen_pid: NonNull<u8>,
-}
-
-impl Drop for LaunchBuffers {
-    fn drop(&mut self) {
-        // SAFETY: `listen_pid` came from `Box::into_raw` of a `[u8; LISTEN_PID_LEN]` in `new`
-        // and is freed only here.
-        drop(unsafe { Box::from_raw(self.listen_pid.as_ptr().cast::<[u8; LISTEN_PID_LEN]>()) });
-    }
+    /// `LISTEN_PID=` followed by room for the pid the child writes: the parent writes the
+    /// prefix, `envp` points to it, the child (which shares this memory until it execs) writes
+    /// its pid through a pointer. Cells, because that pointer is derived from a shared
+    /// reference; on the heap, so that it stays put while the buffers move.
+    listen_pid: Box<[Cell<u8>; LISTEN_PID_LEN]>,
 }
 
 impl LaunchBuffers {
@@ -765,7 +775,7 @@ impl LaunchBuffers {
         LaunchBuffers {
             argv: Vec::new(),
             envp: Vec::new(),
-            listen_pid: NonNull::from(Box::leak(Box::new([0u8; LISTEN_PID_LEN]))).cast(),
+            listen_pid: Box::new([const { Cell::new(0) }; LISTEN_PID_LEN]),
         }
     }
 
@@ -781,24 +791,21 @@ impl LaunchBuffers {
 
     /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), for the child.
     pub(super) fn listen_pid_buffer(&self) -> *mut u8 {
-        self.listen_pid.as_ptr()
+        // A pointer to the cells' contents, which their owner allows to be written through
+        // (as `Cell::as_ptr` does for one).
+        self.listen_pid.as_ptr().cast::<u8>().cast_mut()
     }
 
     /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), with the prefix written and the
     /// text ended after it; the child completes it.
     pub(super) fn listen_pid_entry(&mut self) -> *mut u8 {
-        let entry = self.listen_pid.as_ptr();
-        // SAFETY: the buffer is LISTEN_PID_LEN bytes, more than the prefix and a NUL, and
-        // only accessed through this pointer.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                LISTEN_PID_PREFIX.as_ptr(),
-                entry,
-                LISTEN_PID_PREFIX.len(),
-            );
-            *entry.add(LISTEN_PID_PREFIX.len()) = 0;
+        for (cell, &byte) in self.listen_pid.iter().zip(LISTEN_PID_PREFIX) {
+            cell.set(byte);
         }
-        entry
+        if let Some(end) = self.listen_pid.get(LISTEN_PID_PREFIX.len()) {
+            end.set(0);
+        }
+        self.listen_pid_buffer()
     }
 
     /// Makes room for `base_env_len` base environment entries at each launch of `spec` (for

@@ -222,19 +222,8 @@ impl Server for Daemon<'_> {
                 rustix::process::Pid::from_raw(pid).unwrap_or(rustix::process::Pid::INIT),
                 sig,
             ),
-            None => {
-                // Not a signal the platform knows: let the kernel decide (it answers EINVAL).
-                // SAFETY: kill(2) with a plain pid and number.
-                let rc = unsafe { libc::kill(pid, signal) };
-                if rc == 0 {
-                    Ok(())
-                } else {
-                    Err(
-                        rustix::io::Errno::from_io_error(&std::io::Error::last_os_error())
-                            .unwrap_or(rustix::io::Errno::PERM),
-                    )
-                }
-            }
+            // Not a signal the platform knows: let the kernel decide (it answers EINVAL).
+            None => crate::sys::kill_raw(pid, signal),
         };
         match result {
             Ok(()) => Ok(()),

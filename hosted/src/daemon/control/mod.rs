@@ -154,14 +154,13 @@ pub fn open_socket(path: &Path) -> Result<OwnedFd, SocketError> {
 /// otherwise (see [`Daemon::accept_connections`]). One per process, taken when connections are
 /// first accepted.
 mod spare {
-    use rustix::fd::{FromRawFd, IntoRawFd, OwnedFd};
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use crate::sys::fd::FdSlot;
 
-    static SPARE: AtomicI32 = AtomicI32::new(-1);
+    static SPARE: FdSlot = FdSlot::new();
 
     /// Takes the spare descriptor if it is not held.
     pub(super) fn reserve() {
-        if SPARE.load(Ordering::Relaxed) >= 0 {
+        if !SPARE.is_empty() {
             return;
         }
         if let Ok(fd) = rustix::fs::open(
@@ -169,27 +168,15 @@ mod spare {
             rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         ) {
-            let raw = fd.into_raw_fd();
-            if SPARE
-                .compare_exchange(-1, raw, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-            {
-                // SAFETY: `raw` was just taken from an OwnedFd and is not stored anywhere.
-                drop(unsafe { OwnedFd::from_raw_fd(raw) });
-            }
+            // Filled meanwhile by another daemon of this process (tests run several): this
+            // one is surplus, and closed.
+            drop(SPARE.put(fd));
         }
     }
 
     /// Closes the spare descriptor; false if none was held.
     pub(super) fn release() -> bool {
-        let raw = SPARE.swap(-1, Ordering::Relaxed);
-        if raw < 0 {
-            return false;
-        }
-        // SAFETY: the number came from an OwnedFd given up in `reserve`, and only this swap
-        // takes it back.
-        drop(unsafe { OwnedFd::from_raw_fd(raw) });
-        true
+        SPARE.take().is_some()
     }
 }
 

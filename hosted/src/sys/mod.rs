@@ -201,7 +201,14 @@ pub(crate) fn release_unused_stack() {
         if rustix::thread::gettid() != rustix::process::getpid() {
             return;
         }
-        let page = rustix::param::page_size();
+        // From the C library, which has it from the aux vector it was started with: rustix's
+        // page_size reads the aux vector again, through prctl(PR_GET_AUXV) (Linux 6.4 and
+        // later) or /proc/self/auxv, and panics when it can do neither, as for PID 1 in an
+        // initramfs on an older kernel before /proc is mounted (seen in the QEMU boots).
+        let page = usize::try_from(db::sysconf(libc::_SC_PAGESIZE))
+            .ok()
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096);
         let marker = 0u8;
         let here = core::hint::black_box(core::ptr::addr_of!(marker)) as usize;
         // The main thread's stack has a guard gap below it (a megabyte at least) that no

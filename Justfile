@@ -145,8 +145,8 @@ soak duration="10m":
 # The README's quick start on a fresh Debian 12 machine that has only a Rust toolchain: a
 # debootstrapped root (cached in target/fresh) gets this machine's rustup toolchain read-only and
 # `git archive HEAD` of this tree, and runs the quick-start lines in a chroot; passes when the demo
-# boots and powers off (scripts/fresh-check.sh; about 8 minutes). `just fresh-check all` runs
+# boots and powers off (scripts/fresh-check.sh; 4 to 8 minutes). `just fresh-check all` runs
 # `just test` there too. Needs root.
-[doc("The README's quick start on a fresh Debian 12 root (debootstrap, chroot); about 8 minutes")]
+[doc("The README's quick start on a fresh Debian 12 root (debootstrap, chroot); 4 to 8 minutes")]
 fresh-check mode="demo": (setup "fresh-check")
     scripts/fresh-check.sh {{mode}}

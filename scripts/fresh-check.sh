@@ -13,7 +13,7 @@
 #      /sys and /dev mounted (in a mount namespace of their own), with network access for
 #      crates.io and Debian's archive. Their output goes to target/fresh/quick-start.log.
 #
-# Needs root and debootstrap. Takes about 8 minutes on 2 cores (docs/DEVELOPING.md).
+# Needs root and debootstrap. Takes 4 to 8 minutes on 2 cores (docs/DEVELOPING.md).
 set -euo pipefail
 mode=${1:-demo}
 [[ $mode == demo || $mode == all ]] || { echo "usage: scripts/fresh-check.sh [demo|all]" >&2; exit 2; }

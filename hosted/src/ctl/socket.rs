@@ -16,7 +16,7 @@ use crate::paths::{default_socket_path, EnvLookup, InstanceKind, SYSTEM_SOCKET_P
 use dinit_core::desc::cnum;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -124,25 +124,12 @@ pub fn resolve_socket(
     }
 }
 
-/// Validates an inherited control connection and makes it blocking (PROTOCOL.md §2.5): the daemon
-/// creates both ends of the socket pair non-blocking, and a blocking client must clear
+/// Takes over an inherited control connection and makes it blocking (PROTOCOL.md §2.5): the
+/// daemon creates both ends of the socket pair non-blocking, and a blocking client must clear
 /// `O_NONBLOCK`. As the stock client does, a number that is not an open descriptor (or does
 /// not fit an `int`) yields descriptor 0.
-pub fn open_passed_fd(fd: i64) -> RawFd {
-    let Ok(fd) = RawFd::try_from(fd) else {
-        return 0;
-    };
-    // SAFETY: fcntl(F_GETFL) and fcntl(F_SETFL) only read and set file status flags; on a
-    // descriptor that is not open they fail with EBADF. No memory is involved.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags == -1 {
-        return 0;
-    }
-    if flags & libc::O_NONBLOCK != 0 {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) };
-    }
-    fd
+pub fn open_passed_fd(fd: i64) -> OwnedFd {
+    crate::sys::fd::adopt_inherited_connection(RawFd::try_from(fd).unwrap_or(-1))
 }
 
 /// Why [`open_socket`] failed.
@@ -159,13 +146,7 @@ pub struct ConnectError {
 /// Opens the connection chosen by [`resolve_socket`].
 pub fn open_socket(source: &SocketSource, kind: InstanceKind) -> Result<UnixStream, ConnectError> {
     match source {
-        SocketSource::PassedFd(n) => {
-            let fd = open_passed_fd(*n);
-            // SAFETY: the descriptor was inherited for this purpose (DINIT_CS_FD) and nothing
-            // else in this process owns it; the stream takes it over. (Descriptor 0 is the
-            // documented fallback of the stock client.)
-            Ok(unsafe { UnixStream::from_raw_fd(fd) })
-        }
+        SocketSource::PassedFd(n) => Ok(UnixStream::from(open_passed_fd(*n))),
         SocketSource::Path { path, from_option } => {
             UnixStream::connect(path).map_err(|error| ConnectError {
                 suggest_user_instance: kind == InstanceKind::User
@@ -283,17 +264,21 @@ mod tests {
 
     #[test]
     fn passed_fd_validation() {
-        // Not an open descriptor: the stock client's fallback is descriptor 0.
-        assert_eq!(open_passed_fd(987_654), 0);
-        assert_eq!(open_passed_fd(-1), 0);
-        assert_eq!(open_passed_fd(i64::MAX), 0);
-        // A non-blocking socket gets O_NONBLOCK cleared.
+        use std::os::fd::{IntoRawFd, OwnedFd};
+        // Not an open descriptor: the stock client's fallback is descriptor 0 (given back
+        // here rather than closed: it is the test's standard input).
+        let number = |fd: OwnedFd| fd.into_raw_fd();
+        assert_eq!(number(open_passed_fd(987_654)), 0);
+        assert_eq!(number(open_passed_fd(-1)), 0);
+        assert_eq!(number(open_passed_fd(i64::MAX)), 0);
+        // A non-blocking socket gets O_NONBLOCK cleared (the adopted descriptor owns it).
         let (a, _b) = UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
+        let fd = a.into_raw_fd();
+        let adopted = open_passed_fd(i64::from(fd));
+        let flags = rustix::fs::fcntl_getfl(&adopted).unwrap();
+        assert!(!flags.contains(rustix::fs::OFlags::NONBLOCK));
         use std::os::fd::AsRawFd;
-        let fd = a.as_raw_fd();
-        assert_eq!(open_passed_fd(i64::from(fd)), fd);
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        assert_eq!(flags & libc::O_NONBLOCK, 0);
+        assert_eq!(adopted.as_raw_fd(), fd);
     }
 }

@@ -106,6 +106,28 @@ pub(crate) fn hand_back_inherited(raw: RawFd, bytes: &[u8]) {
     }
 }
 
+/// Adopts the control connection a client inherited by number (`DINIT_CS_FD`), as the stock
+/// client does: in blocking mode (its `O_NONBLOCK` cleared), and descriptor 0 for a number
+/// that is not an open descriptor. The caller must not use the number otherwise: the
+/// returned descriptor owns it.
+pub(crate) fn adopt_inherited_connection(raw: RawFd) -> OwnedFd {
+    let raw = match borrow_inherited(raw).map(rustix::fs::fcntl_getfl) {
+        Some(Ok(flags)) => {
+            if flags.contains(rustix::fs::OFlags::NONBLOCK) {
+                if let Some(fd) = borrow_inherited(raw) {
+                    let _ = rustix::fs::fcntl_setfl(fd, flags - rustix::fs::OFlags::NONBLOCK);
+                }
+            }
+            raw
+        }
+        _ => 0,
+    };
+    // SAFETY: see `borrow_inherited`: the number was named (in the environment) for this
+    // purpose and nothing else in the process owns it; descriptor 0 is the stock client's
+    // documented fallback, which this client then owns too.
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
 #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
 /// One entry of a [`poll`] table: a descriptor number, the events waited for and the events
 /// reported.

@@ -111,16 +111,16 @@ pub(crate) fn hand_back_inherited(raw: RawFd, bytes: &[u8]) {
 /// that is not an open descriptor. The caller must not use the number otherwise: the
 /// returned descriptor owns it.
 pub(crate) fn adopt_inherited_connection(raw: RawFd) -> OwnedFd {
-    let raw = match borrow_inherited(raw).map(rustix::fs::fcntl_getfl) {
-        Some(Ok(flags)) => {
-            if flags.contains(rustix::fs::OFlags::NONBLOCK) {
-                if let Some(fd) = borrow_inherited(raw) {
-                    let _ = rustix::fs::fcntl_setfl(fd, flags - rustix::fs::OFlags::NONBLOCK);
-                }
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    let open = borrow_inherited(raw).and_then(|fd| Some((fd, fcntl_getfl(fd).ok()?)));
+    let raw = match open {
+        Some((fd, flags)) => {
+            if flags.contains(OFlags::NONBLOCK) {
+                let _ = fcntl_setfl(fd, flags - OFlags::NONBLOCK);
             }
             raw
         }
-        _ => 0,
+        None => 0,
     };
     // SAFETY: see `borrow_inherited`: the number was named (in the environment) for this
     // purpose and nothing else in the process owns it; descriptor 0 is the stock client's

@@ -19,6 +19,14 @@ enum UnknownHandle {
     Nak,
 }
 
+/// How a dependency change is answered: `ACK`, or (`ENABLE_SERVICE_V7`) the target's status
+/// with whether the dependency existed already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DepReply {
+    Ack,
+    TargetStatus,
+}
+
 /// Whether `FINDSERVICE` or `LOADSERVICE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lookup {
@@ -48,6 +56,7 @@ pub(super) fn status_block(
 impl Session {
     /// Handles one request.
     pub(super) fn dispatch<S: Server + ?Sized>(&mut self, request: &Request<'_>, s: &mut S) {
+        use DepReply::{Ack, TargetStatus};
         match *request {
             Request::QueryVersion => self.answer(s, &version()),
             Request::FindService { name } => self.find_or_load(s, name, Lookup::Find),
@@ -61,13 +70,15 @@ impl Session {
             Request::UnloadService { handle } => self.unload(s, handle),
             Request::ReloadService { handle } => self.reload(s, handle),
             Request::Shutdown { kind } => self.shutdown(s, kind),
-            Request::AddDep { kind, from, to } => self.dep(s, DepChange::Add, kind, from, to, 0),
-            Request::RemDep { kind, from, to } => self.dep(s, DepChange::Remove, kind, from, to, 0),
+            Request::AddDep { kind, from, to } => self.dep(s, DepChange::Add, kind, from, to, Ack),
+            Request::RemDep { kind, from, to } => {
+                self.dep(s, DepChange::Remove, kind, from, to, Ack)
+            }
             Request::EnableService { kind, from, to } => {
-                self.dep(s, DepChange::Enable, kind, from, to, 0)
+                self.dep(s, DepChange::Enable, kind, from, to, Ack)
             }
             Request::EnableServiceV7 { kind, from, to } => {
-                self.dep(s, DepChange::Enable, kind, from, to, 7)
+                self.dep(s, DepChange::Enable, kind, from, to, TargetStatus)
             }
             Request::QueryLoadMech => self.loader_mech(s),
             Request::QueryServiceName { handle } => self.service_name(s, handle),
@@ -227,7 +238,7 @@ impl Session {
         self.answer(s, &Reply::Ack);
     }
 
-    /// `ADDDEP`, `REMDEP`, `ENABLESERVICE` (`version` 7: answered with the target's status).
+    /// `ADDDEP`, `REMDEP`, `ENABLESERVICE`, `ENABLE_SERVICE_V7` (answered as `reply` says).
     fn dep<S: Server + ?Sized>(
         &mut self,
         s: &mut S,
@@ -235,7 +246,7 @@ impl Session {
         kind: DepKind,
         from: Handle,
         to: Handle,
-        version: u8,
+        reply: DepReply,
     ) {
         let Some(from) = self.named(s, from, UnknownHandle::BadRequest) else {
             return;
@@ -247,7 +258,7 @@ impl Session {
             return self.bad_request(s, Malformed::BadValue);
         }
         match s.change_dependency(change, kind, from, to) {
-            Ok(existed) if version == 7 => {
+            Ok(existed) if reply == DepReply::TargetStatus => {
                 let status = status_block(s.status(to), StatusFormat::Status30, s.mtime(to));
                 let reply = Reply::ServiceStatus {
                     dep_existed: existed,

@@ -363,6 +363,83 @@ fn orphans_are_reaped_and_sigterm_halts() {
 }
 
 #[test]
+fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
+    require_root!();
+    // dinit-service(5) kill-all-on-stop: "Before stopping this service, send a TERM signal and
+    // then (after a short pause) a KILL signal to all other processes in the system".
+    // Three strays: one that TERM ends, one that ignores TERM (only KILL ends it), and one that
+    // answers TERM by asking the daemon for the stopping service's status and then exits: it
+    // can only be answered if the daemon serves requests while it waits for the sweep (a
+    // daemon that slept through the pause kills it first).
+    let dinitctl = env!("CARGO_BIN_EXE_dinitctl");
+    let asker = format!(
+        "trap '{dinitctl} -p /run/dinitctl status final > {{dir}}/seen 2>&1; exit 0' TERM\n\
+         echo $$ > {{dir}}/asker.pid\n\
+         while :; do sleep 0.05; done\n"
+    );
+    let p = Pid1::boot(
+        &[
+            ("boot", "type = internal\nwaits-for = strays\n"),
+            (
+                "strays",
+                "type = scripted\ncommand = /bin/sh {dir}/sd/strays.sh\n",
+            ),
+            (
+                "strays.sh",
+                "/bin/sh {dir}/sd/asker.sh &\n\
+                 /bin/sh {dir}/sd/stubborn.sh &\n\
+                 sleep 1000 &\n\
+                 echo $! > {dir}/plain.pid\n",
+            ),
+            ("asker.sh", &asker),
+            (
+                "stubborn.sh",
+                "trap '' TERM\necho $$ > {dir}/stubborn.pid\nexec sleep 1000\n",
+            ),
+            (
+                "final",
+                "type = scripted\ncommand = /bin/true\nstop-command = /bin/sh {dir}/sd/check.sh\n\
+                 options = kill-all-on-stop\n",
+            ),
+            (
+                "check.sh",
+                "for f in asker stubborn plain; do\n\
+                 kill -0 $(cat {dir}/$f.pid) 2>/dev/null && echo \"$f alive\" >> {dir}/at-stop\n\
+                 done\n\
+                 echo checked >> {dir}/at-stop\n",
+            ),
+        ],
+        &[],
+        None,
+    );
+    for f in ["asker.pid", "stubborn.pid", "plain.pid"] {
+        p.wait_file(f, "\n");
+    }
+    p.wait_socket();
+    assert_eq!(p.ctl(&["start", "final"]).1, 0, "{}", p.console());
+    let (out, code) = p.ctl(&["stop", "final"]);
+    assert_eq!(code, 0, "{out}\nconsole:\n{}", p.console());
+    // Every stray was gone when the stop command ran; the stubborn one took the KILL.
+    assert_eq!(p.read("at-stop"), "checked\n", "console:\n{}", p.console());
+    // The daemon answered during the sweep: the service was still stopping then.
+    let seen = p.read("seen");
+    assert!(
+        seen.contains("STOPPING"),
+        "the asker got {seen:?}; console:\n{}",
+        p.console()
+    );
+    assert!(
+        p.console()
+            .contains("Sending TERM/KILL to all processes..."),
+        "{}",
+        p.console()
+    );
+    p.signal(libc::SIGTERM);
+    let (ended, r) = p.end();
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+}
+
+#[test]
 fn sigint_reboots() {
     require_root!();
     let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);

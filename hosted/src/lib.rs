@@ -38,6 +38,7 @@ pub mod paths;
 pub mod reactor;
 pub mod service;
 pub mod shutdown;
+pub mod sweep;
 #[allow(unsafe_code)]
 mod sys;
 pub mod users;

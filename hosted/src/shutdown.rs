@@ -10,16 +10,17 @@ use crate::ctl::commands::connect_with;
 use crate::ctl::socket::SocketOptions;
 use crate::ctl::ui::Ui;
 use crate::paths::{InstanceKind, SYSTEM_SOCKET_PATH};
+use crate::sweep::{self, Allowance, Step, Sweep};
 use crate::sys;
 use dinit_core::proto::{Reply, Request};
 use dinit_core::ShutdownKind;
 use rustix::io::Errno;
 use rustix::mount::UnmountFlags;
-use rustix::process::{Signal, WaitOptions};
+use rustix::process::WaitOptions;
 use rustix::system::{reboot, RebootCommand};
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// What the system does at the end.
@@ -246,10 +247,9 @@ pub(crate) fn sleep_a_minute() {
 pub struct Config {
     /// The shutdown hooks, in order; the first executable one runs.
     pub hooks: Vec<PathBuf>,
-    /// How long processes get between SIGTERM and SIGKILL at most.
-    pub term_timeout: Duration,
-    /// How long to wait for processes to disappear after SIGKILL.
-    pub kill_timeout: Duration,
+    /// How long processes get between SIGTERM and SIGKILL at most, and how long they may
+    /// take to disappear after SIGKILL.
+    pub allowance: Allowance,
 }
 
 impl Default for Config {
@@ -259,8 +259,10 @@ impl Default for Config {
                 PathBuf::from("/etc/dinit/shutdown-hook"),
                 PathBuf::from("/lib/dinit/shutdown-hook"),
             ],
-            term_timeout: Duration::from_secs(5),
-            kill_timeout: Duration::from_secs(2),
+            allowance: Allowance {
+                term: Duration::from_secs(5),
+                kill: Duration::from_secs(2),
+            },
         }
     }
 }
@@ -290,89 +292,36 @@ pub fn system_shutdown(action: Action, config: &Config, console: &mut dyn Write)
     kernel_shutdown(action, console);
 }
 
-/// Sends SIGTERM to every process (but init and us), waits until none is left or
-/// `term_timeout` passes, then sends SIGKILL to what remains and waits again.
+/// Sends SIGTERM to every process (but init and us), waits until none is left or the TERM
+/// allowance passes, then sends SIGKILL to what remains and waits again (a [`Sweep`], driven
+/// by blocking: this program has nothing else to do).
 pub fn terminate_all(config: &Config, console: &mut dyn Write) {
     say(console, "Sending TERM signal to all processes...");
-    sys::kill_all(Signal::TERM);
-    sys::kill_all(Signal::CONT);
-    if wait_for_no_processes(config.term_timeout) {
-        return;
-    }
-    say(console, "Sending KILL signal to all processes...");
-    sys::kill_all(Signal::KILL);
-    if !wait_for_no_processes(config.kill_timeout) {
-        say(console, "Some processes did not end; continuing.");
-    }
-}
-
-/// Waits until no other user-space process is left, reaping our children meanwhile. As PID 1
-/// every orphan is our child, so "no child left" means no process left; otherwise `/proc` is
-/// consulted. True if none is left before `timeout`.
-fn wait_for_no_processes(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let pid1 = std::process::id() == 1;
+    sweep::term_all();
+    let mut sweep = Sweep::begin(Instant::now(), config.allowance);
     loop {
-        let no_children = reap_all();
-        let done = if pid1 {
-            no_children
-        } else {
-            other_processes(Path::new("/proc")).is_some_and(|n| n == 0)
-        };
-        if done {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
-    }
-}
-
-/// Reaps every child that has ended; true if we have no children left at all.
-fn reap_all() -> bool {
-    loop {
-        match rustix::process::wait(WaitOptions::NOHANG) {
-            Ok(Some(_)) => continue,
-            Ok(None) => return false,
-            Err(e) => return e == Errno::CHILD,
+        reap_all();
+        match sweep.poll(Instant::now(), sweep::none_left()) {
+            Step::Wait { kill, until } => {
+                if kill {
+                    say(console, "Sending KILL signal to all processes...");
+                    sweep::kill_all();
+                }
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            }
+            Step::Done { none_left } => {
+                if !none_left {
+                    say(console, "Some processes did not end; continuing.");
+                }
+                return;
+            }
         }
     }
 }
 
-/// The number of user-space processes other than init and ourselves under `proc` (kernel
-/// threads, which carry the `PF_KTHREAD` flag, do not count; zombies do, until reaped).
-/// `None` if `proc` cannot be read.
-pub fn other_processes(proc: &Path) -> Option<usize> {
-    const PF_KTHREAD: u64 = 0x0020_0000;
-    let me = std::process::id();
-    let mut count = 0;
-    for entry in std::fs::read_dir(proc).ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == 1 || pid == me {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may hold spaces) start at the last ')'.
-        let flags = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(6))
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0);
-        if flags & PF_KTHREAD == 0 {
-            count += 1;
-        }
-    }
-    Some(count)
+/// Reaps every child that has ended.
+fn reap_all() {
+    while let Ok(Some(_)) = rustix::process::wait(WaitOptions::NOHANG) {}
 }
 
 /// Runs the first executable hook with the action's argument and waits for it. True if it
@@ -618,29 +567,6 @@ mod tests {
         let text = "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 1 0 -2\n/swap\\040file file 1 0 -3\n";
         assert_eq!(swap_areas(text), ["/dev/sda2", "/swap file"]);
         assert!(swap_areas("Filename Type\n").is_empty());
-    }
-
-    #[test]
-    fn counting_processes_skips_kernel_threads() {
-        let dir = std::env::temp_dir().join(format!("dinit-rs-proc-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for (pid, flags) in [
-            ("1", 0u64),
-            ("2", 0x0020_0040),
-            ("300", 0x0040_0100),
-            ("301", 0),
-        ] {
-            std::fs::create_dir_all(dir.join(pid)).unwrap();
-            std::fs::write(
-                dir.join(pid).join("stat"),
-                format!("{pid} (a name) with) S 1 1 1 0 -1 {flags} 0 0 0 0\n"),
-            )
-            .unwrap();
-        }
-        std::fs::create_dir_all(dir.join("self")).unwrap();
-        assert_eq!(other_processes(&dir), Some(2));
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(other_processes(Path::new("/nonexistent-proc")), None);
     }
 
     #[test]

@@ -241,6 +241,7 @@ pub extern "C" fn main(argc: i32, argv: *const *const u8) -> i32 {
             black_box(set.active_hard_dependents(id).count());
         }
         let _ = set.stop(a, pins, gentle, now, &mut host);
+        set.kill_all_done(a, now, &mut host);
         let _ = set.release(b, pins, now, &mut host);
         let _ = set.unpin(a, now, &mut host);
         set.shutdown(

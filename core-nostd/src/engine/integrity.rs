@@ -101,6 +101,14 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             {
                 return err("started service is not wanted, yet not stopping", i);
             }
+            if r.has(flag::KILLING_ALL)
+                && (r.state != ServiceState::Stopping || r.has(flag::WAITING_FOR_DEPS))
+            {
+                return err(
+                    "kill-all sweep outstanding for a service not being brought down",
+                    i,
+                );
+            }
             if r.cfg.kind == ServiceKind::Placeholder {
                 if r.state != ServiceState::Stopped || r.required_by != 0 {
                     return err("placeholder is active", i);

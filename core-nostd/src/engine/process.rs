@@ -384,7 +384,9 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// dependents are and any stop command has finished.
     fn main_process_gone_while_stopping<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
-        if r.has(flag::WAITING_FOR_DEPS) || r.stop_pid != 0 {
+        if r.has(flag::WAITING_FOR_DEPS) || r.stop_pid != 0 || r.has(flag::KILLING_ALL) {
+            // (Still waiting for dependents, the stop command, or the end of a kill-all sweep,
+            // which brings the service down.)
             return;
         }
         self.stopped(i, host);
@@ -475,16 +477,51 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         true
     }
 
-    /// Dependents are down: stop the process (or run the stop command).
+    /// The host has ended every other process it could (TERM, a pause, KILL) for
+    /// `kill-all-on-stop` of `id`, as asked by [`Notice::KillAll`]: the stop proceeds. Ignored
+    /// unless such a sweep is outstanding for `id`. (A stop under way cannot be abandoned, so
+    /// the service is still stopping; a start asked for meanwhile follows the stop.)
+    ///
+    /// dinit-service(5), `kill-all-on-stop`: "Before stopping this service, send a TERM signal
+    /// and then (after a short pause) a KILL signal to all other processes in the system".
+    pub fn kill_all_done<H: Host>(&mut self, id: ServiceId, now: Instant, host: &mut H) {
+        let Some(i) = self.slot(id) else { return };
+        self.begin_input(now);
+        let r = self.rec_mut(i);
+        if !r.has(flag::KILLING_ALL) {
+            return;
+        }
+        r.clear(flag::KILLING_ALL);
+        if r.state == ServiceState::Stopping && !r.has(flag::WAITING_FOR_DEPS) {
+            self.bring_down_now(i, host);
+        }
+        self.process_queues(host);
+    }
+
+    /// Dependents are down: stop the process (or run the stop command), after ending every
+    /// other process first for `kill-all-on-stop` (the host does that without blocking and
+    /// reports back through [`kill_all_done`](Self::kill_all_done)).
     pub(super) fn bring_down<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
-        let kind = r.cfg.kind;
+        if r.has(flag::KILLING_ALL) {
+            // Only a guard: a stop brings the service down once (WAITING_FOR_DEPS is cleared
+            // first and a stop under way is not abandoned), and the sweep's end does the rest.
+            return;
+        }
         if r.cfg.options.contains(Options::KILL_ALL_ON_STOP)
-            && matches!(kind, ServiceKind::Scripted | ServiceKind::Internal)
+            && matches!(r.cfg.kind, ServiceKind::Scripted | ServiceKind::Internal)
             && !r.has(flag::INTERRUPTING)
         {
+            self.rec_mut(i).set(flag::KILLING_ALL);
             host.notice(Notice::KillAll(self.id_of(i)));
+            return;
         }
+        self.bring_down_now(i, host);
+    }
+
+    /// [`bring_down`](Self::bring_down) once nothing else has to end first.
+    fn bring_down_now<H: Host>(&mut self, i: usize, host: &mut H) {
+        let kind = self.rec(i).cfg.kind;
         match kind {
             ServiceKind::Internal | ServiceKind::Triggered | ServiceKind::Placeholder => {
                 self.stopped(i, host)

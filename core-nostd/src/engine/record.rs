@@ -107,6 +107,9 @@ pub(crate) mod flag {
     /// Pending propagation step: recompute `DEPT_PINNED` (a hard dependent's start pin
     /// changed).
     pub const PROP_PIN: u64 = 1 << 33;
+    /// `kill-all-on-stop`: every other process is being ended (the host was told with
+    /// `Notice::KillAll`); the stop proceeds when the host reports the sweep done.
+    pub const KILLING_ALL: u64 = 1 << 34;
 }
 
 /// What the service's single timer is currently measuring.

@@ -74,6 +74,8 @@ struct FakeOs {
     events: Vec<(ServiceId, ServiceEvent, ServiceStatus)>,
     notices: Vec<Notice>,
     errors: Vec<String>,
+    /// `kill-all-on-stop` sweeps asked for (`Notice::KillAll`) and not yet reported done.
+    sweeps: Vec<ServiceId>,
 }
 
 impl FakeOs {
@@ -175,6 +177,16 @@ impl Host for FakeOs {
     }
 
     fn notice(&mut self, notice: Notice) {
+        if let Notice::KillAll(id) = notice {
+            // TERM to every process: all but the stubborn ones end (the KILL at the end of the
+            // sweep is modelled by `kill_all_done`).
+            for p in self.procs.values_mut() {
+                if p.dying.is_none() && !matches!(p.fate, Fate::Runs { stubborn: true }) {
+                    p.dying = Some(ExitStatus::Signaled(signal::TERM));
+                }
+            }
+            self.sweeps.push(id);
+        }
         self.notices.push(notice);
     }
 }
@@ -258,6 +270,7 @@ impl Sim {
             events: Vec::new(),
             notices: Vec::new(),
             errors: Vec::new(),
+            sweeps: Vec::new(),
         };
         let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
         set.begin_load().unwrap();
@@ -515,7 +528,29 @@ impl Sim {
     }
 
     /// Delivers one pending process event, if any.
+    /// Ends the oldest outstanding kill-all sweep: KILL to whatever is left (their exits are
+    /// reported later, as a sweep that timed out leaves them), then the engine is told.
+    fn finish_sweep(&mut self) -> Option<String> {
+        if self.os.sweeps.is_empty() {
+            return None;
+        }
+        let id = self.os.sweeps.remove(0);
+        for p in self.os.procs.values_mut() {
+            if p.dying.is_none() {
+                p.dying = Some(ExitStatus::Signaled(signal::KILL));
+            }
+        }
+        let now = self.now;
+        self.set.kill_all_done(id, now, &mut self.os);
+        Some(format!("kill-all done {id:?}"))
+    }
+
     fn os_event(&mut self) -> String {
+        if !self.os.sweeps.is_empty() && self.os.rng.chance(20) {
+            if let Some(what) = self.finish_sweep() {
+                return what;
+            }
+        }
         let pids: Vec<Pid> = self.os.procs.keys().copied().collect();
         if pids.is_empty() {
             return self.advance();
@@ -706,6 +741,8 @@ impl Sim {
                         .process_exited(p.service, pid, status, self.now, &mut self.os);
                 }
                 format!("settle {pid}")
+            } else if let Some(what) = self.finish_sweep() {
+                what
             } else if let Some(d) = self.set.next_deadline() {
                 self.now = self.now.max(d);
                 self.set.handle_timers(self.now, &mut self.os);

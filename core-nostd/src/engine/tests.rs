@@ -280,6 +280,12 @@ impl World {
     pub fn run(&mut self, name: &str) {
         self.exec_ok(name);
     }
+    /// The host's kill-all sweep for `name` is over.
+    pub fn kill_all_done(&mut self, name: &str) {
+        let id = self.id(name);
+        self.set.kill_all_done(id, self.now, &mut self.host);
+        self.check();
+    }
     pub fn advance(&mut self, d: Duration) {
         self.now = self.now.saturating_add(d);
         self.set.handle_timers(self.now, &mut self.host);
@@ -2357,7 +2363,7 @@ fn starts_rwfs_and_starts_log_are_reported_when_started() {
 }
 
 #[test]
-fn kill_all_on_stop_is_requested_before_the_stop_proceeds() {
+fn kill_all_on_stop_runs_the_stop_command_only_after_the_sweep() {
     // dinit-service(5) kill-all-on-stop: "Before stopping this service, send a TERM signal and
     // then (after a short pause) a KILL signal to all other processes".
     let mut cfg = scripted();
@@ -2369,13 +2375,61 @@ fn kill_all_on_stop_is_requested_before_the_stop_proceeds() {
     w.take();
     w.stop("final").unwrap();
     let calls = w.take();
-    let kill_all = calls
-        .iter()
-        .position(|c| *c == Call::Notice(Notice::KillAll(w.id("final"))));
-    let stop_cmd = calls
-        .iter()
-        .position(|c| matches!(c, Call::Spawn(_, CommandKind::Stop, _, _)));
-    assert!(kill_all.is_some() && kill_all < stop_cmd, "{calls:?}");
+    assert!(
+        calls.contains(&Call::Notice(Notice::KillAll(w.id("final")))),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| matches!(c, Call::Spawn(..))),
+        "the stop command ran during the sweep: {calls:?}"
+    );
+    assert_eq!(w.state("final"), ServiceState::Stopping);
+    // Time passing does not end the wait: the host does.
+    w.advance_ms(60_000);
+    assert_eq!(w.state("final"), ServiceState::Stopping);
+    w.kill_all_done("final");
+    let calls = w.take();
+    assert!(
+        matches!(calls.first(), Some(Call::Spawn(_, CommandKind::Stop, _, _))),
+        "{calls:?}"
+    );
+    w.exit("final", ExitStatus::Exited(0));
+    assert_eq!(w.state("final"), ServiceState::Stopped);
+    // A late or repeated report changes nothing.
+    w.kill_all_done("final");
+    assert_eq!(w.state("final"), ServiceState::Stopped);
+}
+
+#[test]
+fn kill_all_on_stop_of_an_internal_service_stops_it_after_the_sweep() {
+    let mut cfg = internal();
+    cfg.options = Options::KILL_ALL_ON_STOP;
+    let mut w = World::with(&[("sweeper", cfg)], &[]);
+    w.start("sweeper").unwrap();
+    w.take();
+    w.stop("sweeper").unwrap();
+    assert_eq!(w.state("sweeper"), ServiceState::Stopping);
+    let events = w.events();
+    assert!(events.is_empty(), "{events:?}");
+    w.kill_all_done("sweeper");
+    assert_eq!(w.state("sweeper"), ServiceState::Stopped);
+    assert_eq!(w.events(), ev(&["sweeper Stopped"]));
+}
+
+#[test]
+fn a_start_during_the_kill_all_sweep_follows_the_stop() {
+    // The sweep cannot be taken back: the service stops, then starts again.
+    let mut cfg = internal();
+    cfg.options = Options::KILL_ALL_ON_STOP;
+    let mut w = World::with(&[("sweeper", cfg)], &[]);
+    w.start("sweeper").unwrap();
+    w.stop("sweeper").unwrap();
+    w.take();
+    w.start("sweeper").unwrap();
+    assert_eq!(w.state("sweeper"), ServiceState::Stopping);
+    w.kill_all_done("sweeper");
+    assert_eq!(w.state("sweeper"), ServiceState::Started);
+    assert_eq!(w.events(), ev(&["sweeper Stopped", "sweeper Started"]));
 }
 
 #[test]

@@ -135,6 +135,8 @@ pub struct Runtime {
     pub log: Logger,
     pub(crate) control: Control,
     pub(crate) deferred: Deferred,
+    /// The `kill-all-on-stop` sweep under way, if any.
+    pub(crate) kill_all: Option<procs::KillAll>,
     /// The options it was started with.
     pub opts: DaemonOptions,
     /// System or user instance.
@@ -407,7 +409,7 @@ impl Runtime {
             }
             Notice::LogReady(_) => self.deferred.open_syslog = true,
             Notice::ChainTo(id) => self.deferred.chains.push(id),
-            Notice::KillAll(_) => procs::kill_all_processes(),
+            Notice::KillAll(id) => self.begin_kill_all(id),
             Notice::Idle { shutdown } => self.deferred.idle = Some(shutdown),
             Notice::PropagationLimit => self.log.log(
                 Level::Error,
@@ -728,6 +730,7 @@ impl<'s> Daemon<'s> {
             instance,
             system_manager,
             origin: std::time::Instant::now(),
+            kill_all: None,
             exit: None,
             exit_by_sigint: false,
             boot_logged: false,
@@ -1176,6 +1179,12 @@ impl<'s> Daemon<'s> {
             let retry = std::time::Duration::from_millis(50);
             timeout = Some(timeout.map_or(retry, |t| t.min(retry)));
         }
+        if let Some(k) = &self.rt.kill_all {
+            let poll = k
+                .next_poll
+                .saturating_duration_since(std::time::Instant::now());
+            timeout = Some(timeout.map_or(poll, |t| t.min(poll)));
+        }
         if launched_outside {
             timeout = Some(std::time::Duration::ZERO);
         }
@@ -1199,6 +1208,7 @@ impl<'s> Daemon<'s> {
         if self.set.next_deadline().is_some_and(|d| d <= self.rt.now()) {
             self.with_engine(|set, now, host| set.handle_timers(now, host));
         }
+        self.advance_kill_all();
         // Exec outcomes of this turn's launches (see `procs::launch`), after the replies to the
         // commands that caused them.
         self.report_known_exec_outcomes();

@@ -11,6 +11,7 @@ use crate::spawn::{
     self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
     Output, PrepareError, SpawnConfig, SpawnSpec, Stdio,
 };
+use crate::sweep::{self, Allowance, Step, Sweep};
 use crate::sys;
 use dinit_core::desc::{cnum, LogType};
 use dinit_core::engine::{CommandKind, PidFileResult};
@@ -800,12 +801,36 @@ pub(crate) fn reclaim_terminal() {
     sys::signal::with_ignored(Signal::TTOU, sys::foreground_own_group);
 }
 
-/// `kill-all-on-stop`: TERM to every other process, a short pause, then KILL.
-pub(crate) fn kill_all_processes() {
-    sys::kill_all(Signal::TERM);
-    sys::kill_all(Signal::CONT);
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    sys::kill_all(Signal::KILL);
+/// A `kill-all-on-stop` sweep under way (see [`crate::sweep`]), and the services whose stop
+/// waits for its end.
+#[derive(Debug)]
+pub(crate) struct KillAll {
+    sweep: Sweep,
+    waiting: Vec<ServiceId>,
+    /// When the loop must poll the sweep again at the latest.
+    pub(crate) next_poll: std::time::Instant,
+}
+
+impl Runtime {
+    /// `kill-all-on-stop` of `id` (the engine waits to bring it down): TERM to every other
+    /// process now; the loop polls the sweep ([`Daemon::advance_kill_all`]) and never blocks.
+    /// A second service asking while a sweep is under way waits for that sweep.
+    pub(crate) fn begin_kill_all(&mut self, id: ServiceId) {
+        if let Some(k) = self.kill_all.as_mut() {
+            k.waiting.push(id);
+            return;
+        }
+        // As Dinit logs it.
+        self.log
+            .log(Level::Notice, b"Sending TERM/KILL to all processes...");
+        sweep::term_all();
+        let now = std::time::Instant::now();
+        self.kill_all = Some(KillAll {
+            sweep: Sweep::begin(now, Allowance::KILL_ALL_ON_STOP),
+            waiting: vec![id],
+            next_poll: now,
+        });
+    }
 }
 
 /// How a reaped child ended.
@@ -824,6 +849,31 @@ fn exit_status(status: WaitStatus) -> ExitStatus {
 }
 
 impl Daemon<'_> {
+    /// Moves the `kill-all-on-stop` sweep on, if one is under way (once per turn of the loop,
+    /// after the children that ended were reaped): KILL when the TERM allowance has run out,
+    /// and once no process is left (or the KILL allowance has run out) the stops that waited
+    /// for it proceed.
+    pub(crate) fn advance_kill_all(&mut self) {
+        let Some(k) = self.rt.kill_all.as_mut() else {
+            return;
+        };
+        match k.sweep.poll(std::time::Instant::now(), sweep::none_left()) {
+            Step::Wait { kill, until } => {
+                if kill {
+                    sweep::kill_all();
+                }
+                k.next_poll = until;
+            }
+            Step::Done { .. } => {
+                let waiting = std::mem::take(&mut k.waiting);
+                self.rt.kill_all = None;
+                for id in waiting {
+                    self.with_engine(|set, now, host| set.kill_all_done(id, now, host));
+                }
+            }
+        }
+    }
+
     /// Reaps every child that has ended and tells the engine about those it owns (others,
     /// reparented orphans, are just reaped).
     pub(crate) fn reap_children(&mut self) {

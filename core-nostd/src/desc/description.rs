@@ -867,6 +867,8 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             .map_err(|kind| DescError::new(line, kind).in_fragment(fragment))
     }
 
+    // A dispatch table: one arm per setting, each a line or two.
+    #[allow(clippy::too_many_lines)]
     fn apply_inner(&mut self, line: u32, setting: Setting<'_>) -> Result<(), DescErrorKind> {
         let c = &mut self.config;
         match setting {

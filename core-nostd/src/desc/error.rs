@@ -329,6 +329,8 @@ impl DescErrorKind {
 }
 
 impl fmt::Display for DescErrorKind {
+    // A table: one message per error kind, in Dinit's words.
+    #[allow(clippy::too_many_lines)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use DescErrorKind as K;
         const NUMBER: &str =

@@ -960,6 +960,8 @@ fn dep(key: SettingKey, kind: DepKind, v: &[u8]) -> Result<Setting<'_>, DescErro
     Ok(Setting::Dependency { kind, name: v })
 }
 
+// A dispatch table: one arm per setting key, each a line or two.
+#[allow(clippy::too_many_lines)]
 fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescErrorKind> {
     use SettingKey as K;
     Ok(match key {

@@ -854,7 +854,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.unqueue_console(i);
         }
         self.cancel_timer(i);
-        let shutting_down = self.shutdown != 0;
         let r = self.rec_mut(i);
         let was_up = r.has(flag::UP);
         let start_failed = r.has(flag::START_FAILED);
@@ -874,7 +873,49 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         r.pid = 0;
         r.stop_pid = 0;
 
-        // Will it start again?
+        let will_restart = self.restarts_after_stop(i, start_failed, dep_went_down, host);
+        let mut link = self.rec(i).deps_head;
+        while let Some(e) = link.get() {
+            let edge = *self.edge(e);
+            link = edge.next_dep;
+            self.dependent_stopped(edge.to as usize);
+        }
+        self.rec_mut(i).state = ServiceState::Stopped;
+        if will_restart {
+            self.restart_preparers(i, host);
+            self.rec_mut(i).set(flag::RESTARTING);
+            self.do_start(i, host);
+        } else {
+            self.let_go_after_stop(i, host);
+        }
+
+        let id = self.id_of(i);
+        if !start_failed {
+            host.notice(Notice::Stopped(id));
+        }
+        let r = self.rec(i);
+        if !will_restart && was_up && !r.chain_to.is_empty() && self.shutdown == 0 {
+            let chain = r.cfg.options.contains(Options::ALWAYS_CHAIN)
+                || (r.stop_reason == StopReason::Terminated && r.exit().is_clean());
+            if chain {
+                host.notice(Notice::ChainTo(id));
+            }
+        }
+        self.emit(i, ServiceEvent::Stopped, host);
+    }
+
+    /// Whether a service that has just stopped starts again (a restart asked for, an automatic
+    /// restart after a dependency went down, or dependents coming back that need it). If not,
+    /// its pending restart is cancelled and its soft dependents are let go.
+    fn restarts_after_stop<H: Host>(
+        &mut self,
+        i: usize,
+        start_failed: bool,
+        dep_went_down: bool,
+        host: &mut H,
+    ) -> bool {
+        let shutting_down = self.shutdown != 0;
+        let r = self.rec(i);
         let wanted = !shutting_down && r.required_by > 0 && r.target == ServiceState::Started;
         let mut will_restart = wanted && r.has(flag::RESTARTING);
         if !will_restart && wanted && !start_failed && !r.has(flag::NO_AUTO_RESTART) {
@@ -891,7 +932,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 will_restart = true;
             }
         }
-
         if !will_restart {
             if self.rec(i).has(flag::RESTARTING) && !wanted {
                 self.emit(i, ServiceEvent::StartCancelled, host);
@@ -899,48 +939,24 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             self.rec_mut(i).clear(flag::RESTARTING | flag::AUTO_RESTART);
             self.break_soft_dependents(i, host);
         }
+        will_restart
+    }
 
-        let mut link = self.rec(i).deps_head;
-        while let Some(e) = link.get() {
-            let edge = *self.edge(e);
-            link = edge.next_dep;
-            self.dependent_stopped(edge.to as usize);
+    /// A service stopped for good: its explicit activation goes, or, if nothing requires it
+    /// any more, it releases its dependencies.
+    fn let_go_after_stop<H: Host>(&mut self, i: usize, host: &mut H) {
+        if self.rec(i).has(flag::EXPLICIT) {
+            // "If the service will not be automatically restarted, any explicit activation
+            // will be removed" (dinit(8)).
+            self.rec_mut(i).clear(flag::EXPLICIT);
+            self.release_acquisition(i, false, host);
+        } else if self.rec(i).required_by == 0 {
+            let r = self.rec_mut(i);
+            r.clear(flag::PROP_REQUIRE);
+            r.set(flag::PROP_RELEASE);
+            self.enqueue_prop(i);
         }
-
-        self.rec_mut(i).state = ServiceState::Stopped;
-
-        if will_restart {
-            self.restart_preparers(i, host);
-            self.rec_mut(i).set(flag::RESTARTING);
-            self.do_start(i, host);
-        } else {
-            if self.rec(i).has(flag::EXPLICIT) {
-                // "If the service will not be automatically restarted, any explicit activation
-                // will be removed" (dinit(8)).
-                self.rec_mut(i).clear(flag::EXPLICIT);
-                self.release_acquisition(i, false, host);
-            } else if self.rec(i).required_by == 0 {
-                let r = self.rec_mut(i);
-                r.clear(flag::PROP_REQUIRE);
-                r.set(flag::PROP_RELEASE);
-                self.enqueue_prop(i);
-            }
-            self.update_active(i);
-        }
-
-        let id = self.id_of(i);
-        if !start_failed {
-            host.notice(Notice::Stopped(id));
-        }
-        let r = self.rec(i);
-        if !will_restart && was_up && !r.chain_to.is_empty() && self.shutdown == 0 {
-            let chain = r.cfg.options.contains(Options::ALWAYS_CHAIN)
-                || (r.stop_reason == StopReason::Terminated && r.exit().is_clean());
-            if chain {
-                host.notice(Notice::ChainTo(id));
-            }
-        }
-        self.emit(i, ServiceEvent::Stopped, host);
+        self.update_active(i);
     }
 
     /// A service that stopped for good no longer holds soft dependents' waits or holds.

@@ -890,10 +890,52 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         host: &mut H,
     ) -> Result<(), Refusal> {
         let i = self.service(id)?;
+        self.check_reload(i, &cfg, deps)?;
+        let new_chain = self
+            .store_str(i, Field::ChainTo, chain_to)
+            .map_err(Refusal::Capacity)?;
+        self.begin_input(now);
+        self.drop_undeclared_edges(i, deps, host);
+        self.add_declared_edges(i, deps, host);
+        let old_chain = self.rec(i).chain_to;
+        self.names.free(old_chain);
+        let rm = self.rec_mut(i);
+        rm.chain_to = new_chain;
+        rm.cfg = cfg;
+        self.process_queues(host);
+        Ok(())
+    }
+
+    /// The edge a declared dependency of `i` on `o` is: `(from, to)`, reversed for `before`.
+    fn oriented(i: usize, o: usize, kind: DepKind) -> (usize, usize) {
+        if kind == DepKind::Before {
+            (o, i)
+        } else {
+            (i, o)
+        }
+    }
+
+    /// Whether a declared dependency of this kind holds its target up while the dependent is
+    /// active (`depends-on`, `depends-ms`, `prepared-by`).
+    fn holds(kind: DepKind) -> bool {
+        matches!(
+            kind,
+            DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
+        )
+    }
+
+    /// Whether [`reload`](Self::reload) may give `i` the configuration `cfg` and the declared
+    /// dependencies `deps` (resolved and checked before anything changes).
+    fn check_reload(
+        &mut self,
+        i: usize,
+        cfg: &ServiceConfig,
+        deps: &[(ServiceId, DepKind)],
+    ) -> Result<(), Refusal> {
         if self.loading || cfg.kind == ServiceKind::Placeholder {
             return Err(Refusal::Incompatible);
         }
-        let r = *self.rec(i);
+        let r = self.rec(i);
         let running = r.state != ServiceState::Stopped;
         if running {
             let console = crate::config::Options::RUNS_ON_CONSOLE
@@ -903,7 +945,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 return Err(Refusal::Incompatible);
             }
         }
-        // Resolve and check every declared edge before changing anything.
         let mut new_edges = 0usize;
         for &(other, kind) in deps {
             let o = self.slot(other).ok_or(Refusal::UnknownService)?;
@@ -913,20 +954,12 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             if !kind.is_ordering() && self.rec(o).cfg.kind == ServiceKind::Placeholder {
                 return Err(Refusal::UnknownService);
             }
-            let (from, to) = if kind == DepKind::Before {
-                (o, i)
-            } else {
-                (i, o)
-            };
+            let (from, to) = Self::oriented(i, o, kind);
             if self.find_edge(from, to, kind).is_some() {
                 continue;
             }
             new_edges = new_edges.saturating_add(1);
-            let hard = matches!(
-                kind,
-                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
-            );
-            if running && hard && self.rec(to).state != ServiceState::Started {
+            if running && Self::holds(kind) && self.rec(to).state != ServiceState::Started {
                 return Err(Refusal::Incompatible);
             }
             if self.reachable(to, from) {
@@ -936,19 +969,21 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if new_edges > E.saturating_sub(self.edge_count as usize) {
             return Err(Refusal::Capacity(CapacityError::Edges { capacity: E }));
         }
-        let new_chain = self
-            .store_str(i, Field::ChainTo, chain_to)
-            .map_err(Refusal::Capacity)?;
-        self.begin_input(now);
-        // Drop the edges it no longer declares.
+        Ok(())
+    }
+
+    /// Reload: removes the edges of `i` its description no longer declares (releasing what
+    /// they held), and the placeholders left without a user.
+    fn drop_undeclared_edges<H: Host>(
+        &mut self,
+        i: usize,
+        deps: &[(ServiceId, DepKind)],
+        host: &mut H,
+    ) {
         let declared = |set: &Self, e: &Edge| {
             deps.iter().any(|&(other, kind)| {
                 set.slot(other).is_some_and(|o| {
-                    let (from, to) = if kind == DepKind::Before {
-                        (o, i)
-                    } else {
-                        (i, o)
-                    };
+                    let (from, to) = Self::oriented(i, o, kind);
                     e.kind == kind && e.from as usize == from && e.to as usize == to
                 })
             })
@@ -971,36 +1006,30 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 self.free_if_orphan_placeholder(edge.from as usize, i);
             }
         }
-        // Add the new ones.
+    }
+
+    /// Reload: links the newly declared edges of `i` (capacity was checked); new hard
+    /// dependencies of an active service are held at once.
+    fn add_declared_edges<H: Host>(
+        &mut self,
+        i: usize,
+        deps: &[(ServiceId, DepKind)],
+        host: &mut H,
+    ) {
         for &(other, kind) in deps {
             let Some(o) = self.slot(other) else { continue };
-            let (from, to) = if kind == DepKind::Before {
-                (o, i)
-            } else {
-                (i, o)
-            };
+            let (from, to) = Self::oriented(i, o, kind);
             if self.find_edge(from, to, kind).is_some() {
                 continue;
             }
             let Ok(e) = self.link_edge(from, to, kind) else {
                 continue;
             };
-            let hard = matches!(
-                kind,
-                DepKind::Regular | DepKind::PreparedBy | DepKind::Milestone
-            );
-            if hard && from == i && self.rec(i).is_active() {
+            if Self::holds(kind) && from == i && self.rec(i).is_active() {
                 self.edge_mut(e).holding = true;
                 self.require(to, host);
             }
         }
-        let old_chain = self.rec(i).chain_to;
-        self.names.free(old_chain);
-        let rm = self.rec_mut(i);
-        rm.chain_to = new_chain;
-        rm.cfg = cfg;
-        self.process_queues(host);
-        Ok(())
     }
 
     /// `unload`: removes a stopped service that no loaded service depends on. If services

@@ -46,9 +46,12 @@ pub use graph::{CycleError, LoadError};
 pub use host::{CommandKind, Host, LaunchFailed, Notice, PidFileResult};
 pub use integrity::IntegrityError;
 
+// Tests and the simulator read as scenarios, whatever their length.
 #[cfg(test)]
+#[allow(clippy::too_many_lines)]
 mod sim;
 #[cfg(test)]
+#[allow(clippy::too_many_lines)]
 mod tests;
 
 use crate::config::ServiceConfig;

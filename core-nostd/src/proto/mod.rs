@@ -174,5 +174,7 @@ pub enum EmitError {
     InvalidField,
 }
 
+// Tests read as scenarios, whatever their length.
 #[cfg(test)]
+#[allow(clippy::too_many_lines)]
 mod tests;

@@ -1178,8 +1178,8 @@ impl<'a> Loader<'a> {
         let mut service_env = EnvOps::default();
         let opts = desc.load_options();
         if opts.contains(LoadOptions::EXPORT_PASSWD_VARS) {
-            if let Err(message) = export_passwd_vars(desc, &mut service_env) {
-                r.load_error(message);
+            if let Err(e) = export_passwd_vars(desc, &mut service_env) {
+                r.load_error(e.to_string());
             }
         }
         if opts.contains(LoadOptions::EXPORT_SERVICE_NAME) {
@@ -1647,9 +1647,32 @@ fn lookup_group(setting: &'static str, name: &[u8]) -> Result<(), DescErrorKind>
         .map_err(|_| unknown)
 }
 
+/// The user whose variables `export-passwd-vars` exports could not be looked up.
+#[derive(Debug)]
+struct PasswdVarsError {
+    uid: u32,
+    cause: crate::users::LookupError,
+}
+
+impl std::fmt::Display for PasswdVarsError {
+    /// Dinit's words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.cause {
+            crate::users::LookupError::NotFound => write!(
+                f,
+                "user id '{}' does not exist in system database",
+                self.uid
+            ),
+            crate::users::LookupError::Io(e) => {
+                write!(f, "error accessing user database: {}", strerror(e))
+            }
+        }
+    }
+}
+
 /// `load-options = export-passwd-vars`: USER, LOGNAME, HOME, SHELL, UID and GID of the
 /// `run-as` user, or of the user dinit runs as.
-fn export_passwd_vars(desc: &Desc, env: &mut EnvOps) -> Result<(), String> {
+fn export_passwd_vars(desc: &Desc, env: &mut EnvOps) -> Result<(), PasswdVarsError> {
     let uid = match desc.run_as() {
         Some(IdSpec::Numeric(uid)) => uid,
         Some(IdSpec::Name(user)) => crate::users::user_by_name(user)
@@ -1657,14 +1680,7 @@ fn export_passwd_vars(desc: &Desc, env: &mut EnvOps) -> Result<(), String> {
             .unwrap_or_else(|_| rustix::process::geteuid().as_raw()),
         None => rustix::process::geteuid().as_raw(),
     };
-    let entry = crate::users::user_by_uid(uid).map_err(|e| match e {
-        crate::users::LookupError::NotFound => {
-            format!("user id '{uid}' does not exist in system database")
-        }
-        crate::users::LookupError::Io(e) => {
-            format!("error accessing user database: {}", strerror(&e))
-        }
-    })?;
+    let entry = crate::users::user_by_uid(uid).map_err(|cause| PasswdVarsError { uid, cause })?;
     env.push_set(b"USER", &entry.name);
     env.push_set(b"LOGNAME", &entry.name);
     env.push_set(b"HOME", &entry.home);

@@ -44,9 +44,10 @@ setup +jobs:
 build:
     cargo build --workspace --release
 
-# Unit, property and integration tests of every crate.
+# Unit, property and integration tests of every crate (and the poll(2) event loop's unit tests).
 unit: (setup "unit")
     cargo test --workspace
+    cargo test -p dinit-hosted --features poll-reactor --lib
 
 # rustfmt check and clippy with warnings denied (also for the optional features of the core).
 lint: (setup "lint")

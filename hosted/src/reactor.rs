@@ -6,7 +6,8 @@
 //! table of registrations, with signals delivered through a self-pipe written by the handler.
 //! Timers need no descriptor: the loop passes its earliest deadline as the wait's timeout.
 //!
-//! All storage is reserved up front (`Reactor::new(capacity)`), so waiting never allocates.
+//! Storage is reserved up front (`Reactor::new(capacity)`) and, for `poll(2)`, grown only when
+//! a registration is added, so waiting never allocates.
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 #[cfg(any(not(target_os = "linux"), feature = "poll-reactor"))]
@@ -78,6 +79,10 @@ mod backend {
             f |= epoll::EventFlags::OUT;
         }
         f
+    }
+
+    fn no_memory(_: std::collections::TryReserveError) -> io::Error {
+        io::Error::from_raw_os_error(libc::ENOMEM)
     }
 
     impl Backend {
@@ -174,6 +179,10 @@ mod backend {
         ready: Vec<(u64, Readiness)>,
     }
 
+    fn no_memory(_: std::collections::TryReserveError) -> io::Error {
+        io::Error::from_raw_os_error(libc::ENOMEM)
+    }
+
     impl Backend {
         pub fn new(capacity: usize) -> io::Result<Self> {
             Ok(Backend {
@@ -193,7 +202,15 @@ mod backend {
                 return Err(io::Error::from_raw_os_error(libc::EEXIST));
             }
             if self.entries.len() == self.entries.capacity() {
-                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                // The table grows with the registrations (a connection, a service's pipes),
+                // never during a wait: the arrays a wait fills are grown with it.
+                let more = self.entries.capacity().max(8);
+                self.entries.try_reserve(more).map_err(no_memory)?;
+                let total = self.entries.capacity();
+                let pollfds = total.saturating_sub(self.pollfds.len());
+                let ready = total.saturating_sub(self.ready.len());
+                self.pollfds.try_reserve(pollfds).map_err(no_memory)?;
+                self.ready.try_reserve(ready).map_err(no_memory)?;
             }
             self.entries.push(Entry {
                 fd: raw,
@@ -279,8 +296,9 @@ pub struct Reactor {
 }
 
 impl Reactor {
-    /// A multiplexer with room for `capacity` registrations (the poll backend holds at most
-    /// that many; epoll has no fixed limit but reports at most that many events per wait).
+    /// A multiplexer with room for `capacity` registrations to begin with (the poll backend
+    /// grows its table as registrations are added, never during a wait; epoll has no table
+    /// but reports at most that many events per wait).
     pub fn new(capacity: usize) -> io::Result<Self> {
         Ok(Reactor {
             backend: backend::Backend::new(capacity)?,
@@ -451,6 +469,27 @@ mod tests {
             .unwrap();
         assert!(seen.is_empty());
         drop(a_write);
+    }
+
+    #[test]
+    fn registrations_beyond_the_initial_capacity_are_served() {
+        // (The poll backend grows its table: a daemon with many services or connections must
+        // not be refused a registration.)
+        let mut r = Reactor::new(2).unwrap();
+        let pipes: Vec<_> = (0..40).map(|_| rustix::pipe::pipe().unwrap()).collect();
+        for (i, (read, _)) in pipes.iter().enumerate() {
+            r.add(read, i as u64, Interest::READ).unwrap();
+        }
+        for i in [39usize, 0, 20] {
+            let (_, write) = &pipes[i];
+            rustix::io::write(write, b"x").unwrap();
+            let mut seen = Vec::new();
+            r.wait(Some(Duration::from_secs(5)), &mut |t, _| seen.push(t))
+                .unwrap();
+            assert_eq!(seen, [i as u64]);
+            let mut buf = [0u8; 1];
+            rustix::io::read(&pipes[i].0, &mut buf).unwrap();
+        }
     }
 
     #[test]

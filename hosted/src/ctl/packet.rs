@@ -4,7 +4,7 @@
 //! error case is tested without a socket; [`super::Connection`] only adds the reads.
 //!
 //! Replies go through the codec's [`proto::Reply`]; the status blocks of `SVCINFO`,
-//! `SERVICESTATUS` and the service events through the codec's [`StatusView`], into a
+//! `SERVICESTATUS` and the service events through the codec's [`StatusView`](dinit_core::proto::StatusView), into a
 //! [`SvcStatus`] ([`SvcStatus::from_view`], the one place a status is built). The view and
 //! not the repr, because the client shows what it is sent: a stop reason or an exec stage it
 //! does not know (a newer daemon's) is printed as unknown (CONTROL.md §2 item 3), where the

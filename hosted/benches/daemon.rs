@@ -42,9 +42,9 @@
 // Benchmark code: a failed step should stop the run loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dinit_core::proto::{ReplyCode, Request, StartFlags, StatusFormat};
+use dinit_core::proto::{Request, StartFlags, StatusFormat};
 use dinit_core::ServiceEvent;
-use dinit_hosted::ctl::{Connection, Incoming, LoadReply};
+use dinit_hosted::ctl::{Connection, Incoming, LoadReply, Reply};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Read;
@@ -564,7 +564,7 @@ fn round_trips(cfg: &Config, d: &Daemon, n: usize, m: &mut Metrics, table: &mut 
             let t = Instant::now();
             let reply = conn.request(&req).unwrap();
             let us = t.elapsed().as_secs_f64() * 1e6;
-            assert_eq!(reply.code(), ReplyCode::ServiceStatus as u8);
+            assert!(matches!(reply, Reply::ServiceStatus(_)), "{reply:?}");
             us
         })
         .collect();
@@ -579,8 +579,8 @@ fn round_trips(cfg: &Config, d: &Daemon, n: usize, m: &mut Metrics, table: &mut 
             let mut entries = 0usize;
             loop {
                 match conn.recv(StatusFormat::Status14).unwrap() {
-                    Incoming::Reply(r) if r.code() == ReplyCode::ListDone as u8 => break,
-                    Incoming::Reply(r) if r.code() == ReplyCode::SvcInfo as u8 => entries += 1,
+                    Incoming::Reply(Reply::ListDone) => break,
+                    Incoming::Reply(Reply::SvcInfo { .. }) => entries += 1,
                     other => panic!("unexpected during list: {other:?}"),
                 }
             }
@@ -649,13 +649,13 @@ fn cycles(cfg: &Config, kind: Kind, budget: Duration, max: usize, m: &mut Metric
             let reply = conn.request(&req).unwrap();
             // ACK, or ALREADYSS when the service reached the state before the reply (an
             // internal service starts and stops at once).
-            let code = reply.code();
             assert!(
-                code == ReplyCode::Ack as u8 || code == ReplyCode::AlreadySs as u8,
-                "cycle {done}: {req:?}: reply {code}"
+                matches!(reply, Reply::Ack | Reply::AlreadySs),
+                "cycle {done}: {req:?}: reply {reply:?}"
             );
+            let already = reply == Reply::AlreadySs;
             let seen = |conn: &Connection| {
-                code == ReplyCode::AlreadySs as u8
+                already
                     || conn
                         .events()
                         .iter()

@@ -198,7 +198,8 @@ fn online_settings(
 ) -> Result<(Vec<PathBuf>, Environment), i32> {
     use crate::ctl::commands::connect_with;
     use crate::ctl::socket::SocketOptions;
-    use dinit_core::proto::{Reply, Request};
+    use crate::ctl::Reply;
+    use dinit_core::proto::Request;
     let mut msgs: Vec<u8> = Vec::new();
     let mut info: Vec<u8> = Vec::new();
     let socket = SocketOptions {
@@ -234,16 +235,13 @@ fn online_settings(
         1
     };
     let dirs = match conn.request(&Request::QueryLoadMech) {
-        Ok(reply) => match reply.parse() {
-            Ok(Reply::LoaderMech { cwd, dirs }) => {
-                let cwd = PathBuf::from(std::ffi::OsStr::from_bytes(cwd));
-                dirs.iter()
-                    .map(|d| cwd.join(std::ffi::OsStr::from_bytes(d)))
-                    .collect::<Vec<_>>()
-            }
-            _ => return Err(fail(err)),
-        },
-        Err(_) => return Err(fail(err)),
+        Ok(Reply::LoaderMech { cwd, dirs }) => {
+            let cwd = PathBuf::from(std::ffi::OsStr::from_bytes(&cwd));
+            dirs.iter()
+                .map(|d| cwd.join(std::ffi::OsStr::from_bytes(d)))
+                .collect::<Vec<_>>()
+        }
+        _ => return Err(fail(err)),
     };
     let env = match crate::ctl::enable::daemon_env(&mut conn) {
         Ok(Some(env)) => env,

@@ -26,9 +26,6 @@
 pub mod spawn;
 
 pub mod check;
-// The client has functions above the length limit; they are split when the client is
-// reworked (one reply-decoding path).
-#[allow(clippy::too_many_lines)]
 pub mod ctl;
 pub mod daemon;
 pub mod environ;

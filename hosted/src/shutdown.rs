@@ -9,10 +9,11 @@
 use crate::ctl::commands::connect_with;
 use crate::ctl::socket::SocketOptions;
 use crate::ctl::ui::Ui;
+use crate::ctl::Reply;
 use crate::paths::{InstanceKind, SYSTEM_SOCKET_PATH};
 use crate::sweep::{self, Allowance, Step, Sweep};
 use crate::sys;
-use dinit_core::proto::{Reply, Request};
+use dinit_core::proto::Request;
 use dinit_core::ShutdownKind;
 use rustix::io::Errno;
 use rustix::mount::UnmountFlags;
@@ -223,7 +224,7 @@ fn request_shutdown(action: Action, use_passed_cfd: bool) -> i32 {
             return 1;
         }
     };
-    if !matches!(reply.parse(), Ok(Reply::Ack)) {
+    if reply != Reply::Ack {
         ui.error(b"control socket protocol error");
         return 1;
     }

@@ -87,6 +87,7 @@ fn protocol(input: &[u8], seed: u32) {
     };
     if let Ok((r, n)) = Request::parse_prefix(input) {
         let _ = black_box((r.emit(out), n, r.buffer_len()));
+        let _ = black_box(r.emit_as_given(out));
     }
     if let Ok((r, n)) = Reply::parse_prefix(input, format) {
         let _ = black_box((r.emit(out), n, r.buffer_len()));

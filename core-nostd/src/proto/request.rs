@@ -1,7 +1,8 @@
 //! Requests (client to daemon, codes 0-29; PROTOCOL.md §7).
 //!
 //! The daemon frames and parses with [`Request::parse_prefix`] (or [`RequestPacket`] and
-//! [`Request::parse`]); a client builds a [`Request`] and [`Request::emit`]s it.
+//! [`Request::parse`]); a client builds a [`Request`] and [`Request::emit`]s it, or
+//! [`Request::emit_as_given`]s it when the daemon is to judge what its user typed.
 //!
 //! Framing follows PROTOCOL.md §4.1 and §7.21: fixed-size requests are complete once their size is
 //! buffered; FIND, LOAD and SETENV (`code`, `u16 L`, `L` bytes) first need
@@ -551,6 +552,23 @@ impl<'a> Request<'a> {
     /// ([`EmitError::TooLong`]) strings over [`MAX_NAME_LEN`] bytes.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, EmitError> {
         self.validate()?;
+        self.emit_as_given(out)
+    }
+
+    /// Writes the request as [`Self::emit`] does, but without judging its contents: a client
+    /// that passes on what its user typed (a service name `@x`, a SETENV string `=x`) leaves
+    /// the verdict to the daemon, which answers `BADREQ`, as Dinit's client does. Only what
+    /// the wire cannot carry is refused: a string over [`MAX_NAME_LEN`] bytes
+    /// ([`EmitError::TooLong`]). An empty string is sent with length 0.
+    pub fn emit_as_given(&self, out: &mut [u8]) -> Result<usize, EmitError> {
+        if let Self::FindService { name: s }
+        | Self::LoadService { name: s }
+        | Self::SetEnv { var: s } = *self
+        {
+            if s.len() > MAX_NAME_LEN {
+                return Err(EmitError::TooLong);
+            }
+        }
         check_room(out, self.buffer_len())?;
         let mut w = Writer::new(out);
         w.u8(self.command() as u8)?;

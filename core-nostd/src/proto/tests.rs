@@ -1354,6 +1354,35 @@ fn max_length_request() {
 }
 
 #[test]
+fn requests_as_given_leave_the_verdict_to_the_daemon() {
+    // What `emit` refuses as BADREQ material goes out as it is; the daemon judges it.
+    let mut buf = [0u8; 2048];
+    for (r, bytes) in [
+        (Request::LoadService { name: b"@x" }, &b"\x02\x02\x00@x"[..]),
+        (Request::FindService { name: b".x" }, b"\x01\x02\x00.x"),
+        (Request::SetEnv { var: b"=x" }, b"\x11\x02\x00=x"),
+        (Request::SetEnv { var: b"" }, b"\x11\x00\x00"),
+    ] {
+        let len = r.emit_as_given(&mut buf).unwrap();
+        assert_eq!(&buf[..len], bytes, "{r:?}");
+    }
+    // A valid request is the same bytes either way.
+    let r = Request::LoadService { name: b"boot" };
+    let len = r.emit_as_given(&mut buf).unwrap();
+    assert_eq!(buf[..len], emit_request(&r)[..]);
+    // The length field still bounds the string, and the buffer the request.
+    let long = vec![b'x'; MAX_NAME_LEN + 1];
+    assert_eq!(
+        Request::SetEnv { var: &long }.emit_as_given(&mut buf),
+        Err(EmitError::TooLong)
+    );
+    assert_eq!(
+        Request::FindService { name: b"ab" }.emit_as_given(&mut [0u8; 4]),
+        Err(EmitError::BufferTooSmall { needed: 5 })
+    );
+}
+
+#[test]
 fn large_replies_announce_their_size() {
     // ALLENV header only: the client learns the whole size.
     let header = hex("4e 00 10 00 00 00 00 00 00");

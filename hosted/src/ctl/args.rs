@@ -163,118 +163,175 @@ pub enum ParseOutcome {
 
 /// Parses the arguments (without the program name).
 pub fn parse_args(args: &[OsString]) -> ParseOutcome {
-    use CtlCommand as C;
-    let mut a = CtlArgs {
-        command: C::List,
-        operands: Vec::new(),
-        dep_kind: None,
-        signal: None,
-        socket: SocketOptions::default(),
-        quiet: false,
-        offline: false,
-        services_dirs: Vec::new(),
-        no_wait: false,
-        pin: false,
-        force: false,
-        ignore_unstarted: false,
-        clear: false,
-        from: None,
-    };
-    let mut command: Option<CtlCommand> = None;
-    let mut show_help = args.is_empty();
-    let mut invalid = false;
-    let mut list = false;
-    // add-dep/rm-dep: the type, then two names; signal: the signal word, then the name.
-    let mut dep_type_seen = false;
-    let mut signal_word: Option<Vec<u8>> = None;
+    let mut p = Parse::new(args.is_empty());
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let w = arg.as_bytes();
-        if w.first() == Some(&b'-') {
-            match w {
-                b"--help" => {
-                    show_help = true;
-                    break;
-                }
-                b"--version" => return ParseOutcome::Version,
-                b"--no-wait" => a.no_wait = true,
-                b"--ignore-unstarted" => a.ignore_unstarted = true,
-                b"--quiet" => a.quiet = true,
-                b"-s" | b"--system" => a.socket.instance = Some(InstanceKind::System),
-                b"-u" | b"--user" => a.socket.instance = Some(InstanceKind::User),
-                b"--pin" => a.pin = true,
-                b"-p" | b"--socket-path" => match it.next() {
-                    Some(p) if !p.is_empty() => a.socket.socket_path = Some(p.clone()),
-                    _ => {
-                        return ParseOutcome::Error(
-                            "--socket-path/-p should be followed by socket path".into(),
-                        )
-                    }
-                },
-                b"--use-passed-cfd" => a.socket.use_passed_cfd = true,
-                b"--from" if matches!(command, Some(C::Enable | C::Disable)) => match it.next() {
-                    Some(f) if !f.is_empty() => a.from = Some(f.clone().into_vec()),
-                    _ => {
-                        return ParseOutcome::Error(
-                            "--from should be followed by a service name".into(),
-                        )
-                    }
-                },
-                b"-f" | b"--force" if matches!(command, Some(C::Stop | C::Restart)) => {
-                    a.force = true
-                }
-                b"--clear" if command == Some(C::CatLog) => a.clear = true,
-                b"-l" | b"--list" if command == Some(C::Signal) => list = true,
-                b"--from" | b"-f" | b"--force" | b"--clear" | b"-l" | b"--list" => {
-                    // A command option before (or without) its command.
-                    invalid = true;
-                    break;
-                }
-                b"-d" | b"--services-dir" => match it.next() {
-                    Some(d) if !d.is_empty() => a.services_dirs.push(PathBuf::from(d)),
-                    _ => {
-                        return ParseOutcome::Error(
-                            "'--services-dir' (-d) requires an argument".into(),
-                        )
-                    }
-                },
-                b"-o" | b"--offline" => a.offline = true,
-                _ => {
-                    return ParseOutcome::Error(format!(
-                        "unrecognized/invalid option: {} (use --help for help)",
-                        arg.to_string_lossy()
-                    ))
-                }
-            }
-            continue;
-        }
-        let Some(cmd) = command else {
-            match CtlCommand::from_word(w) {
-                Some(c) => command = Some(c),
-                None => {
-                    return ParseOutcome::Error(format!(
-                        "unrecognized command: {} (use --help for help)",
-                        arg.to_string_lossy()
-                    ))
-                }
-            }
-            continue;
+        let step = if w.first() == Some(&b'-') {
+            p.option(arg, &mut it)
+        } else if let Some(cmd) = p.command {
+            p.operand(cmd, w)
+        } else {
+            p.command_word(arg)
         };
+        match step {
+            Step::Next => {}
+            Step::Stop => break,
+            Step::End(outcome) => return outcome,
+        }
+    }
+    p.finish()
+}
+
+/// What reading one argument says.
+enum Step {
+    /// Go on with the next argument.
+    Next,
+    /// Read no further; what was read decides ([`Parse::finish`]).
+    Stop,
+    /// The parse ends with this outcome (an error with its own message, `--version`).
+    End(ParseOutcome),
+}
+
+/// What a parse has read so far.
+struct Parse {
+    a: CtlArgs,
+    command: Option<CtlCommand>,
+    show_help: bool,
+    invalid: bool,
+    /// `signal --list`.
+    list: bool,
+    /// add-dep/rm-dep: the type, then two names.
+    dep_type_seen: bool,
+    /// signal: the signal word, then the name.
+    signal_word: Option<Vec<u8>>,
+}
+
+impl Parse {
+    /// A parse of a command line; an empty one shows the help.
+    fn new(empty: bool) -> Self {
+        Parse {
+            a: CtlArgs {
+                command: CtlCommand::List,
+                operands: Vec::new(),
+                dep_kind: None,
+                signal: None,
+                socket: SocketOptions::default(),
+                quiet: false,
+                offline: false,
+                services_dirs: Vec::new(),
+                no_wait: false,
+                pin: false,
+                force: false,
+                ignore_unstarted: false,
+                clear: false,
+                from: None,
+            },
+            command: None,
+            show_help: empty,
+            invalid: false,
+            list: false,
+            dep_type_seen: false,
+            signal_word: None,
+        }
+    }
+
+    /// An option; its value, if it takes one, is the next of `rest`.
+    fn option(&mut self, arg: &OsString, rest: &mut std::slice::Iter<'_, OsString>) -> Step {
+        use CtlCommand as C;
+        let w = arg.as_bytes();
+        if self.flag(w) {
+            return Step::Next;
+        }
+        let mut value = || rest.next().filter(|v| !v.is_empty());
+        let missing = |message: &str| Step::End(ParseOutcome::Error(message.to_owned()));
+        match w {
+            b"--help" => {
+                self.show_help = true;
+                return Step::Stop;
+            }
+            b"--version" => return Step::End(ParseOutcome::Version),
+            b"-p" | b"--socket-path" => match value() {
+                Some(p) => self.a.socket.socket_path = Some(p.clone()),
+                None => return missing("--socket-path/-p should be followed by socket path"),
+            },
+            b"--from" if matches!(self.command, Some(C::Enable | C::Disable)) => match value() {
+                Some(f) => self.a.from = Some(f.clone().into_vec()),
+                None => return missing("--from should be followed by a service name"),
+            },
+            b"-d" | b"--services-dir" => match value() {
+                Some(d) => self.a.services_dirs.push(PathBuf::from(d)),
+                None => return missing("'--services-dir' (-d) requires an argument"),
+            },
+            b"--from" | b"-f" | b"--force" | b"--clear" | b"-l" | b"--list" => {
+                // A command option before (or without) its command.
+                self.invalid = true;
+                return Step::Stop;
+            }
+            _ => {
+                return Step::End(ParseOutcome::Error(format!(
+                    "unrecognized/invalid option: {} (use --help for help)",
+                    arg.to_string_lossy()
+                )))
+            }
+        }
+        Step::Next
+    }
+
+    /// An option without a value, if `w` is one (the command options only after their
+    /// command): true once it is noted.
+    fn flag(&mut self, w: &[u8]) -> bool {
+        use CtlCommand as C;
+        let cmd = self.command;
+        match w {
+            b"--no-wait" => self.a.no_wait = true,
+            b"--ignore-unstarted" => self.a.ignore_unstarted = true,
+            b"--quiet" => self.a.quiet = true,
+            b"-s" | b"--system" => self.a.socket.instance = Some(InstanceKind::System),
+            b"-u" | b"--user" => self.a.socket.instance = Some(InstanceKind::User),
+            b"--pin" => self.a.pin = true,
+            b"--use-passed-cfd" => self.a.socket.use_passed_cfd = true,
+            b"-o" | b"--offline" => self.a.offline = true,
+            b"-f" | b"--force" if matches!(cmd, Some(C::Stop | C::Restart)) => self.a.force = true,
+            b"--clear" if cmd == Some(C::CatLog) => self.a.clear = true,
+            b"-l" | b"--list" if cmd == Some(C::Signal) => self.list = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The first word that is not an option: the command.
+    fn command_word(&mut self, arg: &OsString) -> Step {
+        match CtlCommand::from_word(arg.as_bytes()) {
+            Some(c) => {
+                self.command = Some(c);
+                Step::Next
+            }
+            None => Step::End(ParseOutcome::Error(format!(
+                "unrecognized command: {} (use --help for help)",
+                arg.to_string_lossy()
+            ))),
+        }
+    }
+
+    /// A word after the command `cmd`.
+    fn operand(&mut self, cmd: CtlCommand, w: &[u8]) -> Step {
+        use CtlCommand as C;
         if w.is_empty() {
-            return ParseOutcome::Error("Invalid empty argument".into());
+            return Step::End(ParseOutcome::Error("Invalid empty argument".into()));
         }
         match cmd {
-            C::AddDep | C::RmDep if !dep_type_seen => {
-                a.dep_kind = match w {
+            C::AddDep | C::RmDep if !self.dep_type_seen => {
+                self.a.dep_kind = match w {
                     b"need" | b"regular" => Some(DepKind::Regular),
                     b"milestone" => Some(DepKind::Milestone),
                     b"waits-for" => Some(DepKind::WaitsFor),
                     _ => {
-                        invalid = true;
-                        break;
+                        self.invalid = true;
+                        return Step::Stop;
                     }
                 };
-                dep_type_seen = true;
+                self.dep_type_seen = true;
             }
             C::AddDep | C::RmDep | C::Enable | C::Disable => {
                 let room = if matches!(cmd, C::AddDep | C::RmDep) {
@@ -282,66 +339,73 @@ pub fn parse_args(args: &[OsString]) -> ParseOutcome {
                 } else {
                     1
                 };
-                if a.operands.len() >= room {
-                    invalid = true;
-                    break;
+                if self.a.operands.len() >= room {
+                    self.invalid = true;
+                    return Step::Stop;
                 }
-                a.operands.push(w.to_vec());
+                self.a.operands.push(w.to_vec());
             }
             C::Signal => {
-                if list {
-                    invalid = true;
-                } else if signal_word.is_none() {
-                    signal_word = Some(w.to_vec());
-                } else if a.operands.is_empty() {
-                    a.operands.push(w.to_vec());
+                if self.list {
+                    self.invalid = true;
+                } else if self.signal_word.is_none() {
+                    self.signal_word = Some(w.to_vec());
+                } else if self.a.operands.is_empty() {
+                    self.a.operands.push(w.to_vec());
                 } else {
-                    invalid = true;
+                    self.invalid = true;
                 }
             }
-            _ => a.operands.push(w.to_vec()),
+            _ => self.a.operands.push(w.to_vec()),
         }
+        Step::Next
     }
-    let Some(command) = command else {
-        return if show_help {
-            ParseOutcome::Help
-        } else {
-            ParseOutcome::Invalid
-        };
-    };
-    a.command = command;
-    match command {
-        C::Enable | C::Disable | C::SetEnv | C::UnsetEnv => invalid |= a.operands.is_empty(),
-        C::Signal if list => {
-            if signal_word.is_some() {
-                invalid = true;
-            } else if !show_help && !invalid {
-                return ParseOutcome::SignalList;
-            }
-        }
-        C::Signal => {
-            let Some(word) = signal_word else {
-                return ParseOutcome::Error("signal number/name must be specified".into());
+
+    /// The checks once the arguments are read: the command's operands.
+    fn finish(mut self) -> ParseOutcome {
+        use CtlCommand as C;
+        let Some(command) = self.command else {
+            return if self.show_help {
+                ParseOutcome::Help
+            } else {
+                ParseOutcome::Invalid
             };
-            if a.operands.is_empty() {
-                return ParseOutcome::Error("service name must be specified".into());
+        };
+        self.a.command = command;
+        let operands = self.a.operands.len();
+        match command {
+            C::Enable | C::Disable | C::SetEnv | C::UnsetEnv => self.invalid |= operands == 0,
+            C::Signal if self.list => {
+                if self.signal_word.is_some() {
+                    self.invalid = true;
+                } else if !self.show_help && !self.invalid {
+                    return ParseOutcome::SignalList;
+                }
             }
-            match super::format::parse_signal(&word) {
-                Some(n) => a.signal = Some(n),
-                None => return ParseOutcome::BadSignal(word),
+            C::Signal => {
+                let Some(word) = self.signal_word.take() else {
+                    return ParseOutcome::Error("signal number/name must be specified".into());
+                };
+                if operands == 0 {
+                    return ParseOutcome::Error("service name must be specified".into());
+                }
+                match super::format::parse_signal(&word) {
+                    Some(n) => self.a.signal = Some(n),
+                    None => return ParseOutcome::BadSignal(word),
+                }
             }
+            C::List | C::Shutdown => self.invalid |= operands != 0,
+            C::AddDep | C::RmDep => self.invalid |= !self.dep_type_seen || operands != 2,
+            // No other command takes more than one service name.
+            _ => self.invalid |= operands != 1,
         }
-        C::List | C::Shutdown => invalid |= !a.operands.is_empty(),
-        C::AddDep | C::RmDep => invalid |= !dep_type_seen || a.operands.len() != 2,
-        // No other command takes more than one service name.
-        _ => invalid |= a.operands.len() != 1,
-    }
-    if show_help {
-        ParseOutcome::Help
-    } else if invalid {
-        ParseOutcome::Invalid
-    } else {
-        ParseOutcome::Run(a)
+        if self.show_help {
+            ParseOutcome::Help
+        } else if self.invalid {
+            ParseOutcome::Invalid
+        } else {
+            ParseOutcome::Run(self.a)
+        }
     }
 }
 

@@ -1,22 +1,23 @@
 //! `dinitctl`: each command's request sequence (CONTROL.md §3), its output (CONTROL.md §4) and its
 //! exit status (CONTROL.md §4.4). [`run`] is the whole program; the binary only passes it the
-//! arguments and the standard streams.
+//! arguments and the standard streams. The start/stop family is in [`super::start_stop`],
+//! `enable` and `disable` in [`super::enable`].
 //!
-//! One deliberate difference from the stock client (PROTOCOL.md §10 item 4): when the outcome of a
-//! start/stop command is already known from events that arrived before the daemon's reply,
-//! the command finishes instead of waiting for an event that will not come; and `release` of
-//! a service that stays required by its dependents reports that instead of waiting forever
-//! (it asks for the service's status after the acknowledgement to find out).
+//! Each command returns an [`Outcome`]: its exit status, or an [`Exit`] when it ends early
+//! (a refusal whose message is printed, or a failed exchange that [`run`] reports), so that
+//! every step of a sequence is one `?`.
 
 use super::args::{parse_args, CtlArgs, CtlCommand, ParseOutcome, USAGE};
-use super::conn::{check_version, Connection, CtlError, Incoming, LoadReply, VersionError};
-use super::format::{cat, failure_reason_lines, io_error_text, list_line, status_report};
+use super::conn::{check_version, Connection, CtlError, LoadReply, VersionError};
+use super::format::{cat, io_error_text, list_line, status_report};
+use super::packet::{Incoming, Reply};
 use super::socket::{open_socket, resolve_socket};
+use super::start_stop::start_stop;
 use super::status::SvcStatus;
 use super::ui::Ui;
 use crate::paths::{InstanceKind, ProcessEnv};
-use dinit_core::proto::{Handle, Reply, Request, StartFlags, StatusFormat, Timespec};
-use dinit_core::{ServiceEvent, ServiceState, ShutdownKind};
+use dinit_core::proto::{Handle, Malformed, Request, StatusFormat, Timespec};
+use dinit_core::{ServiceState, ShutdownKind};
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -37,31 +38,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
     let a = match parse_args(args) {
         ParseOutcome::Run(a) => a,
-        ParseOutcome::Help => {
-            ui.data(USAGE.as_bytes());
-            return 0;
-        }
-        ParseOutcome::Version => {
-            ui.data(format!("Dinit version {}.\n", crate::VERSION).as_bytes());
-            return 0;
-        }
-        ParseOutcome::SignalList => {
-            ui.data(super::format::signal_list().as_bytes());
-            return 0;
-        }
-        ParseOutcome::BadSignal(word) => {
-            ui.error(&cat(&[b"'", &word, b"' is not a valid signal name/number"]));
-            return 1;
-        }
-        ParseOutcome::Error(message) => {
-            ui.error(message.as_bytes());
-            return 1;
-        }
-        ParseOutcome::Invalid => {
-            ui.error(b"Invalid command line.");
-            ui.error_line(b"Try 'dinitctl --help' for more information.");
-            return 1;
-        }
+        other => return without_command(other, ui),
     };
     ui.set_quiet(a.quiet);
     if a.offline {
@@ -76,9 +53,71 @@ fn run_with(args: &[OsString], ui: &mut Ui<'_>) -> i32 {
         Err(code) => return code,
     };
     match dispatch(&mut conn, ui, &a) {
-        Ok(code) => code,
-        Err(e) => report_ctl_error(ui, &e),
+        Ok(code) | Err(Exit::Code(code)) => code,
+        Err(Exit::Ctl(e)) => report_ctl_error(ui, &e),
     }
+}
+
+/// What a command line that runs no command prints (help, version, the signal table, or
+/// why it is refused); the exit status.
+fn without_command(outcome: ParseOutcome, ui: &mut Ui<'_>) -> i32 {
+    match outcome {
+        ParseOutcome::Run(_) => 0,
+        ParseOutcome::Help => {
+            ui.data(USAGE.as_bytes());
+            0
+        }
+        ParseOutcome::Version => {
+            ui.data(format!("Dinit version {}.\n", crate::VERSION).as_bytes());
+            0
+        }
+        ParseOutcome::SignalList => {
+            ui.data(super::format::signal_list().as_bytes());
+            0
+        }
+        ParseOutcome::BadSignal(word) => {
+            ui.error(&cat(&[b"'", &word, b"' is not a valid signal name/number"]));
+            1
+        }
+        ParseOutcome::Error(message) => {
+            ui.error(message.as_bytes());
+            1
+        }
+        ParseOutcome::Invalid => {
+            ui.error(b"Invalid command line.");
+            ui.error_line(b"Try 'dinitctl --help' for more information.");
+            1
+        }
+    }
+}
+
+/// How a command ends before its last step.
+#[derive(Debug)]
+pub enum Exit {
+    /// With this exit status, its message (if any) printed.
+    Code(i32),
+    /// A failed exchange with the daemon, which [`run`] reports (CONTROL.md §3.1).
+    Ctl(CtlError),
+}
+
+impl From<CtlError> for Exit {
+    fn from(e: CtlError) -> Self {
+        Exit::Ctl(e)
+    }
+}
+
+/// What a command returns: its exit status, or how it ended early.
+pub type Outcome = Result<i32, Exit>;
+
+/// Prints `message` as an error; the command ends with status 1.
+pub fn fail(ui: &mut Ui<'_>, message: &[u8]) -> Exit {
+    ui.error(message);
+    Exit::Code(1)
+}
+
+/// `Service 'NAME' WHAT`.
+pub fn service_msg(name: &[u8], what: &[u8]) -> Vec<u8> {
+    cat(&[b"Service '", name, b"' ", what])
 }
 
 /// Opens the connection and negotiates the protocol version (CONTROL.md §3.1 steps 2-3). On
@@ -169,7 +208,7 @@ pub fn report_ctl_error(ui: &mut Ui<'_>, e: &CtlError) -> i32 {
             ui.error(format!("control socket write error: {}", io_error_text(err)).as_bytes())
         }
         CtlError::Encode => ui.error(b"protocol error"),
-        CtlError::Read(_) | CtlError::Eof | CtlError::Malformed => {
+        CtlError::Read(_) | CtlError::Eof | CtlError::Malformed(_) => {
             ui.error(b"control socket read failure or protocol error")
         }
     }
@@ -191,24 +230,36 @@ pub fn report_load_failure(ui: &mut Ui<'_>, reply: LoadReply) -> i32 {
             ui.error(b"error loading service (or dependency of service).");
             ui.error(b"try 'dinit-check <service-name>' or check log for more information.");
         }
-        LoadReply::Record { .. } | LoadReply::Other(_) => ui.error(b"protocol error"),
+        LoadReply::Record { .. } | LoadReply::Other => ui.error(b"protocol error"),
     }
     1
 }
 
-/// Loads `name` (LOADSERVICE), printing the load failure if any.
+/// Loads `name` (`LOADSERVICE`): its handle and state, or the end of the command once the
+/// failure is printed (CONTROL.md §3.2).
 pub fn load_or_report(
     conn: &mut Connection,
     ui: &mut Ui<'_>,
     name: &[u8],
-) -> Result<Result<(Handle, ServiceState), i32>, CtlError> {
-    Ok(match conn.load_service(name, false)? {
+) -> Result<(Handle, ServiceState), Exit> {
+    match conn.load_service(name, false)? {
         LoadReply::Record { handle, state, .. } => Ok((handle, state)),
-        other => Err(report_load_failure(ui, other)),
-    })
+        other => Err(Exit::Code(report_load_failure(ui, other))),
+    }
 }
 
-fn dispatch(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
+/// Finds `name` (`FINDSERVICE`), as `unload` does: `NOSERVICE` is "service not loaded.",
+/// the other failures as a load's.
+fn find_or_report(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<Handle, Exit> {
+    match conn.load_service(name, true)? {
+        LoadReply::Record { handle, .. } => Ok(handle),
+        LoadReply::NoService => Err(fail(ui, b"service not loaded.")),
+        other => Err(Exit::Code(report_load_failure(ui, other))),
+    }
+}
+
+/// One line per command.
+fn dispatch(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Outcome {
     use CtlCommand as C;
     let needed = match a.command {
         C::Trigger | C::Untrigger | C::CatLog | C::Signal => 2,
@@ -216,8 +267,7 @@ fn dispatch(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, 
         _ => 1,
     };
     if conn.version() < needed {
-        ui.error(b"daemon too old or protocol error");
-        return Ok(1);
+        return Err(fail(ui, b"daemon too old or protocol error"));
     }
     let name = a.operands.first().map(Vec::as_slice).unwrap_or_default();
     match a.command {
@@ -237,473 +287,71 @@ fn dispatch(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, 
     }
 }
 
-/// What the events recorded for one handle while waiting for a reply say.
-#[derive(Clone, Copy, Debug, Default)]
-struct Recorded {
-    started: bool,
-    stopped: bool,
-    /// The status that came with the first `STOPPED` event.
-    stopped_status: Option<SvcStatus>,
-    failed: Option<Option<SvcStatus>>,
-}
-
-impl Recorded {
-    fn of(conn: &Connection, handle: Handle) -> Self {
-        let mut r = Recorded::default();
-        for ev in conn.events().iter().filter(|e| e.handle == handle) {
-            match ev.kind() {
-                Some(ServiceEvent::Started) => r.started = true,
-                Some(ServiceEvent::Stopped) if !r.stopped => {
-                    r.stopped = true;
-                    r.stopped_status = ev.status;
-                }
-                Some(ServiceEvent::FailedStart) if r.failed.is_none() => r.failed = Some(ev.status),
-                _ => {}
-            }
-        }
-        r
-    }
-}
-
-fn service_msg(name: &[u8], what: &[u8]) -> Vec<u8> {
-    cat(&[b"Service '", name, b"' ", what])
-}
-
-/// Prints "failed to start" and the reason lines.
-fn print_failed(ui: &mut Ui<'_>, name: &[u8], status: Option<&SvcStatus>) {
-    ui.info(&service_msg(name, b"failed to start."));
-    for line in failure_reason_lines(status) {
-        ui.info(line.as_bytes());
-    }
-}
-
-/// The phase an event wait is for.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Phase {
-    /// Waiting for the service to start (start, wake, the second half of restart, enable).
-    Start,
-    /// Waiting for it to stop (stop, release, the first half of restart).
-    Stop,
-}
-
-/// Waits for the event that ends `phase` for `handle` (CONTROL.md §3.4 step 9), prints the result
-/// and returns the exit status.
-///
-/// Unlike the stock client, a start also ends with a `STOPPED` event that says the service is
-/// no longer wanted (target state STOPPED): it was stopped before it could start (say, a
-/// start that had to wait for a stop in progress, or the start half of a restart, when a
-/// dependency is then stopped with `--force`), the daemon sends no `STARTCANCELLED` for it,
-/// and no start will follow. That is reported as a cancelled start instead of waiting forever.
-pub fn wait_for(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    handle: Handle,
-    name: &[u8],
-    phase: Phase,
-) -> i32 {
-    wait_event(conn, ui, handle, name, phase).0
-}
-
-/// [`wait_for`], also returning the status that came with the event that ended the wait.
-fn wait_event(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    handle: Handle,
-    name: &[u8],
-    phase: Phase,
-) -> (i32, Option<SvcStatus>) {
-    loop {
-        let ev = match conn.recv(StatusFormat::Status10) {
-            Ok(Incoming::Event(ev)) => ev,
-            Ok(Incoming::Env(_) | Incoming::OtherInfo(_)) => continue,
-            Ok(Incoming::Reply(_)) | Err(CtlError::Eof | CtlError::Malformed) => {
-                ui.error(b"protocol error");
-                return (1, None);
-            }
-            Err(CtlError::Read(e) | CtlError::Write(e)) => {
-                ui.error(format!("read: {}", io_error_text(&e)).as_bytes());
-                return (1, None);
-            }
-            Err(CtlError::Encode) => {
-                ui.error(b"protocol error");
-                return (1, None);
-            }
-        };
-        if ev.handle != handle {
-            continue;
-        }
-        let unwanted = ev.status.is_some_and(|s| s.target == ServiceState::Stopped);
-        let code = match (phase, ev.kind()) {
-            (Phase::Start, Some(ServiceEvent::Started)) => {
-                ui.info(&service_msg(name, b"started."));
-                0
-            }
-            (Phase::Start, Some(ServiceEvent::StartCancelled)) => {
-                ui.info(&service_msg(name, b"start cancelled."));
-                1
-            }
-            (Phase::Start, Some(ServiceEvent::Stopped)) if unwanted => {
-                ui.info(&service_msg(name, b"start cancelled."));
-                1
-            }
-            (Phase::Start, Some(ServiceEvent::FailedStart)) => {
-                print_failed(ui, name, ev.status.as_ref());
-                1
-            }
-            (Phase::Stop, Some(ServiceEvent::Stopped)) => {
-                ui.info(&service_msg(name, b"stopped."));
-                0
-            }
-            (Phase::Stop, Some(ServiceEvent::StopCancelled)) => {
-                ui.info(&service_msg(name, b"stop cancelled."));
-                1
-            }
-            _ => continue,
-        };
-        return (code, ev.status);
-    }
-}
-
-/// The pre-start check (CONTROL.md §3.4 step 2): warns if the description file changed since the
-/// service was loaded. `Some(exit status)` if the command must end here.
-fn check_mtime(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    handle: Handle,
-    name: &[u8],
-) -> Result<Option<i32>, CtlError> {
-    let Some(file) = conn.service_file(handle, name)? else {
-        ui.error(b"protocol error");
-        return Ok(Some(1));
-    };
-    let Ok(meta) = std::fs::metadata(&file) else {
-        return Ok(None);
-    };
-    let Some(st) = conn.status_of(&Request::ServiceStatus6 { handle })? else {
-        ui.error(b"protocol error.");
-        return Ok(Some(1));
-    };
-    if st.mtime != Some(Timespec::new(meta.mtime(), meta.mtime_nsec())) {
-        ui.error(&cat(&[
-            b"warning: service description may have changed; use 'dinitctl reload ",
-            name,
-            b"' to apply changes.",
-        ]));
-    }
-    Ok(None)
-}
-
-/// start, wake, stop, restart, release (CONTROL.md §3.4).
-fn start_stop(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    a: &CtlArgs,
-    name: &[u8],
-) -> Result<i32, CtlError> {
-    use CtlCommand as C;
-    let cmd = a.command;
-    let ignore_unstarted = a.ignore_unstarted && matches!(cmd, C::Stop | C::Restart | C::Release);
-    let (handle, state) = match conn.load_service(name, false)? {
-        LoadReply::Record { handle, state, .. } => (handle, state),
-        LoadReply::NoService | LoadReply::DescErr | LoadReply::LoadErr if ignore_unstarted => {
-            return Ok(0)
-        }
-        other => return Ok(report_load_failure(ui, other)),
-    };
-    if conn.version() >= 6 && matches!(cmd, C::Start | C::Wake | C::Restart) {
-        if let Some(code) = check_mtime(conn, ui, handle, name)? {
-            return Ok(code);
-        }
-    }
-    let mut flags = StartFlags::NONE;
-    if a.pin {
-        flags = flags.with(StartFlags::PIN);
-    }
-    if matches!(cmd, C::Stop | C::Restart) && !a.force {
-        flags = flags.with(StartFlags::GENTLE);
-    }
-    if cmd == C::Restart {
-        flags = flags.with(StartFlags::RESTART).with(StartFlags::PRE_ACK);
-    }
-    let request = match cmd {
-        C::Start => Request::StartService { flags, handle },
-        C::Wake => Request::WakeService { flags, handle },
-        C::Release => Request::ReleaseService { flags, handle },
-        _ => Request::StopService { flags, handle },
-    };
-    let stopping = matches!(cmd, C::Stop | C::Release);
-    conn.clear_events();
-    conn.send(&request)?;
-    let mut reply = conn.recv_reply(StatusFormat::Status10)?;
-    while matches!(reply.parse(), Ok(Reply::PreAck)) {
-        conn.clear_events();
-        reply = conn.recv_reply(StatusFormat::Status10)?;
-    }
-    match reply.parse() {
-        Ok(Reply::Ack) => {}
-        Ok(Reply::AlreadySs) => {
-            let wanted = if stopping {
-                ServiceState::Stopped
-            } else {
-                ServiceState::Started
-            };
-            let text: &[u8] = match (cmd, state == wanted, stopping) {
-                (C::Restart, _, _) => b"Service restarted.",
-                (_, true, false) => b"Service (already) started.",
-                (_, true, true) => b"Service (already) stopped.",
-                (_, false, false) => b"Service started.",
-                (_, false, true) => b"Service stopped.",
-            };
-            ui.info(text);
-            return Ok(0);
-        }
-        Ok(Reply::PinnedStarted) => {
-            ui.error(&cat(&[
-                b"cannot stop service '",
-                name,
-                b"' as it is pinned started",
-            ]));
-            return Ok(1);
-        }
-        Ok(Reply::PinnedStopped) => {
-            ui.error(&cat(&[
-                b"cannot start service '",
-                name,
-                b"' as it is pinned stopped",
-            ]));
-            return Ok(1);
-        }
-        Ok(Reply::Dependents { handles }) if matches!(cmd, C::Stop | C::Restart) => {
-            let handles: Vec<Handle> = handles.iter().collect();
-            return list_dependents(conn, ui, name, cmd == C::Stop, &handles);
-        }
-        Ok(Reply::Nak) if cmd == C::Restart => {
-            if a.ignore_unstarted {
-                ui.info(&service_msg(name, b"is not currently started."));
-                return Ok(0);
-            }
-            ui.error(b"cannot restart service; service not started.");
-            return Ok(1);
-        }
-        Ok(Reply::Nak) if cmd == C::Wake => {
-            ui.error(b"service has no active dependents, cannot wake.");
-            return Ok(1);
-        }
-        Ok(Reply::ShuttingDown) => {
-            ui.error(b"cannot start/restart/wake service, shutdown is in progress.");
-            return Ok(1);
-        }
-        _ => {
-            ui.error(b"protocol error.");
-            return Ok(1);
-        }
-    }
-    if a.no_wait {
-        let what: &[u8] = if stopping { b"stop" } else { b"start" };
-        ui.info(&cat(&[
-            b"Issued ",
-            what,
-            b" command successfully for service '",
-            name,
-            b"'.",
-        ]));
-        return Ok(0);
-    }
-    let rec = Recorded::of(conn, handle);
-    if stopping {
-        if rec.stopped {
-            ui.info(&service_msg(name, b"stopped."));
-            return Ok(0);
-        }
-        if cmd == C::Release {
-            return release_outcome(conn, ui, handle, name);
-        }
-        return Ok(wait_for(conn, ui, handle, name, Phase::Stop));
-    }
-    if cmd == C::Restart {
-        let stopped = if rec.stopped {
-            ui.info(&service_msg(name, b"stopped."));
-            rec.stopped_status
-        } else {
-            let (code, status) = wait_event(conn, ui, handle, name, Phase::Stop);
-            if code != 0 {
-                return Ok(code);
-            }
-            status
-        };
-        // Stopped, and no longer wanted: the start half will not come (see `wait_for`).
-        if !rec.started
-            && rec.failed.is_none()
-            && stopped.is_some_and(|s| s.target == ServiceState::Stopped)
-        {
-            ui.info(&service_msg(name, b"start cancelled."));
-            return Ok(1);
-        }
-    }
-    if rec.started {
-        ui.info(&service_msg(name, b"started."));
-        return Ok(0);
-    }
-    if let Some(status) = rec.failed {
-        // As the stock client, which keeps the stop reason and exit data of an early
-        // FAILEDSTART but not the exec stage (CONTROL.md §3.4 step 8).
-        let status = status.map(|mut s| {
-            s.exec_stage = 0;
-            s
-        });
-        print_failed(ui, name, status.as_ref());
-        return Ok(1);
-    }
-    Ok(wait_for(conn, ui, handle, name, Phase::Start))
-}
-
-/// After `release` was acknowledged: if the service stays required by active dependents, or
-/// stays started because it is pinned, it will not stop (not before something else happens),
-/// so say so rather than wait indefinitely (PROTOCOL.md §10 item 4); otherwise wait.
-fn release_outcome(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    handle: Handle,
-    name: &[u8],
-) -> Result<i32, CtlError> {
-    let request = conn.status_request(handle);
-    let status = conn.status_of(&request)?;
-    if Recorded::of(conn, handle).stopped {
-        ui.info(&service_msg(name, b"stopped."));
-        return Ok(0);
-    }
-    match status {
-        Some(s) if s.state == ServiceState::Stopped => {
-            ui.info(&service_msg(name, b"stopped."));
-            Ok(0)
-        }
-        Some(s) if s.target == ServiceState::Started => {
-            ui.info(&service_msg(
-                name,
-                b"released; it remains active as other services require it.",
-            ));
-            Ok(0)
-        }
-        // Still started though nothing wants it: a service being stopped is STOPPING at once,
-        // so this one is pinned started, and stops only once unpinned.
-        Some(s) if s.state == ServiceState::Started => {
-            ui.info(&service_msg(
-                name,
-                b"released; it remains started as it is pinned.",
-            ));
-            Ok(0)
-        }
-        Some(_) => Ok(wait_for(conn, ui, handle, name, Phase::Stop)),
-        None => {
-            ui.error(b"protocol error.");
-            Ok(1)
-        }
-    }
-}
-
-/// The `DEPENDENTS` refusal of a gentle stop or restart (CONTROL.md §3.4 step 5).
-fn list_dependents(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    name: &[u8],
-    is_stop: bool,
-    handles: &[Handle],
-) -> Result<i32, CtlError> {
-    ui.error(&cat(&[
-        b"cannot stop service '",
-        name,
-        b"' due to the following dependents:",
-    ]));
-    if is_stop {
-        ui.error_line(
-            b"(only direct dependents are listed. Exercise caution before using '--force' !!)",
-        );
-    }
-    let mut line = vec![b' '];
-    for &h in handles {
-        match conn.service_name(h)? {
-            Some(dep) => {
-                line.push(b' ');
-                line.extend_from_slice(&dep);
-            }
-            None => {
-                ui.error(b"protocol error.");
-                return Ok(1);
-            }
-        }
-    }
-    ui.error_line(&line);
-    Ok(1)
-}
-
 /// status, is-started, is-failed (CONTROL.md §3.5, §4.2, §4.3).
-fn status(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    cmd: CtlCommand,
-    name: &[u8],
-) -> Result<i32, CtlError> {
+fn status(conn: &mut Connection, ui: &mut Ui<'_>, cmd: CtlCommand, name: &[u8]) -> Outcome {
     let is_status = cmd == CtlCommand::Status;
-    let handle = match conn.load_service(name, true)? {
-        LoadReply::Record { handle, .. } => handle,
-        LoadReply::NoService => {
-            if is_status {
-                ui.error(b"service not loaded.");
-            }
-            return Ok(1);
-        }
-        other => {
-            if is_status {
-                report_load_failure(ui, other);
-            }
-            return Ok(1);
-        }
-    };
+    let handle = find_for_status(conn, ui, name, is_status)?;
     // Protocol 1 and 2 cannot tell where the description is; the report then has no File line.
     let file = if conn.version() >= 3 {
-        match conn.service_file(handle, name)? {
-            Some(f) => Some(f),
-            None => {
-                ui.error(b"protocol error");
-                return Ok(1);
-            }
-        }
+        let Some(f) = conn.service_file(handle, name)? else {
+            return Err(fail(ui, b"protocol error"));
+        };
+        Some(f)
     } else {
         None
     };
     let request = conn.status_request(handle);
     let Some(st) = conn.status_of(&request)? else {
-        ui.error(b"protocol error.");
-        return Ok(1);
+        return Err(fail(ui, b"protocol error."));
     };
+    if !is_status {
+        return Ok(print_bare_state(ui, cmd, &st));
+    }
     let modified = match (&file, st.mtime) {
         (Some(file), Some(mtime)) => std::fs::metadata(file)
             .map(|m| Timespec::new(m.mtime(), m.mtime_nsec()) != mtime)
             .unwrap_or(false),
         _ => false,
     };
-    match cmd {
-        CtlCommand::IsStarted | CtlCommand::IsFailed => {
-            if !ui.quiet() {
-                ui.data(cat(&[st.state.name().as_bytes(), b"\n"]).as_slice());
-            }
-            let yes = if cmd == CtlCommand::IsStarted {
-                st.state == ServiceState::Started
-            } else {
-                st.is_failed()
-            };
-            Ok(if yes { 0 } else { 1 })
-        }
-        _ => {
-            let file_bytes = file.as_deref().map(|f: &Path| f.as_os_str().as_bytes());
-            ui.data(&status_report(name, file_bytes, modified, &st));
-            Ok(0)
-        }
+    let file_bytes = file.as_deref().map(|f: &Path| f.as_os_str().as_bytes());
+    ui.data(&status_report(name, file_bytes, modified, &st));
+    Ok(0)
+}
+
+/// `FINDSERVICE` for status, is-started and is-failed: only `status` says why it failed.
+fn find_for_status(
+    conn: &mut Connection,
+    ui: &mut Ui<'_>,
+    name: &[u8],
+    is_status: bool,
+) -> Result<Handle, Exit> {
+    match conn.load_service(name, true)? {
+        LoadReply::Record { handle, .. } => Ok(handle),
+        LoadReply::NoService if is_status => Err(fail(ui, b"service not loaded.")),
+        other if is_status => Err(Exit::Code(report_load_failure(ui, other))),
+        _ => Err(Exit::Code(1)),
+    }
+}
+
+/// is-started, is-failed (CONTROL.md §4.3): the bare state unless `--quiet`; the exit status.
+fn print_bare_state(ui: &mut Ui<'_>, cmd: CtlCommand, st: &SvcStatus) -> i32 {
+    if !ui.quiet() {
+        ui.data(cat(&[st.state.name().as_bytes(), b"\n"]).as_slice());
+    }
+    let yes = if cmd == CtlCommand::IsStarted {
+        st.state == ServiceState::Started
+    } else {
+        st.is_failed()
+    };
+    if yes {
+        0
+    } else {
+        1
     }
 }
 
 /// list (CONTROL.md §3.6).
-fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
+fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Outcome {
     let request = if conn.version() >= 5 {
         Request::ListServices5
     } else {
@@ -717,120 +365,93 @@ fn list(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
     // One write for the whole list rather than a system call per line (5000 services: 5000
     // writes, most of the command's time).
     let mut lines = Vec::new();
+    let listed = list_entries(conn, format, &mut lines);
+    ui.data(&lines);
+    if listed? {
+        Ok(0)
+    } else {
+        Err(fail(ui, b"control socket protocol error"))
+    }
+}
+
+/// The `SVCINFO` replies of a listing, as lines added to `lines`, up to `LISTDONE` (true) or
+/// a reply that has no place in a listing (false).
+fn list_entries(
+    conn: &mut Connection,
+    format: StatusFormat,
+    lines: &mut Vec<u8>,
+) -> Result<bool, CtlError> {
     loop {
-        let reply = match conn.recv_reply(format) {
-            Ok(r) => r,
-            Err(e) => {
-                ui.data(&lines);
-                return Err(e);
-            }
-        };
-        match (reply.parse(), reply.status()) {
-            (Ok(Reply::SvcInfo { name, .. }), Some(st)) => {
-                lines.extend_from_slice(&list_line(name, &st));
-            }
-            (Ok(Reply::ListDone), _) => {
-                ui.data(&lines);
-                return Ok(0);
-            }
-            (Err(e), _) => {
-                ui.data(&lines);
-                return Err(e);
-            }
-            _ => {
-                ui.data(&lines);
-                ui.error(b"control socket protocol error");
-                return Ok(1);
-            }
+        match conn.recv_reply(format)? {
+            Reply::SvcInfo { name, status } => lines.extend_from_slice(&list_line(&name, &status)),
+            Reply::ListDone => return Ok(true),
+            Reply::Invalid(_) => return Err(CtlError::Malformed(Malformed::BadValue)),
+            _ => return Ok(false),
         }
     }
 }
 
 /// unpin (CONTROL.md §3.7).
-fn unpin(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
-    let handle = match load_or_report(conn, ui, name)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
-    let reply = conn.request(&Request::UnpinService { handle })?;
-    if !matches!(reply.parse(), Ok(Reply::Ack)) {
-        ui.error(b"protocol error.");
-        return Ok(1);
+fn unpin(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Outcome {
+    let (handle, _) = load_or_report(conn, ui, name)?;
+    if conn.request(&Request::UnpinService { handle })? != Reply::Ack {
+        return Err(fail(ui, b"protocol error."));
     }
     ui.info(&service_msg(name, b"unpinned."));
     Ok(0)
 }
 
 /// unload (CONTROL.md §3.8).
-fn unload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
-    let handle = match conn.load_service(name, true)? {
-        LoadReply::Record { handle, .. } => handle,
-        LoadReply::NoService => {
-            ui.error(b"service not loaded.");
-            return Ok(1);
-        }
-        other => return Ok(report_load_failure(ui, other)),
-    };
-    let reply = conn.request(&Request::UnloadService { handle })?;
-    match reply.parse() {
-        Ok(Reply::Ack) => {
+fn unload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Outcome {
+    let handle = find_or_report(conn, ui, name)?;
+    match conn.request(&Request::UnloadService { handle })? {
+        Reply::Ack => {
             conn.forget_service(handle);
             ui.info(&service_msg(name, b"unloaded."));
             Ok(0)
         }
-        Ok(Reply::Nak) => {
-            ui.error(b"could not unload service; service not stopped, or is a dependency of another service.");
-            Ok(1)
-        }
-        _ => {
-            ui.error(b"protocol error.");
-            Ok(1)
-        }
+        Reply::Nak => Err(fail(
+            ui,
+            b"could not unload service; service not stopped, or is a dependency of another service.",
+        )),
+        _ => Err(fail(ui, b"protocol error.")),
     }
 }
 
 /// reload (CONTROL.md §3.9).
-fn reload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Result<i32, CtlError> {
+fn reload(conn: &mut Connection, ui: &mut Ui<'_>, name: &[u8]) -> Outcome {
     let handle = match conn.load_service(name, true)? {
         LoadReply::Record { handle, .. } => handle,
         LoadReply::NoService => {
             // Not loaded: loading it is as good as reloading it.
-            return Ok(match load_or_report(conn, ui, name)? {
-                Ok(_) => {
-                    ui.info(&service_msg(name, b"reloaded."));
-                    0
-                }
-                Err(code) => code,
-            });
+            load_or_report(conn, ui, name)?;
+            ui.info(&service_msg(name, b"reloaded."));
+            return Ok(0);
         }
         other => return Ok(report_load_failure(ui, other)),
     };
     let reply = conn.request(&Request::ReloadService { handle })?;
     conn.forget_service(handle);
-    match reply.parse() {
-        Ok(Reply::Ack) => {
+    match reply {
+        Reply::Ack => {
             ui.info(&service_msg(name, b"reloaded."));
             Ok(0)
         }
-        Ok(Reply::Nak) => {
-            ui.error(b"could not reload service; service in wrong state, incompatible change, or bad service description.");
-            Ok(1)
-        }
-        _ => {
-            ui.error(b"protocol error.");
-            Ok(1)
-        }
+        Reply::Nak => Err(fail(
+            ui,
+            b"could not reload service; service in wrong state, incompatible change, or bad service description.",
+        )),
+        _ => Err(fail(ui, b"protocol error.")),
     }
 }
 
 /// shutdown (CONTROL.md §3.10): always HALT; waits for the daemon to close the connection.
-fn shutdown(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
+fn shutdown(conn: &mut Connection, ui: &mut Ui<'_>) -> Outcome {
     let reply = conn.request(&Request::Shutdown {
         kind: ShutdownKind::Halt,
     })?;
-    if !matches!(reply.parse(), Ok(Reply::Ack)) {
-        ui.error(b"control socket protocol error");
-        return Ok(1);
+    if reply != Reply::Ack {
+        return Err(fail(ui, b"control socket protocol error"));
     }
     ui.info(b"Shutting down dinit...");
     ui.flush();
@@ -843,19 +464,13 @@ fn shutdown(conn: &mut Connection, ui: &mut Ui<'_>) -> Result<i32, CtlError> {
 }
 
 /// add-dep, rm-dep (CONTROL.md §3.11).
-fn add_rm_dep(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
+fn add_rm_dep(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Outcome {
     let (Some(from), Some(to), Some(kind)) = (a.operands.first(), a.operands.get(1), a.dep_kind)
     else {
         return Ok(1);
     };
-    let from_h = match load_or_report(conn, ui, from)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
-    let to_h = match load_or_report(conn, ui, to)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
+    let (from_h, _) = load_or_report(conn, ui, from)?;
+    let (to_h, _) = load_or_report(conn, ui, to)?;
     let add = a.command == CtlCommand::AddDep;
     let request = if add {
         Request::AddDep {
@@ -870,151 +485,111 @@ fn add_rm_dep(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
             to: to_h,
         }
     };
-    let reply = conn.request(&request)?;
-    match reply.parse() {
-        Ok(Reply::Ack) => {
+    match conn.request(&request)? {
+        Reply::Ack => {
             let what: &[u8] = if add { b"' added" } else { b"' removed" };
             ui.info(&cat(&[b"Service '", from, b"': dependency '", to, what]));
             Ok(0)
         }
-        Ok(Reply::Nak) if add => {
-            ui.error(b"could not add dependency: circular dependency or wrong state");
-            Ok(1)
-        }
-        Ok(Reply::Nak) => {
-            ui.error(b"no such dependency to remove");
-            Ok(1)
-        }
-        _ => {
-            ui.error(b"control socket protocol error");
-            Ok(1)
-        }
+        Reply::Nak if add => Err(fail(
+            ui,
+            b"could not add dependency: circular dependency or wrong state",
+        )),
+        Reply::Nak => Err(fail(ui, b"no such dependency to remove")),
+        _ => Err(fail(ui, b"control socket protocol error")),
     }
 }
 
 /// trigger, untrigger (CONTROL.md §3.14).
-fn trigger(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    value: bool,
-    name: &[u8],
-) -> Result<i32, CtlError> {
-    let handle = match load_or_report(conn, ui, name)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
-    let reply = conn.request(&Request::SetTrigger { handle, value })?;
-    match reply.parse() {
-        Ok(Reply::Ack) => Ok(0),
-        Ok(Reply::Nak) => {
-            ui.error(b"cannot trigger a service that is not of 'triggered' type.");
-            Ok(1)
-        }
-        _ => {
-            ui.error(b"protocol error.");
-            Ok(1)
-        }
+fn trigger(conn: &mut Connection, ui: &mut Ui<'_>, value: bool, name: &[u8]) -> Outcome {
+    let (handle, _) = load_or_report(conn, ui, name)?;
+    match conn.request(&Request::SetTrigger { handle, value })? {
+        Reply::Ack => Ok(0),
+        Reply::Nak => Err(fail(
+            ui,
+            b"cannot trigger a service that is not of 'triggered' type.",
+        )),
+        _ => Err(fail(ui, b"protocol error.")),
     }
 }
 
 /// setenv, unsetenv (CONTROL.md §3.13): one `SETENV` per argument, in order.
-fn setenv(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
+fn setenv(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Outcome {
     let set = a.command == CtlCommand::SetEnv;
     for arg in &a.operands {
-        let eq = arg.iter().position(|&b| b == b'=');
-        let var_name = eq.and_then(|i| arg.get(..i)).unwrap_or(arg);
-        let var = match (set, eq) {
-            (true, Some(_)) => arg.clone(),
-            (true, None) => {
-                let value = std::env::var_os(std::ffi::OsStr::from_bytes(arg)).unwrap_or_default();
-                cat(&[arg, b"=", value.as_bytes()])
-            }
-            (false, None) => arg.clone(),
-            (false, Some(_)) => {
-                ui.error(&cat(&[
-                    b"environment variable '",
-                    arg,
-                    b"' must not contain the '=' sign.",
-                ]));
-                return Ok(1);
-            }
-        };
-        if var.len() > dinit_core::proto::MAX_NAME_LEN {
-            ui.error(&cat(&[b"environment variable '", var_name, b"' too long."]));
-            return Ok(1);
-        }
-        if var.is_empty() {
-            // An empty SETENV would stall the daemon (it waits for a fourth byte).
-            ui.error(b"failed to export environment.");
-            return Ok(1);
-        }
-        conn.send_string_request(dinit_core::proto::Command::SetEnv as u8, &var)?;
-        let reply = conn.recv_reply(StatusFormat::Status10)?;
-        match reply.parse() {
-            Ok(Reply::Ack) => {}
-            Ok(Reply::BadReq) => {
-                ui.error(b"failed to export environment.");
-                return Ok(1);
-            }
-            _ => {
-                ui.error(b"protocol error");
-                return Ok(1);
-            }
+        let var = setenv_string(ui, set, arg)?;
+        match conn.request(&Request::SetEnv { var: &var })? {
+            Reply::Ack => {}
+            Reply::BadReq => return Err(fail(ui, b"failed to export environment.")),
+            _ => return Err(fail(ui, b"protocol error")),
         }
     }
     Ok(0)
 }
 
-/// catlog (CONTROL.md §3.15).
-fn catlog(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    clear: bool,
-    name: &[u8],
-) -> Result<i32, CtlError> {
-    let handle = match load_or_report(conn, ui, name)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
+/// The string `SETENV` sends for one argument of setenv (`set`) or unsetenv: `NAME=VALUE`
+/// as given, `NAME=` and the client's own value of NAME, or `NAME` to unset.
+fn setenv_string(ui: &mut Ui<'_>, set: bool, arg: &[u8]) -> Result<Vec<u8>, Exit> {
+    let eq = arg.iter().position(|&b| b == b'=');
+    let var_name = eq.and_then(|i| arg.get(..i)).unwrap_or(arg);
+    let var = match (set, eq) {
+        (true, Some(_)) | (false, None) => arg.to_vec(),
+        (true, None) => {
+            let value = std::env::var_os(std::ffi::OsStr::from_bytes(arg)).unwrap_or_default();
+            cat(&[arg, b"=", value.as_bytes()])
+        }
+        (false, Some(_)) => {
+            return Err(fail(
+                ui,
+                &cat(&[
+                    b"environment variable '",
+                    arg,
+                    b"' must not contain the '=' sign.",
+                ]),
+            ))
+        }
     };
-    let reply = conn.request(&Request::CatLog { clear, handle })?;
-    match reply.parse() {
-        Ok(Reply::ServiceLog { log }) => {
-            ui.data(log);
+    if var.len() > dinit_core::proto::MAX_NAME_LEN {
+        return Err(fail(
+            ui,
+            &cat(&[b"environment variable '", var_name, b"' too long."]),
+        ));
+    }
+    if var.is_empty() {
+        // An empty SETENV would stall the daemon (it waits for a fourth byte).
+        return Err(fail(ui, b"failed to export environment."));
+    }
+    Ok(var)
+}
+
+/// catlog (CONTROL.md §3.15).
+fn catlog(conn: &mut Connection, ui: &mut Ui<'_>, clear: bool, name: &[u8]) -> Outcome {
+    let (handle, _) = load_or_report(conn, ui, name)?;
+    match conn.request(&Request::CatLog { clear, handle })? {
+        Reply::ServiceLog(log) => {
+            ui.data(&log);
             if log.last().is_some_and(|&b| b != b'\n') {
                 ui.data(b"\n(last line is truncated or incomplete)\n");
             }
             Ok(0)
         }
-        Ok(Reply::Nak) => {
-            ui.error(b"cannot cat log for service not configured to buffer output.");
-            Ok(1)
-        }
-        _ => {
-            ui.error(b"protocol error.");
-            Ok(1)
-        }
+        Reply::Nak => Err(fail(
+            ui,
+            b"cannot cat log for service not configured to buffer output.",
+        )),
+        _ => Err(fail(ui, b"protocol error.")),
     }
 }
 
 /// signal (CONTROL.md §3.16).
-fn signal(
-    conn: &mut Connection,
-    ui: &mut Ui<'_>,
-    signal: i32,
-    name: &[u8],
-) -> Result<i32, CtlError> {
-    let handle = match load_or_report(conn, ui, name)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
-    let reply = conn.request(&Request::Signal { signal, handle })?;
-    let msg: &[u8] = match reply.parse() {
-        Ok(Reply::Ack) => return Ok(0),
-        Ok(Reply::SignalNoPid) => b"could not get valid PID of service; service is not process-based or is in wrong state.",
-        Ok(Reply::SignalBadSig) => b"provided signal was invalid.",
-        Ok(Reply::SignalKillErr) => b"failed sending signal to service.",
+fn signal(conn: &mut Connection, ui: &mut Ui<'_>, signal: i32, name: &[u8]) -> Outcome {
+    let (handle, _) = load_or_report(conn, ui, name)?;
+    let msg: &[u8] = match conn.request(&Request::Signal { signal, handle })? {
+        Reply::Ack => return Ok(0),
+        Reply::SignalNoPid => b"could not get valid PID of service; service is not process-based or is in wrong state.",
+        Reply::SignalBadSig => b"provided signal was invalid.",
+        Reply::SignalKillErr => b"failed sending signal to service.",
         _ => b"protocol error.",
     };
-    ui.error(msg);
-    Ok(1)
+    Err(fail(ui, msg))
 }

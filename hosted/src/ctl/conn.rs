@@ -1,19 +1,23 @@
 //! A blocking client connection to the control socket.
 //!
-//! [`Connection`] writes each request in one `write` and reads whatever the daemon sends,
-//! framing packets with the codec of `dinit_core::proto`. Information packets may arrive
-//! before, between and after replies (PROTOCOL.md §4.4, §10 items 2-4): while waiting for a reply,
+//! [`Connection`] encodes each request with the codec of `dinit_core::proto`
+//! ([`Request::emit_as_given`]: the daemon judges what the user typed) and writes it in one
+//! `write`; it reads whatever the daemon sends and hands every packet to
+//! [`super::packet::decode`], the one place packets are decoded, so that commands match on
+//! typed values ([`Reply`], [`Incoming`]). Information packets may arrive before, between and
+//! after replies (PROTOCOL.md §4.4, §10 items 2-4): while waiting for a reply,
 //! [`Connection::recv_reply`] records service events and environment events instead of
 //! dropping them, so that a command can learn that its outcome was decided before the daemon
-//! acknowledged it. [`Connection::recv`] returns packets one by one for the loops that wait for
-//! events.
+//! acknowledged it. [`Connection::recv`] returns packets one by one for the loops that wait
+//! for events.
 
+use super::packet::{decode, EnvChange, Event, Incoming, Reply};
 use super::status::SvcStatus;
 use dinit_core::proto::{
-    DaemonPacket, Handle, InfoCode, InfoPacket, ParseError, Reply, Request, StatusFormat,
-    MAX_NAME_LEN, PROTOCOL_VERSION, PROTOCOL_VERSION_MIN,
+    Handle, Malformed, ParseError, ReplyCode, Request, StatusFormat, PROTOCOL_VERSION,
+    PROTOCOL_VERSION_MIN,
 };
-use dinit_core::{ServiceEvent, ServiceState};
+use dinit_core::ServiceState;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -33,78 +37,11 @@ pub enum CtlError {
     Read(io::Error),
     /// The daemon closed the connection.
     Eof,
-    /// The daemon sent bytes that are not a valid packet.
-    Malformed,
+    /// The daemon sent bytes that are not a valid packet, or a reply with a value the
+    /// exchange cannot use (a status block without valid states): what is wrong.
+    Malformed(Malformed),
     /// A request could not be encoded (a string too long for its length field).
     Encode,
-}
-
-/// A reply, kept as its bytes with the status block size that parsing it needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplyBuf {
-    /// The whole packet.
-    pub bytes: Vec<u8>,
-    /// The status block size of the request it answers.
-    pub format: StatusFormat,
-}
-
-impl ReplyBuf {
-    /// The reply code byte.
-    pub fn code(&self) -> u8 {
-        self.bytes.first().copied().unwrap_or(0)
-    }
-
-    /// Parses the reply.
-    pub fn parse(&self) -> Result<Reply<'_>, CtlError> {
-        Reply::parse(&self.bytes, self.format).map_err(|_| CtlError::Malformed)
-    }
-
-    /// The status block of a `SERVICESTATUS` or `SVCINFO` reply.
-    pub fn status(&self) -> Option<SvcStatus> {
-        SvcStatus::decode(self.bytes.get(2..)?, self.format)
-    }
-}
-
-/// A service event (`SERVICEEVENT5` or `SERVICEEVENT`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// The handle it was sent for.
-    pub handle: Handle,
-    /// The raw event code (PROTOCOL.md §6.4).
-    pub code: u8,
-    /// The status snapshot (absent in the 7-byte legacy form).
-    pub status: Option<SvcStatus>,
-    /// True for the legacy `SERVICEEVENT` (100), false for `SERVICEEVENT5` (101).
-    pub legacy: bool,
-}
-
-impl Event {
-    /// The event, if the code is a known one.
-    pub fn kind(&self) -> Option<ServiceEvent> {
-        ServiceEvent::from_u8(self.code)
-    }
-}
-
-/// An `ENVEVENT`: the activation environment changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnvChange {
-    /// The variable was set before.
-    pub overridden: bool,
-    /// `NAME=VALUE` (set) or `NAME` (unset), without the NUL.
-    pub var: Vec<u8>,
-}
-
-/// One packet from the daemon.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Incoming {
-    /// A reply.
-    Reply(ReplyBuf),
-    /// A service event.
-    Event(Event),
-    /// An environment event.
-    Env(EnvChange),
-    /// An information packet of another kind (skipped by its length byte).
-    OtherInfo(u8),
 }
 
 /// The answer to `FINDSERVICE`/`LOADSERVICE`.
@@ -125,8 +62,8 @@ pub enum LoadReply {
     DescErr,
     /// `SERVICE_LOAD_ERR`.
     LoadErr,
-    /// Any other reply (e.g. `BADREQ` for a name starting with `@`), by code.
-    Other(u8),
+    /// Any other reply (e.g. `BADREQ` for a name starting with `@`).
+    Other,
 }
 
 /// The daemon's protocol version is outside what this client speaks (PROTOCOL.md §5).
@@ -182,9 +119,8 @@ impl Connection {
     /// Sends `QUERYVERSION` and returns `(min, current)` if the reply is `CPVERSION`
     /// (`Ok(None)` for another reply). The current version is remembered, capped at ours.
     pub fn query_version(&mut self) -> Result<Option<(u16, u16)>, CtlError> {
-        let reply = self.request(&Request::QueryVersion)?;
-        match reply.parse() {
-            Ok(Reply::CpVersion { min, current }) => {
+        match self.request(&Request::QueryVersion)? {
+            Reply::CpVersion { min, current } => {
                 self.daemon_version = current.min(PROTOCOL_VERSION);
                 Ok(Some((min, current)))
             }
@@ -192,32 +128,15 @@ impl Connection {
         }
     }
 
-    /// Encodes and sends a request in one write.
+    /// Encodes a request as given (the daemon judges its contents) and sends it in one
+    /// write; a string too long for its length field is refused with [`CtlError::Encode`].
     pub fn send(&mut self, request: &Request<'_>) -> Result<(), CtlError> {
         let mut out = vec![0u8; request.buffer_len()];
-        let len = request.emit(&mut out).map_err(|_| CtlError::Encode)?;
+        let len = request
+            .emit_as_given(&mut out)
+            .map_err(|_| CtlError::Encode)?;
         out.truncate(len);
-        self.send_raw(&out)
-    }
-
-    /// Sends bytes as they are (for requests the daemon should judge itself, such as a
-    /// `SETENV` of `=x` that the stock client sends and the daemon answers with `BADREQ`).
-    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), CtlError> {
-        self.stream.write_all(bytes).map_err(CtlError::Write)
-    }
-
-    /// Sends a FIND/LOAD/SETENV-style request (`code`, `u16` length, bytes) without checking
-    /// its contents; strings longer than 1021 bytes are refused with [`CtlError::Encode`].
-    pub fn send_string_request(&mut self, code: u8, s: &[u8]) -> Result<(), CtlError> {
-        if s.len() > MAX_NAME_LEN {
-            return Err(CtlError::Encode);
-        }
-        let len = u16::try_from(s.len()).map_err(|_| CtlError::Encode)?;
-        let mut out = Vec::with_capacity(s.len().saturating_add(3));
-        out.push(code);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(s);
-        self.send_raw(&out)
+        self.stream.write_all(&out).map_err(CtlError::Write)
     }
 
     /// Reads until the buffer holds at least `needed` bytes.
@@ -234,57 +153,24 @@ impl Connection {
         Ok(())
     }
 
-    /// Reads the next packet, whatever it is. `format` is the status block size of the
-    /// request whose reply may come next.
+    /// Reads and decodes the next packet, whatever it is. `format` is the status block size
+    /// of the request whose reply may come next.
     pub fn recv(&mut self, format: StatusFormat) -> Result<Incoming, CtlError> {
-        let len = loop {
-            match DaemonPacket::frame(&self.buf, format) {
-                Ok(len) => break len,
-                Err(ParseError::Incomplete { needed }) => self.fill(needed)?,
-                Err(ParseError::Malformed(_)) => return Err(CtlError::Malformed),
-            }
-        };
-        let packet: Vec<u8> = self.buf.drain(..len).collect();
-        let code = packet.first().copied().unwrap_or(0);
-        if code < 100 {
-            return Ok(Incoming::Reply(ReplyBuf {
-                bytes: packet,
-                format,
-            }));
-        }
-        match InfoCode::from_u8(code) {
-            Some(InfoCode::ServiceEvent | InfoCode::ServiceEvent5) => {
-                let view = InfoPacket::new_unchecked(&packet[..]);
-                let (Some(handle), Some(event)) = (view.handle(), view.event()) else {
-                    return Err(CtlError::Malformed);
-                };
-                let status = match (view.status(), view.status_format()) {
-                    (Some(block), Some(fmt)) => SvcStatus::decode(block.into_inner(), fmt),
-                    _ => None,
-                };
-                Ok(Incoming::Event(Event {
-                    handle,
-                    code: event,
-                    status,
-                    legacy: code == InfoCode::ServiceEvent as u8,
-                }))
-            }
-            Some(InfoCode::EnvEvent) => match dinit_core::proto::Info::parse(&packet) {
-                Ok(dinit_core::proto::Info::EnvEvent { overridden, var }) => {
-                    Ok(Incoming::Env(EnvChange {
-                        overridden,
-                        var: var.to_vec(),
-                    }))
+        loop {
+            match decode(&self.buf, format) {
+                Ok((incoming, len)) => {
+                    self.buf.drain(..len);
+                    return Ok(incoming);
                 }
-                _ => Err(CtlError::Malformed),
-            },
-            None => Ok(Incoming::OtherInfo(code)),
+                Err(ParseError::Incomplete { needed }) => self.fill(needed)?,
+                Err(ParseError::Malformed(m)) => return Err(CtlError::Malformed(m)),
+            }
         }
     }
 
     /// Waits for the next reply, recording the service and environment events that come
     /// first (see [`Connection::events`] and [`Connection::take_env_events`]).
-    pub fn recv_reply(&mut self, format: StatusFormat) -> Result<ReplyBuf, CtlError> {
+    pub fn recv_reply(&mut self, format: StatusFormat) -> Result<Reply, CtlError> {
         loop {
             match self.recv(format)? {
                 Incoming::Reply(reply) => return Ok(reply),
@@ -297,7 +183,7 @@ impl Connection {
 
     /// Sends a request and waits for its reply (recording events meanwhile). The status
     /// format is the one the request's reply uses.
-    pub fn request(&mut self, request: &Request<'_>) -> Result<ReplyBuf, CtlError> {
+    pub fn request(&mut self, request: &Request<'_>) -> Result<Reply, CtlError> {
         self.send(request)?;
         let format = request
             .command()
@@ -326,15 +212,17 @@ impl Connection {
     /// is sent as given (the daemon judges it); a name over 1021 bytes is refused with
     /// [`CtlError::Encode`]. A returned handle is remembered with the name.
     pub fn load_service(&mut self, name: &[u8], find: bool) -> Result<LoadReply, CtlError> {
-        let code = if find { 1 } else { 2 };
-        self.send_string_request(code, name)?;
-        let reply = self.recv_reply(StatusFormat::Status10)?;
-        Ok(match reply.parse() {
-            Ok(Reply::ServiceRecord {
-                state,
+        let request = if find {
+            Request::FindService { name }
+        } else {
+            Request::LoadService { name }
+        };
+        Ok(match self.request(&request)? {
+            Reply::ServiceRecord {
                 handle,
+                state,
                 target,
-            }) => {
+            } => {
                 self.handles.insert(handle, name.to_vec());
                 LoadReply::Record {
                     handle,
@@ -342,10 +230,10 @@ impl Connection {
                     target,
                 }
             }
-            Ok(Reply::NoService) => LoadReply::NoService,
-            Ok(Reply::ServiceDescErr) => LoadReply::DescErr,
-            Ok(Reply::ServiceLoadErr) => LoadReply::LoadErr,
-            _ => LoadReply::Other(reply.code()),
+            Reply::NoService => LoadReply::NoService,
+            Reply::ServiceDescErr => LoadReply::DescErr,
+            Reply::ServiceLoadErr => LoadReply::LoadErr,
+            _ => LoadReply::Other,
         })
     }
 
@@ -374,16 +262,14 @@ impl Connection {
     pub fn close_handle(&mut self, handle: Handle) -> Result<bool, CtlError> {
         let reply = self.request(&Request::CloseHandle { handle })?;
         self.handles.remove(&handle);
-        Ok(matches!(reply.parse(), Ok(Reply::Ack)))
+        Ok(reply == Reply::Ack)
     }
 
     /// `QUERYSERVICENAME`: the name of a handle's service, `None` if the reply is not
     /// `SERVICENAME`.
     pub fn service_name(&mut self, handle: Handle) -> Result<Option<Vec<u8>>, CtlError> {
-        let reply = self.request(&Request::QueryServiceName { handle })?;
-        Ok(match reply.parse() {
-            Ok(Reply::ServiceName { name }) => {
-                let name = name.to_vec();
+        Ok(match self.request(&Request::QueryServiceName { handle })? {
+            Reply::ServiceName(name) => {
                 self.handles.insert(handle, name.clone());
                 Some(name)
             }
@@ -395,22 +281,20 @@ impl Connection {
     /// daemon's working directory when it is relative (CONTROL.md §3.3): `QUERYSERVICEDSCDIR`, and
     /// `QUERY_LOAD_MECH` if needed. `None` on any unexpected or empty answer.
     pub fn service_dir(&mut self, handle: Handle) -> Result<Option<PathBuf>, CtlError> {
-        let reply = self.request(&Request::QueryServiceDscDir {
+        let dir = match self.request(&Request::QueryServiceDscDir {
             reserved: 0,
             handle,
-        })?;
-        let dir = match reply.parse() {
-            Ok(Reply::SvcDscDir { dir }) if !dir.is_empty() => dir.to_vec(),
+        })? {
+            Reply::SvcDscDir(dir) if !dir.is_empty() => dir,
             _ => return Ok(None),
         };
         let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&dir));
         if dir.is_absolute() {
             return Ok(Some(dir));
         }
-        let reply = self.request(&Request::QueryLoadMech)?;
-        match reply.parse() {
-            Ok(Reply::LoaderMech { cwd, .. }) if !cwd.is_empty() => Ok(Some(
-                PathBuf::from(std::ffi::OsStr::from_bytes(cwd)).join(dir),
+        match self.request(&Request::QueryLoadMech)? {
+            Reply::LoaderMech { cwd, .. } if !cwd.is_empty() => Ok(Some(
+                PathBuf::from(std::ffi::OsStr::from_bytes(&cwd)).join(dir),
             )),
             _ => Ok(None),
         }
@@ -449,13 +333,16 @@ impl Connection {
     }
 
     /// Sends `request` (a status request) and returns the status if the reply is
-    /// `SERVICESTATUS`.
+    /// `SERVICESTATUS` (`None` for another reply; a `SERVICESTATUS` without valid states is
+    /// [`CtlError::Malformed`]).
     pub fn status_of(&mut self, request: &Request<'_>) -> Result<Option<SvcStatus>, CtlError> {
-        let reply = self.request(request)?;
-        if reply.code() != dinit_core::proto::ReplyCode::ServiceStatus as u8 {
-            return Ok(None);
+        match self.request(request)? {
+            Reply::ServiceStatus(status) => Ok(Some(status)),
+            Reply::Invalid(ReplyCode::ServiceStatus) => {
+                Err(CtlError::Malformed(Malformed::BadValue))
+            }
+            _ => Ok(None),
         }
-        reply.status().map(Some).ok_or(CtlError::Malformed)
     }
 }
 
@@ -470,6 +357,7 @@ pub fn base_name(name: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dinit_core::ServiceEvent;
 
     #[test]
     fn version_window() {
@@ -542,9 +430,11 @@ mod tests {
         bytes.extend_from_slice(&[0x66, 5, 1, 4, 0, b'F', b'O', b'O', 0]);
         bytes.extend_from_slice(&[0x70, 3, 9]);
         b.write_all(&bytes).unwrap();
-        let reply = conn.recv_reply(StatusFormat::Status30).unwrap();
-        assert_eq!(reply.code(), 0x46);
-        assert_eq!(reply.status().unwrap().state, ServiceState::Started);
+        let Reply::ServiceStatus(status) = conn.recv_reply(StatusFormat::Status30).unwrap() else {
+            panic!("not a SERVICESTATUS");
+        };
+        assert_eq!(status.state, ServiceState::Started);
+        assert_eq!(status.mtime, Some(dinit_core::proto::Timespec::new(0, 0)));
         assert_eq!(conn.events().len(), 2);
         assert_eq!(conn.events()[0].kind(), Some(ServiceEvent::Started));
         assert!(!conn.events()[0].legacy);

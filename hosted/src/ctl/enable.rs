@@ -19,15 +19,18 @@
 //! path (absolute), else to `../<to>`. The daemon reads only the names in the directory.
 
 use super::args::CtlArgs;
-use super::commands::{load_or_report, wait_for, Phase};
+use super::commands::{fail, load_or_report, service_msg, Exit, Outcome};
 use super::conn::{base_name, Connection, CtlError};
-use super::format::{cat, failure_reason_lines, io_error_text};
+use super::format::{cat, io_error_text};
+use super::packet::Reply;
+use super::start_stop::{print_failed, wait_for, Phase};
+use super::status::SvcStatus;
 use super::ui::Ui;
 use crate::environ::Environment;
 use crate::load::MAX_INCLUDE_DEPTH;
 use crate::paths::{default_env_file, default_service_dirs, InstanceKind, ProcessEnv};
 use dinit_core::desc::{DescError, DescErrorKind, Item, Parser, Setting, SubstEnv};
-use dinit_core::proto::{EnvEntries, Reply, Request};
+use dinit_core::proto::{EnvEntries, Handle, Request};
 use dinit_core::{DepKind, ServiceEvent, ServiceState};
 use std::ffi::OsStr;
 use std::io::Read;
@@ -589,31 +592,29 @@ fn offline_env(ui: &mut Ui<'_>, kind: InstanceKind) -> Result<Environment, i32> 
     }
 }
 
-/// `enable`/`disable --offline`: edits the links without a daemon.
+/// `enable`/`disable --offline`: edits the links without a daemon; the exit status.
 pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
+    match edit_offline(a, ui) {
+        Ok(()) => 0,
+        Err(code) => code,
+    }
+}
+
+/// The steps of [`offline`]; `Err` holds the exit status, the failure printed.
+fn edit_offline(a: &CtlArgs, ui: &mut Ui<'_>) -> Result<(), i32> {
     let enable = a.command == super::args::CtlCommand::Enable;
     let Some(to) = a.operands.first() else {
-        return 1;
+        return Err(1);
     };
     if !from_is_plain(a, ui) {
-        return 1;
+        return Err(1);
     }
     let kind = a
         .socket
         .instance
         .unwrap_or_else(InstanceKind::default_for_current_user);
-    let dirs: Vec<Vec<u8>> = if a.services_dirs.is_empty() {
-        default_service_dirs(kind, &ProcessEnv)
-    } else {
-        a.services_dirs.clone()
-    }
-    .into_iter()
-    .map(|d| d.into_os_string().into_vec())
-    .collect();
-    let env = match offline_env(ui, kind) {
-        Ok(env) => env,
-        Err(code) => return code,
-    };
+    let dirs = offline_dirs(a, kind);
+    let env = offline_env(ui, kind)?;
     let subst = SubstEnv::new(&env, None);
     // "to".
     let Some((to_path, to_file)) = find_description(&dirs, to) else {
@@ -622,61 +623,90 @@ pub fn offline(a: &CtlArgs, ui: &mut Ui<'_>) -> i32 {
             to,
             b"'",
         ]));
-        return 1;
+        return Err(1);
     };
     // "from".
     let from = match &a.from {
         Some(from) => from.clone(),
-        None => {
-            let mut file = match to_file {
-                Ok(f) => f,
-                Err(e) => {
-                    ui.error(&cat(&[
-                        b"could not read service description file '",
-                        &to_path,
-                        b"': ",
-                        io_error_text(&e).as_bytes(),
-                    ]));
-                    return 1;
-                }
-            };
-            match enable_via(ui, to, &to_path, &mut file, &subst) {
-                Ok(from) => from,
-                Err(code) => return code,
-            }
+        None => offline_enable_via(ui, to, &to_path, to_file, &subst)?,
+    };
+    let (from_path, mut from_file) = find_from_description(ui, &dirs, &from)?;
+    let wdir = waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst)?;
+    let (wdir_full, link) = link_path(&from_path, &wdir, to);
+    refuse_if_enabled(ui, enable, &link)?;
+    let target = link_target(&wdir_full, &to_path, to);
+    if !update_link(ui, enable, &link, &target, false) {
+        return Err(1);
+    }
+    ui.info(&done_msg(to, enable));
+    Ok(())
+}
+
+/// The service directories offline: `-d`, else the instance's defaults.
+fn offline_dirs(a: &CtlArgs, kind: InstanceKind) -> Vec<Vec<u8>> {
+    if a.services_dirs.is_empty() {
+        default_service_dirs(kind, &ProcessEnv)
+    } else {
+        a.services_dirs.clone()
+    }
+    .into_iter()
+    .map(|d| d.into_os_string().into_vec())
+    .collect()
+}
+
+/// The `@meta enable-via` of "to" offline, from its description (`to_path`, opened as
+/// `to_file`); `Err` with the exit status once the failure is printed.
+fn offline_enable_via(
+    ui: &mut Ui<'_>,
+    to: &[u8],
+    to_path: &[u8],
+    to_file: std::io::Result<std::fs::File>,
+    subst: &SubstEnv<'_>,
+) -> Result<Vec<u8>, i32> {
+    let mut file = match to_file {
+        Ok(f) => f,
+        Err(e) => {
+            ui.error(&cat(&[
+                b"could not read service description file '",
+                to_path,
+                b"': ",
+                io_error_text(&e).as_bytes(),
+            ]));
+            return Err(1);
         }
     };
-    let (from_path, mut from_file) = match find_description(&dirs, &from) {
-        Some((path, Ok(file))) => (path, file),
-        Some((path, Err(e))) => return cannot_open(ui, &path, &e),
+    enable_via(ui, to, to_path, &mut file, subst)
+}
+
+/// The description of "from" offline, open; `Err` with the exit status once the failure is
+/// printed.
+fn find_from_description(
+    ui: &mut Ui<'_>,
+    dirs: &[Vec<u8>],
+    from: &[u8],
+) -> Result<(Vec<u8>, std::fs::File), i32> {
+    match find_description(dirs, from) {
+        Some((path, Ok(file))) => Ok((path, file)),
+        Some((path, Err(e))) => Err(cannot_open(ui, &path, &e)),
         None => {
             ui.error(&cat(&[
                 b"could not locate service file for service '",
-                &from,
+                from,
                 b"'",
             ]));
-            return 1;
+            Err(1)
         }
-    };
-    let wdir = match waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let (wdir_full, link) = link_path(&from_path, &wdir, to);
-    match link_exists(ui, &link) {
-        Ok(true) if enable => {
-            ui.error(b"service already enabled.");
-            return 1;
-        }
-        Ok(_) => {}
-        Err(code) => return code,
     }
-    let target = link_target(&wdir_full, &to_path, to);
-    if !update_link(ui, enable, &link, &target, false) {
-        return 1;
+}
+
+/// Steps 6: enabling a service whose link exists already is refused; `Err` with the exit
+/// status once that (or a failure to tell) is printed.
+fn refuse_if_enabled(ui: &mut Ui<'_>, enable: bool, link: &[u8]) -> Result<(), i32> {
+    if link_exists(ui, link)? && enable {
+        ui.error(b"service already enabled.");
+        return Err(1);
     }
-    ui.info(&done_msg(to, enable));
-    0
+    Ok(())
 }
 
 /// The daemon's activation environment (`GETALLENV`, protocol 4+), used for substitutions
@@ -686,11 +716,10 @@ pub fn daemon_env(conn: &mut Connection) -> Result<Option<Environment>, CtlError
     if conn.version() < 4 {
         return Ok(Some(Environment::from_process()));
     }
-    let reply = conn.request(&Request::GetAllEnv)?;
-    Ok(match reply.parse() {
-        Ok(Reply::AllEnv { env }) => {
+    Ok(match conn.request(&Request::GetAllEnv)? {
+        Reply::AllEnv(env) => {
             let mut out = Environment::new();
-            for entry in EnvEntries::new(env) {
+            for entry in EnvEntries::new(&env) {
                 let (name, value) = match entry.iter().position(|&b| b == b'=') {
                     Some(i) => (
                         entry.get(..i).unwrap_or_default(),
@@ -707,7 +736,7 @@ pub fn daemon_env(conn: &mut Connection) -> Result<Option<Environment>, CtlError
 }
 
 /// `enable`/`disable` with the daemon (CONTROL.md §3.12).
-pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32, CtlError> {
+pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Outcome {
     let enable = a.command == super::args::CtlCommand::Enable;
     let Some(to) = a.operands.first() else {
         return Ok(1);
@@ -717,102 +746,35 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
     }
     // 1. The daemon's environment.
     let Some(env) = daemon_env(conn)? else {
-        ui.error(b"control socket protocol error");
-        return Ok(1);
+        return Err(fail(ui, b"control socket protocol error"));
     };
     let subst = SubstEnv::new(&env, None);
     // 2. "to" and its description file.
-    let to_h = match load_or_report(conn, ui, to)? {
-        Ok((h, _)) => h,
-        Err(code) => return Ok(code),
-    };
-    let Some(to_dir) = conn.service_dir(to_h)? else {
-        ui.error(b"protocol error");
-        return Ok(1);
-    };
-    let to_path = combine(to_dir.as_os_str().as_bytes(), base_name(to));
+    let (to_h, _) = load_or_report(conn, ui, to)?;
+    let to_path = description_path(conn, ui, to_h, base_name(to))?;
     // 3. "from".
     let from = match &a.from {
         Some(from) => from.clone(),
         None => {
-            let mut file = match open_description(ui, &to_path) {
-                Ok(f) => f,
-                Err(code) => return Ok(code),
-            };
-            match enable_via(ui, to, &to_path, &mut file, &subst) {
-                Ok(from) => from,
-                Err(code) => return Ok(code),
-            }
+            let mut file = open_description(ui, &to_path).map_err(Exit::Code)?;
+            enable_via(ui, to, &to_path, &mut file, &subst).map_err(Exit::Code)?
         }
     };
     // 4. Load "from" and find its description.
-    let (from_h, from_state) = match load_or_report(conn, ui, &from)? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
-    let Some(from_dir) = conn.service_dir(from_h)? else {
-        ui.error(b"protocol error");
-        return Ok(1);
-    };
-    let from_path = combine(from_dir.as_os_str().as_bytes(), &from);
-    let mut from_file = match open_description(ui, &from_path) {
-        Ok(f) => f,
-        Err(code) => return Ok(code),
-    };
+    let (from_h, from_state) = load_or_report(conn, ui, &from)?;
+    let from_path = description_path(conn, ui, from_h, &from)?;
+    let mut from_file = open_description(ui, &from_path).map_err(Exit::Code)?;
     // 5. Check it and find its waits-for.d.
-    let wdir = match waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
+    let wdir =
+        waits_for_dir(ui, &from, to, &from_path, &mut from_file, &subst).map_err(Exit::Code)?;
     let (wdir_full, link) = link_path(&from_path, &wdir, to);
     // 6, 7.
-    match link_exists(ui, &link) {
-        Ok(true) if enable => {
-            ui.error(b"service already enabled.");
-            return Ok(1);
-        }
-        Ok(_) => {}
-        Err(code) => return Ok(code),
-    }
+    refuse_if_enabled(ui, enable, &link).map_err(Exit::Code)?;
     if enable && from_state != ServiceState::Started {
         ui.error(b"warning: enabling dependency for non-started service");
     }
     // 8. The run-time dependency.
-    let v7 = enable && conn.version() >= 7;
-    let request = match (enable, v7) {
-        (true, true) => Request::EnableServiceV7 {
-            kind: DepKind::WaitsFor,
-            from: from_h,
-            to: to_h,
-        },
-        (true, false) => Request::EnableService {
-            kind: DepKind::WaitsFor,
-            from: from_h,
-            to: to_h,
-        },
-        (false, _) => Request::RemDep {
-            kind: DepKind::WaitsFor,
-            from: from_h,
-            to: to_h,
-        },
-    };
-    let reply = conn.request(&request)?;
-    let v7_status = match reply.parse() {
-        Ok(Reply::ServiceStatus { .. }) if v7 => reply.status(),
-        Ok(Reply::Ack) if !v7 => None,
-        Ok(Reply::Nak) => {
-            ui.error(if enable {
-                b"could not enable service: possible circular dependency"
-            } else {
-                b"service not currently enabled"
-            });
-            return Ok(1);
-        }
-        _ => {
-            ui.error(b"control socket protocol error");
-            return Ok(1);
-        }
-    };
+    let v7_status = change_dependency(conn, ui, enable, from_h, to_h)?;
     // 9, 10. The link, and the message.
     let target = link_target(&wdir_full, &to_path, to);
     if !update_link(ui, enable, &link, &target, true) {
@@ -822,43 +784,7 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
     // 11. The status of "to".
     let status = match v7_status {
         Some(s) => s,
-        None => {
-            conn.clear_events();
-            let request = conn.status5_request(to_h);
-            let status = conn.status_of(&request)?;
-            if enable {
-                // A start that completed meanwhile decides the outcome.
-                let event = conn
-                    .events()
-                    .iter()
-                    .filter(|e| e.handle == to_h)
-                    .find(|e| {
-                        matches!(
-                            e.kind(),
-                            Some(ServiceEvent::Started | ServiceEvent::FailedStart)
-                        )
-                    })
-                    .copied();
-                if let Some(ev) = event {
-                    if ev.kind() == Some(ServiceEvent::Started) {
-                        ui.info(&cat(&[b"Service '", to, b"' started."]));
-                        return Ok(0);
-                    }
-                    ui.info(&cat(&[b"Service '", to, b"' failed to start."]));
-                    for line in failure_reason_lines(ev.status.as_ref()) {
-                        ui.info(line.as_bytes());
-                    }
-                    return Ok(1);
-                }
-            }
-            match status {
-                Some(s) => s,
-                None => {
-                    ui.error(b"protocol error.");
-                    return Ok(1);
-                }
-            }
-        }
+        None => status_after_change(conn, ui, enable, to_h, to)?,
     };
     if enable {
         if status.state != ServiceState::Started && status.target == ServiceState::Started {
@@ -868,6 +794,87 @@ pub fn online(conn: &mut Connection, ui: &mut Ui<'_>, a: &CtlArgs) -> Result<i32
         ui.error(b"note: disabled service may have other dependents");
     }
     Ok(0)
+}
+
+/// The description file `file` of a service loaded as `handle`, in the directory the daemon
+/// loaded it from (CONTROL.md §3.3).
+fn description_path(
+    conn: &mut Connection,
+    ui: &mut Ui<'_>,
+    handle: Handle,
+    file: &[u8],
+) -> Result<Vec<u8>, Exit> {
+    let Some(dir) = conn.service_dir(handle)? else {
+        return Err(fail(ui, b"protocol error"));
+    };
+    Ok(combine(dir.as_os_str().as_bytes(), file))
+}
+
+/// Step 8: adds (`ENABLE_SERVICE_V7` or `ENABLESERVICE`) or removes (`REM_DEP`) the waits-for
+/// dependency; the status `ENABLE_SERVICE_V7` answers with.
+fn change_dependency(
+    conn: &mut Connection,
+    ui: &mut Ui<'_>,
+    enable: bool,
+    from: Handle,
+    to: Handle,
+) -> Result<Option<SvcStatus>, Exit> {
+    let v7 = enable && conn.version() >= 7;
+    let kind = DepKind::WaitsFor;
+    let request = match (enable, v7) {
+        (true, true) => Request::EnableServiceV7 { kind, from, to },
+        (true, false) => Request::EnableService { kind, from, to },
+        (false, _) => Request::RemDep { kind, from, to },
+    };
+    match conn.request(&request)? {
+        Reply::ServiceStatus(status) if v7 => Ok(Some(status)),
+        Reply::Ack if !v7 => Ok(None),
+        Reply::Nak => Err(fail(
+            ui,
+            if enable {
+                b"could not enable service: possible circular dependency"
+            } else {
+                b"service not currently enabled"
+            },
+        )),
+        _ => Err(fail(ui, b"control socket protocol error")),
+    }
+}
+
+/// Step 11 without `ENABLE_SERVICE_V7`: the status of "to" (`SERVICESTATUS5`). When
+/// enabling, an event that ends its start meanwhile ends the command with that outcome.
+fn status_after_change(
+    conn: &mut Connection,
+    ui: &mut Ui<'_>,
+    enable: bool,
+    to_h: Handle,
+    to: &[u8],
+) -> Result<SvcStatus, Exit> {
+    conn.clear_events();
+    let request = conn.status5_request(to_h);
+    let status = conn.status_of(&request)?;
+    if enable {
+        let event = conn
+            .events()
+            .iter()
+            .filter(|e| e.handle == to_h)
+            .find(|e| {
+                matches!(
+                    e.kind(),
+                    Some(ServiceEvent::Started | ServiceEvent::FailedStart)
+                )
+            })
+            .copied();
+        if let Some(ev) = event {
+            if ev.kind() == Some(ServiceEvent::Started) {
+                ui.info(&service_msg(to, b"started."));
+                return Err(Exit::Code(0));
+            }
+            print_failed(ui, to, ev.status.as_ref());
+            return Err(Exit::Code(1));
+        }
+    }
+    status.ok_or_else(|| fail(ui, b"protocol error."))
 }
 
 #[cfg(test)]

@@ -2,10 +2,14 @@
 //!
 //! * [`socket`]: where the control socket is (PROTOCOL.md §2.3) and the pre-connected descriptor of
 //!   `pass-cs-fd` services (PROTOCOL.md §2.5).
-//! * [`conn`]: a blocking [`Connection`] that sends requests, reads replies, records the events
-//!   that arrive before and between them (PROTOCOL.md §4.4, §10 items 2-4), keeps track of handles
-//!   and negotiates the protocol version (PROTOCOL.md §5).
-//! * [`status`]: a status block decoded for display ([`SvcStatus`]).
+//! * [`packet`]: what the daemon sends, decoded once into typed values ([`Incoming`], [`Reply`],
+//!   [`Event`]); pure, bytes in and values out.
+//! * [`conn`]: a blocking [`Connection`] that encodes requests with the codec, reads and decodes
+//!   what comes back, records the events that arrive before and between replies (PROTOCOL.md
+//!   §4.4, §10 items 2-4), keeps track of handles and negotiates the protocol version
+//!   (PROTOCOL.md §5).
+//! * [`status`]: a status block as the client shows it ([`SvcStatus`], built from the codec's
+//!   view in one place).
 //! * [`format`](mod@format): the texts of `list`, `status` and the failure reasons (CONTROL.md §4).
 //! * [`args`], [`commands`], [`enable`]: `dinitctl` itself (CONTROL.md §3); [`commands::run`] is
 //!   the program.
@@ -21,11 +25,14 @@ pub mod conn;
 pub mod enable;
 pub mod format;
 pub mod monitor;
+pub mod packet;
 pub mod socket;
+pub mod start_stop;
 pub mod status;
 pub mod ui;
 
-pub use conn::{Connection, CtlError, Event, Incoming, LoadReply, ReplyBuf};
+pub use conn::{Connection, CtlError, LoadReply};
+pub use packet::{EnvChange, Event, Incoming, Reply};
 pub use socket::{resolve_socket, SocketOptions, SocketSource};
 pub use status::SvcStatus;
 pub use ui::Ui;

@@ -12,12 +12,13 @@
 //! `%v` the variable's value (empty for services and for an unset), `%s` the status text and
 //! `%%` a `%`. The monitor waits for the command to finish before it reads the next event.
 
-use super::conn::{Connection, CtlError, EnvChange, Incoming, LoadReply};
+use super::conn::{Connection, CtlError, LoadReply};
 use super::format::cat;
+use super::packet::{EnvChange, Incoming, Reply};
 use super::socket::SocketOptions;
 use super::ui::Ui;
 use crate::paths::InstanceKind;
-use dinit_core::proto::{EnvEntries, Handle, Reply, Request, StatusFormat};
+use dinit_core::proto::{EnvEntries, Handle, Request, StatusFormat};
 use dinit_core::{ServiceEvent, ServiceState};
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -97,6 +98,9 @@ Options:
 /// and names in any order; an option it does not know is passed over; a missing value after
 /// `-p`, `-c` or `--str-*` is an error of its own; no arguments or `--help` show the help.
 pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
+    if args.is_empty() {
+        return MonitorOutcome::Help;
+    }
     let mut m = MonitorArgs {
         exit_after_first: false,
         env_mode: false,
@@ -114,63 +118,75 @@ pub fn parse_args(args: &[OsString]) -> MonitorOutcome {
     };
     let mut command = None;
     let mut it = args.iter();
-    if args.is_empty() {
-        return MonitorOutcome::Help;
-    }
     while let Some(arg) = it.next() {
         let a = arg.as_bytes();
         if a.first() != Some(&b'-') {
             m.names.push(a.to_vec());
-            continue;
-        }
-        let text_slot = match a {
-            b"--str-started" => Some(STARTED),
-            b"--str-stopped" => Some(STOPPED),
-            b"--str-failed" => Some(FAILED),
-            b"--str-set" => Some(SET),
-            b"--str-unset" => Some(UNSET),
-            _ => None,
-        };
-        if let Some(slot) = text_slot {
-            match (it.next(), m.texts.get_mut(slot)) {
-                (Some(v), Some(t)) => *t = v.clone().into_vec(),
-                _ => {
-                    return MonitorOutcome::Invalid(format!(
-                        "{} should be followed by an argument",
-                        arg.to_string_lossy()
-                    ))
-                }
-            }
-            continue;
-        }
-        match a {
-            b"--help" => return MonitorOutcome::Help,
-            b"--version" => return MonitorOutcome::Version,
-            b"-e" | b"--exit" => m.exit_after_first = true,
-            b"-E" | b"--env" => m.env_mode = true,
-            b"-s" | b"--system" => m.socket.instance = Some(InstanceKind::System),
-            b"-u" | b"--user" => m.socket.instance = Some(InstanceKind::User),
-            b"-i" | b"--initial" => m.initial = true,
-            b"-p" | b"--socket-path" => match it.next() {
-                // An empty path means the default one.
-                Some(p) => m.socket.socket_path = (!p.is_empty()).then(|| p.clone()),
-                None => {
-                    return MonitorOutcome::Invalid(
-                        "--socket-path/-p should be followed by socket path".into(),
-                    )
-                }
-            },
-            b"-c" | b"--command" => match it.next() {
-                Some(c) => command = Some(c.clone().into_vec()),
-                None => {
-                    return MonitorOutcome::Invalid(
-                        "--command/-c should be followed by command".into(),
-                    )
-                }
-            },
-            _ => {}
+        } else if let Some(outcome) = take_option(&mut m, &mut command, arg, &mut it) {
+            return outcome;
         }
     }
+    finish_args(m, command)
+}
+
+/// The status text an option `--str-*` sets (an index into [`MonitorArgs::texts`]).
+fn text_slot(option: &[u8]) -> Option<usize> {
+    match option {
+        b"--str-started" => Some(STARTED),
+        b"--str-stopped" => Some(STOPPED),
+        b"--str-failed" => Some(FAILED),
+        b"--str-set" => Some(SET),
+        b"--str-unset" => Some(UNSET),
+        _ => None,
+    }
+}
+
+/// One option `arg`, with its value taken from `rest` if it has one; what ends the parse
+/// there (the help, the version, an error), if anything does.
+fn take_option(
+    m: &mut MonitorArgs,
+    command: &mut Option<Vec<u8>>,
+    arg: &OsString,
+    rest: &mut std::slice::Iter<'_, OsString>,
+) -> Option<MonitorOutcome> {
+    let a = arg.as_bytes();
+    let invalid = |message: &str| Some(MonitorOutcome::Invalid(message.to_owned()));
+    if let Some(slot) = text_slot(a) {
+        return match (rest.next(), m.texts.get_mut(slot)) {
+            (Some(v), Some(t)) => {
+                *t = v.clone().into_vec();
+                None
+            }
+            _ => invalid(&format!(
+                "{} should be followed by an argument",
+                arg.to_string_lossy()
+            )),
+        };
+    }
+    match a {
+        b"--help" => return Some(MonitorOutcome::Help),
+        b"--version" => return Some(MonitorOutcome::Version),
+        b"-e" | b"--exit" => m.exit_after_first = true,
+        b"-E" | b"--env" => m.env_mode = true,
+        b"-s" | b"--system" => m.socket.instance = Some(InstanceKind::System),
+        b"-u" | b"--user" => m.socket.instance = Some(InstanceKind::User),
+        b"-i" | b"--initial" => m.initial = true,
+        b"-p" | b"--socket-path" => match rest.next() {
+            // An empty path means the default one.
+            Some(p) => m.socket.socket_path = (!p.is_empty()).then(|| p.clone()),
+            None => return invalid("--socket-path/-p should be followed by socket path"),
+        },
+        b"-c" | b"--command" => match rest.next() {
+            Some(c) => *command = Some(c.clone().into_vec()),
+            None => return invalid("--command/-c should be followed by command"),
+        },
+        _ => {}
+    }
+    None
+}
+
+/// The checks once every argument is read.
+fn finish_args(mut m: MonitorArgs, command: Option<Vec<u8>>) -> MonitorOutcome {
     if !m.env_mode && m.names.is_empty() {
         return MonitorOutcome::Invalid("specify at least one service name".into());
     }
@@ -405,19 +421,17 @@ fn monitor_env(conn: &mut Connection, ui: &mut Ui<'_>, m: &MonitorArgs) -> Resul
         return Ok(1);
     }
     let watched = |name: &[u8]| m.names.is_empty() || m.names.iter().any(|n| n == name);
-    let reply = conn.request(&Request::ListenEnv)?;
-    if !matches!(reply.parse(), Ok(Reply::Ack)) {
+    if conn.request(&Request::ListenEnv)? != Reply::Ack {
         ui.error(b"protocol error");
         return Ok(1);
     }
     if m.initial {
-        let reply = conn.request(&Request::GetAllEnv)?;
-        let Ok(Reply::AllEnv { env }) = reply.parse() else {
+        let Reply::AllEnv(env) = conn.request(&Request::GetAllEnv)? else {
             ui.error(b"protocol error");
             return Ok(1);
         };
         // Only the variables that are set are reported, in the daemon's order.
-        for entry in EnvEntries::new(env) {
+        for entry in EnvEntries::new(&env) {
             let (name, value) = split_var(entry);
             if watched(name) {
                 notify(ui, m, name, value.unwrap_or_default(), &m.texts[SET]);

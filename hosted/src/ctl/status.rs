@@ -89,10 +89,11 @@ fn wait_details(w: i32) -> ExitDetails {
 }
 
 impl SvcStatus {
-    /// Decodes a block of `format` from the start of `block`. `None` if it is too short or
-    /// its state bytes are not states.
-    pub fn decode(block: &[u8], format: StatusFormat) -> Option<Self> {
-        let view = StatusView::new_checked(block, format).ok()?;
+    /// The status a block of the codec's view says, field by field: the one place a status
+    /// is built (see [`super::packet`]). `None` if its state bytes are not states; any other
+    /// value is kept as sent.
+    pub fn from_view(view: &StatusView<&[u8]>) -> Option<Self> {
+        view.check_len().ok()?;
         Some(SvcStatus {
             state: ServiceState::from_u8(view.state())?,
             target: ServiceState::from_u8(view.target())?,
@@ -102,7 +103,7 @@ impl SvcStatus {
             detail: view.detail(),
             // status10 has no si_status.
             si_status: view.si_status().unwrap_or(0),
-            format,
+            format: view.format(),
             mtime: view.mtime(),
         })
     }
@@ -167,19 +168,23 @@ impl SvcStatus {
 mod tests {
     use super::*;
 
+    fn decode(block: &[u8], format: StatusFormat) -> Option<SvcStatus> {
+        SvcStatus::from_view(&StatusView::new_unchecked(block, format))
+    }
+
     #[test]
     fn decodes_all_sizes() {
         // Test vector V7 (PROTOCOL.md §12): status14 with a pid.
         let b14 = [
             0x02, 0x02, 0x18, 0x00, 0x00, 0x00, 0xe9, 0x2c, 0, 0, 0, 0, 0, 0,
         ];
-        let s = SvcStatus::decode(&b14, StatusFormat::Status14).unwrap();
+        let s = decode(&b14, StatusFormat::Status14).unwrap();
         assert_eq!(s.state, ServiceState::Started);
         assert_eq!(s.pid(), Some(0x2ce9));
         assert!(s.has(StatusFlags::MARKED_ACTIVE));
         // V39: status10, exit field -1.
         let b10 = [0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff];
-        let s = SvcStatus::decode(&b10, StatusFormat::Status10).unwrap();
+        let s = decode(&b10, StatusFormat::Status10).unwrap();
         assert_eq!(s.exit(), ExitInfo::Wait(-1));
         assert_eq!(s.exit().details(), ExitDetails::Unknown);
         assert!(s.exit().is_nonzero());
@@ -187,12 +192,12 @@ mod tests {
         let mut b30 = [0u8; 30];
         b30[14..22].copy_from_slice(&0x6b09_1b9c_i64.to_le_bytes());
         b30[22..30].copy_from_slice(&0x37c2_5f90_i64.to_le_bytes());
-        let s = SvcStatus::decode(&b30, StatusFormat::Status30).unwrap();
+        let s = decode(&b30, StatusFormat::Status30).unwrap();
         assert_eq!(s.mtime, Some(Timespec::new(0x6b09_1b9c, 0x37c2_5f90)));
-        assert!(SvcStatus::decode(&b30[..20], StatusFormat::Status30).is_none());
+        assert!(decode(&b30[..20], StatusFormat::Status30).is_none());
         let mut bad = b14;
         bad[0] = 9;
-        assert!(SvcStatus::decode(&bad, StatusFormat::Status14).is_none());
+        assert!(decode(&bad, StatusFormat::Status14).is_none());
     }
 
     #[test]

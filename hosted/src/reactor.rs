@@ -81,10 +81,6 @@ mod backend {
         f
     }
 
-    fn no_memory(_: std::collections::TryReserveError) -> io::Error {
-        io::Error::from_raw_os_error(libc::ENOMEM)
-    }
-
     impl Backend {
         pub fn new(capacity: usize) -> io::Result<Self> {
             Ok(Backend {
@@ -179,6 +175,7 @@ mod backend {
         ready: Vec<(u64, Readiness)>,
     }
 
+    /// A registration table that cannot grow.
     fn no_memory(_: std::collections::TryReserveError) -> io::Error {
         io::Error::from_raw_os_error(libc::ENOMEM)
     }

@@ -3,11 +3,11 @@
 //! the legacy SERVICEEVENT only, substitutes %n/%v/%s/%%, and watches the environment with
 //! -E.
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 
-fn monitor(t: &TestDir, script: Vec<Step>, args: &[&str]) -> Output {
+fn monitor(t: &TestDir, script: Vec<Step>, args: &[&str]) -> Out {
     let sock = t.sock();
     let _ = std::fs::remove_file(&sock);
     let server = Server::script(&sock, script);

@@ -24,12 +24,13 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -206,14 +207,7 @@ impl Machine {
     /// Boots the image with `dinit_e2e=<scenario>` and `init_args` for dinit.
     fn boot(scenario: &str, init_args: &[&str]) -> Machine {
         ensure_image();
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dinit-rs-qemu-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = harness::fresh_dir("qemu");
         let mut args = vec![format!("dinit_e2e={scenario}")];
         if !init_args.is_empty() {
             args.push("--".into());

@@ -4,7 +4,7 @@
 //! sections give them.
 
 use super::WAIT as TIMEOUT;
-pub use super::{run_program, run_program_in, wait_output, Out, DINITCTL, DINIT_MONITOR};
+pub use super::{run_program, run_program_in, wait_output, Out, TestDir, DINITCTL, DINIT_MONITOR};
 use dinit_core::proto::RequestPacket;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -219,37 +219,6 @@ pub fn mtime_of(path: &Path) -> (i64, i64) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).expect("stat");
     (m.mtime(), m.mtime_nsec())
-}
-
-/// A scratch directory, removed when dropped.
-pub struct TestDir {
-    pub path: PathBuf,
-}
-
-impl TestDir {
-    pub fn new(tag: &str) -> TestDir {
-        TestDir {
-            path: super::fresh_dir(&format!("ctl-{tag}")),
-        }
-    }
-
-    pub fn sock(&self) -> PathBuf {
-        self.path.join("sock")
-    }
-
-    /// Writes a file (creating directories).
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.path.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
 
 /// Plays `script` on `stream`. Errors describe the first mismatch.

@@ -33,6 +33,7 @@ pub const DINIT: &str = env!("CARGO_BIN_EXE_dinit");
 pub const DINITCTL: &str = env!("CARGO_BIN_EXE_dinitctl");
 pub const DINIT_MONITOR: &str = env!("CARGO_BIN_EXE_dinit-monitor");
 pub const DINIT_SHUTDOWN: &str = env!("CARGO_BIN_EXE_dinit-shutdown");
+pub const DINIT_CHECK: &str = env!("CARGO_BIN_EXE_dinit-check");
 
 /// How long a command may go unanswered before a test calls the daemon blocked: a hang
 /// detector, generous enough for a loaded machine (tests assert no figures).
@@ -77,6 +78,37 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     let d = fresh_dir(tag);
     std::fs::create_dir_all(d.join("sd")).unwrap();
     d
+}
+
+/// A scratch directory, removed when dropped.
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(tag: &str) -> TestDir {
+        TestDir {
+            path: fresh_dir(tag),
+        }
+    }
+
+    pub fn sock(&self) -> PathBuf {
+        self.path.join("sock")
+    }
+
+    /// Writes a file (creating directories).
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Polls `cond` (a short pause between looks) until it holds; fails the test, with `what`

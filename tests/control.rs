@@ -3274,30 +3274,17 @@ fn only_the_owner_may_connect() {
     let ctl = i.path("dinitctl");
     std::fs::copy(CTL, &ctl).unwrap();
     std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // A copy just written may be briefly held open by a child another test thread forks
-    // before it execs: executing it then fails with ETXTBSY, so try again.
-    let output = |cmd: &mut Command| loop {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap(),
-        }
-    };
+    // (A copy just written may be briefly held open by a child another test thread forks
+    // before it execs: `capture` tries it again.)
     let as_nobody = |args: &[&str]| {
-        let out = output(
+        harness::capture(
             Command::new(&ctl)
                 .args(args)
                 .uid(65534)
                 .gid(65534)
                 .env_remove("DINIT_SOCKET_PATH")
                 .stdin(Stdio::null()),
-        );
-        Out {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        }
+        )
     };
     let denied = as_nobody(&["-p", i.sock_str(), "stop", "boot"]);
     assert_eq!(
@@ -3312,7 +3299,7 @@ fn only_the_owner_may_connect() {
         }
     );
     // Through DINIT_SOCKET_PATH in user mode: EACCES is no reason to suspect a missing instance.
-    let denied = output(
+    let denied = harness::output_of(
         Command::new(&ctl)
             .args(["-u", "list"])
             .env("DINIT_SOCKET_PATH", &i.sock)
@@ -3320,7 +3307,7 @@ fn only_the_owner_may_connect() {
             .gid(65534),
     );
     assert_eq!(
-        String::from_utf8_lossy(&denied.stderr),
+        denied.stderr,
         format!(
             "dinitctl: connecting to socket: {}: Permission denied\n",
             i.sock_str()
@@ -3614,32 +3601,14 @@ fn concurrent_clients_never_hang() {
                     let mut args: Vec<&str> =
                         commands[rng.below(commands.len() as u64) as usize].to_vec();
                     args.push(["a", "b", "c", "d"][rng.below(4) as usize]);
-                    let mut child = Command::new(CTL)
-                        .arg("-p")
-                        .arg(&sock)
-                        .args(&args)
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped())
-                        .spawn()
-                        .unwrap();
-                    let start = Instant::now();
-                    while child.try_wait().unwrap().is_none() {
-                        if start.elapsed() > harness::HANG {
-                            let _ = child.kill();
-                            panic!("dinitctl {args:?} hangs (seed {seed})");
-                        }
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    let out = child.wait_with_output().unwrap();
-                    let text = format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    // (`output_of` fails the test on a hang; the seed was printed.)
+                    let out =
+                        harness::output_of(Command::new(CTL).arg("-p").arg(&sock).args(&args));
+                    let text = out.text();
                     for line in text.lines() {
                         assert!(catalogue_line(line), "dinitctl {args:?}: {text:?}");
                     }
-                    seen.push((args, out.status.code()));
+                    seen.push((args, out.code));
                 }
                 seen
             })

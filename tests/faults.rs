@@ -1383,6 +1383,8 @@ fn timers_due_while_the_daemon_was_frozen_fire_at_once() {
             .contains("dinit: Service late process terminated with exit code 1")
     });
     i.signal(libc::SIGSTOP);
+    // The thing under test, not a wait for something: time passing while the daemon is
+    // frozen (at least 13 s, past both due times, however loaded the machine).
     std::thread::sleep(Duration::from_secs(13));
     i.signal(libc::SIGCONT);
     i.ok(&["start", "--no-wait", "probe"]);

@@ -714,7 +714,8 @@ fn soft_reboot_then_halt() {
     let halt = m.wait_for_from(again, "E2E: shutdown requested: dinitctl shutdown");
     let halted = m.wait_for_from(halt, "reboot: System halted");
     m.assert_stop_order(halt, halted);
-    // A halted machine stays up: QEMU must still be running.
+    // A halted machine stays up: QEMU must still be running. (The pause proves that something
+    // does not happen: on a loaded machine it may prove less, never fail wrongly.)
     std::thread::sleep(Duration::from_millis(300));
     let mut m = m;
     if let Some(status) = m.child.try_wait().unwrap() {
@@ -1114,7 +1115,9 @@ fn debian_boots_to_a_login_prompt_and_powers_off() {
     let login_at = m.type_line("root");
     let (after_password, _) = m.wait_for_prompt(after_login_prompt, "Password: ");
     // PAM prints "Password: " and only then turns echo off with TCSAFLUSH, which drops what
-    // arrived in between: let it get there, and type the password again if it was lost.
+    // arrived in between, and nothing on the serial line shows when it has: the pause makes
+    // the first try likely to land, the retry below (on the prompt, not on time) makes the
+    // test right whatever the load.
     std::thread::sleep(Duration::from_millis(300));
     m.type_line(DEBIAN_PASSWORD);
     let shell_prompt = "root@dinit-debian:~# ";

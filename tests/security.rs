@@ -14,7 +14,7 @@
 
 mod harness;
 
-use harness::{environ, require_root, status_field, Instance, Launch};
+use harness::{capture, environ, output_of, require_root, status_field, Instance, Launch};
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -134,24 +134,6 @@ fn public_dinitctl(dir: &Path) -> PathBuf {
     ctl
 }
 
-/// Runs `cmd`, again while the copy just written is still busy (another test thread's child
-/// may hold it open for a moment between fork and exec).
-fn output(cmd: &mut Command) -> (String, i32) {
-    loop {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-            Ok(out) => {
-                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&out.stderr));
-                return (text, out.status.code().unwrap_or(-1));
-            }
-        }
-    }
-}
-
 /// Starts a daemon on socket `sock` of `dir` that must refuse to start; returns its exit code
 /// and what it printed.
 fn refused_daemon(dir: &Path, sock: &Path) -> (Option<i32>, String) {
@@ -195,7 +177,7 @@ fn the_control_socket_is_owner_only_and_other_users_cannot_connect() {
     );
     // Our dinitctl, run as nobody, says so.
     let ctl = public_dinitctl(&i.dir);
-    let (out, code) = output(
+    let (out, code) = output_of(
         Command::new(&ctl)
             .arg("-p")
             .arg(&i.sock)
@@ -203,7 +185,8 @@ fn the_control_socket_is_owner_only_and_other_users_cannot_connect() {
             .uid(NOBODY)
             .gid(NOBODY)
             .stdin(Stdio::null()),
-    );
+    )
+    .merged();
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Permission denied"), "{out}");
     assert_eq!(i.state("boot"), "STARTED");
@@ -351,7 +334,7 @@ fn the_passed_control_connection_gives_an_unprivileged_user_nothing() {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        output(&mut cmd)
+        capture(&mut cmd).merged()
     };
     // No DINIT_CS_FD: the socket path, which nobody may not use.
     let (out, code) = nobody(&[], Stdio::null());

@@ -204,16 +204,27 @@ pub fn wait_output(mut child: Child) -> Out {
     }
 }
 
-/// Runs `cmd` (standard input empty, output captured) under the hang detector of
-/// [`wait_output`].
-pub fn output_of(cmd: &mut Command) -> Out {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+/// Runs `cmd` with its output captured (its standard input as the command says: inherited
+/// unless set) under the hang detector of [`wait_output`]. A program just copied may still be
+/// busy (ETXTBSY: another test thread's child holds it open between fork and exec): it is
+/// tried again.
+pub fn capture(cmd: &mut Command) -> Out {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let child = loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && start.elapsed() < WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap_or_else(|e| panic!("running {cmd:?}: {e}")),
+        }
+    };
     wait_output(child)
+}
+
+/// [`capture`] with an empty standard input.
+pub fn output_of(cmd: &mut Command) -> Out {
+    capture(cmd.stdin(Stdio::null()))
 }
 
 /// Runs our `dinitctl` with `args`, the test's environment without the variables that would

@@ -8,12 +8,7 @@ mod harness;
 use harness::fake_daemon::*;
 
 fn monitor(t: &TestDir, script: Vec<Step>, args: &[&str]) -> Out {
-    let sock = t.sock();
-    let _ = std::fs::remove_file(&sock);
-    let server = Server::script(&sock, script);
-    let out = dinit_monitor(&sock, args);
-    server.finish();
-    out
+    session_of(t, script, |sock| dinit_monitor(sock, args))
 }
 
 #[test]

@@ -405,10 +405,16 @@ pub fn allenv(entries: &[&str]) -> Vec<u8> {
 /// Serves `script` on a fresh socket in `dir` and runs `dinitctl -p <sock> args...`; checks
 /// the script was followed exactly.
 pub fn session(dir: &TestDir, script: Vec<Step>, args: &[&str]) -> Out {
+    session_of(dir, script, |sock| dinitctl(sock, args))
+}
+
+/// Serves `script` on a fresh socket in `dir` and runs `client` on it; checks the script was
+/// followed exactly.
+pub fn session_of(dir: &TestDir, script: Vec<Step>, client: impl FnOnce(&Path) -> Out) -> Out {
     let sock = dir.sock();
     let _ = std::fs::remove_file(&sock);
     let server = Server::script(&sock, script);
-    let out = dinitctl(&sock, args);
+    let out = client(&sock);
     server.finish();
     out
 }

@@ -63,8 +63,9 @@ pub fn exe_of(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
-pub fn cmdline(pid: i32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
+/// The NUL-separated strings of /proc/PID/FILE (empty if it cannot be read).
+fn nul_separated(pid: i32, file: &str) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/{file}"))
         .unwrap_or_default()
         .split(|&b| b == 0)
         .filter(|a| !a.is_empty())
@@ -72,13 +73,12 @@ pub fn cmdline(pid: i32) -> Vec<String> {
         .collect()
 }
 
+pub fn cmdline(pid: i32) -> Vec<String> {
+    nul_separated(pid, "cmdline")
+}
+
 pub fn environ(pid: i32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .unwrap_or_default()
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
+    nul_separated(pid, "environ")
 }
 
 /// A line of /proc/PID/status, after `key:`, trimmed.

@@ -14,6 +14,8 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
 #[path = "compat/common.rs"]
 mod common;
 

@@ -10,12 +10,13 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+use harness::{Instance, Launch, TestDir, DINITCTL};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 fn completions_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../distro/completions")
@@ -27,30 +28,9 @@ fn script(name: &str) -> PathBuf {
     p
 }
 
-/// A directory removed when dropped, even when the test fails.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "dinit-rs-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// `PATH` with the directory of our `dinitctl` first, so that the completions run it.
 fn path_with_dinitctl() -> OsString {
-    let bin = Path::new(env!("CARGO_BIN_EXE_dinitctl")).parent().unwrap();
+    let bin = Path::new(DINITCTL).parent().unwrap();
     let mut dirs = vec![bin.to_path_buf()];
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -68,10 +48,7 @@ fn shell_available(shell: &str) -> bool {
 
 /// The commands listed by `dinitctl --help`.
 fn dinitctl_commands() -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(DINITCTL).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     let commands: BTreeSet<String> = help
         .lines()
@@ -87,66 +64,23 @@ fn set(words: &[&str]) -> BTreeSet<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
 }
 
-/// A user instance of `dinit` with a few loaded services, stopped when dropped.
-struct Daemon {
-    dir: PathBuf,
-    sock: PathBuf,
-    child: Child,
-}
-
 /// The services the daemon loads: `boot` needs the other two.
 const SERVICES: &[&str] = &["alpha-svc", "beta-svc", "boot"];
 
-impl Daemon {
-    fn start() -> Daemon {
-        let dir = temp_dir("completion");
-        let sd = dir.join("sd");
-        std::fs::create_dir_all(&sd).unwrap();
-        std::fs::write(
-            sd.join("boot"),
-            "type = internal\ndepends-on: alpha-svc\nwaits-for: beta-svc\n",
-        )
-        .unwrap();
-        std::fs::write(sd.join("alpha-svc"), "type = internal\n").unwrap();
-        std::fs::write(sd.join("beta-svc"), "type = internal\n").unwrap();
-        let sock = dir.join("sock");
-        let console = std::fs::File::create(dir.join("console")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dinit"))
-            .args(["-u", "-d"])
-            .arg(&sd)
-            .arg("-p")
-            .arg(&sock)
-            .arg("-l")
-            .arg(dir.join("log"))
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().unwrap())
-            .stderr(console)
-            .spawn()
-            .unwrap();
-        let daemon = Daemon { dir, sock, child };
-        let start = Instant::now();
-        while std::os::unix::net::UnixStream::connect(&daemon.sock).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "dinit did not open its socket; console:\n{}",
-                std::fs::read_to_string(daemon.dir.join("console")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        daemon
-    }
-
-    fn sock(&self) -> &str {
-        self.sock.to_str().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// A user instance of `dinit` with the [`SERVICES`] loaded.
+fn daemon() -> Instance {
+    Launch::new(
+        "completion",
+        &[
+            (
+                "boot",
+                "type = internal\ndepends-on: alpha-svc\nwaits-for: beta-svc\n",
+            ),
+            ("alpha-svc", "type = internal\n"),
+            ("beta-svc", "type = internal\n"),
+        ],
+    )
+    .start()
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -200,24 +134,24 @@ fn bash_completion() {
     );
     assert!(bash_complete(&["dinitctl", "stop", "--f"]).contains("--force"));
     // No daemon behind the socket: no names, and no hang.
-    let nowhere = TempDir(temp_dir("no-daemon"));
-    let sock = nowhere.0.join("sock");
+    let nowhere = TestDir::new("no-daemon");
+    let sock = nowhere.path.join("sock");
     assert!(bash_complete(&["dinitctl", "-p", sock.to_str().unwrap(), "start", ""]).is_empty());
 
-    let daemon = Daemon::start();
+    let daemon = daemon();
     assert_eq!(
-        bash_complete(&["dinitctl", "-p", daemon.sock(), "start", ""]),
+        bash_complete(&["dinitctl", "-p", daemon.sock_str(), "start", ""]),
         set(SERVICES)
     );
     assert_eq!(
-        bash_complete(&["dinitctl", "stop", "-p", daemon.sock(), "al"]),
+        bash_complete(&["dinitctl", "stop", "-p", daemon.sock_str(), "al"]),
         set(&["alpha-svc"])
     );
     assert_eq!(
-        bash_complete(&["dinitctl", "-p", daemon.sock(), "signal", "HUP", "b"]),
+        bash_complete(&["dinitctl", "-p", daemon.sock_str(), "signal", "HUP", "b"]),
         set(&["beta-svc", "boot"])
     );
-    assert!(bash_complete(&["dinitctl", "-p", daemon.sock(), "status", "boot", ""]).is_empty());
+    assert!(bash_complete(&["dinitctl", "-p", daemon.sock_str(), "status", "boot", ""]).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,23 +189,23 @@ fn fish_completion() {
         return;
     }
     run(Command::new("fish").arg("-n").arg(script("dinitctl.fish")));
-    let home_dir = TempDir(temp_dir("fish-home"));
-    let home = home_dir.0.as_path();
+    let home_dir = TestDir::new("fish-home");
+    let home = home_dir.path.as_path();
     assert_eq!(
         fish_complete(home, "dinitctl st"),
         set(&["start", "status", "stop"])
     );
     assert_eq!(fish_complete(home, "dinitctl "), dinitctl_commands());
     assert!(fish_complete(home, "dinitctl stop --f").contains("--force"));
-    let daemon = Daemon::start();
+    let daemon = daemon();
     assert_eq!(
-        fish_complete(home, &format!("dinitctl -p {} start ", daemon.sock())),
+        fish_complete(home, &format!("dinitctl -p {} start ", daemon.sock_str())),
         set(SERVICES)
     );
     assert_eq!(
         fish_complete(
             home,
-            &format!("dinitctl -p {} add-dep need boot al", daemon.sock())
+            &format!("dinitctl -p {} add-dep need boot al", daemon.sock_str())
         ),
         set(&["alpha-svc"])
     );
@@ -333,8 +267,8 @@ fn zsh_completion() {
             "_dinitctl does not offer the command {command}"
         );
     }
-    let home_dir = TempDir(temp_dir("zsh-home"));
-    let home = home_dir.0.as_path();
+    let home_dir = TestDir::new("zsh-home");
+    let home = home_dir.path.as_path();
     let Some(shown) = zsh_complete(home, "dinitctl st", "dinitctl command") else {
         println!("skipping the interactive zsh checks: the zsh/zpty module is missing");
         return;
@@ -350,10 +284,10 @@ fn zsh_completion() {
         !shown.contains("stop a service and start it again"),
         "zsh offered restart for 'st':\n{shown}"
     );
-    let daemon = Daemon::start();
+    let daemon = daemon();
     let shown = zsh_complete(
         home,
-        &format!("dinitctl -p {} start ", daemon.sock()),
+        &format!("dinitctl -p {} start ", daemon.sock_str()),
         "service",
     )
     .unwrap();
@@ -370,10 +304,7 @@ fn zsh_completion() {
 
 #[test]
 fn every_script_knows_every_long_option_of_dinitctl() {
-    let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(DINITCTL).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     // Each `--name` that begins a word (or follows `[`).
     let options: BTreeSet<String> = help

@@ -17,291 +17,15 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const CTL: &str = env!("CARGO_BIN_EXE_dinitctl");
-const DINIT: &str = env!("CARGO_BIN_EXE_dinit");
+mod harness;
 
-// The shared harness of the fault and security tests, for its load-independent helpers (an
-// idle daemon, a closed peer); this file keeps its own `Instance`.
-#[path = "instance/mod.rs"]
-mod instance;
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "dinit-rs-ctl-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("sd")).unwrap();
-    d
-}
-
-/// Writes service files into `dir/sd`; `{dir}` becomes the directory and `{ctl}` our dinitctl.
-/// A name ending in `/` makes a directory.
-fn write_services(dir: &Path, services: &[(&str, &str)]) {
-    for (name, text) in services {
-        let path = dir.join("sd").join(name);
-        if name.ends_with('/') {
-            std::fs::create_dir_all(&path).unwrap();
-            continue;
-        }
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let text = text
-            .replace("{dir}", dir.to_str().unwrap())
-            .replace("{ctl}", CTL);
-        std::fs::write(path, text).unwrap();
-    }
-}
-
-/// What one `dinitctl` run printed, and its exit status.
-#[derive(Debug, PartialEq, Eq)]
-struct Out {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn run_ctl(args: &[&str], env: &[(&str, &str)], setup: impl FnOnce(&mut Command)) -> Out {
-    let mut cmd = Command::new(CTL);
-    cmd.args(args)
-        .env_remove("DINIT_SOCKET_PATH")
-        .env_remove("DINIT_CS_FD")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    setup(&mut cmd);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running dinitctl {args:?}: {e}"));
-    Out {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
-
-struct Instance {
-    dir: PathBuf,
-    sock: PathBuf,
-    child: Option<Child>,
-}
-
-impl Instance {
-    /// Writes the services and starts `dinit -u` on them (with `extra` arguments), waiting
-    /// until its socket answers. A `boot` service (internal, with `waits-for.d = boot.d`) is
-    /// added unless the test gives one: it keeps the user instance running.
-    fn start_with(services: &[(&str, &str)], extra: &[&str]) -> Instance {
-        let dir = temp_dir("d");
-        if !services.iter().any(|(n, _)| *n == "boot") {
-            write_services(
-                &dir,
-                &[
-                    ("boot", "type = internal\nwaits-for.d = boot.d\n"),
-                    ("boot.d/", ""),
-                ],
-            );
-        }
-        write_services(&dir, services);
-        Instance::launch(dir, extra)
-    }
-
-    fn start(services: &[(&str, &str)]) -> Instance {
-        Instance::start_with(services, &[])
-    }
-
-    /// Starts the daemon on an already prepared directory.
-    fn launch(dir: PathBuf, extra: &[&str]) -> Instance {
-        let sock = dir.join("sock");
-        let child = Instance::spawn_daemon(&dir, &sock, extra, |_| {});
-        let inst = Instance {
-            dir,
-            sock,
-            child: Some(child),
-        };
-        inst.wait_for("the control socket", || {
-            UnixStream::connect(&inst.sock).is_ok()
-        });
-        inst
-    }
-
-    fn spawn_daemon(
-        dir: &Path,
-        sock: &Path,
-        extra: &[&str],
-        setup: impl FnOnce(&mut Command),
-    ) -> Child {
-        let out = std::fs::File::create(dir.join("console")).unwrap();
-        let mut cmd = Command::new(DINIT);
-        cmd.args(["-u", "-d"])
-            .arg(dir.join("sd"))
-            .arg("-p")
-            .arg(sock)
-            .arg("-l")
-            .arg(dir.join("log"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out);
-        setup(&mut cmd);
-        cmd.spawn().unwrap()
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
-    }
-
-    /// The description file of `name` as `status` shows it.
-    fn file(&self, name: &str) -> String {
-        format!("{}/sd/{name}", self.dir.display())
-    }
-
-    fn sock(&self) -> &str {
-        self.sock.to_str().unwrap()
-    }
-
-    fn ctl(&self, args: &[&str]) -> Out {
-        let mut all = vec!["-p", self.sock()];
-        all.extend_from_slice(args);
-        run_ctl(&all, &[], |_| {})
-    }
-
-    /// Runs dinitctl and asserts its exact output and status.
-    #[track_caller]
-    fn expect(&self, args: &[&str], stdout: &str, stderr: &str, code: i32) {
-        let out = self.ctl(args);
-        assert_eq!(
-            out,
-            Out {
-                stdout: stdout.to_owned(),
-                stderr: stderr.to_owned(),
-                code
-            },
-            "dinitctl {args:?}\nlog:\n{}",
-            self.read("log")
-        );
-    }
-
-    /// Runs dinitctl, asserts success, returns its standard output.
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        assert_eq!(
-            out.code,
-            0,
-            "dinitctl {args:?} failed: {out:?}\nlog:\n{}",
-            self.read("log")
-        );
-        out.stdout
-    }
-
-    /// Polls `cond`; 30 s without it is a hang (a deadline, never a measure).
-    #[track_caller]
-    fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "timed out waiting for {what}; log:\n{}",
-                self.read("log")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn status(&self, svc: &str) -> String {
-        self.ctl(&["status", svc]).stdout
-    }
-
-    fn pid(&self, svc: &str) -> Option<i32> {
-        self.status(svc).lines().find_map(|l| {
-            l.trim()
-                .strip_prefix("Process ID: ")
-                .map(|p| p.parse().unwrap())
-        })
-    }
-
-    fn state(&self, svc: &str) -> String {
-        self.status(svc)
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("State: ").map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    /// The `list` line of `svc` (without its newline), or "" if it is not listed.
-    fn list_line(&self, svc: &str) -> String {
-        let list = self.ok(&["list"]);
-        list.lines()
-            .find(|l| {
-                l.get(11..)
-                    .is_some_and(|rest| rest == svc || rest.starts_with(&format!("{svc} (")))
-            })
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// Waits until the daemon is idle: it neither spins nor keeps waking up (see
-    /// `instance::wait_idle`; no CPU-time figure, which a loaded machine distorts).
-    fn wait_idle(&self, what: &str) {
-        instance::wait_idle(self.child.as_ref().unwrap().id() as i32, what);
-    }
-
-    fn daemon_alive(&mut self) -> bool {
-        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
-    }
-
-    /// Waits for the daemon to exit and returns its status.
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                return st;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the daemon did not exit; log:\n{}",
-                self.read("log")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        // Lets the services with a gated stop (GATED_STOP) go.
-        let _ = std::fs::write(self.dir.join("go"), "");
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signalling our own child.
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGTERM);
-            }
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use harness::{
+    alive, kill, run_ctl, temp_dir, write_services, Instance, Launch, Out, Rng, DINITCTL as CTL,
+};
 
 /// A relay between one client and the daemon, to see how far the client has got: the client
 /// is given the returned socket path; the relay connects to the daemon for it and copies
@@ -368,18 +92,6 @@ fn read_some(mut s: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     }
 }
 
-fn alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks existence.
-    unsafe { libc::kill(pid, 0) == 0 }
-}
-
-fn kill(pid: i32, sig: i32) {
-    // SAFETY: signalling a process the test started (through the daemon).
-    unsafe {
-        libc::kill(pid, sig);
-    }
-}
-
 /// Sets a file's modification time one minute into the past, as an edit would change it.
 fn touch_back(path: &Path) {
     let f = std::fs::File::options().write(true).open(path).unwrap();
@@ -403,17 +115,20 @@ const GATED_STOP: &str = "type = process\ncommand = /bin/sh -c \"trap 'until [ -
 
 #[test]
 fn start_stop_restart_with_dependents() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        (
-            "dependent",
-            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
-        ),
-        ("internal", "type = internal\n"),
-        ("scripted", "type = scripted\ncommand = /bin/true\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            (
+                "dependent",
+                "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+            ),
+            ("internal", "type = internal\n"),
+            ("scripted", "type = scripted\ncommand = /bin/true\n"),
+        ],
+    );
     i.expect(&["start", "sleeper"], "Service 'sleeper' started.\n", "", 0);
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     assert!(alive(pid));
     assert_eq!(
         i.status("sleeper"),
@@ -445,11 +160,11 @@ fn start_stop_restart_with_dependents() {
          (only direct dependents are listed. Exercise caution before using '--force' !!)\n  dependent\n",
         1,
     );
-    assert_eq!(i.pid("sleeper"), Some(pid));
+    assert_eq!(i.pid_of("sleeper"), Some(pid));
     assert_eq!(i.state("dependent"), "STARTED");
 
     // --force stops the dependents too.
-    let dep_pid = i.pid("dependent").unwrap();
+    let dep_pid = i.pid_of("dependent").unwrap();
     i.expect(
         &["stop", "--force", "sleeper"],
         "Service 'sleeper' stopped.\n",
@@ -466,14 +181,14 @@ fn start_stop_restart_with_dependents() {
     assert_eq!(i.state("sleeper"), "STOPPED");
 
     i.ok(&["start", "sleeper"]);
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     i.expect(
         &["restart", "sleeper"],
         "Service 'sleeper' stopped.\nService 'sleeper' started.\n",
         "",
         0,
     );
-    let new = i.pid("sleeper").unwrap();
+    let new = i.pid_of("sleeper").unwrap();
     assert!(new != pid && !alive(pid));
     i.expect(
         &["restart", "dependent"],
@@ -493,14 +208,14 @@ fn start_stop_restart_with_dependents() {
         "dinitctl: cannot stop service 'sleeper' due to the following dependents:\n  dependent\n",
         1,
     );
-    assert_eq!(i.pid("sleeper"), Some(new));
+    assert_eq!(i.pid_of("sleeper"), Some(new));
     i.expect(
         &["restart", "--force", "sleeper"],
         "Service 'sleeper' stopped.\nService 'sleeper' started.\n",
         "",
         0,
     );
-    let newer = i.pid("sleeper").unwrap();
+    let newer = i.pid_of("sleeper").unwrap();
     assert!(newer != new && !alive(new));
 
     // Internal services change state before the reply: the name-less wording.
@@ -565,7 +280,7 @@ fn start_stop_restart_with_dependents() {
 
 #[test]
 fn no_wait_returns_before_the_transition_completes() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         ("trig", "type = triggered\n"),
         ("slowstop", GATED_STOP),
         (
@@ -590,7 +305,7 @@ fn no_wait_returns_before_the_transition_completes() {
     );
 
     i.ok(&["start", "slowstop"]);
-    let pid = i.pid("slowstop").unwrap();
+    let pid = i.pid_of("slowstop").unwrap();
     i.expect(
         &["stop", "--no-wait", "slowstop"],
         "Issued stop command successfully for service 'slowstop'.\n",
@@ -648,14 +363,17 @@ fn no_wait_returns_before_the_transition_completes() {
 
 #[test]
 fn wake_and_release() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        ("waiter", "type = internal\nwaits-for: sleeper\n"),
-        (
-            "dependent",
-            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            ("waiter", "type = internal\nwaits-for: sleeper\n"),
+            (
+                "dependent",
+                "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+            ),
+        ],
+    );
     i.expect(&["start", "waiter"], "Service 'waiter' started.\n", "", 0);
     assert_eq!(
         i.status("sleeper"),
@@ -664,7 +382,7 @@ fn wake_and_release() {
             "sleeper",
             &format!(
                 "    State: STARTED\n    Activation: start due to dependent(s)\n    Process ID: {}\n",
-                i.pid("sleeper").unwrap()
+                i.pid_of("sleeper").unwrap()
             )
         )
     );
@@ -685,7 +403,7 @@ fn wake_and_release() {
         "",
         0,
     );
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     i.expect(&["release", "waiter"], "Service stopped.\n", "", 0);
     // Nothing requires the sleeper any more: it stops.
     i.wait_for("sleeper to stop", || i.state("sleeper") == "STOPPED");
@@ -721,13 +439,16 @@ fn wake_and_release() {
 
 #[test]
 fn pins() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        (
-            "dependent",
-            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            (
+                "dependent",
+                "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+            ),
+        ],
+    );
     i.ok(&["start", "sleeper"]);
     i.expect(
         &["start", "--pin", "sleeper"],
@@ -813,7 +534,7 @@ fn pins() {
         "",
         0,
     );
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     assert_eq!(
         i.status("sleeper"),
         status_text(
@@ -843,7 +564,7 @@ fn pins() {
 
 #[test]
 fn failures_and_their_reports() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "failing",
             "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n",
@@ -1007,16 +728,19 @@ fn failures_and_their_reports() {
 
 #[test]
 fn list_shows_every_loaded_service() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        ("tmpl", "type = internal\n"),
-        ("other", "type = scripted\ncommand = /bin/true\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            ("tmpl", "type = internal\n"),
+            ("other", "type = scripted\ncommand = /bin/true\n"),
+        ],
+    );
     i.ok(&["start", "sleeper"]);
     i.ok(&["start", "tmpl@foo"]);
     i.ok(&["start", "other"]);
     i.ok(&["stop", "other"]);
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     assert_eq!(
         i.ok(&["list"]),
         format!(
@@ -1059,15 +783,18 @@ fn list_shows_every_loaded_service() {
 
 #[test]
 fn unload_and_reload() {
-    let i = Instance::start(&[
-        ("internal", "type = internal\n"),
-        ("sleeper", SLEEPER),
-        (
-            "dependent",
-            "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
-        ),
-        ("scripted", "type = scripted\ncommand = /bin/true\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("internal", "type = internal\n"),
+            ("sleeper", SLEEPER),
+            (
+                "dependent",
+                "type = process\ncommand = /bin/sleep 1000\ndepends-on: sleeper\n",
+            ),
+            ("scripted", "type = scripted\ncommand = /bin/true\n"),
+        ],
+    );
     i.ok(&["start", "internal"]);
     i.ok(&["stop", "internal"]);
     i.expect(
@@ -1148,18 +875,21 @@ fn reload_limits_for_running_services() {
     let v = |n: u32, extra: &str| {
         format!("type = process\ncommand = /bin/sh -c \"echo v{n} >> {{dir}}/versions; exec sleep 1000\"\n{extra}")
     };
-    let i = Instance::start(&[
-        ("svc", &v(1, "")),
-        ("started", SLEEPER),
-        ("stopped", "type = internal\n"),
-        ("stoppedsvc", "type = process\ncommand = /bin/sleep 1000\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("svc", &v(1, "")),
+            ("started", SLEEPER),
+            ("stopped", "type = internal\n"),
+            ("stoppedsvc", "type = process\ncommand = /bin/sleep 1000\n"),
+        ],
+    );
     let refused = "dinitctl: could not reload service; service in wrong state, incompatible change, or bad service description.\n";
     i.ok(&["start", "svc"]);
     i.ok(&["start", "started"]);
     // Loaded (reload of a service not loaded loads it), not started.
     i.ok(&["reload", "stopped"]);
-    let pid = i.pid("svc").unwrap();
+    let pid = i.pid_of("svc").unwrap();
     let write = |text: &str| {
         std::fs::write(
             i.path("sd/svc"),
@@ -1178,13 +908,13 @@ fn reload_limits_for_running_services() {
         write(&bad);
         i.expect(&["reload", "svc"], "", refused, 1);
         // Without any effect on the service.
-        assert_eq!(i.pid("svc"), Some(pid), "after {bad:?}");
+        assert_eq!(i.pid_of("svc"), Some(pid), "after {bad:?}");
         assert_eq!(i.state("stopped"), "STOPPED", "after {bad:?}");
     }
     // A started hard dependency may be added, and other changes apply at the next start.
     write(&v(2, "depends-on: started\n"));
     i.expect(&["reload", "svc"], "Service 'svc' reloaded.\n", "", 0);
-    assert_eq!(i.pid("svc"), Some(pid));
+    assert_eq!(i.pid_of("svc"), Some(pid));
     assert_eq!(i.read("versions"), "v1\n");
     i.expect(
         &["stop", "started"],
@@ -1227,16 +957,19 @@ fn reload_limits_for_running_services() {
 
 #[test]
 fn add_and_remove_dependencies() {
-    let i = Instance::start(&[
-        ("scripted", "type = scripted\ncommand = /bin/true\n"),
-        ("trig", "type = triggered\ndepends-on: scripted\n"),
-        ("sleeper", SLEEPER),
-        ("a", "type = internal\n"),
-        (
-            "b",
-            "type = scripted\ncommand = /bin/sh -c \"echo b >> {dir}/b\"\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("scripted", "type = scripted\ncommand = /bin/true\n"),
+            ("trig", "type = triggered\ndepends-on: scripted\n"),
+            ("sleeper", SLEEPER),
+            ("a", "type = internal\n"),
+            (
+                "b",
+                "type = scripted\ncommand = /bin/sh -c \"echo b >> {dir}/b\"\n",
+            ),
+        ],
+    );
     i.expect(
         &["add-dep", "waits-for", "scripted", "b"],
         "Service 'scripted': dependency 'b' added\n",
@@ -1341,28 +1074,31 @@ fn link_of(i: &Instance, rel: &str) -> Option<PathBuf> {
 
 #[test]
 fn enable_and_disable_with_the_daemon() {
-    let i = Instance::start(&[
-        ("enableme", SLEEPER),
-        ("efail2", "type = process\ncommand = /nonexistent/binary\n"),
-        ("fromstopped", "type = internal\nwaits-for.d = from.d\n"),
-        ("from.d/", ""),
-        ("waiter", "type = internal\nwaits-for: efail2\n"),
-        (
-            "via",
-            "type = process\ncommand = /bin/sleep 1000\n@meta enable-via viahost\n",
-        ),
-        ("viahost", "type = internal\nwaits-for.d = viahost.d\n"),
-        ("viahost.d/", ""),
-        (
-            "fixed",
-            "type = internal\nwaits-for: enableme\nwaits-for.d = fixed.d\n",
-        ),
-        ("fixed.d/", ""),
-        (
-            "multi",
-            "type = internal\nwaits-for.d = m1.d\nwaits-for.d = m2.d\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("enableme", SLEEPER),
+            ("efail2", "type = process\ncommand = /nonexistent/binary\n"),
+            ("fromstopped", "type = internal\nwaits-for.d = from.d\n"),
+            ("from.d/", ""),
+            ("waiter", "type = internal\nwaits-for: efail2\n"),
+            (
+                "via",
+                "type = process\ncommand = /bin/sleep 1000\n@meta enable-via viahost\n",
+            ),
+            ("viahost", "type = internal\nwaits-for.d = viahost.d\n"),
+            ("viahost.d/", ""),
+            (
+                "fixed",
+                "type = internal\nwaits-for: enableme\nwaits-for.d = fixed.d\n",
+            ),
+            ("fixed.d/", ""),
+            (
+                "multi",
+                "type = internal\nwaits-for.d = m1.d\nwaits-for.d = m2.d\n",
+            ),
+        ],
+    );
     i.expect(
         &["enable", "enableme"],
         "Service 'enableme' has been enabled.\nService 'enableme' started.\n",
@@ -1382,7 +1118,7 @@ fn enable_and_disable_with_the_daemon() {
         "dinitctl: service already enabled.\n",
         1,
     );
-    let pid = i.pid("enableme").unwrap();
+    let pid = i.pid_of("enableme").unwrap();
     i.expect(
         &["disable", "enableme"],
         "Service 'enableme' has been disabled.\n",
@@ -1573,7 +1309,7 @@ fn enable_and_disable_offline() {
     assert_eq!(quiet, out("", "", 0));
     assert!(dir.join("sd/other.d/via").symlink_metadata().is_err());
 
-    let i = Instance::launch(dir, &[]);
+    let i = Launch::in_dir(dir).start();
     i.wait_for("svc to start at boot", || i.state("svc") == "STARTED");
     assert!(
         i.list_line("svc").starts_with("[{+}     ] svc (pid: "),
@@ -1616,10 +1352,13 @@ fn enable_and_disable_offline() {
 
 #[test]
 fn environment_of_the_daemon() {
-    let i = Instance::start(&[(
-        "envsvc",
-        "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
-    )]);
+    let i = Instance::start(
+        "ctl",
+        &[(
+            "envsvc",
+            "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
+        )],
+    );
     i.expect(&["setenv", "FOO=bar"], "", "", 0);
     i.expect(&["setenv", "A=1", "B=2", "C=3"], "", "", 0);
     i.expect(
@@ -1636,7 +1375,7 @@ fn environment_of_the_daemon() {
     );
     // `setenv NAME` exports dinitctl's own value (empty if unset there).
     let out = run_ctl(
-        &["-p", i.sock(), "setenv", "FROMCTL", "EMPTYVAR"],
+        &["-p", i.sock_str(), "setenv", "FROMCTL", "EMPTYVAR"],
         &[("FROMCTL", "from-ctl")],
         |c| {
             c.env_remove("EMPTYVAR");
@@ -1677,14 +1416,14 @@ fn environment_of_the_daemon() {
 
 #[test]
 fn trigger_and_untrigger() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         ("trig", "type = triggered\n"),
         ("waiting", "type = scripted\ncommand = /bin/sh -c \"echo ran >> {dir}/waiting\"\ndepends-on: trig\n"),
         ("sleeper", SLEEPER),
     ]);
     // A start of a dependent waits until the trigger is set.
     let waiting = Command::new(CTL)
-        .args(["-p", i.sock(), "start", "waiting"])
+        .args(["-p", i.sock_str(), "start", "waiting"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -1736,7 +1475,7 @@ fn trigger_and_untrigger() {
 
 #[test]
 fn catlog_shows_and_clears_the_buffer() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "logged",
             "type = process\ncommand = /bin/sh -c \"echo hello from logged; echo second line; exec sleep 1000\"\nlog-type = buffer\n",
@@ -1805,7 +1544,7 @@ fn catlog_shows_and_clears_the_buffer() {
 
 #[test]
 fn signals_reach_the_service_process() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "trapper",
             "type = process\ncommand = /bin/sh -c \"trap 'echo USR1 >> {dir}/sigs' USR1; trap 'echo HUP >> {dir}/sigs' HUP; echo ready >&3; while :; do sleep 0.05; done\"\nready-notification = pipefd:3\n",
@@ -1825,12 +1564,16 @@ fn signals_reach_the_service_process() {
     );
     assert_eq!(i.ctl(&["signal", "--list"]), i.ctl(&["signal", "-l"]));
     i.ok(&["start", "trapper"]);
-    let pid = i.pid("trapper").unwrap();
+    let pid = i.pid_of("trapper").unwrap();
     i.expect(&["signal", "USR1", "trapper"], "", "", 0);
     i.wait_for("USR1", || i.read("sigs") == "USR1\n");
     i.expect(&["signal", "1", "trapper"], "", "", 0);
     i.wait_for("HUP", || i.read("sigs") == "USR1\nHUP\n");
-    assert_eq!(i.pid("trapper"), Some(pid), "the trapping process survived");
+    assert_eq!(
+        i.pid_of("trapper"),
+        Some(pid),
+        "the trapping process survived"
+    );
     i.expect(
         &["signal", "TERM", "sleeper"],
         "",
@@ -1858,7 +1601,7 @@ fn signals_reach_the_service_process() {
     );
     assert_eq!(i.state("sleeper"), "STARTED");
     i.ok(&["start", "killed"]);
-    let kpid = i.pid("killed").unwrap();
+    let kpid = i.pid_of("killed").unwrap();
     i.expect(&["signal", "KILL", "killed"], "", "", 0);
     i.wait_for("killed to stop", || {
         i.state("killed").starts_with("STOPPED")
@@ -1875,20 +1618,23 @@ fn signals_reach_the_service_process() {
 
 #[test]
 fn shutdown_and_commands_during_it() {
-    let mut i = Instance::start(&[
-        ("boot", "type = internal\nwaits-for: slowstop\n"),
-        ("slowstop", GATED_STOP),
-        ("other", SLEEPER),
-        ("internal", "type = internal\n"),
-    ]);
+    let mut i = Instance::start(
+        "ctl",
+        &[
+            ("boot", "type = internal\nwaits-for: slowstop\n"),
+            ("slowstop", GATED_STOP),
+            ("other", SLEEPER),
+            ("internal", "type = internal\n"),
+        ],
+    );
     i.ok(&["start", "boot"]);
     i.ok(&["start", "slowstop"]);
     i.ok(&["start", "other"]);
     i.ok(&["start", "internal"]);
-    let slow = i.pid("slowstop").unwrap();
-    let other = i.pid("other").unwrap();
+    let slow = i.pid_of("slowstop").unwrap();
+    let other = i.pid_of("other").unwrap();
     let shutdown = Command::new(CTL)
-        .args(["-p", i.sock(), "shutdown"])
+        .args(["-p", i.sock_str(), "shutdown"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1923,7 +1669,7 @@ fn shutdown_and_commands_during_it() {
         "",
         &format!(
             "dinitctl: connecting to socket: {}: No such file or directory\n",
-            i.sock()
+            i.sock_str()
         ),
         1,
     );
@@ -1932,7 +1678,7 @@ fn shutdown_and_commands_during_it() {
         "",
         &format!(
             "dinitctl: connecting to socket: {}: No such file or directory\n",
-            i.sock()
+            i.sock_str()
         ),
         1,
     );
@@ -1943,7 +1689,7 @@ fn shutdown_and_commands_during_it() {
 
 #[test]
 fn socket_selection_and_connection_errors() {
-    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let i = Instance::start("ctl", &[("sleeper", SLEEPER)]);
     let tmp = i.dir.to_str().unwrap().to_owned();
     let out = |stdout: &str, stderr: &str, code: i32| Out {
         stdout: stdout.to_owned(),
@@ -1954,7 +1700,7 @@ fn socket_selection_and_connection_errors() {
     for mode in ["-u", "-s"] {
         let r = run_ctl(
             &[mode, "start", "sleeper"],
-            &[("DINIT_SOCKET_PATH", i.sock())],
+            &[("DINIT_SOCKET_PATH", i.sock_str())],
             |_| {},
         );
         assert!(
@@ -1964,14 +1710,14 @@ fn socket_selection_and_connection_errors() {
     }
     // -p wins over DINIT_SOCKET_PATH.
     let r = run_ctl(
-        &["-p", i.sock(), "is-started", "sleeper"],
+        &["-p", i.sock_str(), "is-started", "sleeper"],
         &[("DINIT_SOCKET_PATH", "/nonexistent/sock")],
         |_| {},
     );
     assert_eq!(r, out("STARTED\n", "", 0));
     // --socket-path is the long form.
     let r = run_ctl(
-        &["--socket-path", i.sock(), "is-started", "sleeper"],
+        &["--socket-path", i.sock_str(), "is-started", "sleeper"],
         &[],
         |_| {},
     );
@@ -2081,7 +1827,7 @@ fn socket_selection_and_connection_errors() {
 fn use_passed_cfd_talks_over_the_inherited_connection() {
     // A pass-cs-fd service gets a connected control socket in DINIT_CS_FD; our dinitctl uses
     // it with --use-passed-cfd (which wins over -p), twice on the same connection.
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "passcs",
             "type = scripted\noptions = pass-cs-fd\ncommand = /bin/sh -c \"{ctl} --use-passed-cfd -p /nonexistent status passcs > {dir}/out 2>&1; echo rc=$$? >> {dir}/out; {ctl} --use-passed-cfd start sleeper >> {dir}/out 2>&1; echo rc=$$? >> {dir}/out; [ -S /proc/self/fd/$$DINIT_CS_FD ] && echo socket >> {dir}/out\"\n",
@@ -2113,7 +1859,13 @@ fn use_passed_cfd_talks_over_the_inherited_connection() {
     assert_eq!(i.state("sleeper"), "STARTED");
     // Without DINIT_CS_FD, --use-passed-cfd falls back to the socket path.
     let r = run_ctl(
-        &["--use-passed-cfd", "-p", i.sock(), "is-started", "sleeper"],
+        &[
+            "--use-passed-cfd",
+            "-p",
+            i.sock_str(),
+            "is-started",
+            "sleeper",
+        ],
         &[],
         |_| {},
     );
@@ -2122,13 +1874,16 @@ fn use_passed_cfd_talks_over_the_inherited_connection() {
 
 #[test]
 fn quiet_silences_everything_but_errors() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        (
-            "failing",
-            "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            (
+                "failing",
+                "type = scripted\ncommand = /bin/sh -c \"exit 3\"\n",
+            ),
+        ],
+    );
     i.expect(&["--quiet", "start", "sleeper"], "", "", 0);
     assert_eq!(i.state("sleeper"), "STARTED");
     i.expect(&["start", "--quiet", "--no-wait", "sleeper"], "", "", 0);
@@ -2194,7 +1949,7 @@ impl Raw {
     fn connect(path: &Path) -> Raw {
         let s = UnixStream::connect(path).unwrap();
         // A hang detector.
-        s.set_read_timeout(Some(instance::HANG)).unwrap();
+        s.set_read_timeout(Some(harness::HANG)).unwrap();
         Raw { s, buf: Vec::new() }
     }
 
@@ -2276,7 +2031,7 @@ impl Raw {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             other => panic!("expected silence, got {other:?} {:02x?}", &b[..]),
         }
-        self.s.set_read_timeout(Some(instance::HANG)).unwrap();
+        self.s.set_read_timeout(Some(harness::HANG)).unwrap();
     }
 
     /// Reads until the daemon closes the connection; returns what came before.
@@ -2296,11 +2051,14 @@ fn req(parts: &[&[u8]]) -> Vec<u8> {
 
 #[test]
 fn malformed_requests_get_badreq_and_close_others_nak() {
-    let i = Instance::start(&[
-        ("sleeper", SLEEPER),
-        ("internal", "type = internal\n"),
-        ("trig", "type = triggered\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("sleeper", SLEEPER),
+            ("internal", "type = internal\n"),
+            ("trig", "type = triggered\n"),
+        ],
+    );
     // BADREQ, then the connection is closed (PROTOCOL.md §4.3, §12.1).
     let badreq: &[&[u8]] = &[
         &[0x1e],
@@ -2420,7 +2178,7 @@ fn malformed_requests_get_badreq_and_close_others_nak() {
 
 #[test]
 fn wire_vectors_of_the_spec() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         ("sleeper", SLEEPER),
         (
             "dependent",
@@ -2458,7 +2216,7 @@ fn wire_vectors_of_the_spec() {
     // V6: ACK, then STARTED for h0, v5 event then legacy.
     r.send(&[0x03, 0, 0, 0, 0, 0]);
     assert_eq!(r.packet(14), [0x32], "V6 ack");
-    let pid = i.pid("sleeper").unwrap();
+    let pid = i.pid_of("sleeper").unwrap();
     let p = pid.to_le_bytes();
     let started5 = |hd: u32, pid: [u8; 4]| {
         req(&[
@@ -2485,7 +2243,7 @@ fn wire_vectors_of_the_spec() {
     );
     r.send(&[0x03, 0, 1, 0, 0, 0]);
     assert_eq!(r.packet(14), [0x32], "V9");
-    let dpid = i.pid("dependent").unwrap().to_le_bytes();
+    let dpid = i.pid_of("dependent").unwrap().to_le_bytes();
     assert_eq!(r.packet(14), started5(1, dpid));
     assert_eq!(r.packet(14), started(1, dpid));
     assert_eq!(
@@ -2506,7 +2264,7 @@ fn wire_vectors_of_the_spec() {
     while events.len() < 8 {
         events.push(r.packet(14));
     }
-    let new = i.pid("dependent").unwrap().to_le_bytes();
+    let new = i.pid_of("dependent").unwrap().to_le_bytes();
     let stopped5 = |hd: u32| {
         req(&[
             &[0x65, 0x15],
@@ -2745,7 +2503,7 @@ fn wire_vectors_of_the_spec() {
 
 #[test]
 fn a_setenv_listener_hears_before_the_ack_and_unload_keeps_other_handle_numbers() {
-    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let i = Instance::start("ctl", &[("sleeper", SLEEPER)]);
     // A client listening to the environment on its own connection gets the ENVEVENT of its
     // SETENV before the ACK, as from Dinit.
     let mut r = Raw::connect(&i.sock);
@@ -2774,7 +2532,7 @@ fn a_name_no_description_can_have_is_answered_noservice() {
     // As Dinit (seen through libdinitctl): a name with characters no description name of ours
     // has (a slash, a space) is looked for like any other, and answered as a missing
     // description (NOSERVICE), by LOAD and FIND alike; the connection goes on.
-    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let i = Instance::start("ctl", &[("sleeper", SLEEPER)]);
     let mut r = Raw::connect(&i.sock);
     for (code, name) in [(2u8, "a/b"), (1, "a/b"), (2, "x y"), (2, "svc@a/b")] {
         let mut req = vec![code];
@@ -2790,12 +2548,15 @@ fn services_are_loaded_depth_first_as_dinit_loads_them() {
     // As Dinit: `boot` needs `a` then `b`, `a` needs `c`; each service is added before its
     // dependencies, a dependency's own dependencies before the next one: `list` shows boot, a,
     // c, b.
-    let i = Instance::start(&[
-        ("boot", "type = internal\ndepends-on = a\ndepends-on = b\n"),
-        ("a", "type = internal\ndepends-on = c\n"),
-        ("b", "type = internal\n"),
-        ("c", "type = internal\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("boot", "type = internal\ndepends-on = a\ndepends-on = b\n"),
+            ("a", "type = internal\ndepends-on = c\n"),
+            ("b", "type = internal\n"),
+            ("c", "type = internal\n"),
+        ],
+    );
     assert_eq!(
         i.ok(&["list"]),
         "[[+]     ] boot\n[{+}     ] a\n[{+}     ] c\n[{+}     ] b\n"
@@ -2807,14 +2568,17 @@ fn dependents_are_listed_deepest_first_as_dinit_links_them() {
     // As Dinit (its integration test force-stop): it loads depth-first and links a service's
     // dependencies once they are loaded, so `critical`'s dependents are `intermediary` (linked
     // while `boot` was still loading) then `boot`.
-    let i = Instance::start(&[
-        (
-            "boot",
-            "type = internal\ndepends-on = critical\ndepends-on = intermediary\n",
-        ),
-        ("critical", "type = internal\n"),
-        ("intermediary", "type = internal\ndepends-on = critical\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            (
+                "boot",
+                "type = internal\ndepends-on = critical\ndepends-on = intermediary\n",
+            ),
+            ("critical", "type = internal\n"),
+            ("intermediary", "type = internal\ndepends-on = critical\n"),
+        ],
+    );
     i.expect(
         &["stop", "critical"],
         "",
@@ -2827,7 +2591,7 @@ fn dependents_are_listed_deepest_first_as_dinit_links_them() {
 
 #[test]
 fn handle_table_and_request_limits() {
-    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let i = Instance::start("ctl", &[("sleeper", SLEEPER)]);
     // 1024 handles per connection; the next load is refused with OOM and the connection ends.
     let mut r = Raw::connect(&i.sock);
     let mut batch = Vec::new();
@@ -2881,31 +2645,6 @@ fn handle_table_and_request_limits() {
 // Socket abuse (docs/CONTROL.md "Bounds"): many connections, garbage, stalls, clients that
 // never read; a well-behaved client keeps working and services stay supervised.
 
-/// xorshift64*: a small seeded generator, so that a failing run can be repeated.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// Random bytes that can never form a SHUTDOWN request (which any client may send).
-    fn garbage(&mut self, len: usize) -> Vec<u8> {
-        (0..len)
-            .map(|_| match self.next() as u8 {
-                0x0a => 0x0b,
-                b => b,
-            })
-            .collect()
-    }
-}
-
-/// One misbehaving client: connects, does something wrong, goes away.
 fn abuse_once(sock: &Path, rng: &mut Rng) {
     let Ok(mut s) = UnixStream::connect(sock) else {
         return;
@@ -2991,12 +2730,8 @@ fn summary(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
 
 #[test]
 fn socket_abuse_does_not_disturb_others() {
-    let seed = std::env::var("DINIT_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_d1a7_u64);
-    eprintln!("abuse seed: {seed} (set DINIT_TEST_SEED to repeat another)");
-    let mut i = Instance::start(&[
+    let seed = harness::test_seed(0x5eed_d1a7);
+    let mut i = Instance::start("ctl", &[
         ("ping", "type = internal\n"),
         (
             "victim",
@@ -3031,7 +2766,7 @@ fn socket_abuse_does_not_disturb_others() {
     };
     // A well-behaved client: list and status must be exact.
     let check = |i: &Instance, lat: &mut Vec<Duration>| {
-        let pid = i.pid("victim");
+        let pid = i.pid_of("victim");
         let t = Instant::now();
         let list = i.ctl(&["list"]);
         lat.push(t.elapsed());
@@ -3044,7 +2779,7 @@ fn socket_abuse_does_not_disturb_others() {
         );
         // The victim may be between a kill and its restart.
         if let Some(pid) = pid {
-            if i.pid("victim") == Some(pid) && list.stdout.contains(&format!("(pid: {pid})")) {
+            if i.pid_of("victim") == Some(pid) && list.stdout.contains(&format!("(pid: {pid})")) {
                 assert_eq!(normalize(&list.stdout), expected_list(i, pid));
             }
         }
@@ -3217,7 +2952,7 @@ fn socket_abuse_does_not_disturb_others() {
     stop.store(true, Ordering::Relaxed);
     let garbage: u64 = churners.into_iter().map(|c| c.join().unwrap()).sum();
     i.wait_for("the clients that never read to be disconnected", || {
-        deaf.iter().all(instance::peer_closed)
+        deaf.iter().all(harness::peer_closed)
     });
     generator_stop.store(true, Ordering::Relaxed);
     let cycles = generator.join().unwrap();
@@ -3227,7 +2962,7 @@ fn socket_abuse_does_not_disturb_others() {
     i.wait_idle("the daemon with stalled clients connected");
     // The clients that never read were disconnected when their queue overflowed.
     for s in deaf {
-        s.set_read_timeout(Some(instance::HANG)).unwrap();
+        s.set_read_timeout(Some(harness::HANG)).unwrap();
         let mut sink = vec![0u8; 1 << 16];
         let mut got = 0usize;
         loop {
@@ -3252,7 +2987,7 @@ fn socket_abuse_does_not_disturb_others() {
         during.len()
     );
     assert!(
-        dmax < instance::HANG,
+        dmax < harness::HANG,
         "a well-behaved call got no answer for {dmax:?}"
     );
     // 4. Everything still works.
@@ -3267,7 +3002,7 @@ fn a_client_that_does_not_read_costs_no_cpu() {
     // Regression: the reactor is level-triggered; a connection whose input could not be read
     // (receive buffer full while its replies wait, or a BADREQ waiting to be sent) woke the
     // loop at once, forever: the daemon spun at full CPU while the client did nothing.
-    let i = Instance::start(&[]);
+    let i = Instance::start("ctl", &[]);
     let flooder = UnixStream::connect(&i.sock).unwrap();
     flooder.set_nonblocking(true).unwrap();
     let zeros = [0u8; 4096];
@@ -3291,7 +3026,7 @@ fn a_client_that_does_not_read_costs_no_cpu() {
     i.wait_idle("the daemon with two clients that do not read");
     // Both are served once they read: the flooder gets a reply to every request.
     flooder.set_nonblocking(false).unwrap();
-    flooder.set_read_timeout(Some(instance::HANG)).unwrap();
+    flooder.set_read_timeout(Some(harness::HANG)).unwrap();
     let mut got = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     while got.len() < sent * 5 {
@@ -3309,7 +3044,7 @@ fn streamed_replies_stay_framed_when_things_change_meanwhile() {
     // Long replies are streamed as the client reads them. When what they describe changes
     // before a slow client has read it all, the framing must hold: the client gets either a
     // whole packet or the end of the connection, never a packet whose length lies.
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "biglog",
             "type = process\ncommand = /bin/sh -c \"head -c 600000 /dev/zero | tr '\\\\0' x; exec sleep 1000\"\nlog-type = buffer\nlog-buffer-size = 1000000\n",
@@ -3530,7 +3265,7 @@ fn only_the_owner_may_connect() {
         eprintln!("skipped: needs root to run a client as another user (CI runs as root)");
         return;
     }
-    let i = Instance::start(&[("sleeper", SLEEPER)]);
+    let i = Instance::start("ctl", &[("sleeper", SLEEPER)]);
     let meta = std::fs::symlink_metadata(&i.sock).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
@@ -3539,45 +3274,32 @@ fn only_the_owner_may_connect() {
     let ctl = i.path("dinitctl");
     std::fs::copy(CTL, &ctl).unwrap();
     std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
-    // A copy just written may be briefly held open by a child another test thread forks
-    // before it execs: executing it then fails with ETXTBSY, so try again.
-    let output = |cmd: &mut Command| loop {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap(),
-        }
-    };
+    // (A copy just written may be briefly held open by a child another test thread forks
+    // before it execs: `capture` tries it again.)
     let as_nobody = |args: &[&str]| {
-        let out = output(
+        harness::capture(
             Command::new(&ctl)
                 .args(args)
                 .uid(65534)
                 .gid(65534)
                 .env_remove("DINIT_SOCKET_PATH")
                 .stdin(Stdio::null()),
-        );
-        Out {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        }
+        )
     };
-    let denied = as_nobody(&["-p", i.sock(), "stop", "boot"]);
+    let denied = as_nobody(&["-p", i.sock_str(), "stop", "boot"]);
     assert_eq!(
         denied,
         Out {
             stdout: String::new(),
             stderr: format!(
                 "dinitctl: connecting to socket: {}: Permission denied\n",
-                i.sock()
+                i.sock_str()
             ),
             code: 1
         }
     );
     // Through DINIT_SOCKET_PATH in user mode: EACCES is no reason to suspect a missing instance.
-    let denied = output(
+    let denied = harness::output_of(
         Command::new(&ctl)
             .args(["-u", "list"])
             .env("DINIT_SOCKET_PATH", &i.sock)
@@ -3585,39 +3307,23 @@ fn only_the_owner_may_connect() {
             .gid(65534),
     );
     assert_eq!(
-        String::from_utf8_lossy(&denied.stderr),
+        denied.stderr,
         format!(
             "dinitctl: connecting to socket: {}: Permission denied\n",
-            i.sock()
+            i.sock_str()
         )
     );
     assert_eq!(i.state("boot"), "STARTED");
     // It is the socket's mode that keeps them out (the directory is open to all).
     std::fs::set_permissions(&i.sock, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let allowed = as_nobody(&["-p", i.sock(), "is-started", "boot"]);
+    let allowed = as_nobody(&["-p", i.sock_str(), "is-started", "boot"]);
     assert_eq!((allowed.stdout.as_str(), allowed.code), ("STARTED\n", 0));
 }
 
 /// Starts a daemon on `sock`; returns its exit status (it must exit: a hang detector) and what
 /// it printed.
 fn daemon_refuses(dir: &Path, sock: &Path) -> (Option<i32>, String) {
-    let mut child = Instance::spawn_daemon(dir, sock, &[], |_| {});
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if start.elapsed() > instance::HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (
-        status,
-        std::fs::read_to_string(dir.join("console")).unwrap_or_default(),
-    )
+    Launch::in_dir(dir.to_owned()).socket(sock).start_refused()
 }
 
 #[test]
@@ -3661,20 +3367,16 @@ fn what_is_at_the_socket_path_is_never_replaced_unless_a_stale_socket() {
     // A stale socket (nobody listens): replaced by a working one, owner-only.
     std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o777)).unwrap();
     // (An Instance, so that the daemon is stopped whatever happens.)
-    let mut i = Instance {
-        child: Some(Instance::spawn_daemon(&dir, &stale, &[], |_| {})),
-        dir: dir.clone(),
-        sock: stale.clone(),
-    };
-    let start = Instant::now();
-    while UnixStream::connect(&stale).is_err() {
-        assert!(
-            start.elapsed() < instance::HANG,
-            "the daemon did not listen"
-        );
-        assert!(i.daemon_alive(), "the daemon exited");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut i = Launch::in_dir(dir.clone()).socket(&stale).launch();
+    harness::wait_until(
+        "the daemon to listen",
+        harness::HANG,
+        || {
+            assert!(i.daemon_alive(), "the daemon exited");
+            UnixStream::connect(&stale).is_ok()
+        },
+        String::new,
+    );
     let meta = std::fs::symlink_metadata(&stale).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -3711,18 +3413,21 @@ fn what_is_at_the_socket_path_is_never_replaced_unless_a_stale_socket() {
 #[test]
 fn cancelled_starts_end_the_wait() {
     let b = format!("{GATED_STOP}depends-on: a\n");
-    let i = Instance::start(&[
-        ("a", SLEEPER),
-        ("b", &b),
-        (
-            "console",
-            "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
-        ),
-        (
-            "console2",
-            "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("a", SLEEPER),
+            ("b", &b),
+            (
+                "console",
+                "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
+            ),
+            (
+                "console2",
+                "type = process\ncommand = /bin/sleep 1000\noptions = runs-on-console\n",
+            ),
+        ],
+    );
     let background = |args: &[&str]| {
         Command::new(CTL)
             .arg("-p")
@@ -3787,7 +3492,7 @@ fn cancelled_starts_end_the_wait() {
     assert!(i
         .status("console")
         .contains("    State: STARTED (holding console)\n"));
-    let pid = i.pid("console").unwrap();
+    let pid = i.pid_of("console").unwrap();
     assert_eq!(
         i.list_line("console"),
         format!("[[+]     ] console (pid: {pid}) (has console)")
@@ -3859,7 +3564,7 @@ fn catalogue_line(line: &str) -> bool {
 
 #[test]
 fn concurrent_clients_never_hang() {
-    let i = Instance::start(&[
+    let i = Instance::start("ctl", &[
         (
             "a",
             "type = process\ncommand = /bin/sh -c \"sleep 0.1; echo ready >&3; exec sleep 1000\"\nready-notification = pipefd:3\n",
@@ -3874,10 +3579,7 @@ fn concurrent_clients_never_hang() {
         ),
         ("d", "type = internal\ndepends-on: c\n"),
     ]);
-    let seed = std::env::var("DINIT_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0xc0ffee_u64);
+    let seed = harness::test_seed(0xc0ffee);
     let commands: &[&[&str]] = &[
         &["start"],
         &["stop"],
@@ -3899,32 +3601,14 @@ fn concurrent_clients_never_hang() {
                     let mut args: Vec<&str> =
                         commands[rng.below(commands.len() as u64) as usize].to_vec();
                     args.push(["a", "b", "c", "d"][rng.below(4) as usize]);
-                    let mut child = Command::new(CTL)
-                        .arg("-p")
-                        .arg(&sock)
-                        .args(&args)
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped())
-                        .spawn()
-                        .unwrap();
-                    let start = Instant::now();
-                    while child.try_wait().unwrap().is_none() {
-                        if start.elapsed() > instance::HANG {
-                            let _ = child.kill();
-                            panic!("dinitctl {args:?} hangs (seed {seed})");
-                        }
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    let out = child.wait_with_output().unwrap();
-                    let text = format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    // (`output_of` fails the test on a hang; the seed was printed.)
+                    let out =
+                        harness::output_of(Command::new(CTL).arg("-p").arg(&sock).args(&args));
+                    let text = out.text();
                     for line in text.lines() {
                         assert!(catalogue_line(line), "dinitctl {args:?}: {text:?}");
                     }
-                    seen.push((args, out.status.code()));
+                    seen.push((args, out.code));
                 }
                 seen
             })
@@ -3954,8 +3638,8 @@ fn concurrent_clients_never_hang() {
 fn sigusr1_recreates_a_vanished_socket() {
     // dinit(8): SIGUSR1 re-creates the control socket (PROTOCOL.md §2.4: it re-creates it if
     // its file has disappeared).
-    let i = Instance::start(&[]);
-    let daemon = i.child.as_ref().unwrap().id() as i32;
+    let i = Instance::start("ctl", &[]);
+    let daemon = i.pid;
     // Present: nothing changes, and clients already connected keep working.
     let mut r = Raw::connect(&i.sock);
     assert_eq!(r.request(&[0x00]), [0x3a, 1, 0, 7, 0]);
@@ -3972,7 +3656,7 @@ fn sigusr1_recreates_a_vanished_socket() {
         "",
         &format!(
             "dinitctl: connecting to socket: {}: No such file or directory\n",
-            i.sock()
+            i.sock_str()
         ),
         1,
     );
@@ -3993,30 +3677,7 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
     // and close such a connection.
     let dir = temp_dir("emfile");
     write_services(&dir, &[("boot", "type = internal\n")]);
-    let sock = dir.join("sock");
-    let child = Instance::spawn_daemon(&dir, &sock, &[], |cmd| {
-        let limit_descriptors = || {
-            let lim = libc::rlimit {
-                rlim_cur: 32,
-                rlim_max: 32,
-            };
-            // SAFETY: setrlimit reads a complete rlimit from a local.
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        };
-        // SAFETY: the hook makes only setrlimit, async-signal-safe, between fork and exec.
-        unsafe { cmd.pre_exec(limit_descriptors) };
-    });
-    let i = Instance {
-        dir,
-        sock,
-        child: Some(child),
-    };
-    i.wait_for("the control socket", || {
-        UnixStream::connect(&i.sock).is_ok()
-    });
+    let i = Launch::in_dir(dir).nofile(32).start();
     // More connections than descriptors, from a thread (a daemon that stops accepting would
     // leave connect(2) blocked).
     let sock = i.sock.clone();
@@ -4028,7 +3689,7 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
         let _ = tx.send(conns);
     });
     let conns = rx
-        .recv_timeout(instance::HANG)
+        .recv_timeout(harness::HANG)
         .expect("the daemon stopped accepting connections");
     // Some were accepted and kept, the others refused (closed at once).
     let mut refused = 0;
@@ -4063,10 +3724,13 @@ fn running_out_of_descriptors_refuses_connections_without_spinning() {
 fn a_service_with_many_dependents() {
     // Regression: a DEPENDENTS reply larger than the daemon's 2 KiB reply buffer (more than
     // 509 dependents) killed the connection ("control socket read failure or protocol error").
-    let i = Instance::start(&[
-        ("base", "type = internal\n"),
-        ("dep", "type = internal\ndepends-on: base\n"),
-    ]);
+    let i = Instance::start(
+        "ctl",
+        &[
+            ("base", "type = internal\n"),
+            ("dep", "type = internal\ndepends-on: base\n"),
+        ],
+    );
     let mut r = Raw::connect(&i.sock);
     let names: Vec<String> = (0..600).map(|n| format!("dep@{n}")).collect();
     let mut batch = Vec::new();

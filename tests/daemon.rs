@@ -8,174 +8,12 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+mod harness;
+
+use harness::{alive, status_field, Instance, Launch};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Instance {
-    dir: PathBuf,
-    sock: PathBuf,
-    child: Option<Child>,
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "dinit-rs-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("sd")).unwrap();
-    d
-}
-
-impl Instance {
-    /// Writes the services (`{dir}` in their text becomes the instance's directory) and starts
-    /// `dinit -u` on them with `extra` arguments, waiting until its socket answers.
-    fn start_with(services: &[(&str, &str)], extra: &[&str]) -> Instance {
-        let dir = temp_dir("daemon");
-        if !services.iter().any(|(n, _)| *n == "boot") {
-            std::fs::write(dir.join("sd").join("boot"), "type = internal\n").unwrap();
-        }
-        for (name, text) in services {
-            let path = dir.join("sd").join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text.replace("{dir}", dir.to_str().unwrap())).unwrap();
-        }
-        let sock = dir.join("sock");
-        let out = std::fs::File::create(dir.join("console")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dinit"))
-            .args(["-u", "-d"])
-            .arg(dir.join("sd"))
-            .arg("-p")
-            .arg(&sock)
-            .arg("-l")
-            .arg(dir.join("log"))
-            .args(
-                extra
-                    .iter()
-                    .map(|a| a.replace("{dir}", dir.to_str().unwrap())),
-            )
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let inst = Instance {
-            dir,
-            sock,
-            child: Some(child),
-        };
-        inst.wait_for("control socket", || {
-            std::os::unix::net::UnixStream::connect(&inst.sock).is_ok()
-        });
-        inst
-    }
-
-    /// Like Dinit's own test setups, the instance has a `boot` service (internal, unless the
-    /// test gives one) that keeps it running: a user instance exits once no service is active.
-    fn start(services: &[(&str, &str)]) -> Instance {
-        Instance::start_with(services, &[])
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
-    }
-
-    /// Runs dinitctl; returns stdout+stderr and the exit status.
-    fn ctl(&self, args: &[&str]) -> (String, i32) {
-        let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
-            .arg("-p")
-            .arg(&self.sock)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        (text, out.status.code().unwrap_or(-1))
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (out, status) = self.ctl(args);
-        assert_eq!(
-            status,
-            0,
-            "dinitctl {args:?} failed:\n{out}\nlog:\n{}",
-            self.read("log")
-        );
-        out
-    }
-
-    fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "timed out waiting for {what}; log:\n{}",
-                self.read("log")
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn status(&self, svc: &str) -> String {
-        self.ctl(&["status", svc]).0
-    }
-
-    fn pid(&self, svc: &str) -> Option<i32> {
-        self.status(svc).lines().find_map(|l| {
-            l.trim()
-                .strip_prefix("Process ID: ")
-                .map(|p| p.parse().unwrap())
-        })
-    }
-
-    fn state(&self, svc: &str) -> String {
-        self.status(svc)
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("State: ").map(str::to_owned))
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signalling our own child.
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGTERM);
-            }
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn proc_field(pid: i32, file: &str, key: &str) -> String {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
-        .unwrap_or_default()
-}
-
-fn alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks existence.
-    unsafe { libc::kill(pid, 0) == 0 }
-}
 
 #[test]
 fn dependencies_start_in_order_and_stop_in_reverse() {
@@ -189,7 +27,7 @@ fn dependencies_start_in_order_and_stop_in_reverse() {
     let a = step("a") + "depends-on: b\n";
     let b = step("b") + "depends-on: c\n";
     let c = step("c");
-    let i = Instance::start(&[("a", &a), ("b", &b), ("c", &c)]);
+    let i = Instance::start("daemon", &[("a", &a), ("b", &b), ("c", &c)]);
     assert_eq!(i.ok(&["start", "a"]), "Service 'a' started.\n");
     assert_eq!(i.read("order"), "start-c\nstart-b\nstart-a\n");
     assert_eq!(i.ok(&["stop", "a"]), "Service 'a' stopped.\n");
@@ -204,11 +42,11 @@ fn dependencies_start_in_order_and_stop_in_reverse() {
 #[test]
 fn restart_on_crash_and_the_restart_limit() {
     // dinit-service(5) restart, restart-limit-count (default 3), restart-delay.
-    let i = Instance::start(&[(
+    let i = Instance::start("daemon", &[(
         "crash",
         "type = process\ncommand = /bin/sh -c \"echo run >> {dir}/runs; sleep 0.3; exit 1\"\nrestart-delay = 0.1\n",
     )]);
-    let (out, status) = i.ctl(&["start", "crash"]);
+    let (out, status) = i.ctl(&["start", "crash"]).merged();
     assert_eq!((out.as_str(), status), ("Service 'crash' started.\n", 0));
     i.wait_for("the service to give up", || {
         i.state("crash").starts_with("STOPPED")
@@ -224,20 +62,25 @@ fn restart_on_crash_and_the_restart_limit() {
         "{}",
         i.read("log")
     );
-    let (list, _) = i.ctl(&["list"]);
+    let (list, _) = i.ctl(&["list"]).merged();
     assert!(list.contains("[     {X}] crash (exit status: 1)"), "{list}");
 }
 
 #[test]
 fn a_killed_process_is_restarted_with_a_new_pid() {
-    let i = Instance::start(&[("svc", "type = process\ncommand = /bin/sleep 1000\n")]);
+    let i = Instance::start(
+        "daemon",
+        &[("svc", "type = process\ncommand = /bin/sleep 1000\n")],
+    );
     i.ok(&["start", "svc"]);
-    let first = i.pid("svc").unwrap();
+    let first = i.pid_of("svc").unwrap();
     // SAFETY: killing the service's process.
     unsafe {
         libc::kill(first, libc::SIGKILL);
     }
-    i.wait_for("a new process", || i.pid("svc").is_some_and(|p| p != first));
+    i.wait_for("a new process", || {
+        i.pid_of("svc").is_some_and(|p| p != first)
+    });
     assert_eq!(i.state("svc"), "STARTED");
     assert!(!alive(first));
 }
@@ -245,33 +88,36 @@ fn a_killed_process_is_restarted_with_a_new_pid() {
 #[test]
 fn smooth_recovery_keeps_dependents_running() {
     // dinit-service(5) smooth-recovery: "without first stopping any dependent services".
-    let i = Instance::start(&[
-        (
-            "daemon",
-            "type = process\ncommand = /bin/sleep 1000\nsmooth-recovery = true\n",
-        ),
-        (
-            "app",
-            "type = process\ncommand = /bin/sleep 1000\ndepends-on: daemon\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "daemon",
+        &[
+            (
+                "daemon",
+                "type = process\ncommand = /bin/sleep 1000\nsmooth-recovery = true\n",
+            ),
+            (
+                "app",
+                "type = process\ncommand = /bin/sleep 1000\ndepends-on: daemon\n",
+            ),
+        ],
+    );
     i.ok(&["start", "app"]);
-    let (d, a) = (i.pid("daemon").unwrap(), i.pid("app").unwrap());
+    let (d, a) = (i.pid_of("daemon").unwrap(), i.pid_of("app").unwrap());
     // SAFETY: killing the service's process.
     unsafe {
         libc::kill(d, libc::SIGKILL);
     }
     i.wait_for("the daemon to be relaunched", || {
-        i.pid("daemon").is_some_and(|p| p != d)
+        i.pid_of("daemon").is_some_and(|p| p != d)
     });
-    assert_eq!(i.pid("app"), Some(a), "the dependent was not restarted");
+    assert_eq!(i.pid_of("app"), Some(a), "the dependent was not restarted");
     assert_eq!(i.state("app"), "STARTED");
 }
 
 #[test]
 fn start_timeout_interrupts_and_stop_timeout_kills() {
     // start-timeout: "its process group is sent a SIGINT signal"; stop-timeout: SIGKILL.
-    let i = Instance::start(&[
+    let i = Instance::start("daemon", &[
         (
             "slow",
             "type = scripted\ncommand = /bin/sh -c \"trap 'echo INT >> {dir}/signals; exit 1' INT; echo set > {dir}/trapped; while :; do sleep 0.05; done\"\nstart-timeout = 0.5\n",
@@ -282,7 +128,7 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
         ),
     ]);
     let start = Instant::now();
-    let (out, status) = i.ctl(&["start", "slow"]);
+    let (out, status) = i.ctl(&["start", "slow"]).merged();
     assert_eq!(status, 1);
     assert_eq!(
         out,
@@ -307,7 +153,7 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
     } else {
         assert_eq!(i.read("signals"), "INT\n", "log:\n{log}");
     }
-    let (_, st) = i.ctl(&["is-failed", "slow"]);
+    let (_, st) = i.ctl(&["is-failed", "slow"]).merged();
     assert_eq!(st, 0);
 
     i.ok(&["start", "stubborn"]);
@@ -316,7 +162,7 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
     i.wait_for("the shell to ignore TERM", || {
         i.read("stubborn-up") == "up\n"
     });
-    let pid = i.pid("stubborn").unwrap();
+    let pid = i.pid_of("stubborn").unwrap();
     let start = Instant::now();
     assert_eq!(i.ok(&["stop", "stubborn"]), "Service 'stubborn' stopped.\n");
     assert!(
@@ -335,17 +181,20 @@ fn start_timeout_interrupts_and_stop_timeout_kills() {
 
 #[test]
 fn exec_failure_is_reported_with_its_stage() {
-    let i = Instance::start(&[
-        (
-            "execfail",
-            "type = process\ncommand = /nonexistent/binary\n",
-        ),
-        (
-            "baddir",
-            "type = process\ncommand = /bin/true\nworking-dir = /nonexistent/dir\n",
-        ),
-    ]);
-    let (out, status) = i.ctl(&["start", "execfail"]);
+    let i = Instance::start(
+        "daemon",
+        &[
+            (
+                "execfail",
+                "type = process\ncommand = /nonexistent/binary\n",
+            ),
+            (
+                "baddir",
+                "type = process\ncommand = /bin/true\nworking-dir = /nonexistent/dir\n",
+            ),
+        ],
+    );
+    let (out, status) = i.ctl(&["start", "execfail"]).merged();
     assert_eq!(status, 1);
     assert_eq!(
         out,
@@ -356,19 +205,19 @@ fn exec_failure_is_reported_with_its_stage() {
         status.contains("State: STOPPED (could not be launched)\n        Stage: executing command\n        Error: No such file or directory"),
         "{status}"
     );
-    let (out, _) = i.ctl(&["start", "baddir"]);
+    let (out, _) = i.ctl(&["start", "baddir"]).merged();
     assert!(out.contains("Stage: changing directory"), "{out}");
 }
 
 #[test]
 fn bgprocess_is_supervised_through_its_pid_file() {
-    let i = Instance::start(&[(
+    let i = Instance::start("daemon", &[(
         "bg",
         "type = bgprocess\ncommand = /bin/sh -c \"sleep 1000 & echo $$! > {dir}/bg.pid\"\npid-file = {dir}/bg.pid\nrestart = false\n",
     )]);
     i.ok(&["start", "bg"]);
     let pid: i32 = i.read("bg.pid").trim().parse().unwrap();
-    assert_eq!(i.pid("bg"), Some(pid));
+    assert_eq!(i.pid_of("bg"), Some(pid));
     // SAFETY: killing the daemon of the service.
     unsafe {
         libc::kill(pid, libc::SIGTERM);
@@ -383,7 +232,7 @@ fn bgprocess_is_supervised_through_its_pid_file() {
 fn readiness_notification_delays_started() {
     // ready-notification = pipefd:N: "the service will write a message to the specified file
     // descriptor".
-    let i = Instance::start(&[
+    let i = Instance::start("daemon", &[
         (
             "ready",
             "type = process\ncommand = /bin/sh -c \"sleep 0.5; echo ready >&3; exec sleep 1000\"\nready-notification = pipefd:3\n",
@@ -402,7 +251,7 @@ fn readiness_notification_delays_started() {
 
 #[test]
 fn log_types_file_buffer_and_none() {
-    let i = Instance::start(&[
+    let i = Instance::start("daemon", &[
         (
             "tofile",
             "type = process\ncommand = /bin/sh -c \"echo to-file; echo err >&2; exec sleep 1000\"\nlogfile = {dir}/svc.log\nlogfile-permissions = 640\n",
@@ -424,7 +273,7 @@ fn log_types_file_buffer_and_none() {
     assert_eq!(mode, 0o640);
     i.ok(&["start", "buffered"]);
     i.wait_for("buffered output", || {
-        i.ctl(&["catlog", "buffered"]).0.contains("partial")
+        i.ctl(&["catlog", "buffered"]).text().contains("partial")
     });
     assert_eq!(
         i.ok(&["catlog", "--clear", "buffered"]),
@@ -432,7 +281,7 @@ fn log_types_file_buffer_and_none() {
     );
     assert_eq!(i.ok(&["catlog", "buffered"]), "");
     i.ok(&["start", "quiet"]);
-    let (out, status) = i.ctl(&["catlog", "quiet"]);
+    let (out, status) = i.ctl(&["catlog", "quiet"]).merged();
     assert_eq!(status, 1);
     assert!(out.contains("not configured to buffer output"), "{out}");
 }
@@ -441,7 +290,7 @@ fn log_types_file_buffer_and_none() {
 fn consumer_of_loses_no_output_across_restarts() {
     // consumer-of: "this service consumes (as its standard input) the output of another
     // service"; log-type: "the pipe created may outlive the service process and be re-used".
-    let i = Instance::start(&[
+    let i = Instance::start("daemon", &[
         (
             "producer",
             "type = process\ncommand = /bin/sh -c \"i=0; while [ $$i -lt 5 ]; do echo line-$$$$-$$i; i=$$((i+1)); done; exec sleep 1000\"\nlog-type = pipe\n",
@@ -464,7 +313,7 @@ fn consumer_of_loses_no_output_across_restarts() {
 
 #[test]
 fn socket_activation_passes_the_listening_socket() {
-    let i = Instance::start(&[(
+    let i = Instance::start("daemon", &[(
         "sock",
         "type = process\ncommand = /bin/sh -c \"echo $$LISTEN_FDS $$LISTEN_PID $$$$ > {dir}/listen; [ -S /proc/self/fd/3 ] && echo socket >> {dir}/listen; exec sleep 1000\"\nsocket-listen = {dir}/svc.sock\nsocket-permissions = 660\n",
     )]);
@@ -490,7 +339,8 @@ fn environment_files_and_substitution() {
     // dinit-service(5) VARIABLE SUBSTITUTION: the service's env-file takes priority over the
     // global environment (here from `-e`); `$$` is a literal dollar, left for the shell, which
     // then reads the process environment; `$1` is the service argument.
-    let i = Instance::start_with(
+    let i = Launch::new(
+        "daemon",
         &[
             ("global.env", "GLOBAL=from-global\nSHARED=global\n"),
             (
@@ -500,8 +350,9 @@ fn environment_files_and_substitution() {
             ("envsvc.env", "OWN=own\nSHARED=service\n"),
             ("late", "type = scripted\ncommand = /bin/sh -c \"echo $$LATER > {dir}/late\"\n"),
         ],
-        &["-e", "{dir}/sd/global.env"],
-    );
+    )
+    .args(&["-e", "{dir}/sd/global.env"])
+    .start();
     i.ok(&["start", "envsvc@arg"]);
     assert_eq!(
         i.read("env-arg"),
@@ -518,10 +369,13 @@ fn environment_files_and_substitution() {
 fn many_variables_set_later_all_reach_the_service() {
     // The launch buffers are sized at load time; setenv beyond their headroom must grow them
     // rather than fail the launch.
-    let i = Instance::start(&[(
-        "printenv",
-        "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
-    )]);
+    let i = Instance::start(
+        "daemon",
+        &[(
+            "printenv",
+            "type = scripted\ncommand = /usr/bin/env\nlogfile = {dir}/env.out\n",
+        )],
+    );
     i.ok(&["start", "printenv"]);
     i.ok(&["stop", "printenv"]);
     for n in 0..40 {
@@ -540,7 +394,8 @@ fn service_env_file_unset_and_clear_shape_the_process_environment() {
     // dinit(8) FILES: `!unset` removes variables, `!clear` removes all of them, `!import`
     // brings one back from the environment dinit started with. In a service's env-file they
     // act on what the process receives, on top of the global environment of the moment.
-    let i = Instance::start_with(
+    let i = Launch::new(
+        "daemon",
         &[
             ("global.env", "KEEP=k\nDROP=d\n"),
             (
@@ -554,8 +409,9 @@ fn service_env_file_unset_and_clear_shape_the_process_environment() {
             ),
             ("clear.env", "!clear\nONLY=o\n!import HOME\n"),
         ],
-        &["-e", "{dir}/sd/global.env"],
-    );
+    )
+    .args(&["-e", "{dir}/sd/global.env"])
+    .start();
     i.ok(&["setenv", "LATE=l"]);
     i.ok(&["start", "unsetsvc"]);
     let out = i.read("unset.out");
@@ -580,13 +436,13 @@ fn run_as_rlimits_and_nice_are_applied() {
         eprintln!("skipped: needs root (CI runs as root)");
         return;
     }
-    let i = Instance::start(&[(
+    let i = Instance::start("daemon", &[(
         "limited",
         "type = process\ncommand = /bin/sleep 1000\nrun-as = nobody\nrlimit-nofile = 123:456\nnice = 7\n",
     )]);
     i.ok(&["start", "limited"]);
-    let pid = i.pid("limited").unwrap();
-    let uid = proc_field(pid, "status", "Uid:");
+    let pid = i.pid_of("limited").unwrap();
+    let uid = status_field(pid, "Uid");
     let nobody = dinit_hosted::users::user_by_name(b"nobody").unwrap().uid;
     assert!(uid.starts_with(&format!("{nobody}\t{nobody}")), "{uid}");
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
@@ -603,16 +459,19 @@ fn run_as_rlimits_and_nice_are_applied() {
 
 #[test]
 fn chain_to_starts_the_next_service() {
-    let i = Instance::start(&[
-        (
-            "first",
-            "type = process\ncommand = /bin/true\nrestart = false\nchain-to = second\n",
-        ),
-        (
-            "second",
-            "type = scripted\ncommand = /bin/sh -c \"echo chained > {dir}/chained\"\n",
-        ),
-    ]);
+    let i = Instance::start(
+        "daemon",
+        &[
+            (
+                "first",
+                "type = process\ncommand = /bin/true\nrestart = false\nchain-to = second\n",
+            ),
+            (
+                "second",
+                "type = scripted\ncommand = /bin/sh -c \"echo chained > {dir}/chained\"\n",
+            ),
+        ],
+    );
     i.ok(&["start", "first"]);
     i.wait_for("the chained service", || i.read("chained") == "chained\n");
 }
@@ -621,7 +480,7 @@ fn chain_to_starts_the_next_service() {
 fn a_chain_started_by_the_last_active_service_keeps_the_daemon_running() {
     // dinit(8): a user instance ends once no service is active. A chain-to started as the
     // last active service stops is active again: the daemon must run it, not exit.
-    let dir = temp_dir("chain-last");
+    let dir = harness::temp_dir("chain-last");
     let sd = dir.join("sd");
     std::fs::write(
         sd.join("first"),
@@ -636,17 +495,15 @@ fn a_chain_started_by_the_last_active_service_keeps_the_daemon_running() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dinit"))
-        .args(["-u", "-q", "-d"])
-        .arg(&sd)
-        .arg("-p")
-        .arg(dir.join("sock"))
-        .arg("first")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // (The daemon must exit by itself: `wait_exit` is its hang detector.)
+    let mut i = Launch::in_dir(dir)
+        .no_log_file()
+        .args(&["-q", "first"])
+        .launch();
+    let status = i.wait_exit();
+    assert_eq!(status.code(), Some(0), "{status:?}: {}", i.console());
     assert_eq!(
-        std::fs::read_to_string(dir.join("chained")).unwrap_or_default(),
+        i.read("chained"),
         "chained\n",
         "the chained service ran before the daemon exited"
     );
@@ -654,19 +511,21 @@ fn a_chain_started_by_the_last_active_service_keeps_the_daemon_running() {
 
 #[test]
 fn shutdown_stops_everything_and_the_daemon_exits() {
-    let mut i = Instance::start(&[
-        ("boot", "type = internal\ndepends-on: svc\n"),
-        ("svc", "type = process\ncommand = /bin/sleep 1000\n"),
-    ]);
+    let mut i = Instance::start(
+        "daemon",
+        &[
+            ("boot", "type = internal\ndepends-on: svc\n"),
+            ("svc", "type = process\ncommand = /bin/sleep 1000\n"),
+        ],
+    );
     i.ok(&["start", "boot"]);
-    let pid = i.pid("svc").unwrap();
-    let (out, status) = i.ctl(&["shutdown"]);
+    let pid = i.pid_of("svc").unwrap();
+    let (out, status) = i.ctl(&["shutdown"]).merged();
     assert_eq!(
         (out.as_str(), status),
         ("Shutting down dinit...\nConnection closed.\n", 0)
     );
-    let mut child = i.child.take().unwrap();
-    let code = child.wait().unwrap();
+    let code = i.wait_exit();
     assert!(code.success());
     assert!(!alive(pid));
     assert!(!i.sock.exists(), "the socket file is removed");
@@ -676,8 +535,8 @@ fn shutdown_stops_everything_and_the_daemon_exits() {
 
 #[test]
 fn a_second_daemon_refuses_a_live_socket() {
-    let i = Instance::start(&[("boot", "type = internal\n")]);
-    let out = Command::new(env!("CARGO_BIN_EXE_dinit"))
+    let i = Instance::start("daemon", &[("boot", "type = internal\n")]);
+    let out = Command::new(harness::DINIT)
         .args(["-u", "-d"])
         .arg(i.dir.join("sd"))
         .arg("-p")
@@ -710,9 +569,9 @@ fn inittab_settings_record_the_process_in_utmp() {
     let svc = format!(
         "type = process\ncommand = /bin/sleep 1000\ninittab-id = {id}\ninittab-line = ttyT9\n"
     );
-    let i = Instance::start(&[("getty", &svc)]);
+    let i = Instance::start("daemon", &[("getty", &svc)]);
     i.ok(&["start", "getty"]);
-    let pid = i.pid("getty").unwrap();
+    let pid = i.pid_of("getty").unwrap();
     assert_eq!(
         dinit_hosted::utmp::find(id.as_bytes()),
         Some((libc::INIT_PROCESS, pid))
@@ -737,16 +596,18 @@ fn relative_cgroup_paths_resolve_against_dash_b() {
         let _ = std::fs::remove_dir(&base);
         return;
     }
-    let i = Instance::start_with(
+    let i = Launch::new(
+        "daemon",
         &[(
             "cg",
             "type = process\ncommand = /bin/sleep 1000\nrun-in-cgroup = child\n",
         )],
-        &["-b", base.to_str().unwrap()],
-    );
-    let (out, status) = i.ctl(&["start", "cg"]);
+    )
+    .args(&["-b", base.to_str().unwrap()])
+    .start();
+    let (out, status) = i.ctl(&["start", "cg"]).merged();
     if status == 0 {
-        let pid = i.pid("cg").unwrap();
+        let pid = i.pid_of("cg").unwrap();
         let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
         let name = base.file_name().unwrap().to_str().unwrap();
         assert!(cgroup.contains(&format!("{name}/child")), "{cgroup}");

@@ -6,51 +6,35 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+use harness::{run_program, Launch, Out, DINIT_CHECK};
 use std::path::PathBuf;
-use std::process::Command;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/check")
 }
 
-/// What a run of dinit-check printed (the fixture path replaced by `<dir>`).
-#[derive(Debug, PartialEq, Eq)]
-struct Run {
-    stdout: String,
-    stderr: String,
-    status: i32,
-}
-
-/// Runs dinit-check with `args` in a fixed environment.
-fn check(args: &[&str]) -> Run {
+/// Runs dinit-check with `args` in a fixed environment; what it printed has the fixture path
+/// replaced by `<dir>`.
+fn check(args: &[&str]) -> Out {
     let root = fixtures().canonicalize().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dinit-check"))
-        .args(
-            args.iter()
-                .map(|a| a.replace("<dir>", root.to_str().unwrap())),
-        )
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", "/home/tester")
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| {
-        String::from_utf8(b)
-            .unwrap()
-            .replace(root.to_str().unwrap(), "<dir>")
-    };
-    Run {
-        stdout: text(out.stdout),
-        stderr: text(out.stderr),
-        status: out.status.code().unwrap(),
+    let root = root.to_str().unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.replace("<dir>", root)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_program(DINIT_CHECK, &args, &[("HOME", "/home/tester")]);
+    Out {
+        stdout: out.stdout.replace(root, "<dir>"),
+        stderr: out.stderr.replace(root, "<dir>"),
+        code: out.code,
     }
 }
 
-fn run(stdout: &str, stderr: &str, status: i32) -> Run {
-    Run {
+fn run(stdout: &str, stderr: &str, code: i32) -> Out {
+    Out {
         stdout: stdout.into(),
         stderr: stderr.into(),
-        status,
+        code,
     }
 }
 
@@ -233,7 +217,7 @@ Checking service: early-filesystems...
         )
     );
     let help = check(&["--help"]);
-    assert_eq!((help.stderr.as_str(), help.status), ("", 0));
+    assert_eq!((help.stderr.as_str(), help.code), ("", 0));
     assert!(help
         .stdout
         .starts_with("dinit-check: check dinit service descriptions\n"));
@@ -243,32 +227,16 @@ Checking service: early-filesystems...
 fn online_mode_asks_the_running_daemon() {
     // dinit-check(8) --online: the directories and environment come from the running dinit,
     // so substitutions need no warning; -d is ignored.
-    let tmp = std::env::temp_dir().join(format!("dinit-rs-check-online-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("sd")).unwrap();
-    std::fs::write(
-        tmp.join("sd/keeper"),
-        "type = process\ncommand = /bin/sleep 1000\n",
-    )
-    .unwrap();
-    let sock = tmp.join("sock");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_dinit"))
-        .args(["-u", "-q", "-d"])
-        .arg(tmp.join("sd"))
-        .arg("-d")
-        .arg(fixtures().join("args"))
-        .arg("-p")
-        .arg(&sock)
-        .arg("-l")
-        .arg(tmp.join("log"))
-        .arg("keeper")
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let tmp = harness::temp_dir("check-online");
+    harness::write_services(
+        &tmp,
+        &[("keeper", "type = process\ncommand = /bin/sleep 1000\n")],
+    );
+    let fixture_args = fixtures().join("args");
+    let mut daemon = Launch::in_dir(tmp)
+        .args(&["-q", "-d", fixture_args.to_str().unwrap(), "keeper"])
+        .start();
+    let sock = daemon.sock.clone();
     let sock_arg = sock.to_str().unwrap();
     // No warning about substitution: the environment is the daemon's.
     assert_eq!(
@@ -290,8 +258,7 @@ fn online_mode_asks_the_running_daemon() {
             1
         )
     );
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    daemon.stop();
     assert_eq!(
         check(&["-n", "-p", "/nonexistent/sock"]),
         run(
@@ -300,5 +267,4 @@ fn online_mode_asks_the_running_daemon() {
             1
         )
     );
-    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -6,6 +6,9 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+use harness::{output_of, Out, DINITCTL, DINIT_CHECK};
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -81,24 +84,9 @@ fn services_dir() -> PathBuf {
     workspace().join("distro/dinit.d")
 }
 
-/// What dinit-check printed.
-struct Checked {
-    stdout: String,
-    stderr: String,
-    status: i32,
-}
-
 /// Runs dinit-check with `args` and no environment file.
-fn check(args: &[&str]) -> Checked {
-    let out = Command::new(env!("CARGO_BIN_EXE_dinit-check"))
-        .args(args)
-        .output()
-        .unwrap();
-    Checked {
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        status: out.status.code().unwrap(),
-    }
+fn check(args: &[&str]) -> Out {
+    output_of(Command::new(DINIT_CHECK).args(args))
 }
 
 fn checked(out: &str) -> BTreeSet<String> {
@@ -125,7 +113,7 @@ const OTHER_PACKAGES: &[&str] = &[
 /// Clean, but for the programs this machine does not have: dinit-check warns about every
 /// command it cannot find (as Dinit's does), and a build machine has not installed the set's
 /// scripts nor, perhaps, every program it runs. Any other line fails the test.
-fn assert_clean(c: &Checked) {
+fn assert_clean(c: &Out) {
     let mut absent = 0;
     for line in c.stderr.lines() {
         if line == "Secondary checks complete." {
@@ -161,16 +149,13 @@ fn assert_clean(c: &Checked) {
             "Performing secondary checks...\nOne or more errors/warnings issued.\n",
         )
     };
-    assert_eq!(c.status, verdict.0, "{}", c.stderr);
+    assert_eq!(c.code, verdict.0, "{}", c.stderr);
     assert!(c.stdout.ends_with(verdict.1), "{}", c.stdout);
 }
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dinit-rs-distro-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    harness::fresh_dir(&format!("distro-{name}"))
 }
 
 /// Copies a directory tree, keeping symbolic links as links.
@@ -351,13 +336,13 @@ fn dinitctl_enable_and_disable_sshd() {
     let dir = tmp.join("dinit.d");
     copy_tree(&services_dir(), &dir);
     let ctl = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
-            .args(["--offline", "-d", dir.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
+        let out = output_of(
+            Command::new(DINITCTL)
+                .args(["--offline", "-d", dir.to_str().unwrap()])
+                .args(args),
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout
     };
     assert_eq!(
         ctl(&["enable", "sshd"]),

@@ -11,10 +11,12 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+use harness::TestDir;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Each program and the page that documents it.
 const PROGRAMS: &[(&str, &str)] = &[
@@ -93,30 +95,17 @@ fn require_groff() {
     );
 }
 
-/// A directory removed when dropped, even when the test fails.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A fresh directory laid out as the pages are installed: `man5/` and `man8/`.
-fn installed_layout() -> TempDir {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let root = std::env::temp_dir().join(format!(
-        "dinit-rs-man-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&root);
+fn installed_layout() -> TestDir {
+    let root = TestDir::new("man");
     for (name, text) in pages() {
-        let dir = root.join(format!("man{}", section(Path::new(&name)).unwrap()));
+        let dir = root
+            .path
+            .join(format!("man{}", section(Path::new(&name)).unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(&name), text).unwrap();
     }
-    TempDir(root)
+    root
 }
 
 /// The text of a roff source with the escapes that matter here resolved: font changes
@@ -253,7 +242,7 @@ fn every_page_renders_without_warnings() {
         // terminal too.
         for line_length in [None, Some("-rLL=64n")] {
             let out = Command::new("groff")
-                .current_dir(&root.0)
+                .current_dir(&root.path)
                 .args(["-man", "-ww", "-z", "-Tutf8"])
                 .args(line_length)
                 .arg(&rel)

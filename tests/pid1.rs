@@ -12,285 +12,24 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+mod harness;
 
-fn is_root() -> bool {
-    // SAFETY: getuid has no preconditions.
-    unsafe { libc::getuid() == 0 }
-}
+use harness::{children_of, require_root, Ended, Instance, Launch};
+use std::path::Path;
 
-macro_rules! require_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: needs root for PID and mount namespaces (CI runs as root)");
-            return;
-        }
-    };
-}
-
-struct Pid1 {
-    dir: PathBuf,
-    child: Child,
-    /// The host pid of the namespace's PID 1.
-    init: i32,
-}
-
-fn temp_dir() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "dinit-rs-pid1-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("sd")).unwrap();
-    std::fs::create_dir_all(d.join("ovl")).unwrap();
-    d
-}
-
-/// Host pids whose parent is `ppid`, with their state letter.
-fn children_of(ppid: i32) -> Vec<(i32, char)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut f = rest.split_whitespace();
-        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let parent: i32 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if parent == ppid {
-            out.push((pid, state));
-        }
+/// Writes the services (`{dir}` becomes the test directory) and boots `dinit` as PID 1 with
+/// `args`, `stdin` as its console input ([`Launch::pid1`]); when a service writes `up` (see
+/// [`DAEMON`]), waits for it.
+fn boot(services: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Instance {
+    let mut launch = Launch::new("pid1", services).pid1().args(args);
+    if let Some(text) = stdin {
+        launch = launch.console_input(text);
     }
-    out
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while !cond() {
-        if start.elapsed() > timeout {
-            eprintln!("timed out waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let p = launch.start();
+    if services.iter().any(|(_, text)| text.contains("{dir}/up")) {
+        p.wait_file("up", "up");
     }
-    true
-}
-
-impl Pid1 {
-    /// Writes the services (`{dir}` becomes the test directory) and boots `dinit` as PID 1
-    /// with `args`, `stdin` as its console input.
-    fn boot(services: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Pid1 {
-        let dir = temp_dir();
-        let d = dir.to_str().unwrap();
-        for (name, text) in services {
-            std::fs::write(dir.join("sd").join(name), text.replace("{dir}", d)).unwrap();
-        }
-        std::fs::write(
-            dir.join("hook"),
-            format!("#!/bin/sh\necho \"$1\" >> {d}/hook.out\nexit 0\n"),
-        )
-        .unwrap();
-        let dinit = env!("CARGO_BIN_EXE_dinit");
-        let script = format!(
-            "set -e\n\
-             mount -t tmpfs tmpfs {d}/ovl\n\
-             mkdir {d}/ovl/u {d}/ovl/w\n\
-             mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/ovl/u,workdir={d}/ovl/w /etc\n\
-             mkdir -p /etc/dinit\n\
-             cp {d}/hook /etc/dinit/shutdown-hook\n\
-             chmod 755 /etc/dinit/shutdown-hook\n\
-             mount -t tmpfs tmpfs /run\n\
-             exec {dinit} -d {d}/sd {args}\n",
-            args = args.join(" ").replace("{dir}", d),
-        );
-        std::fs::write(dir.join("init.sh"), script).unwrap();
-        let console = std::fs::File::create(dir.join("console")).unwrap();
-        let mut child = Command::new("unshare")
-            .args([
-                "--pid",
-                "--fork",
-                "--mount-proc",
-                "--mount",
-                "--propagation",
-                "private",
-            ])
-            .arg("/bin/sh")
-            .arg(dir.join("init.sh"))
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(console.try_clone().unwrap())
-            .stderr(console)
-            .spawn()
-            .unwrap();
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        let unshare = i32::try_from(child.id()).unwrap();
-        let mut init = 0;
-        // A boot that fails and is answered at once may have ended before it is seen.
-        let mut over = false;
-        wait_until("the namespace's init", Duration::from_secs(20), || {
-            init = children_of(unshare).first().map_or(0, |c| c.0);
-            over = init == 0 && matches!(child.try_wait(), Ok(Some(_)));
-            init != 0 || over
-        });
-        let p = Pid1 { dir, child, init };
-        assert!(
-            p.init != 0 || over,
-            "no init process; console:\n{}",
-            p.console()
-        );
-        if services.iter().any(|(_, text)| text.contains("{dir}/up")) {
-            p.wait_file("up", "up");
-        }
-        p
-    }
-
-    fn console(&self) -> String {
-        std::fs::read_to_string(self.dir.join("console")).unwrap_or_default()
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_default()
-    }
-
-    fn wait_file(&self, rel: &str, content: &str) {
-        let ok = wait_until(rel, Duration::from_secs(20), || {
-            self.read(rel).contains(content)
-        });
-        assert!(
-            ok,
-            "{rel} never contained {content:?} (has {:?}); console:\n{}",
-            self.read(rel),
-            self.console()
-        );
-    }
-
-    /// The control socket inside the namespace, reached through the init's root.
-    fn socket(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root/run/dinitctl", self.init))
-    }
-
-    fn ctl(&self, args: &[&str]) -> (String, i32) {
-        let out = Command::new(env!("CARGO_BIN_EXE_dinitctl"))
-            .arg("-p")
-            .arg(self.socket())
-            .args(args)
-            .output()
-            .unwrap();
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        (text, out.status.code().unwrap_or(-1))
-    }
-
-    fn wait_socket(&self) {
-        let ok = wait_until("the control socket", Duration::from_secs(20), || {
-            std::os::unix::net::UnixStream::connect(self.socket()).is_ok()
-        });
-        assert!(ok, "no control socket; console:\n{}", self.console());
-    }
-
-    /// Runs a program inside the namespaces (as a process of the booted system would).
-    fn run_inside(&self, program: &str, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter")
-            .arg("-t")
-            .arg(self.init.to_string())
-            .args(["-m", "-p", "--"])
-            .arg(program)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of our test's namespace init.
-        unsafe { libc::kill(self.init, sig) };
-    }
-
-    /// Waits for the run to end; returns the signal that ended the namespace's init (as
-    /// unshare reports it: killed by it, or exit status 128 + it), or the exit status.
-    fn end(mut self) -> (Ended, Pid1Result) {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                panic!("the system did not go down; console:\n{}", self.console());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let ended = match (status.signal(), status.code()) {
-            (Some(s), _) => Ended::Signal(s),
-            (None, Some(c)) if c > 128 => Ended::Signal(c - 128),
-            (None, Some(c)) => Ended::Exit(c),
-            _ => Ended::Exit(-1),
-        };
-        let result = Pid1Result {
-            console: self.console(),
-            hook: self.read("hook.out"),
-            dir: self.dir.clone(),
-        };
-        self.init = 0;
-        (ended, result)
-    }
-}
-
-impl Drop for Pid1 {
-    /// A failed test must not leave its namespace running: killing its init ends it all.
-    fn drop(&mut self) {
-        if self.init != 0 {
-            // SAFETY: kill(2) on our namespace's init.
-            unsafe { libc::kill(self.init, libc::SIGKILL) };
-            let _ = self.child.wait();
-        }
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Ended {
-    Signal(i32),
-    Exit(i32),
-}
-
-/// What a finished run left behind.
-struct Pid1Result {
-    console: String,
-    hook: String,
-    dir: PathBuf,
-}
-
-impl Drop for Pid1Result {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Pid1Result {
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.dir.join(rel)).unwrap_or_default()
-    }
+    p
 }
 
 /// reboot(2) in a PID namespace: restart ends init with SIGHUP, power off and halt with
@@ -309,7 +48,7 @@ const DAEMON: &str = "type = process\ncommand = /bin/sh -c \"trap 'echo stopped 
 fn orphans_are_reaped_and_sigterm_halts() {
     require_root!();
     // A service that leaves a short-lived orphan and a long-lived one behind.
-    let p = Pid1::boot(
+    let p = boot(
         &[
             ("boot", "type = internal\ndepends-on = daemon\ndepends-on = forker\n"),
             ("daemon", DAEMON),
@@ -333,13 +72,13 @@ fn orphans_are_reaped_and_sigterm_halts() {
             }
         })
     };
-    let reaped = wait_until(
+    harness::wait_until(
         "the short orphan to be reaped",
-        Duration::from_secs(20),
-        || !short_orphan_left(&children_of(p.init)),
+        harness::HANG,
+        || !short_orphan_left(&children_of(p.pid)),
+        || format!("zombies or the short orphan left: {:?}", children_of(p.pid)),
     );
-    let kids = children_of(p.init);
-    assert!(reaped, "zombies or the short orphan left: {kids:?}");
+    let kids = children_of(p.pid);
     assert!(kids.len() >= 2, "the orphan and the service: {kids:?}");
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();
@@ -442,7 +181,7 @@ fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
 #[test]
 fn sigint_reboots() {
     require_root!();
-    let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
+    let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
     p.wait_socket();
     p.signal(libc::SIGINT);
     let (ended, r) = p.end();
@@ -455,7 +194,7 @@ fn sigint_reboots() {
 #[test]
 fn sigquit_shuts_down_without_rolling_back() {
     require_root!();
-    let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
+    let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
     p.wait_socket();
     p.signal(libc::SIGQUIT);
     let (ended, r) = p.end();
@@ -477,9 +216,9 @@ fn sigquit_shuts_down_without_rolling_back() {
 #[test]
 fn dinitctl_shutdown_halts() {
     require_root!();
-    let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
+    let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
     p.wait_socket();
-    let (out, status) = p.ctl(&["shutdown"]);
+    let (out, status) = p.ctl(&["shutdown"]).merged();
     assert_eq!(status, 0, "{out}");
     assert_eq!(out, "Shutting down dinit...\nConnection closed.\n");
     let (ended, r) = p.end();
@@ -496,10 +235,10 @@ fn dinitctl_shutdown_halts() {
 #[test]
 fn the_shutdown_command_asks_the_daemon_to_reboot() {
     require_root!();
-    let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
+    let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);
     p.wait_socket();
-    let out = p.run_inside(env!("CARGO_BIN_EXE_dinit-shutdown"), &["-r"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = p.run_inside(harness::DINIT_SHUTDOWN, &["-r"]);
+    let text = &out.stdout;
     assert!(text.contains("Issuing shutdown command..."), "{text}");
     let (ended, r) = p.end();
     assert_eq!(ended, REBOOTED, "console:\n{}", r.console);
@@ -511,7 +250,7 @@ fn the_shutdown_command_asks_the_daemon_to_reboot() {
 #[test]
 fn soft_reboot_restarts_the_services_in_the_same_init() {
     require_root!();
-    let p = Pid1::boot(
+    let p = boot(
         &[
             (
                 "boot",
@@ -529,15 +268,16 @@ fn soft_reboot_restarts_the_services_in_the_same_init() {
     p.wait_file("marks", "started");
     p.wait_socket();
     std::fs::remove_file(p.dir.join("up")).unwrap();
-    let out = p.run_inside(env!("CARGO_BIN_EXE_dinit-shutdown"), &["-s"]);
-    assert!(out.status.success() || out.status.signal().is_some());
+    let out = p.run_inside(harness::DINIT_SHUTDOWN, &["-s"]);
+    // (Exit status 0, or killed by a signal: -1.)
+    assert!(out.code == 0 || out.code == -1, "{out:?}");
     p.wait_file("marks", "started\nstarted\n");
     p.wait_file("up", "up");
     p.wait_file("hook.out", "soft\n");
     // The same process (PID 1 of the namespace) runs the new daemon.
-    assert!(children_of(p.init).iter().any(|(_, s)| *s != 'Z'));
+    assert!(children_of(p.pid).iter().any(|(_, s)| *s != 'Z'));
     p.wait_socket();
-    let (out, status) = p.ctl(&["list"]);
+    let (out, status) = p.ctl(&["list"]).merged();
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("[[+]     ] boot"), "{out}");
     p.signal(libc::SIGTERM);
@@ -550,7 +290,7 @@ fn soft_reboot_restarts_the_services_in_the_same_init() {
 #[test]
 fn boot_failure_starts_recovery_with_dash_r() {
     require_root!();
-    let p = Pid1::boot(
+    let p = boot(
         &[
             ("boot", "type = internal\ndepends-on = broken\n"),
             ("broken", "type = process\ncommand = /nonexistent/program\n"),
@@ -573,7 +313,7 @@ fn boot_failure_starts_recovery_with_dash_r() {
 #[test]
 fn boot_failure_asks_on_the_console() {
     require_root!();
-    let p = Pid1::boot(
+    let p = boot(
         &[
             ("boot", "type = internal\ndepends-on = broken\n"),
             ("broken", "type = process\ncommand = /nonexistent/program\n"),
@@ -603,7 +343,7 @@ fn boot_failure_asks_on_the_console() {
 #[test]
 fn container_mode_exits_instead_of_shutting_down() {
     require_root!();
-    let p = Pid1::boot(&[("boot", BOOT), ("daemon", DAEMON)], &["-o"], None);
+    let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &["-o"], None);
     p.wait_socket();
     p.signal(libc::SIGTERM);
     let (ended, r) = p.end();

@@ -7,15 +7,14 @@
 //! arguments from another's. docs/SECURITY.md gives the trust model these tests defend.
 //!
 //! Most tests need root (another user, a mount namespace); they are skipped with a message
-//! otherwise. CI runs as root. The harness is tests/instance/mod.rs.
+//! otherwise. CI runs as root. The harness is tests/harness/.
 
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "instance/mod.rs"]
-mod instance;
+mod harness;
 
-use instance::{environ, require_root, status_field, Instance, Launch};
+use harness::{capture, environ, output_of, require_root, status_field, Instance, Launch};
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -130,55 +129,18 @@ impl Victim {
 fn public_dinitctl(dir: &Path) -> PathBuf {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let ctl = dir.join("dinitctl");
-    std::fs::copy(instance::DINITCTL, &ctl).unwrap();
+    std::fs::copy(harness::DINITCTL, &ctl).unwrap();
     std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
     ctl
 }
 
-/// Runs `cmd`, again while the copy just written is still busy (another test thread's child
-/// may hold it open for a moment between fork and exec).
-fn output(cmd: &mut Command) -> (String, i32) {
-    loop {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("{e}"),
-            Ok(out) => {
-                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&out.stderr));
-                return (text, out.status.code().unwrap_or(-1));
-            }
-        }
-    }
-}
-
-/// Starts a daemon on socket `sock` of `l`'s directory that must refuse to start; returns
-/// its exit code and console.
+/// Starts a daemon on socket `sock` of `dir` that must refuse to start; returns its exit code
+/// and what it printed.
 fn refused_daemon(dir: &Path, sock: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(instance::DINIT)
-        .args(["-u", "-d"])
-        .arg(dir.join("sd"))
-        .arg("-p")
-        .arg(sock)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while t.elapsed() < instance::HANG {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            return (out.status.code(), text);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    (None, "did not exit".into())
+    Launch::in_dir(dir.to_owned())
+        .socket(sock)
+        .no_log_file()
+        .start_refused()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,7 +177,7 @@ fn the_control_socket_is_owner_only_and_other_users_cannot_connect() {
     );
     // Our dinitctl, run as nobody, says so.
     let ctl = public_dinitctl(&i.dir);
-    let (out, code) = output(
+    let (out, code) = output_of(
         Command::new(&ctl)
             .arg("-p")
             .arg(&i.sock)
@@ -223,7 +185,8 @@ fn the_control_socket_is_owner_only_and_other_users_cannot_connect() {
             .uid(NOBODY)
             .gid(NOBODY)
             .stdin(Stdio::null()),
-    );
+    )
+    .merged();
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Permission denied"), "{out}");
     assert_eq!(i.state("boot"), "STARTED");
@@ -292,7 +255,7 @@ fn a_symlink_at_the_socket_path_is_never_followed() {
     // A client connected before: the reply to a request written after a signal comes once
     // the daemon has handled that signal (pending before the request, it is taken first).
     let mut client = std::os::unix::net::UnixStream::connect(&i.sock).unwrap();
-    client.set_read_timeout(Some(instance::HANG)).unwrap();
+    client.set_read_timeout(Some(harness::HANG)).unwrap();
     std::fs::remove_file(&i.sock).unwrap();
     std::os::unix::fs::symlink(&victim.path, &i.sock).unwrap();
     for _ in 0..3 {
@@ -303,13 +266,13 @@ fn a_symlink_at_the_socket_path_is_never_followed() {
         client.read_exact(&mut reply).unwrap();
         assert_eq!(reply[0], 0x3a, "{reply:?}");
     }
-    assert_ne!(i.ctl(&["list"]).1, 0, "no socket behind the link");
+    assert_ne!(i.ctl(&["list"]).code, 0, "no socket behind the link");
     assert_eq!(std::fs::read_link(&i.sock).unwrap(), victim.path);
     victim.assert_untouched();
     // The link gone, the next SIGUSR1 brings the socket back, owner-only.
     std::fs::remove_file(&i.sock).unwrap();
     i.signal(libc::SIGUSR1);
-    i.wait_for("the socket to be back", || i.ctl(&["list"]).1 == 0);
+    i.wait_for("the socket to be back", || i.ctl(&["list"]).code == 0);
     let meta = std::fs::symlink_metadata(&i.sock).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.mode() & 0o7777, 0o600);
@@ -371,7 +334,7 @@ fn the_passed_control_connection_gives_an_unprivileged_user_nothing() {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        output(&mut cmd)
+        capture(&mut cmd).merged()
     };
     // No DINIT_CS_FD: the socket path, which nobody may not use.
     let (out, code) = nobody(&[], Stdio::null());
@@ -647,7 +610,7 @@ fn log_files_get_their_owner_and_mode_and_never_follow_a_symlink() {
     // Planted links: the start fails with ELOOP at the log file step; nothing written
     // through them, nothing created at their targets.
     for svc in ["planted", "dangling"] {
-        let (out, code) = i.ctl(&["start", svc]);
+        let (out, code) = i.ctl(&["start", svc]).merged();
         assert_eq!(code, 1, "{svc}: {out}");
         let status = i.status(svc);
         assert!(status.contains("could not be launched"), "{status}");
@@ -698,7 +661,7 @@ fn activation_sockets_get_their_owner_and_mode_and_never_follow_a_symlink() {
         .starts_with("socket:"));
     assert!(environ(pid).contains(&"LISTEN_FDS=1".to_owned()));
     // A link at the path: refused, neither removed nor followed.
-    let (out, code) = i.ctl(&["start", "planted"]);
+    let (out, code) = i.ctl(&["start", "planted"]).merged();
     assert_eq!(code, 1, "{out}");
     assert_eq!(
         std::fs::read_link(i.path("planted.sock")).unwrap(),
@@ -740,7 +703,7 @@ fn activation_sockets_get_their_owner_and_mode_and_never_follow_a_symlink() {
     let swaps = racer.join().unwrap();
     eprintln!("{starts} starts against {swaps} swaps of the socket path");
     victim.assert_untouched();
-    assert_eq!(i.ctl(&["list"]).1, 0);
+    assert_eq!(i.ctl(&["list"]).code, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -792,7 +755,7 @@ fn values_of_one_service_never_reach_another() {
         let mut pid = 0;
         i.wait_for("the shell to exec", || {
             pid = i.pid_of(svc).unwrap_or(0);
-            instance::cmdline(pid).first().is_some_and(|c| c == "sleep")
+            harness::cmdline(pid).first().is_some_and(|c| c == "sleep")
         });
         environ(pid)
     };

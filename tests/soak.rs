@@ -21,7 +21,7 @@
 //! --exact soak::soak --nocapture` (what `just soak 30m` does). `SOAK_INTERVAL` sets the
 //! reporting interval (default: a twentieth of the duration, between 5 s and 60 s).
 
-use crate::instance::{self, status_kb, Instance, Latencies};
+use crate::harness::{self, status_kb, Instance, Latencies, Rng};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,21 +49,6 @@ fn env_duration(name: &str) -> Option<Duration> {
     std::env::var(name).ok().map(|v| {
         parse_duration(&v).unwrap_or_else(|| panic!("{name}={v:?}: expected e.g. 90s, 30m, 1h"))
     })
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 const SERVICES: &[(&str, &str)] = &[
@@ -112,7 +97,7 @@ fn prober(sock: std::path::PathBuf, stop: Arc<AtomicBool>, window: Arc<Mutex<Win
     let connect = || {
         let s = UnixStream::connect(&sock).ok()?;
         // A hang detector: an answer slower than this is a failure.
-        s.set_read_timeout(Some(instance::HANG)).ok()?;
+        s.set_read_timeout(Some(harness::HANG)).ok()?;
         Some(s)
     };
     let mut conn = connect();
@@ -369,9 +354,9 @@ fn soak() {
 
     let mut i = i;
     assert!(
-        i.alive(),
+        i.daemon_alive(),
         "the daemon died; log:\n{}",
-        instance::tail(&i.log(), 4000)
+        harness::tail(&i.log(), 4000)
     );
     assert!(
         failures.is_empty(),

@@ -3,7 +3,7 @@
 //! substitution alone (`subst`). Each runs the fuzz harness's own `run` (the same source file,
 //! through `#[path]`) on the committed seeds, on arbitrary bytes and on mutated seeds, for a
 //! bounded number of cases. The environment-file target needs `dinit-hosted`: its smoke test
-//! is in `hosted/tests/fuzz_smoke.rs`.
+//! is in `tests/fuzz_smoke.rs`.
 
 // Test code: the panicking shortcuts are what a failing check should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,6 +1,6 @@
 //! The proptest side of the fuzz harnesses: bounded smoke runs of a target's `run` in the normal
 //! test suite. Compiled (through `#[path]`) into `core-nostd/tests/fuzz_smoke.rs` and
-//! `hosted/tests/fuzz_smoke.rs` only; not part of the fuzz crate, which has no proptest.
+//! `tests/fuzz_smoke.rs` only; not part of the fuzz crate, which has no proptest.
 //!
 //! Each target gets three passes, one after the other in one test (the `load` and `control`
 //! harnesses keep per-process state that two threads must not share):

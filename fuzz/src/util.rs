@@ -2,7 +2,7 @@
 //! and splitting an input into sections.
 //!
 //! This file is compiled both into the fuzz crate and (through `#[path]`) into the proptest
-//! smoke tests of `core-nostd/tests/fuzz_smoke.rs` and `hosted/tests/fuzz_smoke.rs`.
+//! smoke tests of `core-nostd/tests/fuzz_smoke.rs` and `tests/fuzz_smoke.rs`.
 
 #![allow(dead_code)]
 

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -76,15 +75,7 @@ impl Impl {
 /// A fresh, empty scratch folder for one test (under the system's temporary directory, short
 /// enough for a socket path).
 pub fn scratch(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "dcompat-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::harness::fresh_dir(&format!("c-{tag}"))
 }
 
 /// Copies the folder `from` into `to` (created), recursively, keeping symbolic links as links

@@ -22,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -187,19 +187,6 @@ fn status_text(st: ExitStatus) -> String {
     }
 }
 
-fn wait_deadline(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Some(st);
-        }
-        if start.elapsed() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn read_lossy(path: &Path) -> String {
     let mut bytes = Vec::new();
     if let Ok(mut f) = std::fs::File::open(path) {
@@ -288,7 +275,7 @@ fn run_probe(daemon: Impl) -> (Vec<String>, String) {
             .stderr(std::fs::File::create(dir.join("probe.err")).unwrap())
             .spawn()
             .unwrap();
-        let st = wait_deadline(&mut p, PROBE_DEADLINE);
+        let st = crate::harness::wait_exit(&mut p, PROBE_DEADLINE);
         if st.is_none() {
             let _ = p.kill();
             let _ = p.wait();
@@ -308,7 +295,7 @@ fn run_probe(daemon: Impl) -> (Vec<String>, String) {
             None => "[probe did not finish; killed]".into(),
         });
         // The probe's last request halts the daemon.
-        transcript.push(match wait_deadline(&mut d, DEADLINE) {
+        transcript.push(match crate::harness::wait_exit(&mut d, DEADLINE) {
             Some(st) => format!("[daemon: {}]", status_text(st)),
             None => "[daemon still running after the probe]".into(),
         });
@@ -316,7 +303,7 @@ fn run_probe(daemon: Impl) -> (Vec<String>, String) {
     if let Ok(None) = d.try_wait() {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(d.id() as i32, libc::SIGTERM) };
-        if wait_deadline(&mut d, DEADLINE).is_none() {
+        if crate::harness::wait_exit(&mut d, DEADLINE).is_none() {
             let _ = d.kill();
             let _ = d.wait();
         }

@@ -848,17 +848,9 @@ fn wait_output(child: Child, label: &str) -> Result<(String, String, ExitStatus)
     }
 }
 
+/// Waits for `child` to end, for up to [`DEADLINE`] (then it is killed: None).
 fn wait_child_deadline(child: &mut Child) -> Option<ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Some(st);
-        }
-        if start.elapsed() > DEADLINE {
-            return None;
-        }
-        std::thread::sleep(POLL);
-    }
+    crate::harness::wait_exit(child, DEADLINE)
 }
 
 fn wait_child(mut child: Child, label: &str) -> Result<ExitStatus, Abort> {

@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+use harness::is_root;
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -21,10 +24,6 @@ use dinit_hosted::spawn::{
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 /// The test process's environment as `NAME=value` C strings (the "global environment").
 fn base_env() -> Vec<CString> {
@@ -160,10 +159,7 @@ fn run_shell(config: &SpawnConfig, read: OwnedFd, write: OwnedFd, fds: LaunchFds
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dinit-spawn-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    harness::fresh_dir(&format!("spawn-{tag}"))
 }
 
 fn path_bytes(path: &Path) -> Vec<u8> {
@@ -1080,7 +1076,7 @@ fn console_service_takes_a_terminal_without_a_session() {
 fn console_service_in_a_namespace_that_cannot_see_its_session_leader() {
     // A daemon started by `unshare --pid --fork` (as in a container or a CI runner) keeps a
     // session whose leader is outside its PID namespace: getsid() answers 0 there.
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: creating a PID namespace needs root");
         return;
     }

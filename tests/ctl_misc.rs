@@ -3,9 +3,9 @@
 //! transcripts of PROTOCOL.md §11), connection errors, socket selection (PROTOCOL.md §2.3, §2.5),
 //! version negotiation (PROTOCOL.md §5) and the command line.
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
@@ -673,7 +673,7 @@ fn command_line() {
 }
 
 /// Spawns dinitctl with one end of a socket pair as an inherited descriptor.
-fn with_passed_fd(script: Vec<Step>, args: &[&str], cs_fd: Option<&str>) -> Output {
+fn with_passed_fd(script: Vec<Step>, args: &[&str], cs_fd: Option<&str>) -> Out {
     let (ours, theirs) = UnixStream::pair().unwrap();
     // As the daemon does (PROTOCOL.md §2.5): both ends non-blocking; the client must clear it.
     ours.set_nonblocking(false).unwrap();

@@ -3,21 +3,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod harness;
+
+use harness::TestDir;
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BOX: &str = env!("CARGO_BIN_EXE_dinit-box");
 
-fn links() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dinit-rs-multicall-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A directory with a link to dinit-box for each name it answers to.
+fn links() -> TestDir {
+    let links = TestDir::new("multicall");
+    let dir = &links.path;
     let out = Command::new(BOX).arg("--list").output().unwrap();
     assert!(out.status.success());
     for name in String::from_utf8(out.stdout).unwrap().lines() {
         std::os::unix::fs::symlink(BOX, dir.join(name)).unwrap();
     }
-    dir
+    links
 }
 
 fn run(program: &Path, args: &[&str]) -> Output {
@@ -26,7 +29,8 @@ fn run(program: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn each_name_runs_its_program() {
-    let dir = links();
+    let links = links();
+    let dir = &links.path;
     let cases: &[(&str, &str, &[&str])] = &[
         ("dinit", env!("CARGO_BIN_EXE_dinit"), &["--version"]),
         ("dinit", env!("CARGO_BIN_EXE_dinit"), &["--no-such-option"]),
@@ -64,7 +68,6 @@ fn each_name_runs_its_program() {
     let halt = run(&dir.join("halt"), &["--help"]);
     let shutdown = run(&dir.join("shutdown"), &["--help"]);
     assert_eq!(halt.status.code(), shutdown.status.code());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -5,45 +5,17 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
 use dinit_core::profile::SmallSet;
 use dinit_core::{DepKind, ServiceKind};
 use dinit_hosted::environ::Environment;
 use dinit_hosted::load::{LoadError, Loader, VecStore};
+use harness::TestDir;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "dinit-rs-load-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn file(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Fixture {
-    dir: TempDir,
+    dir: TestDir,
     dirs: Vec<PathBuf>,
     env: Environment,
     set: Box<SmallSet>,
@@ -54,8 +26,8 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let dir = TempDir::new();
-        let dirs = vec![dir.path().join("sd")];
+        let dir = TestDir::new("load");
+        let dirs = vec![dir.path.join("sd")];
         std::fs::create_dir_all(&dirs[0]).unwrap();
         Fixture {
             dir,
@@ -70,7 +42,7 @@ impl Fixture {
         }
     }
     fn service(&self, name: &str, text: &str) -> PathBuf {
-        self.dir.file(&format!("sd/{name}"), text)
+        self.dir.write(&format!("sd/{name}"), text)
     }
     fn load(&mut self, name: &str) -> Result<dinit_core::ServiceId, LoadError> {
         let mut loader = Loader::new(&self.dirs, &self.env);
@@ -238,11 +210,11 @@ fn description_errors_name_file_and_line() {
 #[test]
 fn includes_resolve_against_the_including_fragment() {
     let mut f = Fixture::new();
-    f.dir.file(
+    f.dir.write(
         "sd/common/base.conf",
         "restart = false\n@include more.conf\n",
     );
-    f.dir.file("sd/common/more.conf", "depends-on: dep\n");
+    f.dir.write("sd/common/more.conf", "depends-on: dep\n");
     f.service(
         "svc",
         "type = internal\n@include common/base.conf\n@include-opt absent.conf\n",
@@ -258,7 +230,7 @@ fn includes_resolve_against_the_including_fragment() {
 #[test]
 fn errors_in_included_files_name_that_file() {
     let mut f = Fixture::new();
-    f.dir.file("sd/inc.conf", "\nbad-setting = 1\n");
+    f.dir.write("sd/inc.conf", "\nbad-setting = 1\n");
     f.service("svc", "type = internal\n@include inc.conf\n");
     // (The included file is named as the @include line names it.)
     assert_eq!(
@@ -272,9 +244,9 @@ fn errors_in_included_files_name_that_file() {
 fn dependency_directories_skip_dot_files_and_unknown_names() {
     let mut f = Fixture::new();
     f.service("boot", "type = internal\nwaits-for.d = boot.d\n");
-    f.dir.file("sd/boot.d/one", "");
-    f.dir.file("sd/boot.d/.hidden", "");
-    f.dir.file("sd/boot.d/ghost", "");
+    f.dir.write("sd/boot.d/one", "");
+    f.dir.write("sd/boot.d/.hidden", "");
+    f.dir.write("sd/boot.d/ghost", "");
     f.service("one", "type = internal\n");
     f.service(".hidden", "type = internal\n");
     let mut loader = Loader::new(&f.dirs, &f.env);
@@ -304,7 +276,7 @@ fn service_arguments_and_substitution() {
         "type = process\ncommand = /sbin/agetty $1 ${GREETING} $/WORDS\ndepends-on: dev-$1\nenv-file = getty.env\n",
     );
     f.dir
-        .file("sd/getty.env", "WORDS=a b  c\nGREETING=overridden\n");
+        .write("sd/getty.env", "WORDS=a b  c\nGREETING=overridden\n");
     f.service("dev-tty1", "type = internal\n");
     let id = f.load("getty@tty1").unwrap();
     let data = f.store.get(id).unwrap();
@@ -323,7 +295,7 @@ fn pre_load_substitution_does_not_see_the_env_file() {
         "svc",
         "type = internal\nenv-file = svc.env\ndepends-on: dep-${GREETING}\n",
     );
-    f.dir.file("sd/svc.env", "GREETING=other\n");
+    f.dir.write("sd/svc.env", "GREETING=other\n");
     f.service("dep-hello", "type = internal\n");
     f.load("svc").unwrap();
     assert!(f.set.find(b"dep-hello").is_some());
@@ -370,7 +342,7 @@ fn inconsistent_settings_are_errors() {
 #[test]
 fn first_service_directory_wins() {
     let mut f = Fixture::new();
-    let second = f.dir.path().join("second");
+    let second = f.dir.path.join("second");
     std::fs::create_dir_all(&second).unwrap();
     std::fs::write(second.join("svc"), "type = triggered\n").unwrap();
     std::fs::write(second.join("only2"), "type = internal\n").unwrap();
@@ -409,22 +381,22 @@ fn a_service_may_name_thousands_of_dependencies() {
         std::sync::Mutex::new(dinit_core::profile::DefaultSet::new());
     let mut set = SET.lock().unwrap();
     set.reset();
-    let dir = TempDir::new();
+    let dir = TestDir::new("load");
     let mut boot = String::from("type = internal\nwaits-for.d = boot.d\n");
     for i in 0..1000 {
         let name = format!("a-service-with-a-rather-long-name-{i:05}");
         boot.push_str(&format!("depends-on = {name}\ndepends-on = {name}\n"));
-        dir.file(&format!("sd/{name}"), "type = internal\n");
+        dir.write(&format!("sd/{name}"), "type = internal\n");
     }
     for i in 0..100 {
         let name = format!("waited-{i:03}");
-        dir.file(&format!("sd/{name}"), "type = internal\n");
-        dir.file(&format!("sd/boot.d/{name}"), "");
+        dir.write(&format!("sd/{name}"), "type = internal\n");
+        dir.write(&format!("sd/boot.d/{name}"), "");
     }
     // Named both ways: one dependency of each kind.
-    dir.file("sd/boot.d/a-service-with-a-rather-long-name-00007", "");
-    dir.file("sd/boot", &boot);
-    let dirs = vec![dir.path().join("sd")];
+    dir.write("sd/boot.d/a-service-with-a-rather-long-name-00007", "");
+    dir.write("sd/boot", &boot);
+    let dirs = vec![dir.path.join("sd")];
     let env = Environment::new();
     let mut store = VecStore::default();
     let id = Loader::new(&dirs, &env)

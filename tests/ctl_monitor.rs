@@ -3,17 +3,12 @@
 //! the legacy SERVICEEVENT only, substitutes %n/%v/%s/%%, and watches the environment with
 //! -E.
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 
-fn monitor(t: &TestDir, script: Vec<Step>, args: &[&str]) -> Output {
-    let sock = t.sock();
-    let _ = std::fs::remove_file(&sock);
-    let server = Server::script(&sock, script);
-    let out = dinit_monitor(&sock, args);
-    server.finish();
-    out
+fn monitor(t: &TestDir, script: Vec<Step>, args: &[&str]) -> Out {
+    session_of(t, script, |sock| dinit_monitor(sock, args))
 }
 
 #[test]

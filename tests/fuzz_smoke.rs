@@ -9,15 +9,15 @@
 // Test code: the panicking shortcuts are what a failing check should do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../fuzz/src/control.rs"]
+#[path = "../fuzz/src/control.rs"]
 mod control;
-#[path = "../../fuzz/src/envfile.rs"]
+#[path = "../fuzz/src/envfile.rs"]
 mod envfile;
-#[path = "../../fuzz/src/load.rs"]
+#[path = "../fuzz/src/load.rs"]
 mod load;
-#[path = "../../fuzz/src/smoke.rs"]
+#[path = "../fuzz/src/smoke.rs"]
 mod smoke;
-#[path = "../../fuzz/src/util.rs"]
+#[path = "../fuzz/src/util.rs"]
 mod util;
 
 #[test]

@@ -4,15 +4,15 @@
 //! versions (status30/14/10), the relative service directory of PROTOCOL.md §11.8 and the
 //! fake-daemon cross-check of CONTROL.md §6.9.
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 use std::sync::{Arc, Mutex};
 
 /// Runs `dinitctl <cmd> <name>` against a daemon reporting `st` for the service; the
 /// description file exists under `<tmpdir>/sd` with the reported mtime (or an older one if
 /// `modified`). Returns the output with the temporary directory replaced by `<tmpdir>`.
-fn status_run(cmd: &[&str], name: &str, st: St, modified: bool) -> Output {
+fn status_run(cmd: &[&str], name: &str, st: St, modified: bool) -> Out {
     let t = TestDir::new("status");
     let base = name.split('@').next().unwrap();
     let f = t.write(&format!("sd/{base}"), "type = internal\n");

@@ -1,15 +1,14 @@
-//! A fake dinit daemon for the client tests: a Unix socket whose side of each connection is a
-//! script of requests expected (byte for byte) and bytes sent back, or a request handler.
-//! Packets are written as the hex of PROTOCOL.md §11 and §12 wherever those sections give them.
+//! A fake dinit daemon for the client tests (`ctl_*`): a Unix socket whose side of each
+//! connection is a script of requests expected (byte for byte) and bytes sent back, or a
+//! request handler. Packets are written as the hex of PROTOCOL.md §11 and §12 wherever those
+//! sections give them.
 
-#![allow(dead_code, unused_imports)]
-
+use super::WAIT as TIMEOUT;
+pub use super::{run_program, run_program_in, wait_output, Out, TestDir, DINITCTL, DINIT_MONITOR};
 use dinit_core::proto::RequestPacket;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -222,45 +221,6 @@ pub fn mtime_of(path: &Path) -> (i64, i64) {
     (m.mtime(), m.mtime_nsec())
 }
 
-/// A scratch directory, removed when dropped.
-pub struct TestDir {
-    pub path: PathBuf,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-impl TestDir {
-    pub fn new(tag: &str) -> TestDir {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("dinit-ctl-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("mkdir");
-        TestDir { path }
-    }
-
-    pub fn sock(&self) -> PathBuf {
-        self.path.join("sock")
-    }
-
-    /// Writes a file (creating directories).
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.path.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// How long a client run or a server read may take before the test fails: a hang detector,
-/// generous for a loaded machine (nothing is timed).
-pub const TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Plays `script` on `stream`. Errors describe the first mismatch.
 pub fn play(mut stream: UnixStream, script: &[Step]) -> Result<(), String> {
     stream.set_read_timeout(Some(TIMEOUT)).ok();
@@ -413,96 +373,20 @@ fn accept(listener: &UnixListener) -> Result<(UnixStream, std::os::unix::net::So
     }
 }
 
-/// What a client run printed and returned.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Output {
-    pub stdout: String,
-    pub stderr: String,
-    pub code: i32,
-}
-
-impl Output {
-    /// stdout, stderr, exit status.
-    pub fn triple(&self) -> (&str, &str, i32) {
-        (&self.stdout, &self.stderr, self.code)
-    }
-}
-
-/// Runs a program with a clean environment plus `env`, killing it after [`TIMEOUT`].
-pub fn run_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    run_program_in(None, program, args, env)
-}
-
-/// [`run_program`] in working directory `dir`.
-pub fn run_program_in(
-    dir: Option<&Path>,
-    program: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Output {
-    let mut cmd = Command::new(program);
-    if let Some(dir) = dir {
-        cmd.current_dir(dir);
-    }
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    wait_output(cmd.spawn().expect("spawn"))
-}
-
-/// Waits for a spawned child (with piped output), killing it after [`TIMEOUT`].
-pub fn wait_output(mut child: std::process::Child) -> Output {
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stderr.read_to_end(&mut s);
-        s
-    });
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("client did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        stdout: String::from_utf8_lossy(&out_t.join().expect("join")).into_owned(),
-        stderr: String::from_utf8_lossy(&err_t.join().expect("join")).into_owned(),
-        code: status.code().unwrap_or(-1),
-    }
-}
-
 /// Runs `dinitctl -p <sock> args...`.
-pub fn dinitctl(sock: &Path, args: &[&str]) -> Output {
+pub fn dinitctl(sock: &Path, args: &[&str]) -> Out {
     let sock = sock.to_str().expect("utf-8 path");
     let mut all = vec!["-p", sock];
     all.extend_from_slice(args);
-    run_program(env!("CARGO_BIN_EXE_dinitctl"), &all, &[])
+    run_program(DINITCTL, &all, &[])
 }
 
 /// Runs `dinit-monitor -p <sock> args...`.
-pub fn dinit_monitor(sock: &Path, args: &[&str]) -> Output {
+pub fn dinit_monitor(sock: &Path, args: &[&str]) -> Out {
     let sock = sock.to_str().expect("utf-8 path");
     let mut all = vec!["-p", sock];
     all.extend_from_slice(args);
-    run_program(env!("CARGO_BIN_EXE_dinit-monitor"), &all, &[])
+    run_program(DINIT_MONITOR, &all, &[])
 }
 
 /// `ALLENV` carrying `entries` (each gets its NUL).
@@ -520,11 +404,17 @@ pub fn allenv(entries: &[&str]) -> Vec<u8> {
 
 /// Serves `script` on a fresh socket in `dir` and runs `dinitctl -p <sock> args...`; checks
 /// the script was followed exactly.
-pub fn session(dir: &TestDir, script: Vec<Step>, args: &[&str]) -> Output {
+pub fn session(dir: &TestDir, script: Vec<Step>, args: &[&str]) -> Out {
+    session_of(dir, script, |sock| dinitctl(sock, args))
+}
+
+/// Serves `script` on a fresh socket in `dir` and runs `client` on it; checks the script was
+/// followed exactly.
+pub fn session_of(dir: &TestDir, script: Vec<Step>, client: impl FnOnce(&Path) -> Out) -> Out {
     let sock = dir.sock();
     let _ = std::fs::remove_file(&sock);
     let server = Server::script(&sock, script);
-    let out = dinitctl(&sock, args);
+    let out = client(&sock);
     server.finish();
     out
 }

@@ -3,9 +3,9 @@
 //! sessions of CONTROL.md §6.1-6.4, the wire transcripts of PROTOCOL.md §11, and the cases where
 //! events arrive before the reply (PROTOCOL.md §10 item 4).
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 use std::path::{Path, PathBuf};
 
 const STOPPED: u8 = 0;

@@ -2,9 +2,9 @@
 //! `dinitctl enable`/`disable`, online (against a fake daemon, CONTROL.md §3.12, §6.6 and the
 //! wire transcripts of PROTOCOL.md §11) and `--offline`, checking the links on disk.
 
-mod ctl_harness;
+mod harness;
 
-use ctl_harness::*;
+use harness::fake_daemon::*;
 use std::path::{Path, PathBuf};
 
 /// A service directory like the one of CONTROL.md §6: `boot` (internal, waits-for.d = boot.d),
@@ -408,7 +408,7 @@ fn older_protocols() {
     );
 }
 
-fn offline(t: &TestDir, args: &[&str]) -> Output {
+fn offline(t: &TestDir, args: &[&str]) -> Out {
     let mut all = vec!["-p", "/nonexistent-socket"];
     all.extend_from_slice(args);
     run_program_in(Some(&t.path), env!("CARGO_BIN_EXE_dinitctl"), &all, &[])

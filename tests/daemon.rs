@@ -10,7 +10,7 @@
 
 mod harness;
 
-use harness::{alive, status_field, Instance, Launch};
+use harness::{alive, start_time, status_field, Instance, Launch};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -74,6 +74,11 @@ fn a_killed_process_is_restarted_with_a_new_pid() {
     );
     i.ok(&["start", "svc"]);
     let first = i.pid_of("svc").unwrap();
+    let born = start_time(first);
+    assert!(
+        born.is_some(),
+        "no /proc entry for the service's process {first}"
+    );
     // SAFETY: killing the service's process.
     unsafe {
         libc::kill(first, libc::SIGKILL);
@@ -82,7 +87,11 @@ fn a_killed_process_is_restarted_with_a_new_pid() {
         i.pid_of("svc").is_some_and(|p| p != first)
     });
     assert_eq!(i.state("svc"), "STARTED");
-    assert!(!alive(first));
+    // The killed process is gone (its pid may already name another process: compare births).
+    assert!(
+        !alive(first) || start_time(first) != born,
+        "the killed process {first} is still there"
+    );
 }
 
 #[test]

@@ -116,7 +116,7 @@ fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
          echo $$ > {{dir}}/asker.pid\n\
          while :; do sleep 0.05; done\n"
     );
-    let p = Pid1::boot(
+    let p = boot(
         &[
             ("boot", "type = internal\nwaits-for = strays\n"),
             (
@@ -155,9 +155,8 @@ fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
         p.wait_file(f, "\n");
     }
     p.wait_socket();
-    assert_eq!(p.ctl(&["start", "final"]).1, 0, "{}", p.console());
-    let (out, code) = p.ctl(&["stop", "final"]);
-    assert_eq!(code, 0, "{out}\nconsole:\n{}", p.console());
+    p.ok(&["start", "final"]);
+    p.ok(&["stop", "final"]);
     // Every stray was gone when the stop command ran; the stubborn one took the KILL.
     assert_eq!(p.read("at-stop"), "checked\n", "console:\n{}", p.console());
     // The daemon answered during the sweep: the service was still stopping then.

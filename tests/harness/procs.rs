@@ -226,6 +226,20 @@ pub fn peer_closed(s: &impl std::os::fd::AsRawFd) -> bool {
     n == 1 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
+/// When the process `pid` started (clock ticks since boot, `/proc/PID/stat` field 22), if it
+/// exists: with the pid, it names one process even after the pid is reused (this machine's
+/// `pid_max` may be as low as 32768, which a long test run wraps).
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
 pub fn alive(pid: i32) -> bool {
     // SAFETY: kill with signal 0 only checks existence.
     unsafe { libc::kill(pid, 0) == 0 }

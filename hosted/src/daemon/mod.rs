@@ -11,7 +11,7 @@
 //! Allocation: loading service descriptions, accepting connections and changing the global
 //! environment allocate; the steady state (starting, stopping and restarting services, process
 //! exits, timers, status and list requests) does not — every buffer is reserved when a service
-//! is loaded or a connection accepted (see `hosted/tests/daemon_noalloc.rs`).
+//! is loaded or a connection accepted (see `tests/daemon_noalloc.rs`).
 
 pub mod control;
 pub mod options;

@@ -52,12 +52,10 @@ fn tune_allocator() {
 }
 
 /// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
-/// child stack of the launches (see `spawn`), and the part of the daemon's own stack below
-/// the frame of the event loop (loading a description uses some tens of kilobytes of it,
-/// once). Both are zero pages again the next time they are touched. Linux only, and only
-/// on the main thread (see `sys::release_unused_stack`).
+/// part of the daemon's own stack below the frame of the event loop (loading a description
+/// uses some tens of kilobytes of it, once). They are zero pages again the next time they are
+/// touched. Linux only, and only on the main thread (see `sys::release_unused_stack`).
 fn release_stack_pages() {
-    crate::spawn::release_child_stack();
     crate::sys::release_unused_stack();
 }
 
@@ -111,8 +109,8 @@ pub(crate) struct Deferred {
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
     /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
     log_boot: bool,
-    /// Processes were launched or descriptions loaded since the stacks were last trimmed
-    /// (see [`release_stack_pages`]).
+    /// Descriptions were loaded since the stack was last trimmed (see
+    /// [`release_stack_pages`]).
     pub(crate) stacks_used: bool,
 }
 

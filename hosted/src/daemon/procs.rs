@@ -451,7 +451,6 @@ pub(crate) fn launch(
     id: ServiceId,
     command: CommandKind,
 ) -> Result<Pid, LaunchError> {
-    rt.deferred.stacks_used = true;
     let slot = id.index();
     let role: usize = match command {
         CommandKind::Start => 0,
@@ -624,13 +623,11 @@ fn spawn_command(
     }
 }
 
-/// Learns a launched child's exec outcome, or arranges to. Where the launch waits for the
-/// child's exec (clone with CLONE_VFORK), the outcome is already in the status pipe: take it
-/// now and close the pipe, rather than keep one open per launch until the event loop comes
-/// round. (A burst of N launches would otherwise hold N pipes, and every child would copy and
-/// close them all: quadratic.) The engine hears of it at the end of the loop's turn
-/// (`Daemon::turn`), as it would have from the pipe: after the reply to the command that
-/// caused the launch, never inside that command.
+/// Learns a launched child's exec outcome, or arranges to. The child usually has not exec'd
+/// yet (it runs beside the daemon): its status pipe is watched by the event loop. When the
+/// outcome is already in the pipe, it is taken now and the pipe closed. Either way the engine
+/// hears of it at the end of the loop's turn (`Daemon::turn`) or later: after the reply to the
+/// command that caused the launch, never inside that command.
 fn watch_exec_status(
     pid: Pid,
     mut status: ExecStatus,

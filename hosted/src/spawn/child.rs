@@ -529,9 +529,9 @@ fn open_log_file(
     let log = ExecStage::OpenLogfile;
     // The file is opened with the daemon's privileges, and its owner and mode are changed
     // next: a symbolic link planted at the path must not redirect that to another file
-    // (O_NOFOLLOW: the open fails with ELOOP). The open must not wait either: the daemon is
-    // suspended until this child execs (CLONE_VFORK), and opening a FIFO without a reader
-    // would block for good (O_NONBLOCK: ENXIO instead; cleared again below for the service).
+    // (O_NOFOLLOW: the open fails with ELOOP). The open must not wait either: opening a FIFO
+    // without a reader would block the launch for good, with the service never started nor
+    // failed (O_NONBLOCK: ENXIO instead, reported; cleared again below for the service).
     let file = rustix::fs::open(
         path,
         OFlags::WRONLY
@@ -770,97 +770,25 @@ fn join_path(out: &mut [u8], dir: &[u8], name: &[u8]) -> Option<usize> {
 
 // Starting the child.
 
-/// The stack of a child started with `CLONE_VM`: it runs only until `execve` or `_exit`, while
-/// the launching thread is suspended (`CLONE_VFORK`), so one stack serves every launch, taken
-/// in turn under [`CHILD_STACK_LOCK`]. In `.bss`: only the pages the child touches (a few)
-/// ever become resident.
-#[cfg(target_os = "linux")]
-#[repr(C, align(4096))]
-struct ChildStack(core::cell::UnsafeCell<[u8; CHILD_STACK_LEN]>);
-
-#[cfg(target_os = "linux")]
-const CHILD_STACK_LEN: usize = 256 * 1024;
-
-// SAFETY: the stack is only used by a child while CHILD_STACK_LOCK is held by its launcher,
-// and only touched otherwise (by `release_child_stack`) under the lock too.
-#[cfg(target_os = "linux")]
-unsafe impl Sync for ChildStack {}
-
-#[cfg(target_os = "linux")]
-static CHILD_STACK: ChildStack = ChildStack(core::cell::UnsafeCell::new([0; CHILD_STACK_LEN]));
-
-#[cfg(target_os = "linux")]
-static CHILD_STACK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Gives the pages the children touched on the child stack back to the system (they are
-/// zero pages again at the next launch). A no-op where launches do not use it.
-pub fn release_child_stack() {
-    #[cfg(target_os = "linux")]
-    {
-        let _guard = CHILD_STACK_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // SAFETY: the stack is page-aligned and a whole number of pages; no child runs on it
-        // while the lock is held, and its contents are dead between launches.
-        unsafe {
-            libc::madvise(
-                CHILD_STACK.0.get().cast(),
-                CHILD_STACK_LEN,
-                libc::MADV_DONTNEED,
-            );
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` is the plan `start` passed, alive on the suspended launcher's stack.
-    let plan = unsafe { &*arg.cast::<ChildPlan<'_>>() };
-    // SAFETY: this is the child, just after clone, with the plan the parent prepared.
-    unsafe { run(plan) }
-}
-
 /// Starts the child process running [`run`]`(plan)`; returns its pid.
 ///
-/// On Linux the child shares the daemon's memory until it execs (`clone` with `CLONE_VM |
-/// CLONE_VFORK`, as `posix_spawn` does): nothing is copied, so a launch costs the same however
-/// large the daemon is, and the child's `execve` has no copied address space to tear down.
-/// The child only writes to its own stack, the `LISTEN_PID` buffer and its status pipe, runs
-/// with every signal blocked and with its own signal dispositions (no `CLONE_SIGHAND`), and
-/// ends in `execve` or `_exit`. Elsewhere it is a plain `fork`.
+/// A plain `fork`, as Dinit does: the daemon goes on at once (the next launch, the event loop)
+/// while the child sets up and execs on whatever CPU is free, and the outcome arrives later
+/// through the status pipe. (Until issue 16 the child was started with `clone(CLONE_VM |
+/// CLONE_VFORK)`, which copies nothing but suspends the daemon until the child has exec'd: on
+/// a busy machine every launch then waited for the scheduler to run the child, and starting
+/// 1000 services took 4 to 12 times longer than Dinit; see docs/PERFORMANCE.md.) The child
+/// runs with every signal blocked, only async-signal-safe calls, and ends in `execve` or
+/// `_exit`.
 pub(super) fn start(plan: &ChildPlan<'_>) -> Result<dinit_core::Pid, Errno> {
-    #[cfg(target_os = "linux")]
-    let pid = {
-        let _guard = CHILD_STACK_LOCK
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let base = CHILD_STACK.0.get().cast::<u8>();
-        // The top of the stack, 16-byte aligned as the ABI wants.
-        let top = base.wrapping_add(CHILD_STACK_LEN);
-        let top = top.wrapping_sub(top as usize % 16);
-        // SAFETY: the child entry never returns; the stack is ours under the lock; the plan
-        // outlives the call, since CLONE_VFORK suspends this thread until the child has
-        // exec'd or exited.
-        unsafe {
-            libc::clone(
-                child_entry,
-                top.cast(),
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                core::ptr::from_ref(plan).cast_mut().cast(),
-            )
-        }
-    };
-    #[cfg(not(target_os = "linux"))]
-    let pid = {
-        // SAFETY: after fork the child runs only `run`, which is async-signal-safe and never
-        // returns.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: we are the child, just after fork, with the plan the parent prepared.
-            unsafe { run(plan) }
-        }
-        pid
-    };
+    // SAFETY: after fork the child runs only `run`, which is async-signal-safe and never
+    // returns; the daemon is single-threaded, so no lock is held by another thread at the fork.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: we are the child, just after fork, with (a copy of) the plan the parent
+        // prepared.
+        unsafe { run(plan) }
+    }
     if pid < 0 {
         // rustix only represents errno values 1 to 4095.
         let errno = last_errno();

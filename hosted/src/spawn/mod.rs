@@ -49,7 +49,7 @@
 
 mod caps;
 mod cgroup;
-// Everything between clone/fork and execve: raw system calls on numbers and pointers prepared
+// Everything between fork and execve: raw system calls on numbers and pointers prepared
 // by the parent, where nothing may allocate or lock (each unsafe block says why it is sound).
 #[allow(unsafe_code)]
 mod child;
@@ -70,7 +70,6 @@ use rustix::pipe::{pipe_with, PipeFlags};
 
 pub use caps::{capability_from_name, capability_name, Iab, IabError, Securebits, MAX_CAPABILITY};
 pub use cgroup::{own_cgroup, own_cgroup_from, resolve_cgroup_path, CGROUP_ROOT};
-pub use child::release_child_stack;
 pub use ids::{resolve_group, resolve_user, Credentials, IdError};
 pub use spec::{
     Console, Input, Ioprio, LaunchBuffers, Limit, Logfile, Output, ReadyNotification, Resource,
@@ -295,8 +294,9 @@ pub fn spawn<E: AsRef<CStr>>(
         let pid = fork_child(&plan)?;
         drop(write);
         // The child makes its own session or group (the parent must not: a child that is
-        // already a group leader cannot call setsid). On Linux it has done so before `clone`
-        // returns (CLONE_VFORK).
+        // already a group leader cannot call setsid), possibly after this returns: signalling
+        // its group falls back to the process until then (`daemon::procs::send_signal`), and
+        // the child holds every signal blocked until its exec.
         Ok(Child {
             pid,
             status: ExecStatus::new(read),

@@ -119,12 +119,12 @@ e2e-debian: (setup "e2e-debian")
 
 # The engine alone under a fake host (ours only), then the whole daemon side by side with the
 # reference Dinit, built from ../shared/peers into target/peers (cached, as `just compat` does):
-# start/stop times, memory and control round trips for both, on
+# start/stop times, memory, control round trips and start/stop under CPU contention for both, on
 # the same generated service sets, interleaved, with the ratio ours/Dinit (< 1: we are faster or
 # smaller); start/stop cycles (ours) and the machine's floor. Tables and `metric=value` lines;
 # see docs/PERFORMANCE.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as
-# ours, DINIT_BENCH_ONLY=process:1000,cycles,... runs some parts only.
-# `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 2 minutes).
+# ours, DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
+# `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 5 minutes).
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
     ../shared/peers/build-dinit.sh target/peers >/dev/null

@@ -23,7 +23,9 @@
 //! - memory: VmRSS and RssAnon (/proc/PID/status) idle, running and loaded-but-stopped;
 //! - control round trips, p50/p99, with N process services running.
 //!
-//! For ours alone, or the machine (module `cycles`): start/stop cycles of one service with RssAnon along the way
+//! Then, for both implementations (module `contention`): start and stop of 1000 `process`
+//! services with 0, 1 and 2 busy loops beside the daemon, and with services that burn CPU for
+//! their first 100 ms. For ours alone, or the machine (module `cycles`): start/stop cycles of one service with RssAnon along the way
 //! (flat memory), and the floor of starting and stopping processes with no service manager.
 //!
 //! Dinit refuses dependency chains deeper than it supports (the chain scenarios); the report
@@ -35,8 +37,9 @@
 //! Sizes: N = 1, 10, 100, 1000, 2000, 5000 and 10 000 `process` and `internal` services,
 //! chains 1000 and 10 000 deep, and a chain of 1000 processes; three fresh daemons per size
 //! and implementation. Round trips with 10 and 5000 running
-//! services. Quick mode: one daemon per size and implementation, up to 1000 processes and 5000
-//! internal services, round trips with 10 and 1000, a few seconds of cycles.
+//! services. Contention: five runs per level and implementation. Quick mode: one daemon per size
+//! and implementation, up to 1000 processes and 5000 internal services, round trips with 10 and
+//! 1000, three runs per contention level, a few seconds of cycles.
 //!
 //! Usage: `just bench` / `just bench quick` (they build the reference first), or `cargo bench -p dinit-hosted --bench daemon [-- quick]`. Environment:
 //! - `DINIT_BENCH_REF_DIR=DIR`: the reference Dinit's `dinit` and `dinitctl` (the folder
@@ -44,7 +47,7 @@
 //!   as the report says;
 //! - `DINIT_BENCH_BIN_DIR=DIR`: measure the `dinit` and `dinitctl` in DIR as ours (default: the
 //!   ones cargo built for this benchmark, i.e. `target/release`), e.g. to compare two builds;
-//! - `DINIT_BENCH_ONLY=process:1000,internal,cycles,floor`: run only
+//! - `DINIT_BENCH_ONLY=process:1000,internal,contention,cycles,floor`: run only
 //!   those parts.
 //!
 //! Prints tables and `metric=value` lines (`NAME` ours, `dinit_NAME`, `ratio_NAME`); asserts
@@ -54,6 +57,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The parts, in hosted/benches/daemon/ (this file is the crate root).
+#[path = "daemon/contention.rs"]
+mod contention;
 #[path = "daemon/cycles.rs"]
 mod cycles;
 #[path = "daemon/instance.rs"]
@@ -285,6 +290,13 @@ fn scenario_rows(
 }
 
 fn main() {
+    // Re-executed as a busy loop or a burning service by the contention scenarios.
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some(contention::SPIN_ARG) => contention::spin(),
+        Some(contention::BURN_ARG) => contention::burn(&args[2..]),
+        _ => {}
+    }
     let cfg = Config::from_env();
     let started = Instant::now();
     print_header(&cfg);
@@ -356,8 +368,11 @@ fn main() {
     m.print();
 }
 
-/// Cycles (ours) and the floor (the machine).
+/// Contention (both implementations), cycles (ours) and the floor (the machine).
 fn run_other_parts(cfg: &Config, m: &mut Metrics) {
+    if cfg.runs("contention") {
+        contention::contention(&cfg.impls(), &cfg.tmp, if cfg.quick { 3 } else { 5 }, m);
+    }
     println!();
     // Full mode: about two minutes of cycles in all (the issue asks for flat memory over
     // 100 000 cycles; internal services get there in seconds, process services as far as 90 s

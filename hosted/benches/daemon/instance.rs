@@ -107,7 +107,11 @@ impl Layout {
 
 /// Writes `idle`, `boot` and N services of `kind` into `dir` (emptied first).
 pub fn write_services(dir: &Path, kind: Kind, n: usize, layout: Layout) {
-    let text = kind.service_text();
+    write_services_with(dir, kind.service_text(), n, layout);
+}
+
+/// The same with the services' own text given (`type = process\ncommand = ...`).
+pub fn write_services_with(dir: &Path, text: &str, n: usize, layout: Layout) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("idle"), "type = internal\n").unwrap();
@@ -267,6 +271,29 @@ impl Daemon {
         self.poll(&format!("{n} children"), since, || self.children() == n)
     }
 
+    /// Polls until the daemon has `n` children that run `comm` (their final program: the
+    /// name of what a child runs changes at its `execve`, from the daemon's name or that of a
+    /// program it ran first). A child seen running it is not read again.
+    pub fn wait_children_running(&self, n: usize, comm: &str, since: Instant) -> Duration {
+        let mut seen = std::collections::HashSet::new();
+        self.poll(&format!("{n} children running {comm}"), since, || {
+            let pids = self.child_pids();
+            let pids: Vec<&str> = pids.split_ascii_whitespace().collect();
+            if pids.len() < n {
+                return false;
+            }
+            for pid in pids {
+                if !seen.contains(pid) {
+                    let name = std::fs::read_to_string(format!("/proc/{pid}/comm"));
+                    if name.is_ok_and(|c| c.trim_end() == comm) {
+                        seen.insert(pid.to_string());
+                    }
+                }
+            }
+            seen.len() >= n
+        })
+    }
+
     /// CPU time used so far by the daemon's current children (fork to exec and beyond).
     pub fn children_cpu(&self) -> Duration {
         self.child_pids()
@@ -290,6 +317,14 @@ impl Daemon {
     /// (VmRSS, RssAnon) in kB.
     pub fn memory(&self) -> (u64, u64) {
         (self.status_field("VmRSS"), self.status_field("RssAnon"))
+    }
+
+    /// (voluntary, nonvoluntary) context switches so far.
+    pub fn context_switches(&self) -> (u64, u64) {
+        (
+            self.status_field("voluntary_ctxt_switches"),
+            self.status_field("nonvoluntary_ctxt_switches"),
+        )
     }
 
     /// CPU time the daemon has used (ns on CPU, from /proc/PID/schedstat).

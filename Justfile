@@ -121,15 +121,21 @@ e2e-debian: (setup "e2e-debian")
 # reference Dinit, built from ../shared/peers into target/peers (cached, as `just compat` does):
 # start/stop times, memory, control round trips and start/stop under CPU contention for both, on
 # the same generated service sets, interleaved, with the ratio ours/Dinit (< 1: we are faster or
-# smaller); start/stop cycles (ours) and the machine's floor. Tables and `metric=value` lines;
-# see docs/PERFORMANCE.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as
-# ours, DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
-# `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 5 minutes).
+# smaller); the private memory of the packages' build (`cargo build --release`, as
+# packaging/build.sh; copied to target/bench-packaged) against Dinit's; start/stop cycles (ours)
+# and the machine's floor. Tables and `metric=value` lines; see docs/PERFORMANCE.md.
+# DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
+# DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
+# `just bench` (about 20 minutes), or `just bench quick` (smaller sets, about 5 minutes).
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
     ../shared/peers/build-dinit.sh target/peers >/dev/null
+    cargo build --release -p dinit-hosted --bins
+    rm -rf target/bench-packaged && mkdir -p target/bench-packaged
+    cp target/release/dinit target/release/dinitctl target/bench-packaged/
     cargo bench -p dinit-core --bench engine -- {{mode}}
-    DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" cargo bench -p dinit-hosted --bench daemon -- {{mode}}
+    DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" DINIT_BENCH_PACKAGED_DIR="$PWD/target/bench-packaged" \
+        cargo bench -p dinit-hosted --bench daemon -- {{mode}}
 
 # Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has
 # it), the static `small` profile (64 services) and the dynamic build.

@@ -25,7 +25,9 @@
 //!
 //! Then, for both implementations (module `contention`): start and stop of 1000 `process`
 //! services with 0, 1 and 2 busy loops beside the daemon, and with services that burn CPU for
-//! their first 100 ms. For ours alone, or the machine (module `cycles`): start/stop cycles of one service with RssAnon along the way
+//! their first 100 ms; and (module `footprint`) the private memory of the build the packages
+//! ship against Dinit's with 1, 100 and 1000 `process` services. For ours alone, or the
+//! machine (module `cycles`): start/stop cycles of one service with RssAnon along the way
 //! (flat memory), and the floor of starting and stopping processes with no service manager.
 //!
 //! Dinit refuses dependency chains deeper than it supports (the chain scenarios); the report
@@ -37,17 +39,21 @@
 //! Sizes: N = 1, 10, 100, 1000, 2000, 5000 and 10 000 `process` and `internal` services,
 //! chains 1000 and 10 000 deep, and a chain of 1000 processes; three fresh daemons per size
 //! and implementation. Round trips with 10 and 5000 running
-//! services. Contention: five runs per level and implementation. Quick mode: one daemon per size
-//! and implementation, up to 1000 processes and 5000 internal services, round trips with 10 and
-//! 1000, three runs per contention level, a few seconds of cycles.
+//! services. Contention: five runs per level and implementation; footprint: three per size and
+//! implementation. Quick mode: one daemon per size and implementation, up to 1000 processes and
+//! 5000 internal services, round trips with 10 and 1000, three runs per contention level and
+//! per footprint size, a few seconds of cycles.
 //!
-//! Usage: `just bench` / `just bench quick` (they build the reference first), or `cargo bench -p dinit-hosted --bench daemon [-- quick]`. Environment:
+//! Usage: `just bench` / `just bench quick` (they build the reference and the packages'
+//! binaries first), or `cargo bench -p dinit-hosted --bench daemon [-- quick]`. Environment:
 //! - `DINIT_BENCH_REF_DIR=DIR`: the reference Dinit's `dinit` and `dinitctl` (the folder
 //!   `../shared/peers/build-dinit.sh target/peers` prints); without it ours alone is measured,
 //!   as the report says;
+//! - `DINIT_BENCH_PACKAGED_DIR=DIR`: the `dinit` and `dinitctl` the packages ship, for the
+//!   footprint (default: ours);
 //! - `DINIT_BENCH_BIN_DIR=DIR`: measure the `dinit` and `dinitctl` in DIR as ours (default: the
 //!   ones cargo built for this benchmark, i.e. `target/release`), e.g. to compare two builds;
-//! - `DINIT_BENCH_ONLY=process:1000,internal,contention,cycles,floor`: run only
+//! - `DINIT_BENCH_ONLY=process:1000,internal,contention,footprint,cycles,floor`: run only
 //!   those parts.
 //!
 //! Prints tables and `metric=value` lines (`NAME` ours, `dinit_NAME`, `ratio_NAME`); asserts
@@ -61,6 +67,8 @@
 mod contention;
 #[path = "daemon/cycles.rs"]
 mod cycles;
+#[path = "daemon/footprint.rs"]
+mod footprint;
 #[path = "daemon/instance.rs"]
 mod instance;
 #[path = "daemon/scenario.rs"]
@@ -368,10 +376,36 @@ fn main() {
     m.print();
 }
 
-/// Contention (both implementations), cycles (ours) and the floor (the machine).
+/// Contention and footprint (both implementations), cycles (ours) and the floor (the machine).
 fn run_other_parts(cfg: &Config, m: &mut Metrics) {
     if cfg.runs("contention") {
         contention::contention(&cfg.impls(), &cfg.tmp, if cfg.quick { 3 } else { 5 }, m);
+    }
+    if cfg.runs("footprint") {
+        let (packaged, what) = match std::env::var_os("DINIT_BENCH_PACKAGED_DIR") {
+            Some(dir) => {
+                let packaged = Impl {
+                    label: "packaged",
+                    bin: PathBuf::from(dir),
+                };
+                let same = std::fs::read(packaged.dinit()).ok() == std::fs::read(cfg.ours.dinit()).ok();
+                let what = if same {
+                    "the packages' build, `cargo build --release`; the same file as ours above"
+                } else {
+                    "the packages' build, `cargo build --release`; not the same file as ours above, \
+                     which cargo bench builds with the dev-dependencies' features unified in"
+                };
+                (packaged, what)
+            }
+            None => (
+                Impl {
+                    label: "ours",
+                    bin: cfg.ours.bin.clone(),
+                },
+                "ours as above: DINIT_BENCH_PACKAGED_DIR is not set, so not checked to be the packages' build",
+            ),
+        };
+        footprint::footprint(&packaged, what, cfg.reference.as_ref(), &cfg.tmp, 3, m);
     }
     println!();
     // Full mode: about two minutes of cycles in all (the issue asks for flat memory over

@@ -30,7 +30,7 @@ const DAEMON_ENV: &[(&str, &str)] = &[
 
 /// One implementation under test: a folder holding its `dinit` and `dinitctl`.
 pub struct Impl {
-    /// What the report calls it: "ours" or "Dinit".
+    /// What the report calls it: "ours", "Dinit" or "packaged".
     pub label: &'static str,
     pub bin: PathBuf,
 }

@@ -123,8 +123,8 @@ e2e-debian: (setup "e2e-debian")
 # the same generated service sets, interleaved, with the ratio ours/Dinit (< 1: we are faster or
 # smaller); the private memory of the packages' build (`cargo build --release`, as
 # packaging/build.sh; copied to target/bench-packaged) against Dinit's; start/stop cycles (ours)
-# and the machine's floor. Tables and `metric=value` lines; see docs/PERFORMANCE.md.
-# DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
+# and the machine's floor. Tables and `metric=value` lines; the method is in
+# docs/BENCH-METHOD.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
 # DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
 # `just bench` (about 20 minutes), or `just bench quick` (smaller sets, about 5 minutes).
 bench mode="full": (setup "bench")

@@ -57,7 +57,7 @@
 //!   those parts.
 //!
 //! Prints tables and `metric=value` lines (`NAME` ours, `dinit_NAME`, `ratio_NAME`); asserts
-//! nothing about time.
+//! nothing about time. The method, for readers of the figures: docs/BENCH-METHOD.md.
 
 // Benchmark code: a failed step should stop the run loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

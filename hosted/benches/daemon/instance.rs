@@ -337,9 +337,14 @@ impl Daemon {
     }
 
     /// A raw protocol connection (our client library; both daemons speak the protocol),
-    /// version negotiated.
+    /// version negotiated. A reply that does not come within a minute fails the run loudly
+    /// instead of hanging it.
     pub fn connect(&self) -> Connection {
-        let mut conn = Connection::new(UnixStream::connect(&self.sock).unwrap());
+        let stream = UnixStream::connect(&self.sock).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut conn = Connection::new(stream);
         conn.query_version().unwrap();
         conn
     }

@@ -211,14 +211,21 @@ impl Daemon {
         }
     }
 
-    /// Runs the implementation's own `dinitctl -p SOCK ARGS`: its wall time and success.
-    pub fn ctl(&self, args: &[&str]) -> (Duration, bool) {
-        let t = Instant::now();
-        let st = Command::new(&self.dinitctl)
-            .arg("-p")
+    /// The implementation's own `dinitctl -p SOCK ARGS`, input from /dev/null.
+    fn ctl_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.dinitctl);
+        cmd.arg("-p")
             .arg(&self.sock)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `dinitctl ARGS` (output discarded): its wall time and success.
+    pub fn ctl(&self, args: &[&str]) -> (Duration, bool) {
+        let t = Instant::now();
+        let st = self
+            .ctl_command(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -226,15 +233,9 @@ impl Daemon {
         (t.elapsed(), st.success())
     }
 
-    /// What `dinitctl -p SOCK ARGS` prints (stdout and stderr), for a note on a failure.
+    /// What `dinitctl ARGS` prints (stdout and stderr), for a note on a failure.
     pub fn ctl_output(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.dinitctl)
-            .arg("-p")
-            .arg(&self.sock)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = self.ctl_command(args).output().unwrap();
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         text.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -126,7 +126,7 @@ e2e-debian: (setup "e2e-debian")
 # and the machine's floor. Tables and `metric=value` lines; the method is in
 # docs/BENCH-METHOD.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
 # DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
-# `just bench` (about 20 minutes), or `just bench quick` (smaller sets, about 5 minutes).
+# `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 2.5 minutes).
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
     ../shared/peers/build-dinit.sh target/peers >/dev/null

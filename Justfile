@@ -117,14 +117,25 @@ e2e: image
 e2e-debian: (setup "e2e-debian")
     cargo test -p dinit-hosted --test qemu -- --ignored --nocapture --exact debian_boots_to_a_login_prompt_and_powers_off
 
-# The engine alone under a fake host, then the whole daemon on generated service sets (start/stop
-# times, memory, control round trips, start/stop cycles); tables and `metric=value` lines; see
-# docs/PERFORMANCE.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR instead.
-# `just bench` (about 8 minutes), or `just bench quick` (smaller sets, under a minute).
+# The engine alone under a fake host (ours only), then the whole daemon side by side with the
+# reference Dinit, built from ../shared/peers into target/peers (cached, as `just compat` does):
+# start/stop times, memory, control round trips and start/stop under CPU contention for both, on
+# the same generated service sets, interleaved, with the ratio ours/Dinit (< 1: we are faster or
+# smaller); the private memory of the packages' build (`cargo build --release`, as
+# packaging/build.sh; copied to target/bench-packaged) against Dinit's; start/stop cycles (ours)
+# and the machine's floor. Tables and `metric=value` lines; the method is in
+# docs/BENCH-METHOD.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
+# DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
+# `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 2.5 minutes).
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
+    ../shared/peers/build-dinit.sh target/peers >/dev/null
+    cargo build --release -p dinit-hosted --bins
+    rm -rf target/bench-packaged && mkdir -p target/bench-packaged
+    cp target/release/dinit target/release/dinitctl target/bench-packaged/
     cargo bench -p dinit-core --bench engine -- {{mode}}
-    cargo bench -p dinit-hosted --bench daemon -- {{mode}}
+    DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" DINIT_BENCH_PACKAGED_DIR="$PWD/target/bench-packaged" \
+        cargo bench -p dinit-hosted --bench daemon -- {{mode}}
 
 # Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has
 # it), the static `small` profile (64 services) and the dynamic build.

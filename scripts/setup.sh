@@ -42,7 +42,8 @@ declare -A apt=(
     [rpm]="rpm=rpmbuild"
     # Package checks and installs into a debootstrapped root and with rpm --root.
     [packages-test]="lintian debootstrap rpm=rpmbuild rpmlint"
-    [bench]=""
+    # The reference Dinit the benchmark measures beside ours (make, g++, m4).
+    [bench]="make g++ m4"
     # A clean Debian 12 root made with debootstrap, the demo run inside it.
     [fresh-check]="debootstrap"
 )

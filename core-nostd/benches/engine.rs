@@ -13,6 +13,9 @@
 //! Load times are medians over fresh loads; start and stop medians over repeated start/stop of
 //! one loaded set (15 repetitions, 3 in quick mode).
 //!
+//! Ours only: Dinit's service engine cannot be run apart from its daemon; the daemon benchmark
+//! (hosted/benches/daemon.rs) compares the two whole daemons.
+//!
 //! Run with `just bench` (or `cargo bench -p dinit-core --bench engine [-- quick]`). Prints a
 //! table and `metric=value` lines; asserts nothing about time.
 
@@ -208,6 +211,7 @@ fn main() {
     println!(
         "engine microbenchmark (dinit-core, default profile, no processes); median of {reps} runs"
     );
+    println!("(ours only: Dinit's service engine cannot be run apart from its daemon)");
     println!(
         "{:<14} {:>6} | {:>10} {:>10} {:>10} | {:>9} {:>9} {:>9}",
         "scenario", "N", "load µs", "start µs", "stop µs", "load ns/s", "start ns/s", "stop ns/s"

@@ -178,6 +178,55 @@ fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
 }
 
 #[test]
+fn two_kill_all_on_stop_services_stopping_together_both_wait_for_the_sweep() {
+    require_root!();
+    // Both stops are asked for in one command (their common dependent goes): the second joins
+    // the sweep the first began, and each stop command runs once no stray is left.
+    let check = |name: &str| {
+        format!(
+            "type = scripted\ncommand = /bin/true\nstop-command = /bin/sh {{dir}}/sd/check.sh {{dir}}/{name}\noptions = kill-all-on-stop\n"
+        )
+    };
+    let (one, two) = (check("one.out"), check("two.out"));
+    let p = boot(
+        &[
+            ("boot", "type = internal\nwaits-for = strays\n"),
+            (
+                "strays",
+                "type = scripted\ncommand = /bin/sh {dir}/sd/stubborn.sh\n",
+            ),
+            (
+                "stubborn.sh",
+                "(trap '' TERM; exec sleep 1000) &\necho $! > {dir}/stubborn.pid\n",
+            ),
+            (
+                "check.sh",
+                "kill -0 $(cat {dir}/stubborn.pid) 2>/dev/null && echo alive >> $1\necho checked >> $1\n",
+            ),
+            ("one", &one),
+            ("two", &two),
+            ("both", "type = internal\ndepends-on = one\ndepends-on = two\n"),
+        ],
+        &[],
+        None,
+    );
+    p.wait_file("stubborn.pid", "\n");
+    p.wait_socket();
+    p.ok(&["start", "both"]);
+    p.ok(&["stop", "both"]);
+    p.wait_for("both stops", || {
+        p.read("one.out").contains("checked") && p.read("two.out").contains("checked")
+    });
+    assert_eq!(p.read("one.out"), "checked\n", "{}", p.console());
+    assert_eq!(p.read("two.out"), "checked\n", "{}", p.console());
+    assert_eq!(p.state("one"), "STOPPED");
+    assert_eq!(p.state("two"), "STOPPED");
+    p.signal(libc::SIGTERM);
+    let (ended, r) = p.end();
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+}
+
+#[test]
 fn sigint_reboots() {
     require_root!();
     let p = boot(&[("boot", BOOT), ("daemon", DAEMON)], &[], None);

@@ -811,22 +811,30 @@ pub(crate) struct KillAll {
 impl Runtime {
     /// `kill-all-on-stop` of `id` (the engine waits to bring it down): TERM to every other
     /// process now; the loop polls the sweep ([`Daemon::advance_kill_all`]) and never blocks.
-    /// A second service asking while a sweep is under way waits for that sweep.
+    /// A second service asking while a sweep is under way joins it, and the sweep begins again
+    /// (TERM now, full allowances), so that what started since the first TERM is ended too
+    /// before either stop goes on.
     pub(crate) fn begin_kill_all(&mut self, id: ServiceId) {
-        if let Some(k) = self.kill_all.as_mut() {
-            k.waiting.push(id);
-            return;
-        }
         // As Dinit logs it.
         self.log
             .log(Level::Notice, b"Sending TERM/KILL to all processes...");
         sweep::term_all();
         let now = std::time::Instant::now();
-        self.kill_all = Some(KillAll {
-            sweep: Sweep::begin(now, Allowance::KILL_ALL_ON_STOP),
-            waiting: vec![id],
-            next_poll: now,
-        });
+        let sweep = Sweep::begin(now, Allowance::KILL_ALL_ON_STOP);
+        match self.kill_all.as_mut() {
+            Some(k) => {
+                k.sweep = sweep;
+                k.waiting.push(id);
+                k.next_poll = now;
+            }
+            None => {
+                self.kill_all = Some(KillAll {
+                    sweep,
+                    waiting: vec![id],
+                    next_poll: now,
+                });
+            }
+        }
     }
 }
 

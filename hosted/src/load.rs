@@ -396,6 +396,11 @@ pub trait ServiceStore {
     ) -> Result<(), crate::spawn::PrepareError>;
     /// Forgets a service (its load was undone, or it was unloaded).
     fn remove(&mut self, id: ServiceId);
+    /// The load is over (committed, or undone and its services removed). A store that keeps
+    /// room in proportion to the services (so that launching them never allocates) sizes it
+    /// here, once per load, rather than growing it by doubling with each service inserted,
+    /// which would copy and free a buffer at every step.
+    fn loaded(&mut self) {}
 }
 
 /// A simple store: a vector indexed by slot.
@@ -1317,16 +1322,14 @@ impl<'a> Loader<'a> {
         set.begin_load().map_err(engine_error)?;
         let mut added = Vec::new();
         let result = self.load_transaction(set, store, name, &mut added);
-        match result {
-            Ok(id) => Ok(id),
-            Err(e) => {
-                set.abort_load();
-                for id in added {
-                    store.remove(id);
-                }
-                Err(e)
+        if result.is_err() {
+            set.abort_load();
+            for id in added {
+                store.remove(id);
             }
         }
+        store.loaded();
+        result
     }
 
     /// Loads `name` and everything it needs, in one engine transaction, the way Dinit's

@@ -247,23 +247,6 @@ impl ServiceStore for Store<'_> {
         read: ReadService,
     ) -> Result<(), crate::spawn::PrepareError> {
         let svc = self.rt.prepare_service(read)?;
-        // Room to track the start and stop processes of every loaded service, so that a
-        // launch never has to grow the table.
-        let want = id.index().saturating_add(1).saturating_mul(2);
-        if self.rt.pids.capacity() < want {
-            self.rt.pids.reserve(want - self.rt.pids.len());
-        }
-        let known = &mut self.rt.deferred.exec_known;
-        if known.capacity() < want {
-            known.reserve(want - known.len());
-        }
-        // Room for the events one engine call can cause (a few per service) while a control
-        // connection is being served: parking them never allocates either.
-        let events = id.index().saturating_add(1).saturating_mul(4);
-        let parked = &mut self.rt.control.parked;
-        if parked.capacity() < events {
-            parked.reserve(events - parked.len());
-        }
         let slot = id.index();
         if self.rt.services.len() <= slot {
             self.rt.services.resize_with(slot + 1, || None);
@@ -276,6 +259,39 @@ impl ServiceStore for Store<'_> {
     fn remove(&mut self, id: ServiceId) {
         self.rt.forget_service(id);
     }
+    fn loaded(&mut self) {
+        // Room to track the start and stop processes of every loaded service, so that a
+        // launch never has to grow the table.
+        let slots = self.rt.services.len();
+        let want = slots.saturating_mul(2);
+        if self.rt.pids.capacity() < want {
+            self.rt.pids.reserve(want - self.rt.pids.len());
+        }
+        reserve_room(&mut self.rt.deferred.exec_known, want);
+        // Room for the events one engine call can cause (a few per service) while a control
+        // connection is being served: parking them never allocates either.
+        reserve_room(&mut self.rt.control.parked, slots.saturating_mul(4));
+    }
+}
+
+/// Gives `v` room for `total` items in all. The first time (no room yet) exactly that much;
+/// later at least twice the room it had, so that loading services one at a time does not
+/// reallocate at each. The items move to a new buffer: `Vec::reserve` would `realloc`, and
+/// the C allocator copies the whole old buffer, unused room included, touching as many pages
+/// of the new one for nothing.
+fn reserve_room<T>(v: &mut Vec<T>, total: usize) {
+    let cap = v.capacity();
+    if cap >= total {
+        return;
+    }
+    let room = if cap == 0 {
+        total
+    } else {
+        total.max(cap.saturating_mul(2))
+    };
+    let mut new = Vec::with_capacity(room);
+    new.append(v);
+    *v = new;
 }
 
 impl Host for HostCtx<'_> {

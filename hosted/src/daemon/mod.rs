@@ -15,6 +15,7 @@
 
 pub mod control;
 pub mod options;
+mod pids;
 mod procs;
 pub mod system;
 
@@ -32,7 +33,6 @@ use dinit_core::profile::ConfiguredSet;
 use dinit_core::{Gentle, Instant, Pid, Pin, ServiceEvent, ServiceId, ServiceStatus, ShutdownKind};
 use options::DaemonOptions;
 use procs::ServiceRt;
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -118,7 +118,7 @@ pub(crate) struct Deferred {
 #[derive(Debug)]
 pub struct Runtime {
     pub(crate) services: Vec<Option<Box<ServiceRt>>>,
-    pub(crate) pids: HashMap<Pid, (ServiceId, u8)>,
+    pub(crate) pids: pids::PidTable,
     /// The global environment (what services get, what substitution reads).
     pub env: Environment,
     /// The environment dinit started with (what `!import` reads).
@@ -264,9 +264,7 @@ impl ServiceStore for Store<'_> {
         // launch never has to grow the table.
         let slots = self.rt.services.len();
         let want = slots.saturating_mul(2);
-        if self.rt.pids.capacity() < want {
-            self.rt.pids.reserve(want - self.rt.pids.len());
-        }
+        self.rt.pids.reserve_total(want);
         reserve_room(&mut self.rt.deferred.exec_known, want);
         // Room for the events one engine call can cause (a few per service) while a control
         // connection is being served: parking them never allocates either.
@@ -279,7 +277,7 @@ impl ServiceStore for Store<'_> {
 /// reallocate at each. The items move to a new buffer: `Vec::reserve` would `realloc`, and
 /// the C allocator copies the whole old buffer, unused room included, touching as many pages
 /// of the new one for nothing.
-fn reserve_room<T>(v: &mut Vec<T>, total: usize) {
+pub(crate) fn reserve_room<T>(v: &mut Vec<T>, total: usize) {
     let cap = v.capacity();
     if cap >= total {
         return;
@@ -723,7 +721,7 @@ impl<'s> Daemon<'s> {
         let env_strings = env_strings(&env);
         let mut rt = Runtime {
             services: Vec::new(),
-            pids: HashMap::new(),
+            pids: pids::PidTable::default(),
             env,
             original_env,
             env_strings,

@@ -489,7 +489,7 @@ pub(crate) fn launch(
             }
         }
     }
-    pids.insert(pid, (id, u8::try_from(role).unwrap_or(0)));
+    pids.insert(pid, id, u8::try_from(role).unwrap_or(0));
     if let Some((ours, _theirs)) = started.control {
         // Our end becomes an ordinary control connection (added once the engine returns);
         // the child's end is closed here, the child has its copy.
@@ -715,7 +715,7 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
     };
     match peeked {
         Ok(None) => {
-            rt.pids.insert(pid, (id, 0));
+            rt.pids.insert(pid, id, 0);
             return PidFileResult::Running(pid);
         }
         // It has already ended.
@@ -733,7 +733,7 @@ pub(crate) fn read_pid_file(rt: &mut Runtime, id: ServiceId) -> PidFileResult {
                 Level::Warn,
                 format_args!("{name}: unable to supervise process with pid {pid}"),
             );
-            rt.pids.insert(pid, (id, 0));
+            rt.pids.insert(pid, id, 0);
             return PidFileResult::Running(pid);
         }
     }
@@ -890,7 +890,7 @@ impl Daemon<'_> {
     }
 
     fn process_ended(&mut self, pid: Pid, status: ExitStatus) {
-        let Some((id, role)) = self.rt.pids.remove(&pid) else {
+        let Some((id, role)) = self.rt.pids.remove(pid) else {
             return;
         };
         // The exec outcome must reach the engine before the exit.

@@ -98,7 +98,7 @@ fn dependencies_are_loaded_on_demand() {
     let data = f.store.get(net).unwrap();
     assert_eq!(data.command, [c"/bin/true".to_owned()]);
     assert_eq!(
-        data.data.working_dir(),
+        data.working_dir(),
         f.dirs[0],
         "working-dir defaults to the description's directory"
     );
@@ -107,7 +107,7 @@ fn dependencies_are_loaded_on_demand() {
         data.data.extra.is_none(),
         "no rare settings, no logging: nothing out of line"
     );
-    assert_eq!(*data.data.file, *f.dirs[0].join("net"));
+    assert_eq!(data.file, f.dirs[0].join("net"));
     // Loading again is a no-op.
     assert_eq!(f.load("boot").unwrap(), boot);
 }
@@ -444,6 +444,6 @@ fn a_service_read_after_a_rich_one_starts_from_a_clean_description() {
     let rich = f.store.get(f.set.find(b"rich").unwrap()).unwrap();
     let argv: Vec<&str> = rich.command.iter().map(|c| c.to_str().unwrap()).collect();
     assert_eq!(argv, ["/bin/sleep", "1000", "hello"]);
-    assert_eq!(rich.data.working_dir(), Path::new("/tmp"));
+    assert_eq!(rich.working_dir(), Path::new("/tmp"));
     assert_eq!(rich.data.log().permissions, 0o640);
 }

@@ -288,7 +288,7 @@ impl Record {
             }
         }
         Record {
-            kind: read.data.config.kind,
+            kind: read.config.kind,
             log_type: read.data.log().log_type,
             consumer_of: read.data.extra().consumer_of.clone(),
             dependencies,

@@ -34,7 +34,9 @@ use dinit_core::desc::{
     LogType, Parser, PathSetting, ReadyNotification, Setting, SettingKey, Snippet, SubstEnv, Vars,
 };
 use dinit_core::engine::LoadError as EngineLoadError;
-use dinit_core::{CapacityError, DepKind, Options, ServiceId, ServiceKind, ServiceSet};
+use dinit_core::{
+    CapacityError, DepKind, Options, ServiceConfig, ServiceId, ServiceKind, ServiceSet,
+};
 use std::cell::Cell;
 use std::ffi::{CString, OsStr};
 use std::fmt;
@@ -442,6 +444,10 @@ impl ServiceStore for VecStore {
 pub struct ReadService {
     /// The runtime data.
     pub data: ServiceData,
+    /// What the engine is given.
+    pub config: ServiceConfig,
+    /// The description file that was loaded (the top-level one).
+    pub file: PathBuf,
     /// `command`, substituted and split into arguments.
     pub command: Vec<CString>,
     /// `stop-command`, likewise.
@@ -452,6 +458,15 @@ pub struct ReadService {
     pub chain_to: Vec<u8>,
     /// What dinit-check needs beyond the runtime data.
     pub check: CheckData,
+}
+
+impl ReadService {
+    /// The directory the service's commands run in: `working-dir`, or the directory of the
+    /// description file.
+    pub fn working_dir(&self) -> &Path {
+        self.data
+            .working_dir(self.file.parent().unwrap_or(Path::new("/")))
+    }
 }
 
 /// What dinit-check examines after reading a description: the values as written (after
@@ -558,10 +573,8 @@ fn service_data(
     let resolved = |p: &Option<Vec<u8>>| p.as_deref().map(|p| resolve(&file_dir, p));
     ServiceData {
         name: r.name.clone().into(),
-        file: found.file.clone().into_boxed_path(),
         dir_index: found.dir_index,
         mtime: found.mtime,
-        config: *desc.config(),
         working_dir: resolved(&paths.working_dir)
             .filter(|d| *d != file_dir)
             .map(PathBuf::into_boxed_path),
@@ -1166,6 +1179,8 @@ impl<'a> Loader<'a> {
         Ok(ReadService {
             chain_to: desc.chain_to().map(<[u8]>::to_vec).unwrap_or_default(),
             data,
+            config: *desc.config(),
+            file: found.file.clone(),
             command: argv,
             stop_command: stop_argv,
             dependencies: std::mem::take(&mut r.deps.list),
@@ -1405,7 +1420,7 @@ impl<'a> Loader<'a> {
         };
         let id = tx
             .set
-            .insert_service(n, read.data.config, &read.chain_to)
+            .insert_service(n, read.config, &read.chain_to)
             .map_err(engine_error)?;
         tx.added.push(id);
         let frame = Frame {

@@ -5,7 +5,7 @@
 
 use crate::environ::EnvOps;
 use dinit_core::desc::{IdSpec, Ioprio, LoadOptions, LogType, Resource, Rlimit, Securebits};
-use dinit_core::{DepKind, ServiceConfig};
+use dinit_core::DepKind;
 use std::path::{Path, PathBuf};
 
 /// A user or group given by name or number, owned.
@@ -95,20 +95,19 @@ pub struct DeclaredDependency {
     pub from_dir: Option<Vec<u8>>,
 }
 
-/// Everything the runtime needs about one loaded service.
+/// Everything the runtime keeps about one loaded service once it is loaded. What the engine
+/// was given ([`ReadService::config`](crate::load::ReadService::config)) lives on in the
+/// engine, and the description's path is needed only while loading: neither is kept here,
+/// since every loaded service carries this record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceData {
     /// Full name (`base@argument`).
     pub name: Box<[u8]>,
-    /// The description file that was loaded (the top-level one).
-    pub file: Box<Path>,
     /// Which of the service directories it came from (an index into the loader's list;
     /// the directory as configured is the protocol's `SVCDSCDIR`).
     pub dir_index: u16,
     /// Modification time of the description file when loaded: (seconds, nanoseconds).
     pub mtime: (i64, i64),
-    /// What the engine was given.
-    pub config: ServiceConfig,
     /// `working-dir`, if it is not the directory of the description file (see
     /// [`ServiceData::working_dir`]).
     pub working_dir: Option<Box<Path>>,
@@ -205,12 +204,12 @@ impl ServiceData {
         &self.extra().log
     }
 
-    /// The directory the service's commands run in: `working-dir`, or the directory of the
-    /// description file.
-    pub fn working_dir(&self) -> &Path {
+    /// The directory the service's commands run in: `working-dir`, or `description_dir`, the
+    /// directory of the description file (which only the load needs, so is not kept).
+    pub fn working_dir<'a>(&'a self, description_dir: &'a Path) -> &'a Path {
         match &self.working_dir {
             Some(dir) => dir,
-            None => self.file.parent().unwrap_or(Path::new("/")),
+            None => description_dir,
         }
     }
 }

@@ -553,9 +553,7 @@ impl Runtime {
         let Some((words, n)) = Runtime::status_words(status) else {
             return;
         };
-        let scripted = self
-            .service(id)
-            .is_some_and(|s| s.data.config.kind == dinit_core::ServiceKind::Scripted);
+        let scripted = self.service(id).is_some_and(|s| s.scripted);
         let name = Name(name_in(&self.services, id));
         if scripted {
             let verb = if words == "due to signal" {

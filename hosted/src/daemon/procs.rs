@@ -15,11 +15,12 @@ use crate::sweep::{self, Allowance, Step, Sweep};
 use crate::sys;
 use dinit_core::desc::{cnum, LogType};
 use dinit_core::engine::{CommandKind, PidFileResult};
-use dinit_core::{ExitStatus, Options, Pid, ServiceId};
+use dinit_core::{ExitStatus, Options, Pid, ServiceId, ServiceKind};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::{waitid, Signal, WaitId, WaitIdOptions, WaitOptions, WaitStatus};
 use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 
 /// How many global environment variables launches have room for beyond those present at
 /// load time; a `dinitctl setenv` that adds more grows every service's buffers (see
@@ -96,6 +97,8 @@ pub struct ServiceRt {
     /// The daemon's end of the last `pass-cs-fd` connection handed out is a normal control
     /// connection; the child's end is closed after the launch.
     pass_cs_fd: bool,
+    /// `type = scripted` (how a failed stop command is logged).
+    pub(crate) scripted: bool,
     /// The pid recorded in utmp (`inittab-id`/`inittab-line`) while the process runs.
     pub(crate) utmp_pid: Option<Pid>,
 }
@@ -133,27 +136,12 @@ fn resolve_uid_gid(
     Ok((out_uid, out_gid))
 }
 
-/// The launch configuration of one of a service's commands.
-fn spawn_config(
-    data: &ServiceData,
-    command: &[CString],
-    cgroup_base: Option<&[u8]>,
-    original_env: &Environment,
-) -> Result<SpawnConfig, PrepareError> {
-    let opts = data.config.options;
-    let mut cfg = SpawnConfig::new(command.iter().map(|c| c.as_bytes().to_vec()));
-    // The service's own variables (env-file, load-options), applied at launch over the
-    // daemon's global environment as it is then: `!clear` drops all of it, `!unset` hides a
-    // variable, `!import` takes the value dinit started with.
-    let view = data.extra().env.launch_view(original_env);
-    cfg.env = view.sets;
-    cfg.clear_base_env = view.clear_base;
-    cfg.hidden_base_env = view.hidden;
-    use std::os::unix::ffi::OsStrExt;
-    cfg.working_dir = Some(data.working_dir().as_os_str().as_bytes().to_vec());
+/// Where a service's standard input and output go: the console, or a log file, a pipe or
+/// nowhere.
+fn stdio(data: &ServiceData, opts: Options) -> Result<Stdio, PrepareError> {
     let console =
         opts.contains(Options::RUNS_ON_CONSOLE) || opts.contains(Options::STARTS_ON_CONSOLE);
-    cfg.stdio = if console || opts.contains(Options::SHARES_CONSOLE) {
+    Ok(if console || opts.contains(Options::SHARES_CONSOLE) {
         Stdio::Console(Console {
             exclusive: console,
             unmask_intr: opts.contains(Options::UNMASK_INTR),
@@ -182,7 +170,28 @@ fn spawn_config(
             Input::Null
         };
         Stdio::Detached { input, output }
-    };
+    })
+}
+
+/// The launch configuration of one of a service's commands.
+fn spawn_config(
+    read: &ReadService,
+    command: &[CString],
+    cgroup_base: Option<&[u8]>,
+    original_env: &Environment,
+) -> Result<SpawnConfig, PrepareError> {
+    let data = &read.data;
+    let opts = read.config.options;
+    let mut cfg = SpawnConfig::new(command.iter().map(|c| c.as_bytes().to_vec()));
+    // The service's own variables (env-file, load-options), applied at launch over the
+    // daemon's global environment as it is then: `!clear` drops all of it, `!unset` hides a
+    // variable, `!import` takes the value dinit started with.
+    let view = data.extra().env.launch_view(original_env);
+    cfg.env = view.sets;
+    cfg.clear_base_env = view.clear_base;
+    cfg.hidden_base_env = view.hidden;
+    cfg.working_dir = Some(read.working_dir().as_os_str().as_bytes().to_vec());
+    cfg.stdio = stdio(data, opts)?;
     cfg.ready_notification = data.extra().readiness.as_ref().map(|r| match r {
         Readiness::PipeFd(fd) => spawn::ReadyNotification::PipeFd(*fd),
         Readiness::PipeVar(v) => spawn::ReadyNotification::PipeVar(v.clone()),
@@ -217,7 +226,7 @@ fn spawn_config(
 }
 
 fn prepare(
-    data: &ServiceData,
+    read: &ReadService,
     command: &[CString],
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
@@ -225,7 +234,7 @@ fn prepare(
     if command.is_empty() {
         return Ok(None);
     }
-    let cfg = spawn_config(data, command, cgroup_base, original_env)?;
+    let cfg = spawn_config(read, command, cgroup_base, original_env)?;
     let spec = SpawnSpec::new(&cfg).map_err(PrepareError::Spec)?;
     Ok(Some(Box::new(spec)))
 }
@@ -280,11 +289,13 @@ impl ServiceRt {
         cgroup_base: Option<&[u8]>,
         original_env: &Environment,
     ) -> Result<ServiceRt, PrepareError> {
-        // The commands live on in the launch specifications, the dependencies in the engine:
-        // only `data` is kept.
+        // The commands live on in the launch specifications, the dependencies and the
+        // configuration in the engine: only `data` is kept.
+        let start = prepare(&read, &read.command, cgroup_base, original_env)?;
+        let stop = prepare(&read, &read.stop_command, cgroup_base, original_env)?;
+        let pass_cs_fd = read.config.options.contains(Options::PASS_CS_FD);
+        let scripted = read.config.kind == ServiceKind::Scripted;
         let data = read.data;
-        let start = prepare(&data, &read.command, cgroup_base, original_env)?;
-        let stop = prepare(&data, &read.stop_command, cgroup_base, original_env)?;
         let log_buffer = (data.log().log_type == LogType::Buffer).then(|| {
             Box::new(LogBuffer::new(
                 data.log()
@@ -292,7 +303,6 @@ impl ServiceRt {
                     .map_or(DEFAULT_LOG_BUFFER, |n| n as usize),
             ))
         });
-        let pass_cs_fd = data.config.options.contains(Options::PASS_CS_FD);
         Ok(ServiceRt {
             data,
             start,
@@ -303,6 +313,7 @@ impl ServiceRt {
             log_buffer,
             activation: None,
             pass_cs_fd,
+            scripted,
             utmp_pid: None,
         })
     }
@@ -314,6 +325,7 @@ impl ServiceRt {
         self.start = new.start;
         self.stop = new.stop;
         self.pass_cs_fd = new.pass_cs_fd;
+        self.scripted = new.scripted;
         match (&self.log_buffer, new.log_buffer) {
             (_, None) => self.log_buffer = None,
             (None, Some(b)) => self.log_buffer = Some(b),
@@ -1036,11 +1048,12 @@ impl Daemon<'_> {
 mod size_guard {
     /// Every loaded service carries one of these: keep it small (the launch specifications
     /// are boxed, most services have no stop command; rarely used settings are in
-    /// `ServiceData::extra`). A regression guard, not a target.
+    /// `ServiceData::extra`; the configuration is the engine's and the description's path is
+    /// not kept). A regression guard, not a target.
     #[test]
     fn runtime_record_stays_small() {
         let size = core::mem::size_of::<super::ServiceRt>();
-        assert!(size <= 240, "ServiceRt grew to {size} bytes");
+        assert!(size <= 168, "ServiceRt grew to {size} bytes");
     }
 
     #[test]

@@ -328,11 +328,11 @@ impl Daemon<'_> {
             return Err(refused(&why));
         }
         let chain_to = std::mem::take(&mut read.chain_to);
+        let config = read.config;
         let svc = self
             .rt
             .prepare_service(read)
             .map_err(|e| refused(&e.to_string()))?;
-        let config = svc.data.config;
         self.with_engine(|set, now, host| set.reload(id, config, &chain_to, &deps, now, host))
             .map_err(|e| refused(&format!("{e:?}")))?;
         if let Some(old) = self.rt.service_mut(id) {
@@ -355,7 +355,9 @@ impl Daemon<'_> {
         }
         let old = self.rt.service(id)?;
         let (o, d) = (&old.data, &read.data);
-        if d.config.kind != o.config.kind {
+        // The configuration in force is the engine's.
+        let old_config = self.set.config(id)?;
+        if read.config.kind != old_config.kind {
             return Some("cannot change type of non-stopped service.".into());
         }
         if state != ServiceState::Started {
@@ -379,13 +381,13 @@ impl Daemon<'_> {
                 opts.contains(Options::SHARES_CONSOLE),
             )
         };
-        if console(d.config.options) != console(o.config.options) {
+        if console(read.config.options) != console(old_config.options) {
             return Some(
                 "cannot change starts_on_console/shares_console flags for a running service."
                     .into(),
             );
         }
-        let kind = o.config.kind;
+        let kind = old_config.kind;
         if kind == ServiceKind::Bgprocess && d.extra().pid_file != o.extra().pid_file {
             return Some("cannot change pid_file for running service.".into());
         }

@@ -1,6 +1,8 @@
 //! The C library's databases: users and groups (through NSS, so that sources beyond
-//! `/etc/passwd` work), utmp/wtmp, and the error messages of `strerror`. rustix does not
-//! cover them; each function here copies what it needs out of the C library's structures.
+//! `/etc/passwd` work; in a static glibc build, `/etc/passwd` and `/etc/group` only: see
+//! [`files_only_in_static_glibc`]), utmp/wtmp, and the error messages of `strerror`. rustix
+//! does not cover them; each function here copies what it needs out of the C library's
+//! structures.
 
 use std::ffi::CStr;
 
@@ -13,6 +15,43 @@ pub(crate) enum UserKey<'a> {
     Name(&'a CStr),
     /// By uid (`getpwuid_r`).
     Uid(u32),
+}
+
+/// Confines the user, group and group-membership databases to their `files` source
+/// (`/etc/passwd`, `/etc/group`) in a statically linked glibc, once, before the first lookup;
+/// a no-op in any other build.
+///
+/// A static glibc has `files` built in, but loads any other source that
+/// `/etc/nsswitch.conf` names (`systemd`, `sss`, `ldap`, ...) with `dlopen` from the shared C
+/// library installed, which drags a second C library into the process and works only if it is
+/// the very version linked in (the linker warns of this). On Debian 12 with `libnss-systemd`
+/// (`passwd: files systemd`), the first `run-as` by name crashed the daemon, static PIE or
+/// not, even with the same glibc version installed, and a static C program calling
+/// `getgrouplist` crashed the same way. So the static daemon reads the files, as Dinit does on
+/// musl systems; users of other sources are named by number (`run-as = 1234:1234`). See
+/// packaging/README.md.
+fn files_only_in_static_glibc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_feature = "crt-static"))]
+    {
+        extern "C" {
+            // <nss.h>: replaces the nsswitch.conf line of one database.
+            fn __nss_configure_lookup(
+                dbname: *const libc::c_char,
+                service_line: *const libc::c_char,
+            ) -> libc::c_int;
+        }
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            for db in [c"passwd", c"group", c"initgroups"] {
+                // SAFETY: two C strings, read during the call; the function only replaces the
+                // C library's lookup configuration of that database. Done once, before any
+                // lookup of this module (each calls this first), and the daemon has one thread.
+                unsafe {
+                    __nss_configure_lookup(db.as_ptr(), c"files".as_ptr());
+                }
+            }
+        });
+    }
 }
 
 /// A string field of a C library entry, copied out (empty for NULL).
@@ -30,6 +69,7 @@ unsafe fn field(p: *const libc::c_char) -> Vec<u8> {
 /// `getpwnam_r` or `getpwuid_r` with `buf` as the string buffer: the error number (0 on
 /// success, `ERANGE` if `buf` is too small) and the entry, if one was found.
 pub(crate) fn user_entry(key: UserKey<'_>, buf: &mut [u8]) -> (i32, Option<UserEntry>) {
+    files_only_in_static_glibc();
     // SAFETY: struct passwd is plain data (integers and pointers), for which all-zero bytes
     // are a valid value; getpw*_r overwrites it.
     let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -81,6 +121,7 @@ pub(crate) fn user_entry(key: UserKey<'_>, buf: &mut [u8]) -> (i32, Option<UserE
 /// `getgrnam_r` with `buf` as the string buffer: the error number (0 on success, `ERANGE` if
 /// `buf` is too small) and the group's id, if one was found.
 pub(crate) fn group_id(name: &CStr, buf: &mut [u8]) -> (i32, Option<u32>) {
+    files_only_in_static_glibc();
     // SAFETY: struct group is plain data (integers and pointers), for which all-zero bytes
     // are a valid value; getgrnam_r overwrites it.
     let mut entry: libc::group = unsafe { std::mem::zeroed() };
@@ -107,6 +148,7 @@ pub(crate) fn group_id(name: &CStr, buf: &mut [u8]) -> (i32, Option<u32>) {
 /// `gid`. Returns the C function's result (-1 when `groups` is too small) and the count it
 /// reports (the number needed, with glibc, when it was too small).
 pub(crate) fn group_list(name: &CStr, gid: u32, groups: &mut [u32]) -> (i32, i32) {
+    files_only_in_static_glibc();
     let mut count = libc::c_int::try_from(groups.len()).unwrap_or(libc::c_int::MAX);
     // SAFETY: the name is a C string; `groups` has room for `count` entries (gid_t is u32),
     // and getgrouplist writes at most that many.

@@ -58,9 +58,8 @@ fn tune_allocator() {
 
 /// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
 /// part of the daemon's own stack below the frame of the event loop (loading a description
-/// uses some tens of kilobytes of it, once; serving a request or launching a process a page or
-/// two). They are zero pages again the next time they are touched: one `madvise` per turn that
-/// did such work. Linux only, and only on the main thread (see `sys::release_unused_stack`).
+/// uses some tens of kilobytes of it, once). They are zero pages again the next time they are
+/// touched. Linux only, and only on the main thread (see `sys::release_unused_stack`).
 fn release_stack_pages() {
     crate::sys::release_unused_stack();
 }
@@ -115,9 +114,8 @@ pub(crate) struct Deferred {
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
     /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
     log_boot: bool,
-    /// Descriptions were loaded, a control connection served or a process launched since
-    /// the stack was last trimmed (see [`release_stack_pages`]): each can reach deeper into
-    /// the stack than the wait does.
+    /// Descriptions were loaded since the stack was last trimmed (see
+    /// [`release_stack_pages`]).
     pub(crate) stacks_used: bool,
 }
 
@@ -306,7 +304,6 @@ impl Host for HostCtx<'_> {
         command: CommandKind,
         _on_console: bool,
     ) -> Result<Pid, LaunchFailed> {
-        self.rt.deferred.stacks_used = true;
         procs::launch(self.rt, service, command).map_err(|e| {
             let name = Name(name_in(&self.rt.services, service));
             if let procs::LaunchError::Spawn(cause) = &e {
@@ -1251,10 +1248,7 @@ impl<'s> Daemon<'s> {
         match kind {
             k if k == TokenKind::Signals as u8 => self.handle_signals(),
             k if k == TokenKind::Listener as u8 => self.accept_connections(),
-            k if k == TokenKind::Conn as u8 => {
-                self.rt.deferred.stacks_used = true;
-                self.connection_ready(index, r.readable || r.hangup)
-            }
+            k if k == TokenKind::Conn as u8 => self.connection_ready(index, r.readable || r.hangup),
             k if k == TokenKind::Status as u8 => {
                 self.exec_status_ready(index / 2, (index % 2) as u8)
             }

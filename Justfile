@@ -121,8 +121,8 @@ e2e-debian: (setup "e2e-debian")
 # reference Dinit, built from ../shared/peers into target/peers (cached, as `just compat` does):
 # start/stop times, memory, control round trips and start/stop under CPU contention for both, on
 # the same generated service sets, interleaved, with the ratio ours/Dinit (< 1: we are faster or
-# smaller); the private memory of the packages' build (`cargo build --release`, as
-# packaging/build.sh; copied to target/bench-packaged) against Dinit's; start/stop cycles (ours)
+# smaller); the private memory of the packages' build (static: `packaging/build.sh bin`, in
+# target/static) against Dinit's; start/stop cycles (ours)
 # and the machine's floor. Tables and `metric=value` lines; the method is in
 # docs/BENCH-METHOD.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
 # DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
@@ -130,11 +130,9 @@ e2e-debian: (setup "e2e-debian")
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
     ../shared/peers/build-dinit.sh target/peers >/dev/null
-    cargo build --release -p dinit-hosted --bins
-    rm -rf target/bench-packaged && mkdir -p target/bench-packaged
-    cp target/release/dinit target/release/dinitctl target/bench-packaged/
+    packaging/build.sh bin >/dev/null
     cargo bench -p dinit-core --bench engine -- {{mode}}
-    DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" DINIT_BENCH_PACKAGED_DIR="$PWD/target/bench-packaged" \
+    DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" DINIT_BENCH_PACKAGED_DIR="$(packaging/build.sh bin 2>/dev/null)" \
         cargo bench -p dinit-hosted --bench daemon -- {{mode}}
 
 # Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has

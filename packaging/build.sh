@@ -3,6 +3,7 @@
 #   packaging/build.sh deb    dinit-rs and dinit-rs-init .debs (cargo-deb)
 #   packaging/build.sh rpm    the same two as .rpms (rpmbuild, from the .debs' payload)
 #   packaging/build.sh all    both
+#   packaging/build.sh bin    only the programs they carry; prints the folder that holds them
 # Needs: cargo-deb (`cargo install cargo-deb --locked`) and dpkg-deb; for rpm, rpmbuild (the
 # Debian package `rpm`). Run as any user: file owners in the packages are root either way.
 set -euo pipefail
@@ -21,6 +22,20 @@ deb_init=dinit-rs-init_${debver}_all.deb
 # The one-line synopsis of each package; cargo-deb would use the crate's description for both.
 synopsis_main="service manager and init system (Dinit reimplemented in Rust)"
 synopsis_init="dinit-rs as the system init: /sbin/init and shutdown commands"
+
+# The programs the packages carry: statically linked and not position-independent, the build
+# the QEMU images boot and `just size` measures (same flags, same target folder, so the three
+# share one build). Why static, and what it changes (user lookups in /etc/passwd and
+# /etc/group only, no address randomisation of the programs' own code and data):
+# packaging/README.md, "Static binaries".
+target=$(rustc -vV | sed -n 's/^host: //p')
+static_dir=$root/target/static
+bindir=$static_dir/$target/release
+
+build_bin() {
+    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+        cargo build --release --target "$target" -p dinit-hosted --target-dir "$static_dir"
+}
 
 need() {
     command -v "$1" >/dev/null 2>&1 || {
@@ -57,10 +72,14 @@ fix_control() {
 build_deb() {
     need cargo-deb "install it with: cargo install cargo-deb --locked"
     need dpkg-deb "install it with: apt-get install dpkg"
-    cargo build --release -p dinit-hosted --bins
+    build_bin
     rm -f "$out"/dinit-rs*.deb
-    cargo deb -p dinit-hosted --no-build --no-strip -o "$out/cargo-deb-main.deb"
-    cargo deb -p dinit-hosted --no-build --no-strip --variant init -o "$out/cargo-deb-init.deb"
+    # With --target, cargo-deb takes the assets' target/release/ from
+    # $CARGO_TARGET_DIR/TARGET/release/.
+    CARGO_TARGET_DIR=$static_dir cargo deb -p dinit-hosted --target "$target" --no-build \
+        --no-strip -o "$out/cargo-deb-main.deb"
+    CARGO_TARGET_DIR=$static_dir cargo deb -p dinit-hosted --target "$target" --no-build \
+        --no-strip --variant init -o "$out/cargo-deb-init.deb"
     fix_control "$out/cargo-deb-main.deb" "$out/$deb_main" "$synopsis_main"
     fix_control "$out/cargo-deb-init.deb" "$out/$deb_init" "$synopsis_init" "dinit-rs (= $debver)"
     ls -l "$out"/*.deb
@@ -89,6 +108,10 @@ build_rpm() {
 }
 
 case ${1:-all} in
+    bin)
+        build_bin >&2
+        echo "$bindir"
+        ;;
     deb) build_deb ;;
     rpm) build_rpm ;;
     all)
@@ -96,7 +119,7 @@ case ${1:-all} in
         build_rpm
         ;;
     *)
-        echo "usage: packaging/build.sh deb|rpm|all" >&2
+        echo "usage: packaging/build.sh deb|rpm|all|bin" >&2
         exit 2
         ;;
 esac

@@ -390,10 +390,11 @@ fn run_other_parts(cfg: &Config, m: &mut Metrics) {
                 };
                 let same = std::fs::read(packaged.dinit()).ok() == std::fs::read(cfg.ours.dinit()).ok();
                 let what = if same {
-                    "the packages' build, `cargo build --release`; the same file as ours above"
+                    "the packages' build, `packaging/build.sh bin`; the same file as ours above"
                 } else {
-                    "the packages' build, `cargo build --release`; not the same file as ours above, \
-                     which cargo bench builds with the dev-dependencies' features unified in"
+                    "the packages' build, static, `packaging/build.sh bin`; not the same file as \
+                     ours above, which cargo bench builds (dynamic, with the dev-dependencies' \
+                     features unified in)"
                 };
                 (packaged, what)
             }

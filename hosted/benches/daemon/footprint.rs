@@ -3,11 +3,12 @@
 //! (`LOADSERVICE boot` on a raw connection, closed again: everything loaded, nothing started)
 //! and with them all running (`dinitctl start boot`, until N children).
 //!
-//! The .deb and .rpm carry the binaries of `cargo build --release -p dinit-hosted --bins`
-//! (packaging/build.sh): dynamic, PIE, the release profile. `cargo bench` builds its own copy
-//! with the dev-dependencies' features unified in, a different binary, so `just bench` builds
-//! the packages' one and copies it aside (`DINIT_BENCH_PACKAGED_DIR`); without that the
-//! benchmark's own binaries are measured and the report says so.
+//! The .deb and .rpm carry the binaries of `packaging/build.sh bin`: the release profile,
+//! statically linked and not position-independent (packaging/README.md, "Static binaries").
+//! `cargo bench` builds its own copy (dynamic, with the dev-dependencies' features unified in),
+//! a different binary, so `just bench` passes the packages' folder
+//! (`DINIT_BENCH_PACKAGED_DIR`); without that the benchmark's own binaries are measured and
+//! the report says so.
 
 use crate::instance::{write_services, Daemon, Impl, Kind, Layout};
 use crate::stats::{cell, median_by, ratio, Metrics};

@@ -25,9 +25,9 @@ pub(crate) enum UserKey<'a> {
 /// `/etc/nsswitch.conf` names (`systemd`, `sss`, `ldap`, ...) with `dlopen` from the shared C
 /// library installed, which drags a second C library into the process and works only if it is
 /// the very version linked in (the linker warns of this). On Debian 12 with `libnss-systemd`
-/// (`passwd: files systemd`), the first `run-as` by name crashed the daemon, static PIE or
-/// not, even with the same glibc version installed, and a static C program calling
-/// `getgrouplist` crashed the same way. So the static daemon reads the files, as Dinit does on
+/// (`passwd: files systemd`), `run-as` of a user with a supplementary group crashed the daemon
+/// in `getgrouplist`, static PIE or not, even with the same glibc version installed, and a
+/// static C program calling `getgrouplist` for that user crashed the same way. So the static daemon reads the files, as Dinit does on
 /// musl systems; users of other sources are named by number (`run-as = 1234:1234`). See
 /// packaging/README.md.
 fn files_only_in_static_glibc() {

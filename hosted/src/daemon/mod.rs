@@ -58,8 +58,10 @@ fn tune_allocator() {
 
 /// Gives back the stack pages that a burst of work touched and the loop no longer uses: the
 /// part of the daemon's own stack below the frame of the event loop (loading a description
-/// uses some tens of kilobytes of it, once). They are zero pages again the next time they are
-/// touched. Linux only, and only on the main thread (see `sys::release_unused_stack`).
+/// uses some tens of kilobytes of it, once; a launch a page or two). They are zero pages again
+/// the next time they are touched: one `madvise` per turn that did such work (six for the
+/// start and stop of 1000 services). Linux only, and only on the main thread (see
+/// `sys::release_unused_stack`).
 fn release_stack_pages() {
     crate::sys::release_unused_stack();
 }
@@ -114,8 +116,10 @@ pub(crate) struct Deferred {
     pub(crate) new_conns: Vec<rustix::fd::OwnedFd>,
     /// `starts-rwfs`: record the boot in wtmp (once, system manager only).
     log_boot: bool,
-    /// Descriptions were loaded since the stack was last trimmed (see
-    /// [`release_stack_pages`]).
+    /// Descriptions were loaded or a process launched since the stack was last trimmed (see
+    /// [`release_stack_pages`]): both reach deeper into the stack than the wait does. Not after
+    /// every control request: the trim and the page faults after it would make a status round
+    /// trip several times slower.
     pub(crate) stacks_used: bool,
 }
 
@@ -304,6 +308,7 @@ impl Host for HostCtx<'_> {
         command: CommandKind,
         _on_console: bool,
     ) -> Result<Pid, LaunchFailed> {
+        self.rt.deferred.stacks_used = true;
         procs::launch(self.rt, service, command).map_err(|e| {
             let name = Name(name_in(&self.rt.services, service));
             if let procs::LaunchError::Spawn(cause) = &e {
@@ -932,6 +937,10 @@ impl<'s> Daemon<'s> {
         }
         drop(loader);
         release_free_memory();
+        // The loader's frames, below this one, are gone: give their pages back now, before the
+        // reply that a client may act on (and measure after) goes out; what the frames between
+        // here and the loop used goes at the top of the next turn.
+        release_stack_pages();
         self.rt.deferred.stacks_used = true;
         result
     }

@@ -919,6 +919,11 @@ impl<'s> Daemon<'s> {
 
     /// Loads a service (and what it needs) into the engine.
     pub fn load_service(&mut self, name: &[u8]) -> Result<ServiceId, Box<LoadFailure>> {
+        // Loaded already (what `dinitctl start` or `stop` of a loaded service asks): as the
+        // loader would answer, without its set-up and the clean-up after it.
+        if let Some(id) = self.set.find(name) {
+            return Ok(id);
+        }
         let dirs = self.rt.dirs.clone();
         let env = self.rt.env.clone();
         let original = self.rt.original_env.clone();

@@ -24,6 +24,8 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "qemu/boot_bench.rs"]
+mod boot_bench;
 mod harness;
 
 use std::collections::BTreeSet;
@@ -207,26 +209,37 @@ impl Machine {
     /// Boots the image with `dinit_e2e=<scenario>` and `init_args` for dinit.
     fn boot(scenario: &str, init_args: &[&str]) -> Machine {
         ensure_image();
+        Machine::boot_image(&image_dir(), scenario, scenario, init_args, None)
+    }
+
+    /// Boots the image in folder `image` (qemu-images/run.sh) with `dinit_e2e=<scenario>` and
+    /// `init_args` for its init; `icount` runs the guest's clock on emulated instructions
+    /// (run.sh's `DINIT_QEMU_ICOUNT`). The console is kept as `<image>/logs/<label>.log`.
+    fn boot_image(
+        image: &Path,
+        label: &str,
+        scenario: &str,
+        init_args: &[&str],
+        icount: Option<u32>,
+    ) -> Machine {
         let dir = harness::fresh_dir("qemu");
         let mut args = vec![format!("dinit_e2e={scenario}")];
         if !init_args.is_empty() {
             args.push("--".into());
             args.extend(init_args.iter().map(|a| a.to_string()));
         }
-        eprintln!("qemu[{scenario}]: booting with {}", args.join(" "));
+        eprintln!("qemu[{label}]: booting with {}", args.join(" "));
         let mut run = Command::new("bash");
         run.arg(workspace().join("qemu-images/run.sh"))
             .args(&args)
-            .env("DINIT_QEMU_OUT", image_dir())
+            .env("DINIT_QEMU_OUT", image)
             .env("DINIT_QEMU_MONITOR", dir.join("monitor"))
+            .env_remove("DINIT_QEMU_ICOUNT")
             .stdin(Stdio::null());
-        Machine::start(
-            scenario,
-            run,
-            dir,
-            image_dir().join("logs"),
-            scenario_timeout(),
-        )
+        if let Some(shift) = icount {
+            run.env("DINIT_QEMU_ICOUNT", shift.to_string());
+        }
+        Machine::start(label, run, dir, image.join("logs"), scenario_timeout())
     }
 
     /// Starts `run` (a run script: QEMU with the serial console on its standard output) and
@@ -766,6 +779,54 @@ fn boot_failure_starts_recovery() {
     );
 }
 
+// --- the boot benchmark's images (tests/qemu/boot_bench.rs) ----------------------------------
+
+/// The benchmark's scenario on our image: boot set started, services stopped in order,
+/// power-down, and every figure readable (no time asserted).
+#[test]
+#[ignore = "boots a QEMU machine: run with `just e2e`"]
+fn bench_scenario_runs_on_our_image() {
+    boot_bench::check(boot_bench::Init::Ours);
+}
+
+/// The same image with the reference Dinit as process 1 (qemu-images/reference.sh dynamic:
+/// Dinit's own binaries and shared libraries) boots the same service set to all started and
+/// powers off cleanly, so that `just bench-boot` cannot rot unnoticed.
+#[test]
+#[ignore = "boots a QEMU machine: run with `just e2e`"]
+fn reference_dinit_boots_and_powers_off() {
+    boot_bench::check(boot_bench::Init::Dinit);
+}
+
+/// As above, with Dinit linked statically (qemu-images/reference.sh static).
+#[test]
+#[ignore = "boots a QEMU machine: run with `just e2e`"]
+fn reference_dinit_static_boots_and_powers_off() {
+    boot_bench::check(boot_bench::Init::DinitStatic);
+}
+
+/// The benchmark itself (`just bench-boot N`): `DINIT_BENCH_BOOT_N` boots of each image
+/// (default 3) in each mode of `DINIT_BENCH_BOOT_MODES` (default `tcg,icount`), interleaved;
+/// prints the tables. Asserts no time. Not part of `just e2e`.
+#[test]
+#[ignore = "the boot benchmark: run with `just bench-boot`"]
+fn bench_boot_side_by_side() {
+    let n = std::env::var("DINIT_BENCH_BOOT_N")
+        .ok()
+        .map(|s| s.parse().expect("DINIT_BENCH_BOOT_N: a number"))
+        .unwrap_or(3);
+    assert!(n > 0, "DINIT_BENCH_BOOT_N must be at least 1");
+    let modes: Vec<boot_bench::Mode> = std::env::var("DINIT_BENCH_BOOT_MODES")
+        .unwrap_or_else(|_| "tcg,icount".into())
+        .split(',')
+        .map(|m| {
+            boot_bench::Mode::parse(m.trim())
+                .unwrap_or_else(|| panic!("DINIT_BENCH_BOOT_MODES: no mode {m:?} (tcg, icount)"))
+        })
+        .collect();
+    boot_bench::run(n, &modes);
+}
+
 // --- checks that need no virtual machine ------------------------------------------------------
 
 /// The image's service set loads cleanly, every service of it. dinit-check also warns about
@@ -820,12 +881,15 @@ fn image_services_pass_dinit_check() {
 #[test]
 fn image_scripts_parse() {
     let root = workspace();
-    let mut scripts = vec![root.join("qemu-images/guest/e2e.sh")];
+    let mut scripts = vec![("sh", root.join("qemu-images/guest/e2e.sh"))];
     for entry in std::fs::read_dir(root.join("distro/image/scripts")).unwrap() {
-        scripts.push(entry.unwrap().path());
+        scripts.push(("sh", entry.unwrap().path()));
     }
-    for script in scripts {
-        let out = Command::new("sh").arg("-n").arg(&script).output().unwrap();
+    for builder in ["build.sh", "run.sh", "reference.sh"] {
+        scripts.push(("bash", root.join("qemu-images").join(builder)));
+    }
+    for (shell, script) in scripts {
+        let out = Command::new(shell).arg("-n").arg(&script).output().unwrap();
         assert!(
             out.status.success(),
             "{}: {}",

@@ -8,6 +8,16 @@ exec </dev/null >/dev/console 2>&1
 
 say() { echo "E2E: $*"; }
 
+# mark LEVEL TEXT: a marker written into the kernel's log (LEVEL 5, notice, is shown on the
+# console at the kernel's default level; 7, debug, is not), so that it carries the kernel's
+# clock ("[    5.123456] E2E: TEXT"): the boot benchmark reads guest-side times from these, on
+# the same clock as the kernel's own lines.
+mark() {
+    level=$1
+    shift
+    echo "<$level>E2E: $*" >/dev/kmsg
+}
+
 # `dinitctl list` between markers, for the host to parse.
 list() {
     say "list begin"
@@ -93,6 +103,23 @@ soft-reboot-halt)
         list
         request dinitctl shutdown
     fi
+    ;;
+bench)
+    # The side-by-side boot benchmark (`just bench-boot`), the same for dinit-rs and Dinit.
+    # This service starts once `boot` has: its first line marks the boot set all started.
+    # Dinit turns the kernel's console output off when it starts as process 1 (ours leaves the
+    # kernel's default level), so the mark goes into the kernel's log unseen, and is shown
+    # (with its time) by reading the log back; then the console gets the default level again
+    # (a no-op under ours), so that both consoles show the same kernel lines from here on,
+    # and a second of quiet lets the services settle before the timed shutdown.
+    mark 7 "all started"
+    dmesg | grep -F "E2E: all started"
+    list
+    dmesg -n 7
+    sleep 1
+    mark 5 "shutdown requested: /sbin/poweroff"
+    /sbin/poweroff
+    say "/sbin/poweroff exited with status $?"
     ;;
 recovery)
     say "recovery reached"

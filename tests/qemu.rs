@@ -587,6 +587,13 @@ fn parse_list_line(text: &str) -> Option<Listed> {
 fn boot_starts_every_service() {
     let m = Machine::boot("boot", WITH_DRIVER);
     m.wait_for("E2E: done");
+    // As Dinit, process 1 turned the kernel's non-critical console output off: the console
+    // level is the minimum (1), not the kernel's default (7).
+    let level = m.line(m.wait_for("E2E: console log level: ")).text;
+    assert!(
+        level.ends_with("console log level: 1"),
+        "console output not turned off: {level}"
+    );
     let mut expected = BOOT_SET.to_vec();
     expected.push("e2e");
     m.assert_all_started(0, &expected);

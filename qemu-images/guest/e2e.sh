@@ -62,6 +62,8 @@ request() {
 case "${dinit_e2e:-}" in
 boot)
     list
+    # The console log level the init left (process 1 turns the kernel's console output off).
+    say "console log level: $(cut -f1 /proc/sys/kernel/printk)"
     say "done"
     ;;
 demo)
@@ -107,11 +109,11 @@ soft-reboot-halt)
 bench)
     # The side-by-side boot benchmark (`just bench-boot`), the same for dinit-rs and Dinit.
     # This service starts once `boot` has: its first line marks the boot set all started.
-    # Dinit turns the kernel's console output off when it starts as process 1 (ours leaves the
-    # kernel's default level), so the mark goes into the kernel's log unseen, and is shown
-    # (with its time) by reading the log back; then the console gets the default level again
-    # (a no-op under ours), so that both consoles show the same kernel lines from here on,
-    # and a second of quiet lets the services settle before the timed shutdown.
+    # Both inits turn the kernel's console output off when they start as process 1, so the
+    # mark goes into the kernel's log unseen, and is shown (with its time) by reading the log
+    # back; then the console gets the kernel's default level again, so that both consoles
+    # show the same kernel lines from here on, and a second of quiet lets the services settle
+    # before the timed shutdown.
     mark 7 "all started"
     dmesg | grep -F "E2E: all started"
     list

@@ -739,6 +739,9 @@ impl<'s> Daemon<'s> {
             daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
             return Err(e);
         }
+        if system_manager {
+            system::system_manager_setup();
+        }
         Ok(daemon)
     }
 

@@ -1167,9 +1167,10 @@ fn debian_boots_to_a_login_prompt_and_powers_off() {
     let boot_lines = m.lines()[..booted].to_vec();
     let checked = m.wait_for("rootfscheck: checking the root file system");
     let fsck = m.wait_for_from(checked, "debian-root: clean");
-    // (The kernel's report of root-rw's `mount -o remount,rw /`.)
-    let remounted = m.wait_for_from(fsck, "EXT4-fs (vda): re-mounted");
-    m.wait_for_from(remounted, "[  OK  ] root-rw");
+    // root-rw's `mount -o remount,rw /` (the kernel's own report of it is not on the console:
+    // process 1 turns the kernel's non-critical console output off, as Dinit does; the file
+    // written in the session below shows the disk writable).
+    m.wait_for_from(fsck, "[  OK  ] root-rw");
     for name in DEBIAN_STARTED {
         m.wait_for(&format!("[  OK  ] {name}"));
     }
@@ -1315,14 +1316,11 @@ fn debian_boots_to_a_login_prompt_and_powers_off() {
             }
         }
     }
-    // dinit-shutdown unmounts, then remounts what is left (the root) read-only: the kernel
-    // reports the remount of vda before it powers down.
+    // dinit-shutdown unmounts, then remounts what is left (the root) read-only before the
+    // power-off. The kernel's report of the remount is not on the console (its non-critical
+    // output is off, as under Dinit): the disk, checked below, shows it, since ext4 clears
+    // `needs_recovery` only when the file system is unmounted or made read-only.
     m.assert_unmounted(request, end);
-    let unmounting = m.wait_for_from(request, "Unmounting file systems...");
-    let read_only = m.wait_for_from(unmounting, "EXT4-fs (vda): re-mounted");
-    if read_only > end {
-        m.fail("the root file system was not remounted before the power-off");
-    }
     let (status, closed) = m.wait_exit();
     if !status.success() {
         m.fail(&format!("QEMU exited with {status}"));

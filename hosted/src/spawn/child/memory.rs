@@ -31,7 +31,8 @@ use super::super::spec::{SpawnSpec, LISTEN_PID_LEN};
 use super::ChildPlan;
 
 /// The child's stack, for a child started in the daemon's memory. Its deepest path (the
-/// `PATH` search, with a 4 KiB buffer) uses a fraction of it (see the test below); only the
+/// `PATH` search, with a 4 KiB buffer) uses a fraction of it (two of its sixteen pages: the
+/// test `the_child_stack_has_room_to_spare` in `spawn`); only the
 /// pages it touches are ever backed by memory.
 pub(in crate::spawn) const STACK_LEN: usize = 64 * 1024;
 

@@ -106,9 +106,11 @@ boot: image
 demo: image
     qemu-images/run.sh quiet dinit_e2e=demo -- -t boot -t e2e
 
-# The QEMU boot scenarios of tests/qemu.rs, one machine at a time (about a minute under TCG).
-e2e: image
-    cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture --skip debian_boots_to_a_login_prompt_and_powers_off
+# The QEMU boot scenarios of tests/qemu.rs, one machine at a time (about two minutes under TCG),
+# among them the image with the reference Dinit as process 1 that `just bench-boot` boots
+# (qemu-images/reference.sh: Dinit built once from ../shared/peers, as `just compat` does).
+e2e: (setup "e2e") image
+    cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture --skip debian_boots_to_a_login_prompt_and_powers_off --skip bench_boot_side_by_side
 
 # A debootstrapped Debian 12 minbase root with our .debs installed (dinit-rs-init as its init),
 # as an ext4 disk (qemu-images/debian.sh, cached in target/qemu-debian), boots to the serial
@@ -126,6 +128,7 @@ e2e-debian: (setup "e2e-debian")
 # and the machine's floor. Tables and `metric=value` lines; the method is in
 # docs/BENCH-METHOD.md. DINIT_BENCH_BIN_DIR=DIR measures the dinit and dinitctl in DIR as ours,
 # DINIT_BENCH_ONLY=process:1000,contention,... runs some parts only.
+# Booting under QEMU side by side with Dinit is `just bench-boot` (below).
 # `just bench` (about 15 minutes), or `just bench quick` (smaller sets, about 2.5 minutes).
 bench mode="full": (setup "bench")
     @[[ "{{mode}}" == full || "{{mode}}" == quick ]] || { echo "usage: just bench [full|quick]" >&2; exit 2; }
@@ -134,6 +137,20 @@ bench mode="full": (setup "bench")
     cargo bench -p dinit-core --bench engine -- {{mode}}
     DINIT_BENCH_REF_DIR="$PWD/target/peers/dinit/src" DINIT_BENCH_PACKAGED_DIR="$(packaging/build.sh bin 2>/dev/null)" \
         cargo bench -p dinit-hosted --bench daemon -- {{mode}}
+
+# Boot side by side with Dinit under QEMU: the image of `just image` and the same image with the
+# reference Dinit as process 1 (dynamic as build-dinit.sh builds it, and linked statically;
+# qemu-images/reference.sh), N boots of each (default 3), interleaved, in two modes (plain TCG,
+# and -icount, whose guest clock does not depend on the host's load); kernel start to init,
+# init to the boot set started, poweroff to power-down, from the kernel's timestamps. A table
+# per mode with the ratio ours/Dinit, `metric=value` lines, and target/bench-boot.txt
+# (docs/BENCH-METHOD.md, "Booting under QEMU"). DINIT_BENCH_BOOT_MODES=tcg (or icount) runs
+# one mode only.
+# `just bench-boot [N]`: boot and shutdown times beside Dinit's (about 25 s per round and mode).
+bench-boot n="3": (setup "bench-boot") image
+    qemu-images/reference.sh dynamic >/dev/null
+    qemu-images/reference.sh static >/dev/null
+    DINIT_BENCH_BOOT_N={{n}} cargo test -p dinit-hosted --test qemu -- --ignored --exact --nocapture bench_boot_side_by_side
 
 # Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has
 # it), the static `small` profile (64 services) and the dynamic build.

@@ -12,6 +12,10 @@
 #   DINIT_QEMU_SERVICES  the service folder installed as /etc/dinit.d (default: distro/image;
 #                     its scripts/ subfolder too), to boot a service set of your own
 #   SOURCE_DATE_EPOCH the mtime of every file in the initramfs (default: 0)
+#   DINIT_QEMU_REFERENCE  a folder holding the reference Dinit's dinit, dinitctl and shutdown
+#                     (qemu-images/reference.sh): the image gets those instead of ours, with the
+#                     shared libraries they link to, for the side-by-side boot benchmark
+#                     (`just bench-boot`); the default output folder is then target/qemu-dinit
 #
 # Why a shell script: every step is a call to a tool (cargo, apt-get, dpkg-deb, xz, cpio,
 # gzip); a Rust program would only wrap the same calls.
@@ -19,7 +23,13 @@ set -euo pipefail
 umask 022
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${DINIT_QEMU_OUT:-$root/target/qemu}
+reference=${DINIT_QEMU_REFERENCE:-}
+if [[ -n $reference ]]; then
+    reference=$(cd "$reference" && pwd)
+    out=${DINIT_QEMU_OUT:-$root/target/qemu-dinit}
+else
+    out=${DINIT_QEMU_OUT:-$root/target/qemu}
+fi
 cache=${DINIT_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dinit-rs-qemu}
 epoch=${SOURCE_DATE_EPOCH:-0}
 target=x86_64-unknown-linux-gnu
@@ -134,32 +144,61 @@ if [[ ${1:-} == --fetch ]]; then
     exit 0
 fi
 
-# --- our binaries: static, so the initramfs needs no shared libraries -------------------------
-# A separate target folder keeps the ordinary release build's artefacts untouched.
-# Static and not position-independent (relocation-model=static): nothing to relocate at
-# start, so no page of the binary becomes private (docs/PERFORMANCE.md, docs/SECURITY.md).
-say "building static release binaries (target/static)"
-(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-    cargo build --quiet --release --target "$target" -p dinit-hosted \
-    --target-dir "$root/target/static")
-# The image carries the multi-call binary: one executable for every program, each name a link
-# to it (as a board would ship it: the three programs in 1.7 MB instead of 4.2 MB).
-binaries=(dinit-box)
-[[ -x $bindir/dinit-box ]] || die "$bindir/dinit-box was not built (hosted/src/bin/dinit-box.rs)"
-programs=(dinit init dinitctl dinit-check dinit-monitor dinit-shutdown shutdown halt poweroff reboot soft-reboot)
-known=$("$bindir/dinit-box" --list)
-for p in "${programs[@]}"; do
-    grep -qx "$p" <<<"$known" || die "dinit-box does not know the name '$p' (dinit-box --list)"
-done
+# --- the init's programs ---------------------------------------------------------------------
+# `binaries` go into /sbin; each NAME:FILE of `links` is a link /sbin/NAME -> FILE; `libraries`
+# are copied to the same paths in the image.
+if [[ -n $reference ]]; then
+    # The reference Dinit as built (dynamic by default: then its shared libraries and the
+    # dynamic loader come along, from where ldd finds them on this machine). Its names are
+    # the ones `make install` gives it; dinit runs SBINDIR/shutdown at the end, so
+    # /usr/sbin/shutdown links to it as well (SBINDIR is /usr/sbin unless configured).
+    binaries=(dinit dinitctl shutdown)
+    for b in "${binaries[@]}"; do
+        [[ -x $reference/$b ]] || die "$reference/$b is missing (qemu-images/reference.sh builds it)"
+    done
+    links=(init:dinit halt:shutdown poweroff:shutdown reboot:shutdown soft-reboot:shutdown)
+    libraries=()
+    while IFS= read -r lib; do libraries+=("$lib"); done < <(
+        for b in "${binaries[@]}"; do
+            # "libx.so.N => /path (0x...)", or the loader alone: "/lib64/ld-linux... (0x...)";
+            # a static executable has none ("not a dynamic executable", status 1).
+            ldd "$reference/$b" 2>/dev/null | sed -n 's/^.*=> \(\/[^ ]*\) .*$/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*$/\1/p' || true
+        done | LC_ALL=C sort -u
+    )
+    bindir=$reference
+else
+    # Ours: static, so the initramfs needs no shared libraries.
+    # A separate target folder keeps the ordinary release build's artefacts untouched.
+    # Static and not position-independent (relocation-model=static): nothing to relocate at
+    # start, so no page of the binary becomes private (docs/PERFORMANCE.md, docs/SECURITY.md).
+    say "building static release binaries (target/static)"
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+        cargo build --quiet --release --target "$target" -p dinit-hosted \
+        --target-dir "$root/target/static")
+    # The image carries the multi-call binary: one executable for every program, each name a link
+    # to it (as a board would ship it: the three programs in 1.7 MB instead of 4.2 MB).
+    binaries=(dinit-box)
+    [[ -x $bindir/dinit-box ]] || die "$bindir/dinit-box was not built (hosted/src/bin/dinit-box.rs)"
+    programs=(dinit init dinitctl dinit-check dinit-monitor dinit-shutdown shutdown halt poweroff reboot soft-reboot)
+    known=$("$bindir/dinit-box" --list)
+    for p in "${programs[@]}"; do
+        grep -qx "$p" <<<"$known" || die "dinit-box does not know the name '$p' (dinit-box --list)"
+    done
+    links=()
+    for p in "${programs[@]}"; do links+=("$p:dinit-box"); done
+    libraries=()
+fi
 
 # --- inputs and their hash: rebuild only when one changed -------------------------------------
 inputs=("$root/qemu-images/build.sh" "$busybox")
 for b in "${binaries[@]}"; do [[ -e $bindir/$b ]] && inputs+=("$bindir/$b"); done
+inputs+=("${libraries[@]}")
 while IFS= read -r f; do inputs+=("$f"); done < <(
     find "$services" "$root/qemu-images/guest" "$root/qemu-images/rootfs" -type f | LC_ALL=C sort
 )
 stamp=$({
     echo "kernel $(basename "$kernel_dir") epoch $epoch"
+    [[ -z $reference ]] || echo "reference Dinit: ${binaries[*]}; ${links[*]}"
     for f in "${inputs[@]}"; do
         # The mode counts too: it goes into the image.
         echo "$(stat -c %a "$f") $(sha256sum <"$f" | cut -d' ' -f1) ${f#"$root"/}"
@@ -187,9 +226,22 @@ done
 chmod 1777 "$stage/tmp"
 chmod 700 "$stage/root"
 
-install -m 755 "$bindir/dinit-box" "$stage/sbin/dinit-box"
-for p in "${programs[@]}"; do
-    ln -s dinit-box "$stage/sbin/$p"
+# (Ours is stripped by its release profile; Dinit's build leaves that to `make install`, which
+# strips what it installs: so does this.)
+strip=()
+[[ -z $reference ]] || strip=(-s)
+for b in "${binaries[@]}"; do
+    install -m 755 "${strip[@]}" "$bindir/$b" "$stage/sbin/$b"
+done
+for l in "${links[@]}"; do
+    ln -s "${l#*:}" "$stage/sbin/${l%%:*}"
+done
+if [[ -n $reference ]]; then
+    ln -s ../../sbin/shutdown "$stage/usr/sbin/shutdown"
+fi
+for lib in "${libraries[@]}"; do
+    mkdir -p "$stage$(dirname "$lib")"
+    install -m 755 "$lib" "$stage$lib"
 done
 
 # busybox and a link per applet, except where one of ours has the name.

@@ -9,7 +9,10 @@
 #   qemu-images/run.sh dinit_e2e=demo -- -t boot -t e2e
 #
 # Environment: DINIT_QEMU_OUT (image folder, default target/qemu), DINIT_QEMU_MONITOR (a path:
-# the QEMU monitor listens there on a Unix socket), DINIT_QEMU_MEM (guest memory, default 256M).
+# the QEMU monitor listens there on a Unix socket), DINIT_QEMU_MEM (guest memory, default 256M),
+# DINIT_QEMU_ICOUNT (a number N: the guest's clock counts emulated instructions, 2^N ns each,
+# and skips the time the guest idles, so its timings do not depend on the host's load; for the
+# boot benchmark, `just bench-boot`).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${DINIT_QEMU_OUT:-$root/target/qemu}
@@ -20,9 +23,13 @@ monitor=()
 if [[ -n ${DINIT_QEMU_MONITOR:-} ]]; then
     monitor=(-monitor "unix:$DINIT_QEMU_MONITOR,server,nowait")
 fi
+icount=()
+if [[ -n ${DINIT_QEMU_ICOUNT:-} ]]; then
+    icount=(-icount "shift=$DINIT_QEMU_ICOUNT,sleep=off")
+fi
 # panic=-1: a kernel panic (e.g. init exiting) reboots at once, and -no-reboot turns that into
 # QEMU exiting, so nothing hangs.
 exec qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -m "${DINIT_QEMU_MEM:-256M}" -smp 1 \
-    -nographic -no-reboot -nic none "${monitor[@]}" \
+    -nographic -no-reboot -nic none "${monitor[@]}" "${icount[@]}" \
     -kernel "$out/vmlinux" -initrd "$out/initramfs.cpio.gz" \
     -append "console=ttyS0 rdinit=/sbin/init panic=-1 printk.time=1 $*"

@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh JOB...       JOB: a recipe of the Justfile: test, image (demo, boot and
 #                                 e2e), lint, unit, compat, e2e-debian, deb, rpm, packages-test,
-#                                 bench, fresh-check
+#                                 bench, bench-boot, fresh-check
 #   scripts/setup.sh --list JOB...   only print the Debian packages and cargo tools JOB needs
 #
 # Debian packages: as root on Debian or Ubuntu, the missing ones are installed with apt-get
@@ -42,7 +42,8 @@ declare -A apt=(
     [rpm]="rpm=rpmbuild"
     # Package checks and installs into a debootstrapped root and with rpm --root.
     [packages-test]="lintian debootstrap rpm=rpmbuild rpmlint"
-    # The reference Dinit the benchmark measures beside ours (make, g++, m4).
+    # The reference Dinit the benchmark measures beside ours (make, g++, m4; binutils' strip
+    # and libc-bin's ldd, which come with them, for its boot image).
     [bench]="make g++ m4"
     # A clean Debian 12 root made with debootstrap, the demo run inside it.
     [fresh-check]="debootstrap"
@@ -63,7 +64,9 @@ declare -A parts=(
     [test]="lint unit compat image e2e-debian packages-test"
     [demo]="image"
     [boot]="image"
-    [e2e]="image"
+    # The boot scenarios include the image with the reference Dinit as process 1.
+    [e2e]="image bench"
+    [bench-boot]="image bench"
 )
 # Jobs that download Debian packages with apt-get download: they need the package lists.
 declare -A needs_lists=([image]=1 [e2e-debian]=1)

@@ -14,12 +14,13 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use dinit_core::ExecStage;
 use dinit_hosted::spawn::{
     child_pipe, consumer_pipe, resolve_user, spawn, Child, Console, ExecFailure, ExecOutcome, Iab,
-    Input, Ioprio, LaunchBuffers, LaunchFds, Limit, Logfile, Output, ReadyNotification, Resource,
-    Rlimit, Securebits, SpawnConfig, SpawnError, SpawnSpec, Stdio,
+    Input, Ioprio, LaunchFds, Limit, Logfile, Output, ReadyNotification, Resource, Rlimit,
+    Securebits, SpawnConfig, SpawnError, SpawnSpec, Stdio,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -39,10 +40,9 @@ fn base_env() -> Vec<CString> {
 
 /// Launches `config` with `fds` and the test's environment, and waits for the outcome.
 fn launch_with(config: &SpawnConfig, fds: LaunchFds<'_>) -> (Child, ExecOutcome) {
-    let spec = SpawnSpec::new(config).expect("valid spec");
+    let spec = Rc::new(SpawnSpec::new(config).expect("valid spec"));
     let env = base_env();
-    let mut buffers = LaunchBuffers::new(&spec, env.len());
-    let mut child = spawn(&spec, &mut buffers, &fds, &env).expect("spawn");
+    let mut child = spawn(&spec, &fds, &env).expect("spawn");
     let outcome = child.status.wait().expect("status pipe");
     (child, outcome)
 }
@@ -289,24 +289,13 @@ fn missing_cgroup_fails_at_enter_cgroup() {
 fn errors_before_fork() {
     let mut config = SpawnConfig::new(["/bin/true"]);
     config.socket_activation = true;
-    let spec = SpawnSpec::new(&config).unwrap();
-    let mut buffers = LaunchBuffers::new(&spec, 1);
+    let spec = Rc::new(SpawnSpec::new(&config).unwrap());
     let none: [CString; 0] = [];
-    let err = spawn(&spec, &mut buffers, &LaunchFds::default(), &none).unwrap_err();
+    let err = spawn(&spec, &LaunchFds::default(), &none).unwrap_err();
     assert_eq!(
         err,
         SpawnError::MissingFd(dinit_hosted::spawn::FdRole::Activation)
     );
-
-    let spec = SpawnSpec::new(&SpawnConfig::new(["/bin/true"])).unwrap();
-    let mut buffers = LaunchBuffers::new(&spec, 1);
-    let env = [c"A=1".to_owned(), c"B=2".to_owned()];
-    let err = spawn(&spec, &mut buffers, &LaunchFds::default(), &env).unwrap_err();
-    assert_eq!(err, SpawnError::EnvironmentTooLarge { capacity: 1 });
-
-    let other = SpawnSpec::new(&SpawnConfig::new(["/bin/echo", "a", "b"])).unwrap();
-    let err = spawn(&other, &mut buffers, &LaunchFds::default(), &none).unwrap_err();
-    assert_eq!(err, SpawnError::BuffersTooSmall);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,22 +306,53 @@ fn environment_reaches_the_child_with_service_variables_first() {
     let (mut config, read, write) = shell_to_pipe(r#"echo "$FOO|$BAR|$DINIT_SPAWN_BASE_ONLY""#);
     config.env.push((b"FOO".to_vec(), b"service".to_vec()));
     config.env.push((b"BAR".to_vec(), b"two words".to_vec()));
-    let spec = SpawnSpec::new(&config).unwrap();
+    let spec = Rc::new(SpawnSpec::new(&config).unwrap());
     let env = [
         c"FOO=global".to_owned(),
         c"DINIT_SPAWN_BASE_ONLY=b".to_owned(),
         c"malformed".to_owned(),
     ];
-    let mut buffers = LaunchBuffers::new(&spec, env.len());
     let fds = LaunchFds {
         output: Some(write.as_fd()),
         ..LaunchFds::default()
     };
-    let mut child = spawn(&spec, &mut buffers, &fds, &env).unwrap();
+    let mut child = spawn(&spec, &fds, &env).unwrap();
     drop(write);
     assert_eq!(child.status.wait().unwrap(), ExecOutcome::Started);
     assert_eq!(read_all(read), "service|two words|b\n");
     assert_eq!(wait_exit(child.pid), 0);
+}
+
+/// What the child reads stays valid however soon the caller lets go of it: the child may
+/// still be setting up (in the caller's memory) when `spawn` returns, while the caller drops
+/// the spec (a reload) and replaces its environment (a `setenv`), and the freed memory is
+/// reused at once.
+#[test]
+fn the_launch_keeps_what_the_child_reads_after_the_caller_lets_go() {
+    let mut children = Vec::new();
+    for i in 0..40 {
+        let arg = format!("arg-{i}");
+        let (config, read, write) = shell_to_pipe(r#"echo "$DINIT_SPAWN_VALUE $0""#);
+        let mut config = config;
+        config.command.push(arg.clone().into_bytes());
+        let spec = Rc::new(SpawnSpec::new(&config).unwrap());
+        let env = vec![CString::new(format!("DINIT_SPAWN_VALUE=value-{i}")).unwrap()];
+        let fds = LaunchFds {
+            output: Some(write.as_fd()),
+            ..LaunchFds::default()
+        };
+        let child = spawn(&spec, &fds, &env).unwrap();
+        drop((spec, env, config, write));
+        // Reuse what was freed, with bytes that are no C string.
+        let churn: Vec<Vec<u8>> = (0..64).map(|n| vec![0xAA; 16 + n * 8]).collect();
+        std::hint::black_box(&churn);
+        children.push((child, read, format!("value-{i} arg-{i}\n")));
+    }
+    for (mut child, read, expected) in children {
+        assert_eq!(child.status.wait().unwrap(), ExecOutcome::Started);
+        assert_eq!(read_all(read), expected);
+        assert_eq!(wait_exit(child.pid), 0);
+    }
 }
 
 #[test]
@@ -429,7 +449,7 @@ fn readiness_pipevar() {
     let (ready_read, ready_write) = child_pipe().unwrap();
     let mut config = SpawnConfig::new(["/bin/sh", "-c", r#"echo "fd $READY_FD" >&"$READY_FD""#]);
     config.ready_notification = Some(ReadyNotification::PipeVar(b"READY_FD".to_vec()));
-    let spec = SpawnSpec::new(&config).unwrap();
+    let spec = Rc::new(SpawnSpec::new(&config).unwrap());
     assert_eq!(spec.notify_fd(), Some(3));
     let fds = LaunchFds {
         notify: Some(ready_write.as_fd()),
@@ -1176,10 +1196,9 @@ fn many_children_in_parallel_threads() {
 fn status_pipe_is_non_blocking_and_close_on_exec() {
     // The status pipe read end is non-blocking and close-on-exec.
     let (mut child, _) = {
-        let spec = SpawnSpec::new(&sleeper()).unwrap();
-        let mut buffers = LaunchBuffers::new(&spec, 0);
+        let spec = Rc::new(SpawnSpec::new(&sleeper()).unwrap());
         let none: [CString; 0] = [];
-        let child = spawn(&spec, &mut buffers, &LaunchFds::default(), &none).unwrap();
+        let child = spawn(&spec, &LaunchFds::default(), &none).unwrap();
         (child, ())
     };
     let flags = rustix::fs::fcntl_getfl(&child.status).unwrap();

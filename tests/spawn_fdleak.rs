@@ -5,11 +5,12 @@
 
 use std::ffi::CString;
 use std::os::fd::AsFd;
+use std::rc::Rc;
 
 use dinit_core::ExecStage;
 use dinit_hosted::spawn::{
-    child_pipe, spawn, ExecOutcome, Input, LaunchBuffers, LaunchFds, Output, ReadyNotification,
-    SpawnConfig, SpawnSpec, Stdio,
+    child_pipe, spawn, ExecOutcome, Input, LaunchFds, Output, ReadyNotification, SpawnConfig,
+    SpawnSpec, Stdio,
 };
 
 fn open_fds() -> usize {
@@ -34,19 +35,17 @@ fn many_launches_leak_no_descriptors() {
         input: Input::Null,
         output: Output::Pipe,
     };
-    let ok = SpawnSpec::new(&ok).unwrap();
-    let mut ok_buffers = LaunchBuffers::new(&ok, env.len());
+    let ok = Rc::new(SpawnSpec::new(&ok).unwrap());
 
     let mut bad = SpawnConfig::new(["/bin/true"]);
     bad.working_dir = Some(b"/nonexistent/dinit-spawn".to_vec());
-    let bad = SpawnSpec::new(&bad).unwrap();
-    let mut bad_buffers = LaunchBuffers::new(&bad, env.len());
+    let bad = Rc::new(SpawnSpec::new(&bad).unwrap());
 
     // Warm up whatever the C library opens lazily, and the spawner's spare descriptors
     // (kept open between launches, for a full descriptor table).
     let (r, w) = child_pipe().unwrap();
     drop((r, w));
-    let child = spawn(&bad, &mut bad_buffers, &LaunchFds::default(), &env).unwrap();
+    let child = spawn(&bad, &LaunchFds::default(), &env).unwrap();
     drop(child.status);
     assert_eq!(reap(child.pid), 127);
 
@@ -59,7 +58,7 @@ fn many_launches_leak_no_descriptors() {
             output: Some(out_write.as_fd()),
             ..LaunchFds::default()
         };
-        let mut child = spawn(&ok, &mut ok_buffers, &fds, &env).unwrap();
+        let mut child = spawn(&ok, &fds, &env).unwrap();
         drop(ready_write);
         drop(out_write);
         assert_eq!(child.status.wait().unwrap(), ExecOutcome::Started);
@@ -67,7 +66,7 @@ fn many_launches_leak_no_descriptors() {
         assert_eq!(reap(child.pid), 0, "round {round}");
         drop((ready_read, out_read));
 
-        let mut child = spawn(&bad, &mut bad_buffers, &LaunchFds::default(), &env).unwrap();
+        let mut child = spawn(&bad, &LaunchFds::default(), &env).unwrap();
         match child.status.wait().unwrap() {
             ExecOutcome::Failed(f) => assert_eq!(f.stage, ExecStage::Chdir),
             other => panic!("{other:?}"),

@@ -7,10 +7,11 @@
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
 
 use dinit_hosted::spawn::{
-    child_pipe, spawn, ExecOutcome, Input, LaunchBuffers, LaunchFds, Output, ReadyNotification,
-    SpawnConfig, SpawnSpec, Stdio,
+    child_pipe, spawn, ExecOutcome, Input, LaunchFds, Output, ReadyNotification, SpawnConfig,
+    SpawnSpec, Stdio,
 };
 
 /// Moves `fd` out of the low numbers (closing the original).
@@ -69,8 +70,7 @@ fn passed_descriptors_on_each_others_targets() {
         input: Input::Null,
         output: Output::Pipe,
     };
-    let spec = SpawnSpec::new(&config).unwrap();
-    let mut buffers = LaunchBuffers::new(&spec, 0);
+    let spec = Rc::new(SpawnSpec::new(&config).unwrap());
     let fds = LaunchFds {
         activation: Some(activation.as_fd()),
         control: Some(control.as_fd()),
@@ -79,7 +79,7 @@ fn passed_descriptors_on_each_others_targets() {
         ..LaunchFds::default()
     };
     let none: [std::ffi::CString; 0] = [];
-    let mut child = spawn(&spec, &mut buffers, &fds, &none).unwrap();
+    let mut child = spawn(&spec, &fds, &none).unwrap();
     let expected = format!(
         "5 4 socket:[{}] socket:[{}]\n",
         inode(&activation),

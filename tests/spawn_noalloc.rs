@@ -12,12 +12,13 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use dinit_core::ExecStage;
 use dinit_hosted::spawn::{
-    child_pipe, resolve_user, spawn, ExecOutcome, Iab, Input, Ioprio, LaunchBuffers, LaunchFds,
-    Limit, Logfile, Output, ReadyNotification, Resource, Rlimit, SpawnConfig, SpawnSpec, Stdio,
+    child_pipe, resolve_user, spawn, ExecOutcome, Iab, Input, Ioprio, LaunchFds, Limit, Logfile,
+    Output, ReadyNotification, Resource, Rlimit, SpawnConfig, SpawnSpec, Stdio,
 };
 
 struct Counting;
@@ -144,10 +145,10 @@ fn main() {
         rich.capabilities = Some(Iab::parse("^cap_net_bind_service").unwrap());
         rich.no_new_privs = true;
     }
-    let rich = SpawnSpec::new(&rich).unwrap();
+    let rich = Rc::new(SpawnSpec::new(&rich).unwrap());
 
-    let searched = SpawnSpec::new(&SpawnConfig::new(["true"])).unwrap();
-    let missing = SpawnSpec::new(&SpawnConfig::new(["/nonexistent/dinit-spawn"])).unwrap();
+    let searched = Rc::new(SpawnSpec::new(&SpawnConfig::new(["true"])).unwrap());
+    let missing = Rc::new(SpawnSpec::new(&SpawnConfig::new(["/nonexistent/dinit-spawn"])).unwrap());
 
     let env: Vec<CString> = std::env::vars_os()
         .map(|(k, v)| {
@@ -157,9 +158,6 @@ fn main() {
             CString::new(e).unwrap()
         })
         .collect();
-    let mut rich_buffers = LaunchBuffers::new(&rich, env.len());
-    let mut searched_buffers = LaunchBuffers::new(&searched, env.len());
-    let mut missing_buffers = LaunchBuffers::new(&missing, env.len());
 
     let listener = std::os::unix::net::UnixListener::bind(dir.join("sock")).unwrap();
     let (control, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -181,7 +179,7 @@ fn main() {
     let mut buffer = [0u8; 256];
     COUNTING.store(true, Ordering::SeqCst);
     for _ in 0..ROUNDS {
-        if let Ok(mut child) = spawn(&rich, &mut rich_buffers, &fds, &env) {
+        if let Ok(mut child) = spawn(&rich, &fds, &env) {
             if child.status.wait() == Ok(ExecOutcome::Started) {
                 started += 1;
             }
@@ -192,7 +190,7 @@ fn main() {
                 ready_bytes += n;
             }
         }
-        if let Ok(mut child) = spawn(&searched, &mut searched_buffers, &no_fds, &env) {
+        if let Ok(mut child) = spawn(&searched, &no_fds, &env) {
             if child.status.wait() == Ok(ExecOutcome::Started) {
                 started += 1;
             }
@@ -200,7 +198,7 @@ fn main() {
                 exits_ok += 1;
             }
         }
-        if let Ok(mut child) = spawn(&missing, &mut missing_buffers, &no_fds, &env) {
+        if let Ok(mut child) = spawn(&missing, &no_fds, &env) {
             if let Ok(ExecOutcome::Failed(f)) = child.status.wait() {
                 if f.stage == ExecStage::DoExec && f.errno == libc::ENOENT {
                     failed_right += 1;

@@ -8,6 +8,16 @@ exec </dev/null >/dev/console 2>&1
 
 say() { echo "E2E: $*"; }
 
+# mark LEVEL TEXT: a marker written into the kernel's log (LEVEL 5, notice, is shown on the
+# console at the kernel's default level; 7, debug, is not), so that it carries the kernel's
+# clock ("[    5.123456] E2E: TEXT"): the boot benchmark reads guest-side times from these, on
+# the same clock as the kernel's own lines.
+mark() {
+    level=$1
+    shift
+    echo "<$level>E2E: $*" >/dev/kmsg
+}
+
 # `dinitctl list` between markers, for the host to parse.
 list() {
     say "list begin"
@@ -52,6 +62,8 @@ request() {
 case "${dinit_e2e:-}" in
 boot)
     list
+    # The console log level the init left (process 1 turns the kernel's console output off).
+    say "console log level: $(cut -f1 /proc/sys/kernel/printk)"
     say "done"
     ;;
 demo)
@@ -93,6 +105,23 @@ soft-reboot-halt)
         list
         request dinitctl shutdown
     fi
+    ;;
+bench)
+    # The side-by-side boot benchmark (`just bench-boot`), the same for dinit-rs and Dinit.
+    # This service starts once `boot` has: its first line marks the boot set all started.
+    # Both inits turn the kernel's console output off when they start as process 1, so the
+    # mark goes into the kernel's log unseen, and is shown (with its time) by reading the log
+    # back; then the console gets the kernel's default level again, so that both consoles
+    # show the same kernel lines from here on, and a second of quiet lets the services settle
+    # before the timed shutdown.
+    mark 7 "all started"
+    dmesg | grep -F "E2E: all started"
+    list
+    dmesg -n 7
+    sleep 1
+    mark 5 "shutdown requested: /sbin/poweroff"
+    /sbin/poweroff
+    say "/sbin/poweroff exited with status $?"
     ;;
 recovery)
     say "recovery reached"

@@ -12,7 +12,29 @@ use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The kernel's console log level as this test process found it. A system manager (a
+/// [`Launch::pid1`] instance) turns the kernel's console output off, as Dinit does, and that
+/// level belongs to the host, not to the namespace: every PID 1 run puts it back when it ends.
+static CONSOLE_LEVEL: OnceLock<Option<String>> = OnceLock::new();
+
+const PRINTK: &str = "/proc/sys/kernel/printk";
+
+fn save_console_level() {
+    CONSOLE_LEVEL.get_or_init(|| {
+        let levels = std::fs::read_to_string(PRINTK).ok()?;
+        levels.split_whitespace().next().map(str::to_owned)
+    });
+}
+
+fn restore_console_level() {
+    if let Some(Some(level)) = CONSOLE_LEVEL.get() {
+        // Writing one number sets the first field (the console level) only.
+        let _ = std::fs::write(PRINTK, level);
+    }
+}
 
 /// Where the daemon runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +189,7 @@ impl Launch {
         let d = self.dir.to_str().unwrap();
         let mut cmd = match self.mode {
             Mode::Pid1 => {
+                save_console_level();
                 std::fs::create_dir_all(self.dir.join("ovl")).unwrap();
                 std::fs::write(
                     self.dir.join("hook"),
@@ -727,6 +750,9 @@ impl Instance {
     /// returns how it ended and what it left behind; 30 s is a hang.
     pub fn end(mut self) -> (Ended, Finished) {
         let status = self.wait_exit();
+        if self.mode == Mode::Pid1 {
+            restore_console_level();
+        }
         let ended = match (status.signal(), status.code()) {
             (Some(s), _) => Ended::Signal(s),
             (None, Some(c)) if c > 128 => Ended::Signal(c - 128),
@@ -775,6 +801,9 @@ impl Drop for Instance {
         // Lets the services with a gated stop (a stop that waits for the file `go`) go.
         let _ = std::fs::write(self.dir.join("go"), "");
         self.stop();
+        if self.mode == Mode::Pid1 {
+            restore_console_level();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -160,8 +160,6 @@ pub struct Runtime {
     boot_logged: bool,
     /// The execs prepared for shutdown and soft reboot.
     exits: system::Exits,
-    /// The pointer arrays of every launch, shared by all services (see `procs::Launch`).
-    pub(crate) launch_buffers: crate::spawn::LaunchBuffers,
     /// When the recovery service was last started after a boot failure.
     recovery_started: Option<std::time::Instant>,
 }
@@ -216,19 +214,13 @@ impl Runtime {
             .cgroup_path
             .as_ref()
             .map(|p| p.as_os_str().as_bytes());
-        let svc = ServiceRt::new(read, base, &self.original_env)?;
-        svc.reserve_buffers(&mut self.launch_buffers, self.env_strings.len());
-        Ok(svc)
+        ServiceRt::new(read, base, &self.original_env)
     }
 
-    /// Rebuilds the launch environment after a change to the global environment, and grows
-    /// the launch buffers to match, so that launches never allocate.
+    /// Rebuilds the launch environment after a change to the global environment (a launch
+    /// copies it into memory of its own, so children still setting up are not affected).
     pub(crate) fn env_changed(&mut self) {
         self.env_strings = env_strings(&self.env);
-        let len = self.env_strings.len();
-        for svc in self.services.iter().flatten() {
-            svc.reserve_buffers(&mut self.launch_buffers, len);
-        }
     }
 }
 
@@ -754,7 +746,6 @@ impl<'s> Daemon<'s> {
             exit: None,
             exit_by_sigint: false,
             boot_logged: false,
-            launch_buffers: crate::spawn::LaunchBuffers::empty(),
             exits: system::Exits::default(),
             recovery_started: None,
         };
@@ -769,6 +760,9 @@ impl<'s> Daemon<'s> {
             // The failure was logged: flush that before exiting.
             daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
             return Err(e);
+        }
+        if system_manager {
+            system::system_manager_setup();
         }
         Ok(daemon)
     }

@@ -8,8 +8,8 @@ use crate::log::Level;
 use crate::reactor::{Interest, Reactor};
 use crate::service::{Id, Readiness, ServiceData};
 use crate::spawn::{
-    self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchBuffers, LaunchFds, Logfile,
-    Output, PrepareError, SpawnConfig, SpawnSpec, Stdio,
+    self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchFds, Logfile, Output,
+    PrepareError, SpawnConfig, SpawnSpec, Stdio,
 };
 use crate::sweep::{self, Allowance, Step, Sweep};
 use crate::sys;
@@ -21,11 +21,7 @@ use rustix::io::Errno;
 use rustix::process::{waitid, Signal, WaitId, WaitIdOptions, WaitOptions, WaitStatus};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-
-/// How many global environment variables launches have room for beyond those present at
-/// load time; a `dinitctl setenv` that adds more grows every service's buffers (see
-/// [`ServiceRt::reserve_env`]).
-const ENV_HEADROOM: usize = 8;
+use std::rc::Rc;
 
 /// Default `log-buffer-size`.
 pub const DEFAULT_LOG_BUFFER: usize = 4096;
@@ -74,6 +70,17 @@ pub(crate) struct Watched {
     /// The exec outcome, known as the launch returned but not yet reported to the engine
     /// (which is reporting the launch itself): see `watch_exec_status`.
     known: Option<ExecOutcome>,
+    /// The outcome has reached the engine. After a failure report, `status` is kept,
+    /// unwatched, until the process is reaped: the child, about to exit, may still be using
+    /// the launch's memory, which the pipe holds until its end-of-file (there once the
+    /// process has ended), so that dropping it never waits.
+    reported: bool,
+}
+
+/// Keeps `status` with the process until it is reaped if it still holds the launch's memory
+/// (a failure was reported; the child has not exited yet), so that dropping it never waits.
+fn linger(status: ExecStatus) -> Option<ExecStatus> {
+    status.holds_memory().then_some(status)
 }
 
 /// Everything the runtime keeps for one loaded service.
@@ -81,8 +88,8 @@ pub(crate) struct Watched {
 pub struct ServiceRt {
     /// The loaded description.
     pub data: ServiceData,
-    start: Option<Box<Launch>>,
-    stop: Option<Box<Launch>>,
+    start: Option<Rc<Launch>>,
+    stop: Option<Rc<Launch>>,
     /// The start (0) and stop (1) processes launched and not yet reaped.
     procs: [Option<Watched>; 2],
     /// Read end of the readiness pipe of the running process.
@@ -230,30 +237,20 @@ fn prepare(
     command: &[CString],
     cgroup_base: Option<&[u8]>,
     original_env: &Environment,
-) -> Result<Option<Box<Launch>>, PrepareError> {
+) -> Result<Option<Rc<Launch>>, PrepareError> {
     if command.is_empty() {
         return Ok(None);
     }
     let cfg = spawn_config(read, command, cgroup_base, original_env)?;
     let spec = SpawnSpec::new(&cfg).map_err(PrepareError::Spec)?;
-    Ok(Some(Box::new(spec)))
+    Ok(Some(Rc::new(spec)))
 }
 
-/// A command's prepared launch; boxed, since most services have no stop command. The pointer
-/// arrays a launch fills are the daemon's one set of [`LaunchBuffers`], shared by every
-/// service (launches happen one at a time), grown at load to the largest command and
-/// environment: a per-service set would cost about half a kilobyte per service.
+/// A command's prepared launch; shared (`Rc`), since a child still setting up holds it
+/// while a reload may replace the service's description, and absent for most stop commands.
 type Launch = SpawnSpec;
 
 impl ServiceRt {
-    /// Makes `buffers` big enough to launch this service's commands with a global environment
-    /// of `env_len` variables (plus headroom for `setenv`), so that launches never allocate.
-    pub(crate) fn reserve_buffers(&self, buffers: &mut LaunchBuffers, env_len: usize) {
-        for spec in [&self.start, &self.stop].into_iter().flatten() {
-            buffers.reserve_for(spec, env_len.saturating_add(ENV_HEADROOM));
-        }
-    }
-
     /// The pid of the running start process (the service process), if any.
     pub(crate) fn main_pid(&self) -> Option<Pid> {
         self.procs.first().and_then(Option::as_ref).map(|w| w.pid)
@@ -336,10 +333,7 @@ impl ServiceRt {
     /// Unregisters and closes everything the service holds (it is being unloaded).
     pub(crate) fn release(&mut self, reactor: &mut Reactor) {
         for w in self.procs.iter_mut() {
-            if let Some(Watched {
-                status: Some(s), ..
-            }) = w.take()
-            {
+            if let Some(s) = w.take().and_then(|w| w.status) {
                 let _ = reactor.remove(&s);
             }
         }
@@ -475,14 +469,13 @@ pub(crate) fn launch(
         pids,
         env_strings,
         deferred,
-        launch_buffers: buffers,
         ..
     } = rt;
     let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) else {
         return Err(LaunchError::Plain("no such service"));
     };
     open_output_and_socket(svc, reactor, slot)?;
-    let started = spawn_command(services, slot, producer, role, buffers, env_strings)?;
+    let started = spawn_command(services, slot, producer, role, env_strings)?;
     let pid = started.child.pid;
     let watched = watch_exec_status(pid, started.child.status, reactor, deferred, id, role);
     if let Some(svc) = services.get_mut(slot).and_then(Option::as_deref_mut) {
@@ -571,15 +564,14 @@ fn spawn_command(
     slot: usize,
     producer: Option<usize>,
     role: usize,
-    buffers: &mut LaunchBuffers,
     env_strings: &[CString],
 ) -> Result<Started, LaunchError> {
     let Some(svc) = services.get(slot).and_then(Option::as_deref) else {
         return Err(LaunchError::Plain("no such service"));
     };
-    let spec: &SpawnSpec = match role {
-        0 => svc.start.as_deref(),
-        _ => svc.stop.as_deref(),
+    let spec: &Rc<SpawnSpec> = match role {
+        0 => svc.start.as_ref(),
+        _ => svc.stop.as_ref(),
     }
     .ok_or(LaunchError::Plain("no command to run"))?;
     let notify = if spec.needs_notify_pipe() {
@@ -615,7 +607,7 @@ fn spawn_command(
         input,
         output: svc.output.as_ref().map(|(_, w)| w.as_fd()),
     };
-    match spawn::spawn(spec, buffers, &fds, env_strings) {
+    match spawn::spawn(spec, &fds, env_strings) {
         Ok(child) => Ok(Started {
             child,
             notify,
@@ -659,8 +651,9 @@ fn watch_exec_status(
             .push((id, u8::try_from(role).unwrap_or(0)));
         return Watched {
             pid,
-            status: None,
+            status: linger(status),
             known,
+            reported: false,
         };
     }
     if reactor
@@ -677,6 +670,7 @@ fn watch_exec_status(
         pid,
         status: Some(status),
         known: None,
+        reported: false,
     }
 }
 
@@ -953,6 +947,9 @@ impl Daemon<'_> {
         else {
             return;
         };
+        if w.reported {
+            return;
+        }
         let pid = w.pid;
         let outcome = if let Some(known) = w.known.take() {
             Some(known)
@@ -970,8 +967,17 @@ impl Daemon<'_> {
                 }
             }
         };
+        w.reported = true;
         if let Some(s) = w.status.take() {
             let _ = self.rt.reactor.remove(&s);
+            if let Some(w) = self
+                .rt
+                .service_mut(id)
+                .and_then(|svc| svc.procs.get_mut(usize::from(role)))
+                .and_then(Option::as_mut)
+            {
+                w.status = linger(s);
+            }
         }
         self.with_engine(|set, now, host| match outcome {
             Some(ExecOutcome::Started) | None => set.exec_succeeded(id, pid, now, host),
@@ -1052,8 +1058,11 @@ mod size_guard {
     /// not kept). A regression guard, not a target.
     #[test]
     fn runtime_record_stays_small() {
+        // 232 bytes until issue 16; each process slot now holds the handle on its launch's
+        // memory (one pointer, the rest is in the region's header): 264; without the copy of
+        // the engine's configuration and the description's path: 200.
         let size = core::mem::size_of::<super::ServiceRt>();
-        assert!(size <= 168, "ServiceRt grew to {size} bytes");
+        assert!(size <= 200, "ServiceRt grew to {size} bytes");
     }
 
     #[test]

@@ -153,15 +153,23 @@ impl Exits {
 }
 
 /// Set-up done once when running as PID 1: a session of our own, `/` as working directory,
-/// a default `PATH` if the kernel gave none, and Ctrl-Alt-Del delivered as SIGINT rather than
-/// an immediate reboot.
+/// and a default `PATH` if the kernel gave none.
 pub fn pid1_setup() {
     let _ = rustix::process::setsid();
     let _ = rustix::process::chdir(c"/");
-    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
     if std::env::var_os("PATH").is_none() {
         std::env::set_var("PATH", DEFAULT_PATH);
     }
+}
+
+/// Set-up done once by a system manager (process 1, or `-m`; not `-o`), after its control
+/// socket, as Dinit does it: the kernel's non-critical console output off (services' and the
+/// daemon's lines are what the console is for; the kernel's log keeps the rest), and
+/// Ctrl-Alt-Del delivered as SIGINT rather than an immediate reboot.
+pub(crate) fn system_manager_setup() {
+    #[cfg(target_os = "linux")]
+    crate::sys::kernel_console_off();
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 }
 
 /// PID 1 could not set itself up: the system is halted directly (the shutdown program, else

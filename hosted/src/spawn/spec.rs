@@ -6,12 +6,9 @@
 //!   strings, the `VAR=value` environment entries, the file-descriptor plan, preformatted
 //!   numbers — so that the child does nothing but system calls.
 //!
-//! A [`LaunchBuffers`] made for a spec holds the `argv`/`envp` pointer arrays (and the
-//! `LISTEN_PID=` text the child completes), with their capacity reserved up front, so that the
-//! launch itself never allocates.
+//! A launch lays out the `argv`/`envp` vectors (and the `LISTEN_PID=` text the child
+//! completes) in a memory region of its own (`child::memory`), so that it never allocates.
 
-use core::cell::Cell;
-use core::ffi::c_char;
 use core::fmt;
 use std::ffi::{CStr, CString};
 
@@ -677,12 +674,15 @@ impl SpawnSpec {
         self.extra().capabilities.is_some() || self.extra().securebits.is_some()
     }
 
-    /// The number of `envp` entries the spec itself contributes (its variables and
-    /// `LISTEN_PID`).
-    fn own_env_len(&self) -> usize {
-        self.env
-            .len()
-            .saturating_add(usize::from(self.fds.activation))
+    /// Whether the child may start in the daemon's memory (`clone(CLONE_VM)`, see
+    /// `child::start`): not when a setup step changes something the kernel keeps per memory
+    /// rather than per process, which would change it for the daemon too. Writing
+    /// `oom_score_adj` sets it for every process sharing the memory (proc(5): "all processes
+    /// sharing the same memory"); changing identity or gaining capabilities clears the
+    /// memory's "dumpable" flag (prctl(2), `PR_SET_DUMPABLE`). Those launches fork.
+    pub(super) fn may_share_memory(&self) -> bool {
+        let extra = self.extra();
+        extra.oom_score_adj.is_none() && extra.run_as.is_none() && !self.changes_capabilities()
     }
 }
 
@@ -743,89 +743,6 @@ fn plan_fds(config: &SpawnConfig) -> Result<FdPlan, SpecError> {
         control,
         high: highest.saturating_add(1),
     })
-}
-
-/// Preallocated `argv`/`envp` pointer arrays for launching one [`SpawnSpec`], so that the
-/// launch does not allocate. Not `Send`: the pointers it holds during a launch are into the
-/// spec and the caller's environment.
-#[derive(Debug)]
-pub struct LaunchBuffers {
-    pub(super) argv: Vec<*const c_char>,
-    pub(super) envp: Vec<*const c_char>,
-    /// `LISTEN_PID=` followed by room for the pid the child writes: the parent writes the
-    /// prefix, `envp` points to it, the child (which shares this memory until it execs) writes
-    /// its pid through a pointer. Cells, because that pointer is derived from a shared
-    /// reference; on the heap, so that it stays put while the buffers move.
-    listen_pid: Box<[Cell<u8>; LISTEN_PID_LEN]>,
-}
-
-impl LaunchBuffers {
-    /// Buffers for `spec`, with room for up to `base_env_capacity` base environment entries
-    /// (the daemon's global environment) at each launch.
-    pub fn new(spec: &SpawnSpec, base_env_capacity: usize) -> Self {
-        let mut buffers = LaunchBuffers::empty();
-        buffers.reserve_for(spec, base_env_capacity);
-        buffers
-    }
-
-    /// Buffers with no room yet; [`reserve_for`](Self::reserve_for) each spec they will
-    /// launch. Launches are one at a time, so one set of buffers can serve many specs (the
-    /// daemon keeps a single set, grown to the largest command and environment it loaded).
-    pub fn empty() -> Self {
-        LaunchBuffers {
-            argv: Vec::new(),
-            envp: Vec::new(),
-            listen_pid: Box::new([const { Cell::new(0) }; LISTEN_PID_LEN]),
-        }
-    }
-
-    /// Makes room to launch `spec` with up to `base_env_len` base environment entries;
-    /// allocates only if the room is not there yet (the buffers only grow).
-    pub fn reserve_for(&mut self, spec: &SpawnSpec, base_env_len: usize) {
-        let want = spec.argc().saturating_add(1);
-        if self.argv.capacity() < want {
-            self.argv.reserve_exact(want - self.argv.len());
-        }
-        self.reserve_base_env(spec, base_env_len);
-    }
-
-    /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), for the child.
-    pub(super) fn listen_pid_buffer(&self) -> *mut u8 {
-        // A pointer to the cells' contents, which their owner allows to be written through
-        // (as `Cell::as_ptr` does for one).
-        self.listen_pid.as_ptr().cast::<u8>().cast_mut()
-    }
-
-    /// The `LISTEN_PID=` buffer (`LISTEN_PID_LEN` bytes), with the prefix written and the
-    /// text ended after it; the child completes it.
-    pub(super) fn listen_pid_entry(&mut self) -> *mut u8 {
-        for (cell, &byte) in self.listen_pid.iter().zip(LISTEN_PID_PREFIX) {
-            cell.set(byte);
-        }
-        if let Some(end) = self.listen_pid.get(LISTEN_PID_PREFIX.len()) {
-            end.set(0);
-        }
-        self.listen_pid_buffer()
-    }
-
-    /// Makes room for `base_env_len` base environment entries at each launch of `spec` (for
-    /// when the global environment grows); allocates only if the room is not there yet.
-    pub fn reserve_base_env(&mut self, spec: &SpawnSpec, base_env_len: usize) {
-        let want = base_env_len
-            .saturating_add(spec.own_env_len())
-            .saturating_add(1);
-        if self.envp.capacity() < want {
-            self.envp.reserve_exact(want - self.envp.len());
-        }
-    }
-
-    /// How many base environment entries a launch can take with these buffers and `spec`.
-    pub fn base_env_capacity(&self, spec: &SpawnSpec) -> usize {
-        self.envp
-            .capacity()
-            .saturating_sub(spec.own_env_len())
-            .saturating_sub(1)
-    }
 }
 
 #[cfg(test)]

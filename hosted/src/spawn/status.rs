@@ -8,7 +8,11 @@
 //! exits with status 127. Six bytes are far below `PIPE_BUF`, so the report arrives whole.
 
 use core::fmt;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(test)]
+use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use super::child::StatusPipe;
 
 use dinit_core::ExecStage;
 use rustix::event::{PollFd, PollFlags};
@@ -69,7 +73,7 @@ pub enum ExecOutcome {
 /// use [`wait`](Self::wait) where blocking is fine (tests, tools).
 #[derive(Debug)]
 pub struct ExecStatus {
-    fd: OwnedFd,
+    pipe: StatusPipe,
     report: [u8; REPORT_LEN],
     /// Bytes of `report` read so far (at most `REPORT_LEN`; a byte keeps the watch small).
     received: u8,
@@ -77,14 +81,33 @@ pub struct ExecStatus {
 
 impl AsFd for ExecStatus {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.pipe.as_fd()
     }
 }
 
 impl ExecStatus {
+    #[cfg(test)]
     pub(super) fn new(fd: OwnedFd) -> Self {
+        ExecStatus::from_pipe(StatusPipe::plain(fd))
+    }
+
+    /// Whether the launch's memory is still held: the outcome may be known (a failure report),
+    /// but the pipe's end-of-file, after which the child no longer uses that memory, has not
+    /// been read. Dropping the status then waits for it.
+    pub fn holds_memory(&self) -> bool {
+        self.pipe.holds_memory()
+    }
+
+    /// Pages of the child's stack that were touched, while the launch's memory is held.
+    #[cfg(test)]
+    pub(super) fn stack_pages_touched(&self) -> Option<usize> {
+        self.pipe.stack_pages_touched()
+    }
+
+    /// The status of a launch, from its pipe (which may hold the launch's memory).
+    pub(super) fn from_pipe(pipe: StatusPipe) -> Self {
         ExecStatus {
-            fd,
+            pipe,
             report: [0; REPORT_LEN],
             received: 0,
         }
@@ -100,7 +123,7 @@ impl ExecStatus {
                 .report
                 .get_mut(usize::from(self.received)..)
                 .unwrap_or_default();
-            match rustix::io::read(&self.fd, rest) {
+            match self.pipe.read(rest) {
                 Ok(0) => {
                     return if self.received == 0 {
                         Ok(Some(ExecOutcome::Started))
@@ -130,7 +153,7 @@ impl ExecStatus {
             if let Some(outcome) = self.poll()? {
                 return Ok(outcome);
             }
-            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+            let mut fds = [PollFd::new(&self.pipe, PollFlags::IN)];
             match rustix::event::poll(&mut fds, None) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(e) => return Err(e),

@@ -71,6 +71,16 @@ pub(crate) fn foreground_own_group() {
     unsafe { libc::tcsetpgrp(0, group) };
 }
 
+/// Turns the kernel's non-critical console output off (`klogctl(SYSLOG_ACTION_CONSOLE_OFF)`:
+/// the console log level drops to its minimum; the kernel's log keeps everything). Not in
+/// rustix. Errors (no CAP_SYSLOG) are ignored.
+#[cfg(target_os = "linux")]
+pub(crate) fn kernel_console_off() {
+    const SYSLOG_ACTION_CONSOLE_OFF: libc::c_int = 6;
+    // SAFETY: this action takes no buffer (null, length 0).
+    unsafe { libc::klogctl(SYSLOG_ACTION_CONSOLE_OFF, std::ptr::null_mut(), 0) };
+}
+
 /// Turns off the swap area at `path` (`swapoff(2)`; not in rustix).
 #[cfg(target_os = "linux")]
 pub(crate) fn swapoff(path: &CStr) -> io::Result<()> {

@@ -86,11 +86,6 @@ pub(crate) fn unblock(set: &SignalSet) -> io::Result<()> {
     change_process_mask(libc::SIG_UNBLOCK, set)
 }
 
-/// Makes `set` the signal mask.
-pub(crate) fn set_mask(set: &SignalSet) -> io::Result<()> {
-    change_process_mask(libc::SIG_SETMASK, set)
-}
-
 /// Replaces the calling thread's signal mask with `set`; returns the mask it had.
 pub(crate) fn set_thread_mask(set: &SignalSet) -> SignalSet {
     let mut old = SignalSet::empty();

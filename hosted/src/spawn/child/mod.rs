@@ -1,10 +1,14 @@
-//! The child side of a launch: everything between `fork` and `execve`.
+//! The child side of a launch: everything between the child's start and `execve`.
 //!
-//! This code runs in a copy of a possibly multi-threaded daemon in which only the forking
-//! thread exists, so it must be async-signal-safe: raw system calls only (through rustix, or
-//! libc for what rustix lacks), no heap allocation, no locks, no standard I/O, and no panics
-//! (checked slice access and non-overflowing arithmetic throughout). Every step either
-//! succeeds or ends the child with a report of its stage and errno on the status pipe.
+//! This code runs either in the daemon's own memory, beside it (`clone(CLONE_VM)`: see
+//! [`start`] and the `spawn` module's documentation), or in a `fork` copy of a possibly
+//! multi-threaded daemon in which only the forking thread exists. Either way it must be
+//! async-signal-safe and more: raw system calls only (through rustix's `linux_raw` backend,
+//! or [`raw`] for what rustix lacks; never the C library, which would set the daemon's
+//! `errno`), no heap allocation, no locks, no standard I/O, no panics (checked slice access
+//! and non-overflowing arithmetic throughout), and no writes outside its own stack and the
+//! `LISTEN_PID` entry of its region. Every step either succeeds or ends the child with a
+//! report of its stage and errno on the status pipe.
 //!
 //! The steps, in order (stage in brackets):
 //!
@@ -53,13 +57,19 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
 
-use crate::sys::signal::{self, SignalSet};
-
 use super::spec::{
     PreparedOutput, PreparedStdio, SpawnSpec, ACTIVATION_FD, LISTEN_PID_LEN, LISTEN_PID_PREFIX,
 };
 use super::status::encode_report;
 use super::Input;
+
+mod memory;
+mod raw;
+
+#[cfg(test)]
+pub(super) use memory::STACK_LEN;
+pub(super) use memory::{Layout, Region, StatusPipe};
+pub(super) use raw::SHARES_MEMORY;
 
 /// A failed step: its stage and errno.
 type Failure = (ExecStage, i32);
@@ -106,13 +116,7 @@ pub(super) unsafe fn run(plan: &ChildPlan<'_>) -> ! {
     // leaves the parent with end-of-file and the exit status 127 to go on; nothing better can
     // be done here.
     let _ = rustix::io::write(unsafe { BorrowedFd::borrow_raw(status) }, &report);
-    // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers and buffers.
-    unsafe { libc::_exit(127) }
-}
-
-/// The errno left by the last failed libc call.
-fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    raw::exit(127)
 }
 
 /// Attaches a stage to a rustix error.
@@ -123,15 +127,6 @@ trait AtStage<T> {
 impl<T> AtStage<T> for Result<T, Errno> {
     fn at(self, stage: ExecStage) -> Result<T, Failure> {
         self.map_err(|e| (stage, e.raw_os_error()))
-    }
-}
-
-/// Checks a libc return value (-1 for failure).
-fn check(rc: c_int, stage: ExecStage) -> Result<c_int, Failure> {
-    if rc == -1 {
-        Err((stage, last_errno()))
-    } else {
-        Ok(rc)
     }
 }
 
@@ -181,29 +176,17 @@ fn place(src: RawFd, target: RawFd, stage: ExecStage) -> Result<(), Failure> {
     if src == target {
         return rustix::io::fcntl_setfd(fd(target), rustix::io::FdFlags::empty()).at(stage);
     }
-    // SAFETY: dup2 on plain numbers; rustix's dup2 needs an owned target, which the child
-    // does not have for a number that is not open yet.
-    check(unsafe { libc::dup2(src, target) }, stage).map(drop)
+    // rustix's dup2 needs an owned target, which the child does not have for a number that is
+    // not open yet.
+    raw::dup3(src, target).map_err(|errno| (stage, errno))
 }
 
 /// Marks every descriptor from 3 up close-on-exec.
 fn cloexec_from_3() -> Result<(), Failure> {
-    const FIRST: libc::c_uint = 3;
-    // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            FIRST,
-            libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let errno = last_errno();
-    if errno != libc::ENOSYS && errno != libc::EINVAL {
-        return Err((ExecStage::ArrangeFds, errno));
+    match raw::cloexec_range(3) {
+        Ok(()) => return Ok(()),
+        Err(libc::ENOSYS | libc::EINVAL) => {}
+        Err(errno) => return Err((ExecStage::ArrangeFds, errno)),
     }
     // Kernels before 5.11: every number below the descriptor limit, one by one.
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -212,14 +195,13 @@ fn cloexec_from_3() -> Result<(), Failure> {
         .unwrap_or(i32::MAX);
     let mut raw: RawFd = 3;
     while raw < limit {
-        // SAFETY: fcntl on a plain number only reads its flags; EBADF for numbers that are
-        // not open.
-        let flags = unsafe { libc::fcntl(raw, libc::F_GETFD) };
-        if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-            // SAFETY: only sets the close-on-exec flag of a descriptor the child holds (a copy
-            // of the parent's), which changes nothing in the parent.
-            let rc = unsafe { libc::fcntl(raw, libc::F_SETFD, flags | libc::FD_CLOEXEC) };
-            check(rc, ExecStage::ArrangeFds)?;
+        // Numbers that are not open fail with EBADF and are skipped; setting the flag on a
+        // descriptor the child holds (a copy of the parent's) changes nothing in the parent.
+        if let Ok(flags) = rustix::io::fcntl_getfd(fd(raw)) {
+            if !flags.contains(rustix::io::FdFlags::CLOEXEC) {
+                rustix::io::fcntl_setfd(fd(raw), flags | rustix::io::FdFlags::CLOEXEC)
+                    .at(ExecStage::ArrangeFds)?;
+            }
         }
         raw = raw.saturating_add(1);
     }
@@ -311,8 +293,8 @@ unsafe fn arrange_fds(plan: &ChildPlan<'_>, status: &mut RawFd) -> Result<(RawFd
     // 0. Room in the descriptor table (the parent keeps its copies of these).
     for raw in plan.reserve {
         if raw >= 0 {
-            // SAFETY: a spare descriptor of the parent's reserve, used by nothing here.
-            unsafe { libc::close(raw) };
+            // A spare descriptor of the parent's reserve, used by nothing here.
+            raw::close(raw);
         }
     }
 
@@ -383,7 +365,8 @@ fn set_rlimits(spec: &SpawnSpec) -> Result<(), Failure> {
 fn set_priorities(spec: &SpawnSpec) -> Result<(), Failure> {
     if let Some((nice, text)) = &spec.extra().nice {
         let _ = rustix::process::setpriority_process(None, *nice);
-        let own_session = own_session_id() == Ok(rustix::process::getpid().as_raw_nonzero().get());
+        let own_session =
+            raw::own_session() == Ok(rustix::process::getpid().as_raw_nonzero().get());
         if own_session {
             let _ = write_control_file(c"/proc/self/autogroup", text, ExecStage::SetPrio);
         }
@@ -392,20 +375,7 @@ fn set_priorities(spec: &SpawnSpec) -> Result<(), Failure> {
         write_control_file(c"/proc/self/oom_score_adj", text, ExecStage::SetPrio)?;
     }
     if let Some(value) = spec.extra().ioprio {
-        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        // SAFETY: ioprio_set takes three integers and no memory, and changes only this
-        // process's I/O priority.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_ioprio_set,
-                IOPRIO_WHO_PROCESS,
-                0 as libc::c_long,
-                libc::c_long::from(value),
-            )
-        };
-        if rc != 0 {
-            return Err((ExecStage::SetPrio, last_errno()));
-        }
+        raw::ioprio_set(value).map_err(|errno| (ExecStage::SetPrio, errno))?;
     }
     Ok(())
 }
@@ -506,14 +476,14 @@ fn detached_stdio(
             place(raw, 1, log)?;
             place(raw, 2, log)?;
             if raw > 2 {
-                // SAFETY: `raw` is the log file's temporary descriptor, ours to close.
-                unsafe { libc::close(raw) };
+                // The log file's temporary descriptor, ours to close.
+                raw::close(raw);
             }
         }
     }
     if null > 2 {
-        // SAFETY: `null` is the temporary /dev/null descriptor, ours to close.
-        unsafe { libc::close(null) };
+        // The temporary /dev/null descriptor, ours to close.
+        raw::close(null);
     }
     Ok(())
 }
@@ -561,19 +531,6 @@ fn open_log_file(
     Ok(file.into_raw_fd())
 }
 
-/// The id of the child's session, as the kernel reports it: 0 when the session's leader is
-/// outside the child's PID namespace (a daemon started by `unshare --pid` without `setsid`),
-/// which rustix's non-zero `Pid` cannot hold.
-fn own_session_id() -> Result<libc::pid_t, Errno> {
-    // SAFETY: getsid(0) asks about the calling process and has no memory arguments.
-    let sid = unsafe { libc::getsid(0) };
-    if sid < 0 {
-        Err(Errno::from_raw_os_error(last_errno()))
-    } else {
-        Ok(sid)
-    }
-}
-
 /// Makes the child the foreground of the console terminal (fd 0), if it is a terminal.
 fn take_terminal() -> Result<(), Failure> {
     let stage = ExecStage::SetupStdio;
@@ -583,9 +540,11 @@ fn take_terminal() -> Result<(), Failure> {
         rustix::process::setsid().at(stage)?;
         return Ok(());
     }
-    let own_session = own_session_id().at(stage)?;
-    // SAFETY: tcgetsid on descriptor 0, which is open (isatty said so).
-    if unsafe { libc::tcgetsid(0) } == own_session {
+    // Session ids as the kernel gives them: 0 when the session's leader is outside this PID
+    // namespace (a daemon started by `unshare --pid` without `setsid`), which rustix's
+    // non-zero `Pid` cannot hold.
+    let own_session = raw::own_session().map_err(|errno| (stage, errno))?;
+    if raw::terminal_session(0) == Ok(own_session) {
         // The terminal already controls the daemon's session (a user-mode daemon started
         // from a shell): a new session could not have it, so take a new process group in
         // this session instead.
@@ -650,40 +609,16 @@ fn bits(set: u64) -> impl Iterator<Item = CapabilitySet> {
 
 /// Step 12a: default dispositions for every signal, then the final mask.
 fn reset_signals(mask_sigint: bool) -> Result<(), Failure> {
-    // The kernel's `struct sigaction` differs between architectures, but all-zero bytes mean
-    // the same everywhere: SIG_DFL, no flags, an empty mask. The buffer is larger than any
-    // architecture's structure. The raw system call is used because the C library refuses to
-    // touch the signals it reserves (32 and 33 with glibc), which the daemon may have inherited
-    // as ignored.
-    let default = [0u64; 8];
-    let last = libc::SIGRTMAX();
-    // The kernel's sigset_t size: _NSIG / 8 (SIGRTMAX is _NSIG - 1, or _NSIG on some libcs,
-    // which rounds the same).
-    let sigset_size = usize::try_from(last).unwrap_or(64).saturating_add(1) / 8;
-    for signal in 1..=last {
+    // Raw system calls, because the C library refuses to touch the signals it reserves (32
+    // and 33 with glibc), which the daemon may have inherited as ignored.
+    for signal in 1..=raw::LAST_SIGNAL {
         if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: rt_sigaction reads a sigaction-sized structure from `default` (zeroes) and
-        // writes no old action.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                libc::c_long::from(signal),
-                default.as_ptr(),
-                core::ptr::null_mut::<u64>(),
-                sigset_size,
-            )
-        };
-        if rc != 0 {
-            return Err((ExecStage::DoExec, last_errno()));
-        }
+        raw::default_disposition(signal).map_err(|errno| (ExecStage::DoExec, errno))?;
     }
-    let mut set = SignalSet::empty();
-    if mask_sigint {
-        set.add(libc::SIGINT);
-    }
-    signal::set_mask(&set).map_err(|e| (ExecStage::DoExec, e.raw_os_error().unwrap_or(0)))
+    let mask: &[c_int] = if mask_sigint { &[libc::SIGINT] } else { &[] };
+    raw::set_mask(mask).map_err(|errno| (ExecStage::DoExec, errno))
 }
 
 /// Step 12b: `execve`, searching `PATH` when the program has no slash. Returns only on
@@ -698,10 +633,8 @@ unsafe fn exec(plan: &ChildPlan<'_>) -> Failure {
     };
     let name = program.to_bytes();
     if name.contains(&b'/') {
-        // SAFETY: the program is a C string; argv and envp are valid NULL-terminated vectors
-        // (the caller's guarantee).
-        unsafe { libc::execve(program.as_ptr(), plan.argv, plan.envp) };
-        return (stage, last_errno());
+        // SAFETY: argv and envp are valid NULL-terminated vectors (the caller's guarantee).
+        return (stage, unsafe { raw::execve(program, plan.argv, plan.envp) });
     }
 
     // SAFETY: envp is a valid NULL-terminated vector of C strings.
@@ -723,8 +656,7 @@ unsafe fn exec(plan: &ChildPlan<'_>) -> Failure {
             continue;
         };
         // SAFETY: as above.
-        unsafe { libc::execve(path.as_ptr(), plan.argv, plan.envp) };
-        let errno = last_errno();
+        let errno = unsafe { raw::execve(path, plan.argv, plan.envp) };
         match errno {
             libc::EACCES => denied = true,
             libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => last = errno,
@@ -770,28 +702,72 @@ fn join_path(out: &mut [u8], dir: &[u8], name: &[u8]) -> Option<usize> {
 
 // Starting the child.
 
+/// Where a child started in the daemon's memory begins: `run` on the plan placed in its
+/// launch's region.
+extern "C" fn child_entry(plan: *mut core::ffi::c_void) -> c_int {
+    // SAFETY: `plan` is the copy `start` placed in the launch's region, which stays mapped
+    // and unchanged, with the spec it refers to alive, until this child has left the
+    // daemon's memory (see `memory`).
+    let plan = unsafe { &*plan.cast::<ChildPlan<'static>>() };
+    // SAFETY: we are the child, with the plan the parent prepared.
+    unsafe { run(plan) }
+}
+
 /// Starts the child process running [`run`]`(plan)`; returns its pid.
 ///
-/// A plain `fork`, as Dinit does: the daemon goes on at once (the next launch, the event loop)
-/// while the child sets up and execs on whatever CPU is free, and the outcome arrives later
-/// through the status pipe. (Until issue 16 the child was started with `clone(CLONE_VM |
-/// CLONE_VFORK)`, which copies nothing but suspends the daemon until the child has exec'd: on
-/// a busy machine every launch then waited for the scheduler to run the child, and starting
-/// 1000 services took 4 to 12 times longer than Dinit; see docs/PERFORMANCE.md.) The child
-/// runs with every signal blocked, only async-signal-safe calls, and ends in `execve` or
-/// `_exit`.
-pub(super) fn start(plan: &ChildPlan<'_>) -> Result<dinit_core::Pid, Errno> {
-    // SAFETY: after fork the child runs only `run`, which is async-signal-safe and never
-    // returns; the daemon is single-threaded, so no lock is held by another thread at the fork.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: we are the child, just after fork, with (a copy of) the plan the parent
-        // prepared.
-        unsafe { run(plan) }
-    }
+/// With a `region` (a spec that may share memory, on an architecture where the child's
+/// system calls leave `errno` alone: [`raw::SHARES_MEMORY`]), the child is started with
+/// `clone(CLONE_VM)` on its own stack in the region: nothing of the daemon's memory is
+/// copied, and the daemon goes on at once (the next launch, the event loop) while the child
+/// sets up and execs on whatever CPU is free. Otherwise a plain `fork`, as Dinit does: the
+/// kernel copies the daemon's page tables and descriptor table, and the daemon's next writes
+/// to its memory fault while the child lives. Either way the outcome arrives later through
+/// the status pipe, and the child runs with every signal blocked and ends in `execve` or
+/// `exit_group`.
+///
+/// (Until issue 16 the child was started with `clone(CLONE_VM | CLONE_VFORK)`, which suspends
+/// the daemon until the child has exec'd: on a busy machine every launch then waited for the
+/// scheduler to run the child, and starting 1000 services took 4 to 12 times longer than
+/// Dinit; see docs/PERFORMANCE.md.)
+pub(super) fn start(
+    plan: &ChildPlan<'_>,
+    region: Option<&mut Region>,
+) -> Result<dinit_core::Pid, Errno> {
+    let pid = match region {
+        Some(region) if raw::SHARES_MEMORY => {
+            let (slot, top) = region.place_plan(plan);
+            // SAFETY: the child runs `child_entry` on its own stack (the region's stack area,
+            // whose top is 16-byte aligned) in the daemon's memory, reading only the plan, the
+            // region and the spec, which the caller keeps unchanged until the child is done
+            // (the status pipe's end-of-file), and writing only its stack and the region's
+            // LISTEN_PID buffer. Its system calls are raw (no errno, no locks, no allocation);
+            // without CLONE_FILES, CLONE_FS or CLONE_SIGHAND its descriptors, working
+            // directory and signal dispositions are its own.
+            unsafe {
+                libc::clone(
+                    child_entry,
+                    top.cast(),
+                    libc::CLONE_VM | libc::SIGCHLD,
+                    slot.cast(),
+                )
+            }
+        }
+        _ => {
+            // SAFETY: after fork the child runs only `run`, which is async-signal-safe and
+            // never returns; the daemon is single-threaded, so no lock is held by another
+            // thread at the fork.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: we are the child, just after fork, with (a copy of) the plan the
+                // parent prepared.
+                unsafe { run(plan) }
+            }
+            pid
+        }
+    };
     if pid < 0 {
         // rustix only represents errno values 1 to 4095.
-        let errno = last_errno();
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         let errno = if (1..4096).contains(&errno) {
             errno
         } else {

@@ -153,8 +153,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             .saturating_mul(2)
             .max(Self::MIN_BUCKETS)
             .min(S);
-        for b in self.buckets.iter_mut().take(count) {
-            *b = Link::NONE;
+        for slot in self.index.iter_mut().take(count) {
+            slot.bucket = Link::NONE;
         }
         self.bucket_count = u32::try_from(count).unwrap_or(u32::MAX);
         for j in 0..(self.svc_high as usize).min(S) {
@@ -166,10 +166,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     fn link_into_bucket(&mut self, i: usize) {
         let bucket = self.bucket_of(self.rec(i).name_hash);
-        let head = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
+        let head = self.index.get(bucket).map_or(Link::NONE, |s| s.bucket);
         self.rec_mut(i).hash_next = head;
-        if let Some(b) = self.buckets.get_mut(bucket) {
-            *b = Link::to(i);
+        if let Some(slot) = self.index.get_mut(bucket) {
+            slot.bucket = Link::to(i);
         }
     }
 
@@ -179,15 +179,15 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         let bucket = self.bucket_of(self.rec(i).name_hash);
         let mut prev: Option<usize> = None;
-        let mut link = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
+        let mut link = self.index.get(bucket).map_or(Link::NONE, |s| s.bucket);
         while let Some(n) = link.get() {
             let next = self.rec(n).hash_next;
             if n == i {
                 match prev {
                     Some(p) => self.rec_mut(p).hash_next = next,
                     None => {
-                        if let Some(b) = self.buckets.get_mut(bucket) {
-                            *b = next;
+                        if let Some(slot) = self.index.get_mut(bucket) {
+                            slot.bucket = next;
                         }
                     }
                 }

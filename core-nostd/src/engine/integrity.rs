@@ -133,7 +133,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         self.check_dependencies(i, r)?;
         match r.heap_pos.get() {
-            Some(pos) if self.heap.get(pos).copied() != Some(Link::to(i)) => {
+            Some(pos) if self.index.get(pos).map(|s| s.heap) != Some(Link::to(i)) => {
                 fail("timer heap position is stale", i)
             }
             None if r.timer != TimerKind::None => fail("timer kind set without a heap entry", i),
@@ -271,8 +271,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         for pos in 1..len {
             let parent = pos.saturating_sub(1) / 2;
             let (Some(a), Some(b)) = (
-                self.heap.get(parent).and_then(|l| l.get()),
-                self.heap.get(pos).and_then(|l| l.get()),
+                self.index.get(parent).and_then(|s| s.heap.get()),
+                self.index.get(pos).and_then(|s| s.heap.get()),
             ) else {
                 return fail("timer heap has a hole", pos);
             };

@@ -59,7 +59,7 @@ use crate::status::{ServiceStatus, StatusFlags};
 use crate::time::Instant;
 use crate::types::{DepKind, ServiceEvent, ServiceKind, ServiceState, ShutdownKind};
 use names::Arena;
-use record::{flag, Edge, Link, Record};
+use record::{flag, Edge, IndexSlot, Link, Record};
 
 /// Identifies a loaded service. It stays valid until the service is unloaded; after that the
 /// engine refuses it (the slot's generation has moved on).
@@ -245,12 +245,12 @@ pub struct ServiceSet<const S: usize, const E: usize, const N: usize> {
 
     records: [Record; S],
     edges: [Edge; E],
-    /// Hash buckets of service names (chained through `Record::hash_next`). Only the first
-    /// `bucket_count` are in use: the table grows with the services (see `hash_insert`), so
-    /// that a daemon with a few services touches a few cache lines and pages of it, not all.
-    buckets: [Link; S],
-    /// Min-heap of records by timer deadline.
-    heap: [Link; S],
+    /// Hash buckets of service names (chained through `Record::hash_next`) and the min-heap of
+    /// records by timer deadline, entry by entry side by side (see [`IndexSlot`]). Only the
+    /// first `bucket_count` buckets are in use: the table grows with the services (see
+    /// `hash_insert`), so that a daemon with a few services touches a few cache lines and
+    /// pages of it, not all; the heap holds `heap_len` records.
+    index: [IndexSlot; S],
     names: Arena<N>,
 }
 
@@ -278,9 +278,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
             spare_record: Record::EMPTY,
             edges: [Edge::EMPTY; E],
             spare_edge: Edge::EMPTY,
-            buckets: [Link::NONE; S],
+            index: [IndexSlot::EMPTY; S],
             bucket_count: 0,
-            heap: [Link::NONE; S],
             heap_len: 0,
             names: Arena::new(),
             svc_high: 0,
@@ -317,13 +316,10 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         for e in self.edges.iter_mut() {
             *e = Edge::EMPTY;
         }
-        for b in self.buckets.iter_mut() {
-            *b = Link::NONE;
+        for slot in self.index.iter_mut() {
+            *slot = IndexSlot::EMPTY;
         }
         self.bucket_count = 0;
-        for h in self.heap.iter_mut() {
-            *h = Link::NONE;
-        }
         self.spare_record = Record::EMPTY;
         self.spare_edge = Edge::EMPTY;
         self.heap_len = 0;
@@ -479,7 +475,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         }
         let h = names::hash(name);
         let bucket = self.bucket_of(h);
-        let mut link = self.buckets.get(bucket).copied().unwrap_or(Link::NONE);
+        let mut link = self.index.get(bucket).map_or(Link::NONE, |s| s.bucket);
         let mut guard = S;
         while let Some(i) = link.get() {
             let r = self.rec(i);
@@ -667,7 +663,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
     /// The earliest timer deadline, if any: the runtime arms its timer for this instant and
     /// calls [`handle_timers`](Self::handle_timers) when it passes.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let top = self.heap.first()?.get()?;
+        let top = self.index.first()?.heap.get()?;
         Some(self.rec(top).deadline)
     }
 

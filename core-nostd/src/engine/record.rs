@@ -13,6 +13,26 @@ use crate::config::ServiceConfig;
 use crate::time::{Duration, Instant};
 use crate::types::{DepKind, ExecStage, ExitStatus, Pid, ServiceState, StopReason};
 
+/// Entry `i` of the two tables the engine indexes by a small position, side by side: hash
+/// bucket `i` (the first record of its chain) and timer-heap position `i` (the record there).
+/// With few services only their first entries are in use; kept as two arrays of `S` entries,
+/// each started on a page of its own, so a daemon with a hundred services touched two pages of
+/// them where side by side it touches one (and with a thousand, a page more: 2048 buckets).
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub(crate) struct IndexSlot {
+    /// Hash bucket: the first record of the chain (`Record::hash_next`).
+    pub bucket: Link,
+    /// Timer heap: the record at this position.
+    pub heap: Link,
+}
+
+impl IndexSlot {
+    pub(crate) const EMPTY: IndexSlot = IndexSlot {
+        bucket: Link::NONE,
+        heap: Link::NONE,
+    };
+}
+
 /// An optional index into one of the engine's tables, stored as index + 1 so that zero means
 /// "none" (and an all-zero record is an empty one).
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug, Hash)]

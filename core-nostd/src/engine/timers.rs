@@ -12,7 +12,7 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         if pos >= self.heap_len as usize {
             return None;
         }
-        self.heap.get(pos).and_then(|l| l.get())
+        self.index.get(pos).and_then(|s| s.heap.get())
     }
 
     fn heap_key(&self, pos: usize) -> Instant {
@@ -24,8 +24,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
 
     fn heap_put(&mut self, pos: usize, i: usize) {
         debug_assert!(pos < S, "timer heap position {pos} beyond its {S} entries");
-        if let Some(slot) = self.heap.get_mut(pos) {
-            *slot = Link::to(i);
+        if let Some(slot) = self.index.get_mut(pos) {
+            slot.heap = Link::to(i);
             self.rec_mut(i).heap_pos = Link::to(pos);
         }
     }
@@ -122,8 +122,8 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
                 self.heap_put(pos, moved);
             }
         }
-        if let Some(slot) = self.heap.get_mut(last) {
-            *slot = Link::NONE;
+        if let Some(slot) = self.index.get_mut(last) {
+            slot.heap = Link::NONE;
         }
         self.heap_len = self.heap_len.saturating_sub(1);
         if pos < self.heap_len as usize {

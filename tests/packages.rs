@@ -47,7 +47,7 @@ const RPMLINT_ACCEPTED: &[(&str, &str)] = &[
     ),
     (
         "position-independent-executable-suggested",
-        "fixed-address on purpose: a static PIE relocates its data at start, about 28 kB of \
+        "fixed-address on purpose: a static PIE relocates its data at start, 16-28 kB of \
          private memory more (packaging/README.md)",
     ),
 ];

@@ -238,6 +238,34 @@ fn bgprocess_is_supervised_through_its_pid_file() {
 }
 
 #[test]
+fn a_pid_file_naming_a_process_of_the_daemons_group_signals_that_process_only() {
+    // Stopping signals the group the service's process is in (as Dinit), but never the
+    // daemon's own: here the daemon leads a session whose group also holds a `sleep` started
+    // before it, and a bgprocess service's pid file names that `sleep`. Signalling the group
+    // would end the daemon itself.
+    let l = Launch::new("daemon", &[(
+        "bg",
+        "type = bgprocess\ncommand = /bin/cp {dir}/grouped.pid {dir}/bg.pid\npid-file = {dir}/bg.pid\nrestart = false\nstop-timeout = 0\n",
+    )])
+    .wrap(&[
+        "setsid",
+        "/bin/sh",
+        "-c",
+        "/bin/sleep 1001 & echo $! > {dir}/grouped.pid; exec \"$0\" \"$@\"",
+    ]);
+    let i = l.start();
+    i.ok(&["start", "bg"]);
+    let sleeper: i32 = i.read("grouped.pid").trim().parse().unwrap();
+    assert_eq!(i.pid_of("bg"), Some(sleeper));
+    assert_eq!(i.ok(&["stop", "bg"]), "Service 'bg' stopped.\n");
+    assert_eq!(i.state("bg"), "STOPPED");
+    assert!(!alive(sleeper), "the service's process still runs");
+    // The daemon was not signalled: it still answers, and has not begun to shut down.
+    assert_eq!(i.list_line("bg"), "[     {-}] bg");
+    assert!(!i.log().contains("shutting down"), "{}", i.log());
+}
+
+#[test]
 fn readiness_notification_delays_started() {
     // ready-notification = pipefd:N: "the service will write a message to the specified file
     // descriptor".

@@ -1,9 +1,8 @@
 //! Signal numbers and names.
 //!
 //! The engine asks the runtime to send a handful of signals (the configured term signal,
-//! `SIGINT` to interrupt a start, `SIGKILL` after a stop timeout, `SIGCONT` so that a stopped
-//! process can act on its term signal), and the `restart = on-failure` rule classifies the
-//! signal that killed a process. These are plain constants: the numbers are Linux's (which the
+//! `SIGINT` to interrupt a start, `SIGKILL` after a stop timeout), and the
+//! `restart = on-failure` rule classifies the signal that killed a process. These are plain constants: the numbers are Linux's (which the
 //! control protocol carries on the wire); other Unix systems get their own numbers through
 //! `cfg`, so the core still needs no operating-system crate.
 

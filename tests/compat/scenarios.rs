@@ -1046,6 +1046,7 @@ macro_rules! scenarios {
 scenarios! {
     add_rm_dep => "add-rm-dep",
     basic_start_stop => "basic-start-stop",
+    bgprocess_group => "bgprocess-group",
     bgprocess_pidfile_errors => "bgprocess-pidfile-errors",
     boot_load_fail => "boot-load-fail",
     boot_missing => "boot-missing",

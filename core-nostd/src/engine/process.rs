@@ -589,9 +589,11 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         self.arm_stop_timer(i);
     }
 
-    /// Sends the configured term signal (and SIGCONT, so that a stopped process can act on
-    /// it). `term-signal = none` sends nothing: the process is waited for (and killed at the
-    /// stop timeout).
+    /// Sends the configured term signal, and nothing else (as Dinit: no SIGCONT after it; a
+    /// stopped process with no handler for the signal is ended by the kernel all the same, one
+    /// with a handler acts on it when continued or is killed at the stop timeout).
+    /// `term-signal = none` sends nothing: the process is waited for (and killed at the stop
+    /// timeout).
     fn send_term_signal<H: Host>(&mut self, i: usize, host: &mut H) {
         let r = self.rec(i);
         if r.pid == 0 || r.cfg.term_signal == 0 {
@@ -601,9 +603,6 @@ impl<const S: usize, const E: usize, const N: usize> ServiceSet<S, E, N> {
         let group = !r.cfg.options.contains(Options::SIGNAL_PROCESS_ONLY);
         let id = self.id_of(i);
         host.signal(id, pid, sig, group);
-        if sig != signal::KILL && sig != signal::CONT {
-            host.signal(id, pid, signal::CONT, group);
-        }
     }
 
     fn arm_stop_timer(&mut self, i: usize) {

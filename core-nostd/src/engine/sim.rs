@@ -137,7 +137,6 @@ impl Host for FakeOs {
         }
         let dies = match sig {
             s if s == signal::KILL => true,
-            s if s == signal::CONT => false,
             _ => !matches!(p.fate, Fate::Runs { stubborn: true }),
         };
         if dies {

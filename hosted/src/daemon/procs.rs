@@ -674,27 +674,22 @@ fn watch_exec_status(
     }
 }
 
-/// Sends `signal` to `pid`, or to its process group; a group that does not exist (a bgprocess
-/// daemon that is not a group leader) falls back to the process.
+/// Sends `signal` to `pid`, or to the process group it is in (as Dinit: the group is looked up,
+/// so a bgprocess daemon that is no group leader takes the rest of its group with it). The
+/// group is never the daemon's own (a pid file naming a process of our group signals that
+/// process only); a group that cannot be signalled falls back to the process.
 pub(crate) fn send_signal(pid: Pid, signal: i32, group: bool) {
     if pid <= 0 {
         return;
     }
-    let Some(target) = rustix::process::Pid::from_raw(pid) else {
-        return;
-    };
-    let Some(sig) = Signal::from_named_raw(signal) else {
-        // A number rustix has no name for (the engine sends only named ones).
-        if group && sys::kill_raw(-pid, signal).is_ok() {
+    if group {
+        let pgid = sys::process_group_of(pid).unwrap_or(pid);
+        let ours = pgid != pid && pgid == sys::own_process_group();
+        if pgid > 1 && !ours && sys::kill_raw(-pgid, signal).is_ok() {
             return;
         }
-        let _ = sys::kill_raw(pid, signal);
-        return;
-    };
-    if group && rustix::process::kill_process_group(target, sig).is_ok() {
-        return;
     }
-    let _ = rustix::process::kill_process(target, sig);
+    let _ = sys::kill_raw(pid, signal);
 }
 
 /// Reads the pid file of a bgprocess service.

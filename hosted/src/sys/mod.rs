@@ -43,6 +43,21 @@ pub(crate) fn kill_raw(pid: RawPid, signal: i32) -> Result<(), Errno> {
     }
 }
 
+/// The process group `pid` is in (`getpgid(2)`), or `None` if there is no such process. 0
+/// (a group whose leader is outside this PID namespace) is returned as it is.
+pub(crate) fn process_group_of(pid: RawPid) -> Option<RawPid> {
+    // SAFETY: getpgid takes an integer and no memory.
+    let group = unsafe { libc::getpgid(pid) };
+    (group >= 0).then_some(group)
+}
+
+/// The daemon's own process group (`getpgrp(2)`; 0 if its leader is outside this PID
+/// namespace).
+pub(crate) fn own_process_group() -> RawPid {
+    // SAFETY: getpgrp takes no arguments and cannot fail.
+    unsafe { libc::getpgrp() }
+}
+
 /// Sends `signal` to every process we may signal except init and ourselves (`kill(-1, sig)`).
 pub(crate) fn kill_all(signal: Signal) {
     let _ = kill_raw(-1, signal.as_raw());
@@ -64,8 +79,7 @@ fn last_errno() -> Errno {
 /// group's leader is outside this PID namespace, which its non-zero `Pid` cannot hold (its
 /// `getpgrp` asserts against it).
 pub(crate) fn foreground_own_group() {
-    // SAFETY: getpgrp takes no arguments.
-    let group = unsafe { libc::getpgrp() };
+    let group = own_process_group();
     // SAFETY: tcsetpgrp takes integers (standard input, which the standard library keeps
     // open, and a group id) and no memory.
     unsafe { libc::tcsetpgrp(0, group) };

@@ -2172,6 +2172,13 @@ fn malformed_requests_get_badreq_and_close_others_nak() {
         r.reply(14),
         [0x46, 0, 2, 2, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     );
+    // More pipelined requests than the receive buffer holds, in one write: all answered, in
+    // order (reads that fill the buffer are followed by more reads).
+    let mut r = Raw::connect(&i.sock);
+    r.send(&[0x00; 5000]);
+    for n in 0..5000 {
+        assert_eq!(r.reply(14), [0x3a, 1, 0, 7, 0], "reply {n}");
+    }
     // The daemon still serves everyone.
     i.expect(&["is-started", "boot"], "STARTED\n", "", 0);
 }

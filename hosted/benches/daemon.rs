@@ -21,7 +21,9 @@
 //! - stop: `dinitctl stop boot`, and until every child has been reaped (polling /proc);
 //! - warm start and stop (descriptions already loaded);
 //! - memory: VmRSS and RssAnon (/proc/PID/status) idle, running and loaded-but-stopped;
-//! - control round trips, p50/p99, with N process services running.
+//!
+//! Control round trips (module `roundtrip`): p50/p99 with N process services running, both
+//! daemons side by side, samples taken in rounds alternating between them.
 //!
 //! Then, for both implementations (module `contention`): start and stop of 1000 `process`
 //! services with 0, 1 and 2 busy loops beside the daemon, and with services that burn CPU for
@@ -53,8 +55,8 @@
 //!   footprint (default: ours);
 //! - `DINIT_BENCH_BIN_DIR=DIR`: measure the `dinit` and `dinitctl` in DIR as ours (default: the
 //!   ones cargo built for this benchmark, i.e. `target/release`), e.g. to compare two builds;
-//! - `DINIT_BENCH_ONLY=process:1000,internal,contention,footprint,cycles,floor`: run only
-//!   those parts.
+//! - `DINIT_BENCH_ONLY=process:1000,internal,roundtrip,contention,footprint,cycles,floor`:
+//!   run only those parts.
 //!
 //! Prints tables and `metric=value` lines (`NAME` ours, `dinit_NAME`, `ratio_NAME`); asserts
 //! nothing about time. The method, for readers of the figures: docs/BENCH-METHOD.md.
@@ -71,13 +73,15 @@ mod cycles;
 mod footprint;
 #[path = "daemon/instance.rs"]
 mod instance;
+#[path = "daemon/roundtrip.rs"]
+mod roundtrip;
 #[path = "daemon/scenario.rs"]
 mod scenario;
 #[path = "daemon/stats.rs"]
 mod stats;
 
 use instance::{write_services, Impl, Kind, Layout, GROUP};
-use scenario::{median_run, round_trips, Row, Run, Scenario};
+use scenario::{median_run, Row, Run, Scenario};
 use stats::{median_of, Metrics};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -228,13 +232,7 @@ fn log_tail(dir: &Path) -> String {
 }
 
 /// Every run of one scenario, both implementations interleaved. `None` if ours failed.
-fn scenario_rows(
-    cfg: &Config,
-    kind: Kind,
-    n: usize,
-    layout: &mut Layout,
-    probe: &mut dyn FnMut(&str, &instance::Daemon),
-) -> Option<Row> {
+fn scenario_rows(cfg: &Config, kind: Kind, n: usize, layout: &mut Layout) -> Option<Row> {
     let dir = cfg.tmp.join(format!("{}-{n}", kind.label()));
     let reps = reps_for(cfg);
     let mut ours: Vec<Run> = Vec::new();
@@ -250,7 +248,7 @@ fn scenario_rows(
             dir: dir.clone(),
             imp,
         };
-        match sc(&cfg.ours).run(&mut |d| probe("ours", d)) {
+        match sc(&cfg.ours).run() {
             Ok(r) => ours.push(r),
             Err(_) if *layout == Layout::Flat => {
                 println!(
@@ -274,7 +272,7 @@ fn scenario_rows(
             }
         }
         if let (Ok(runs), Some(reference)) = (&mut theirs, &cfg.reference) {
-            match sc(reference).run(&mut |d| probe("Dinit", d)) {
+            match sc(reference).run() {
                 Ok(r) => runs.push(r),
                 Err(said) => {
                     let why = format!("refused: {said}");
@@ -312,7 +310,6 @@ fn main() {
     let rt_sizes: &[usize] = if cfg.quick { &[10, 1000] } else { &[10, 5000] };
     let mut m = Metrics::default();
     let mut rows = Vec::new();
-    let mut round_trip_rows = Vec::new();
     let mut ready_all = Vec::new();
     // Once ours refused a flat `boot` of some size, larger ones start grouped.
     let mut flat_refused_at: Option<usize> = None;
@@ -322,24 +319,9 @@ fn main() {
             _ if flat_refused_at.is_some_and(|r| n >= r) => Layout::Grouped,
             _ => Layout::Flat,
         };
-        let want_rt = rt_sizes.contains(&n) && kind == Kind::Process;
-        let (mut rt_ours, mut rt_dinit) = (None, None);
-        let mut probe = |label: &str, d: &instance::Daemon| {
-            let slot = if label == "ours" {
-                &mut rt_ours
-            } else {
-                &mut rt_dinit
-            };
-            if want_rt && slot.is_none() {
-                *slot = Some(round_trips(cfg.quick, d, n));
-            }
-        };
-        let row = scenario_rows(&cfg, kind, n, &mut layout, &mut probe);
+        let row = scenario_rows(&cfg, kind, n, &mut layout);
         if layout == Layout::Grouped {
             flat_refused_at = Some(flat_refused_at.map_or(n, |r| r.min(n)));
-        }
-        if let Some(ours) = rt_ours {
-            round_trip_rows.push((n, ours, rt_dinit));
         }
         match row {
             Some(row) => {
@@ -364,8 +346,13 @@ fn main() {
     if !rows.is_empty() {
         scenario::report(&rows, reps, cfg.reference.is_some());
     }
-    if !round_trip_rows.is_empty() {
-        scenario::report_round_trips(&round_trip_rows, &mut m);
+    if cfg.runs("roundtrip") {
+        let round_trip_rows: Vec<_> = rt_sizes
+            .iter()
+            .map(|&n| roundtrip::round_trips(&cfg.impls(), &cfg.tmp, cfg.quick, n))
+            .collect();
+        eprintln!("  done: round trips");
+        roundtrip::report_round_trips(&round_trip_rows, &mut m);
     }
     run_other_parts(&cfg, &mut m);
 

@@ -1,10 +1,8 @@
 //! The start/stop scenarios: N services of a kind on a fresh daemon, cold and warm, with
-//! memory and control round trips, for each implementation in turn.
+//! memory, for each implementation in turn.
 
 use crate::instance::{Daemon, Impl, Kind};
-use crate::stats::{cell, median_by, ms, p50_p99, ratio, Metrics};
-use dinit_core::proto::{Request, StatusFormat};
-use dinit_hosted::ctl::{Incoming, LoadReply, Reply};
+use crate::stats::{cell, median_by, ms, ratio, Metrics};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -78,8 +76,8 @@ pub struct Scenario<'a> {
 
 impl Scenario<'_> {
     /// Runs cold and warm start/stop once. `Err` with what `dinitctl start boot` said if it
-    /// failed (a layout the loader refuses). `probe` runs while everything is started.
-    pub fn run(&self, probe: &mut dyn FnMut(&Daemon)) -> Result<Run, String> {
+    /// failed (a layout the loader refuses).
+    pub fn run(&self) -> Result<Run, String> {
         let d = Daemon::start(
             self.imp,
             &self.dir.join("sd"),
@@ -109,7 +107,6 @@ impl Scenario<'_> {
         r.cold_cpu = ms(d.cpu().saturating_sub(cpu0));
         r.children_cpu = ms(d.children_cpu());
         r.running_mem = d.memory();
-        probe(&d);
 
         let t = Instant::now();
         let (took, ok) = d.ctl(&["stop", "boot"]);
@@ -265,128 +262,4 @@ pub fn report(rows: &[Row], reps: &str, with_ref: bool) {
 /// The runs of a row to print: ours, then Dinit's when there is one.
 fn implementations(row: &Row) -> impl Iterator<Item = (&'static str, &Run)> {
     std::iter::once(("ours", &row.ours)).chain(row.dinit.as_ref().ok().map(|d| ("Dinit", d)))
-}
-
-/// The round trips at one size: ours, and Dinit's when there is a reference.
-pub type RoundTrips = (usize, Vec<RoundTrip>, Option<Vec<RoundTrip>>);
-
-/// p50 and p99 of one kind of request, in µs.
-pub struct RoundTrip {
-    name: &'static str,
-    samples: usize,
-    p50: f64,
-    p99: f64,
-}
-
-/// Control round trips while `n` services are started: the implementation's own `dinitctl
-/// status/list` as whole processes, and raw requests on an open connection (our client library;
-/// `FINDSERVICE`, `SERVICESTATUS6` (or older, as negotiated) and `LISTSERVICES5`, which Dinit
-/// answers too). Times in µs.
-pub fn round_trips(quick: bool, d: &Daemon, n: usize) -> Vec<RoundTrip> {
-    let (ctl_reps, raw_reps, list_reps) = match (quick, n > 1000) {
-        (true, _) => (50, 2000, 20),
-        (false, false) => (300, 20_000, 300),
-        (false, true) => (300, 20_000, 50),
-    };
-    let mut rows = Vec::new();
-    let sample_ctl = |args: &[&str], reps: usize| {
-        (0..reps)
-            .map(|_| {
-                let (t, ok) = d.ctl(args);
-                assert!(ok, "dinitctl {args:?} failed");
-                t.as_secs_f64() * 1e6
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut push = |name, samples: Vec<f64>| {
-        let count = samples.len();
-        let (p50, p99) = p50_p99(samples);
-        rows.push(RoundTrip {
-            name,
-            samples: count,
-            p50,
-            p99,
-        });
-    };
-    push("status_dinitctl", sample_ctl(&["status", "s0"], ctl_reps));
-    push(
-        "list_dinitctl",
-        sample_ctl(&["list"], list_reps.min(ctl_reps)),
-    );
-
-    let mut conn = d.connect();
-    let handle = match conn.load_service(b"s0", true).unwrap() {
-        LoadReply::Record { handle, .. } => handle,
-        other => panic!("find s0: {other:?}"),
-    };
-    let req = conn.status_request(handle);
-    let samples: Vec<f64> = (0..raw_reps)
-        .map(|_| {
-            let t = Instant::now();
-            let reply = conn.request(&req).unwrap();
-            let us = t.elapsed().as_secs_f64() * 1e6;
-            assert!(matches!(reply, Reply::ServiceStatus(_)), "{reply:?}");
-            us
-        })
-        .collect();
-    push("status_raw", samples);
-
-    let list_raw_reps = if n > 1000 { list_reps } else { raw_reps / 10 };
-    // A fresh connection for each list, made before the timer starts: Dinit (0.23.0pre) stops
-    // reading a connection once a reply has filled the socket (in `queue_packet`, the size of
-    // a packet queued after a partial write is counted after the packet was moved away, so
-    // the output buffer's count underflows when it is sent and stays above its high-water
-    // mark), so a second long list on the same connection would never be answered.
-    let samples: Vec<f64> = (0..list_raw_reps)
-        .map(|_| {
-            let mut conn = d.connect();
-            let t = Instant::now();
-            conn.send(&Request::ListServices5).unwrap();
-            let mut entries = 0usize;
-            loop {
-                match conn.recv(StatusFormat::Status14).unwrap() {
-                    Incoming::Reply(Reply::ListDone) => break,
-                    Incoming::Reply(Reply::SvcInfo { .. }) => entries += 1,
-                    other => panic!("unexpected during list: {other:?}"),
-                }
-            }
-            let us = t.elapsed().as_secs_f64() * 1e6;
-            assert!(entries > n, "list returned {entries} entries");
-            us
-        })
-        .collect();
-    push("list_raw", samples);
-    rows
-}
-
-/// Prints the round trips of both implementations at each size, and their metrics.
-pub fn report_round_trips(all: &[RoundTrips], m: &mut Metrics) {
-    println!();
-    println!("control round trips (µs; ratio = ours / Dinit, < 1 means we are faster)");
-    println!(
-        "{:<16} {:>6} {:>7} | {:>9} {:>9} {:>6} | {:>9} {:>9} {:>6}",
-        "request", "N", "samples", "p50 ours", "Dinit", "ratio", "p99 ours", "Dinit", "ratio"
-    );
-    for (n, ours, dinit) in all {
-        for (i, o) in ours.iter().enumerate() {
-            let d = dinit.as_ref().and_then(|d| d.get(i));
-            let (d50, d99) = (d.map(|d| d.p50), d.map(|d| d.p99));
-            println!(
-                "{:<16} {n:>6} {:>7} | {:>9.1} {} {} | {:>9.1} {} {}",
-                o.name,
-                o.samples,
-                o.p50,
-                cell(d50, 9, 1),
-                cell(ratio(o.p50, d50), 6, 2),
-                o.p99,
-                cell(d99, 9, 1),
-                cell(ratio(o.p99, d99), 6, 2),
-            );
-            m.pair(&format!("{}_{n}_p50_us", o.name), o.p50, d50);
-            m.pair(&format!("{}_{n}_p99_us", o.name), o.p99, d99);
-        }
-    }
-    println!("(dinitctl: each implementation's own client, a whole process; raw: one");
-    println!(" request on an open connection, our client library against both daemons; a");
-    println!(" fresh connection for each list, made before the timer starts)");
 }

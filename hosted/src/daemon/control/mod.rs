@@ -354,16 +354,20 @@ impl Daemon<'_> {
     }
 }
 
-/// Reads what the client sent, as far as the connection takes input.
+/// Reads what the client sent, as far as the connection takes input. A read that leaves room
+/// in the buffer took everything there was: the next is left to the next readiness report
+/// (the reactor's interest is level-triggered), which saves a system call per request.
 fn read_from(c: &mut Client) {
     loop {
         let space = c.conn.recv_space();
-        if space.is_empty() {
+        let room = space.len();
+        if room == 0 {
             return;
         }
         match rustix::io::read(&c.fd, space) {
             // End of input: the connection ends at once.
             Ok(0) => return c.conn.peer_closed(),
+            Ok(n) if n < room => return c.conn.received(n),
             Ok(n) => c.conn.received(n),
             Err(rustix::io::Errno::INTR) => continue,
             Err(rustix::io::Errno::AGAIN) => return,

@@ -588,6 +588,7 @@ fn service_data(
                 uid: desc.logfile_uid().map(Id::from),
                 gid: desc.logfile_gid().map(Id::from),
                 buffer_size: desc.log_buffer_size(),
+                buffer_keep: desc.log_buffer_keep(),
             },
             run_as: desc.run_as().map(Id::from),
             pid_file: resolved(&paths.pid_file),
@@ -1784,6 +1785,7 @@ fn logged_setting(e: &DescError) -> Option<&'static str> {
         | K::InvalidChainTo { .. }
         | K::InvalidIoprio { .. }
         | K::InvalidLogType
+        | K::InvalidLogBufferKeep
         | K::InvalidRestart
         | K::InvalidSmoothRecovery
         | K::InvalidType

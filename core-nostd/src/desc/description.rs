@@ -38,8 +38,8 @@ use core::fmt;
 use super::error::{DescError, DescErrorKind};
 use super::parser::{parse, DescriptionSink};
 use super::setting::{
-    IdSpec, Ioprio, LoadOptions, LogType, Op, ReadyNotification, Resource, Rlimit, Securebits,
-    Setting,
+    IdSpec, Ioprio, LoadOptions, LogBufferKeep, LogType, Op, ReadyNotification, Resource, Rlimit,
+    Securebits, Setting,
 };
 use super::subst::{expand_command, expand_value, SubstEnv};
 use super::tokens::Tokens;
@@ -206,6 +206,7 @@ pub struct Description<const BYTES: usize, const DEPS: usize> {
     logfile_permissions: u32,
     log_type: LogType,
     log_buffer_size: Option<u32>,
+    log_buffer_keep: LogBufferKeep,
     load_options: LoadOptions,
     rlimits: [Option<Rlimit>; 4],
     nice: Option<i32>,
@@ -265,6 +266,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             logfile_permissions: DEFAULT_LOGFILE_PERMISSIONS,
             log_type: LogType::None,
             log_buffer_size: None,
+            log_buffer_keep: LogBufferKeep::Oldest,
             load_options: LoadOptions::empty(),
             rlimits: [None; 4],
             nice: None,
@@ -294,6 +296,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         self.logfile_permissions = DEFAULT_LOGFILE_PERMISSIONS;
         self.log_type = LogType::None;
         self.log_buffer_size = None;
+        self.log_buffer_keep = LogBufferKeep::Oldest;
         self.load_options = LoadOptions::empty();
         self.rlimits = [None; 4];
         self.nice = None;
@@ -458,6 +461,11 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     /// `log-buffer-size`, if set (the runtime picks the default).
     pub fn log_buffer_size(&self) -> Option<u32> {
         self.log_buffer_size
+    }
+
+    /// `log-buffer-keep` (a dinit-rs extension; `oldest` unless set).
+    pub fn log_buffer_keep(&self) -> LogBufferKeep {
+        self.log_buffer_keep
     }
 
     /// `consumer-of` (pre-load substituted).
@@ -934,6 +942,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
                 self.logfile_gid = Some(self.set_id(id, Field::LogfileGidName, line)?);
             }
             Setting::LogBufferSize(n) => self.log_buffer_size = Some(n),
+            Setting::LogBufferKeep(k) => self.log_buffer_keep = k,
             Setting::ConsumerOf(v) => self.set_field(Field::ConsumerOf, v, line)?,
             Setting::Options(list) => c.options = list.apply_to(c.options),
             Setting::LoadOptions(o) => self.load_options = self.load_options.with(o),

@@ -121,6 +121,7 @@ setting_keys! {
     LogfileUid => "logfile-uid",
     LogfileGid => "logfile-gid",
     LogBufferSize => "log-buffer-size",
+    LogBufferKeep => "log-buffer-keep",
     ConsumerOf => "consumer-of",
     Options => "options",
     LoadOptions => "load-options",
@@ -224,6 +225,30 @@ impl LogType {
             Self::File => "file",
             Self::Buffer => "buffer",
             Self::Pipe => "pipe",
+        }
+    }
+}
+
+/// `log-buffer-keep` (a dinit-rs extension): what a full log buffer keeps.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LogBufferKeep {
+    /// `oldest`: further output is discarded once the buffer is full (the default, and
+    /// Dinit's only behaviour: "If the buffer becomes full, further output from the service
+    /// process will be discarded").
+    #[default]
+    Oldest,
+    /// `newest`: the oldest lines are dropped to make room, so the buffer holds the latest
+    /// output.
+    Newest,
+}
+
+impl LogBufferKeep {
+    /// The name used by the setting.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Oldest => "oldest",
+            Self::Newest => "newest",
         }
     }
 }
@@ -520,6 +545,8 @@ pub enum Setting<'a> {
     LogfileGid(IdSpec<'a>),
     /// `log-buffer-size` (0 to 2^31-1).
     LogBufferSize(u32),
+    /// `log-buffer-keep` (a dinit-rs extension).
+    LogBufferKeep(LogBufferKeep),
     /// `consumer-of` (pre-load substituted, a valid service name).
     ConsumerOf(&'a [u8]),
     /// `options` (additive).
@@ -608,6 +635,7 @@ impl Setting<'_> {
             Setting::LogfileUid(_) => K::LogfileUid,
             Setting::LogfileGid(_) => K::LogfileGid,
             Setting::LogBufferSize(_) => K::LogBufferSize,
+            Setting::LogBufferKeep(_) => K::LogBufferKeep,
             Setting::ConsumerOf(_) => K::ConsumerOf,
             Setting::Options(_) => K::Options,
             Setting::LoadOptions(_) => K::LoadOptions,
@@ -1051,6 +1079,11 @@ fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescEr
             let n = parse_unum(v, u64::from(u32::MAX / 2))?;
             Setting::LogBufferSize(u32::try_from(n).unwrap_or(u32::MAX / 2))
         }
+        K::LogBufferKeep => Setting::LogBufferKeep(match v {
+            b"oldest" => LogBufferKeep::Oldest,
+            b"newest" => LogBufferKeep::Newest,
+            _ => return Err(DescErrorKind::InvalidLogBufferKeep),
+        }),
         K::ConsumerOf => {
             if parse_service_name(v).is_err() {
                 return Err(DescErrorKind::InvalidServiceName {
@@ -1119,7 +1152,7 @@ mod tests {
         for &k in SettingKey::ALL {
             assert_eq!(SettingKey::from_name(k.name().as_bytes()), Some(k));
         }
-        assert_eq!(SettingKey::ALL.len(), 51);
+        assert_eq!(SettingKey::ALL.len(), 52);
         assert_eq!(
             SettingKey::from_name(b"termsignal"),
             Some(SettingKey::TermSignal)

@@ -983,6 +983,28 @@ fn log_type_and_logfile() {
 }
 
 #[test]
+fn log_buffer_keep() {
+    // A dinit-rs extension: `oldest` (Dinit's behaviour, the default) or `newest`.
+    let mut s = [0u8; 256];
+    assert_eq!(
+        one("log-buffer-keep = newest", &mut s),
+        Ok(Setting::LogBufferKeep(LogBufferKeep::Newest))
+    );
+    assert_eq!(
+        one("log-buffer-keep = oldest", &mut s),
+        Ok(Setting::LogBufferKeep(LogBufferKeep::Oldest))
+    );
+    assert_eq!(
+        load("type = internal\n").log_buffer_keep(),
+        LogBufferKeep::Oldest
+    );
+    assert_eq!(
+        err("type = internal\nlog-buffer-keep = last\n"),
+        "line 2: log-buffer-keep must be one of: \"oldest\" or \"newest\""
+    );
+}
+
+#[test]
 fn log_buffer_size() {
     let mut s = [0u8; 256];
     for (v, n) in [
@@ -1308,6 +1330,7 @@ fn every_setting_has_a_test_value() {
             SettingKey::ReadyNotification => "pipefd:3",
             SettingKey::LogType => "buffer",
             SettingKey::LogBufferSize => "100",
+            SettingKey::LogBufferKeep => "newest",
             SettingKey::Options => "skippable",
             SettingKey::LoadOptions => "export-service-name",
             SettingKey::RlimitNofile
@@ -1327,6 +1350,7 @@ fn every_setting_has_a_test_value() {
     assert_eq!(d.dependencies().count(), 6);
     assert_eq!(d.dependency_dirs().count(), 3);
     assert_eq!(d.log_type(), LogType::Buffer);
+    assert_eq!(d.log_buffer_keep(), LogBufferKeep::Newest);
     assert_eq!(d.inittab_id(), Some(&b"nm1"[..]));
     assert_eq!(d.config().term_signal, signal::KILL);
 }

@@ -14,6 +14,7 @@
 //! is loaded or a connection accepted (see `tests/daemon_noalloc.rs`).
 
 pub mod control;
+mod logbuf;
 pub mod options;
 mod pids;
 mod procs;

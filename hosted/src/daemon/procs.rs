@@ -1,6 +1,7 @@
 //! Processes: the per-service runtime record, launching (through [`crate::spawn`]), signals,
 //! pid files, reaping, exec-status and readiness pipes, and buffered service output.
 
+use super::logbuf::LogBuffer;
 use super::{token, Daemon, Runtime, TokenKind};
 use crate::environ::Environment;
 use crate::load::ReadService;
@@ -25,41 +26,6 @@ use std::rc::Rc;
 
 /// Default `log-buffer-size`.
 pub const DEFAULT_LOG_BUFFER: usize = 4096;
-
-/// A service's output buffer (`log-type = buffer`): fixed capacity; output beyond it is
-/// discarded (dinit-service(5)).
-#[derive(Debug)]
-pub struct LogBuffer {
-    data: Vec<u8>,
-}
-
-impl LogBuffer {
-    fn new(capacity: usize) -> Self {
-        LogBuffer {
-            data: Vec::with_capacity(capacity),
-        }
-    }
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-    /// Up to `n` bytes from `offset`.
-    pub fn bytes(&self, offset: usize, n: usize) -> &[u8] {
-        let end = offset.saturating_add(n).min(self.data.len());
-        self.data.get(offset.min(end)..end).unwrap_or(&[])
-    }
-    /// Removes the first `n` bytes (those a `catlog --clear` reply has sent), keeping what
-    /// came after them; no allocation.
-    pub fn discard_front(&mut self, n: usize) {
-        let n = n.min(self.data.len());
-        self.data.drain(..n);
-    }
-    fn append(&mut self, bytes: &[u8]) {
-        let room = self.data.capacity() - self.data.len();
-        let n = bytes.len().min(room);
-        self.data.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
-    }
-}
 
 /// A launched process being watched.
 #[derive(Debug)]
@@ -298,6 +264,7 @@ impl ServiceRt {
                 data.log()
                     .buffer_size
                     .map_or(DEFAULT_LOG_BUFFER, |n| n as usize),
+                data.log().buffer_keep,
             ))
         });
         Ok(ServiceRt {
@@ -323,10 +290,10 @@ impl ServiceRt {
         self.stop = new.stop;
         self.pass_cs_fd = new.pass_cs_fd;
         self.scripted = new.scripted;
-        match (&self.log_buffer, new.log_buffer) {
+        match (&mut self.log_buffer, new.log_buffer) {
             (_, None) => self.log_buffer = None,
             (None, Some(b)) => self.log_buffer = Some(b),
-            (Some(_), Some(_)) => {}
+            (Some(old), Some(_)) => old.set_keep(self.data.log().buffer_keep),
         }
     }
 
@@ -1058,20 +1025,6 @@ mod size_guard {
         // the engine's configuration and the description's path: 200.
         let size = core::mem::size_of::<super::ServiceRt>();
         assert!(size <= 200, "ServiceRt grew to {size} bytes");
-    }
-
-    #[test]
-    fn catlog_clear_discards_only_what_was_sent() {
-        let mut b = super::LogBuffer::new(16);
-        b.append(b"sent part");
-        let sent = b.len();
-        b.append(b"+new");
-        b.discard_front(sent);
-        assert_eq!(b.bytes(0, 100), b"+new");
-        b.append(b"0123456789abcdef");
-        assert_eq!(b.len(), 16, "full, the rest discarded");
-        b.discard_front(1000);
-        assert_eq!(b.len(), 0);
     }
 
     #[test]

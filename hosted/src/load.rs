@@ -589,6 +589,8 @@ fn service_data(
                 gid: desc.logfile_gid().map(Id::from),
                 buffer_size: desc.log_buffer_size(),
                 buffer_keep: desc.log_buffer_keep(),
+                max_size: desc.logfile_max_size(),
+                rotate: desc.logfile_rotate(),
             },
             run_as: desc.run_as().map(Id::from),
             pid_file: resolved(&paths.pid_file),
@@ -1786,6 +1788,7 @@ fn logged_setting(e: &DescError) -> Option<&'static str> {
         | K::InvalidIoprio { .. }
         | K::InvalidLogType
         | K::InvalidLogBufferKeep
+        | K::InvalidSize
         | K::InvalidRestart
         | K::InvalidSmoothRecovery
         | K::InvalidType

@@ -67,6 +67,10 @@ pub struct LogSettings {
     pub buffer_size: Option<u32>,
     /// `log-buffer-keep` (a dinit-rs extension).
     pub buffer_keep: LogBufferKeep,
+    /// `logfile-max-size` (a dinit-rs extension): the daemon writes the file and rotates it.
+    pub max_size: Option<u64>,
+    /// `logfile-rotate` (a dinit-rs extension).
+    pub rotate: Option<u8>,
 }
 
 impl LogSettings {
@@ -79,6 +83,8 @@ impl LogSettings {
         gid: None,
         buffer_size: None,
         buffer_keep: LogBufferKeep::Oldest,
+        max_size: None,
+        rotate: None,
     };
 }
 

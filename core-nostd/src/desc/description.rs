@@ -207,6 +207,8 @@ pub struct Description<const BYTES: usize, const DEPS: usize> {
     log_type: LogType,
     log_buffer_size: Option<u32>,
     log_buffer_keep: LogBufferKeep,
+    logfile_max_size: Option<u64>,
+    logfile_rotate: Option<u8>,
     load_options: LoadOptions,
     rlimits: [Option<Rlimit>; 4],
     nice: Option<i32>,
@@ -267,6 +269,8 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             log_type: LogType::None,
             log_buffer_size: None,
             log_buffer_keep: LogBufferKeep::Oldest,
+            logfile_max_size: None,
+            logfile_rotate: None,
             load_options: LoadOptions::empty(),
             rlimits: [None; 4],
             nice: None,
@@ -297,6 +301,8 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         self.log_type = LogType::None;
         self.log_buffer_size = None;
         self.log_buffer_keep = LogBufferKeep::Oldest;
+        self.logfile_max_size = None;
+        self.logfile_rotate = None;
         self.load_options = LoadOptions::empty();
         self.rlimits = [None; 4];
         self.nice = None;
@@ -461,6 +467,16 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     /// `log-buffer-size`, if set (the runtime picks the default).
     pub fn log_buffer_size(&self) -> Option<u32> {
         self.log_buffer_size
+    }
+
+    /// `logfile-max-size` in bytes, if set (a dinit-rs extension).
+    pub fn logfile_max_size(&self) -> Option<u64> {
+        self.logfile_max_size
+    }
+
+    /// `logfile-rotate`, if set (a dinit-rs extension; the runtime keeps one file unless set).
+    pub fn logfile_rotate(&self) -> Option<u8> {
+        self.logfile_rotate
     }
 
     /// `log-buffer-keep` (a dinit-rs extension; `oldest` unless set).
@@ -943,6 +959,8 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             }
             Setting::LogBufferSize(n) => self.log_buffer_size = Some(n),
             Setting::LogBufferKeep(k) => self.log_buffer_keep = k,
+            Setting::LogfileMaxSize(n) => self.logfile_max_size = Some(n),
+            Setting::LogfileRotate(n) => self.logfile_rotate = Some(n),
             Setting::ConsumerOf(v) => self.set_field(Field::ConsumerOf, v, line)?,
             Setting::Options(list) => c.options = list.apply_to(c.options),
             Setting::LoadOptions(o) => self.load_options = self.load_options.with(o),

@@ -15,6 +15,7 @@
 
 pub mod control;
 mod logbuf;
+mod logfile;
 pub mod options;
 mod pids;
 mod procs;

@@ -19,6 +19,8 @@
 # Exits non-zero if a build fails, a firmware does not end within a minute, ends with a status
 # other than 0 (it checks its own expectations too) or logs anything else than expected.log.
 set -euo pipefail
+# A failed build inside $(...) must stop the script too.
+shopt -s inherit_errexit
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -3,12 +3,13 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Everything CI checks: the set-up (scripts/setup.sh test), formatting and lints, all tests, the
-# no-panic proof, the docs, compatibility with Dinit, the QEMU boot scenarios, the package tests.
+# no-panic proof, the docs, compatibility with Dinit, the QEMU boot scenarios (x86-64, and three
+# on aarch64), the package tests.
 # Each stage is a recipe of its own; the time each took is printed at the end (and at a failure).
 test:
     #!/usr/bin/env bash
     set -uo pipefail
-    stages=(setup lint unit nopanic doc compat e2e e2e-debian packages-test)
+    stages=(setup lint unit nopanic doc compat e2e e2e-aarch64 e2e-debian packages-test)
     report=()
     total=$(date +%s)
     summary() {

@@ -36,9 +36,11 @@ qemu_arch() {
         ;;
     armv7 | armhf)
         # Debian's armmp kernel has CONFIG_ARCH_VIRT; QEMU gives it the machine's device tree.
+        # highmem=off: without LPAE the kernel cannot reach the PCIe window QEMU otherwise puts
+        # above 4 GiB, and says so on the console at error level.
         arch=armv7 triple=armv7-unknown-linux-gnueabihf deb_arch=armhf deb_suite= kernel_meta=linux-image-armmp
         kernel_file=zImage tty=ttyAMA0 qemu_user=qemu-arm
-        qemu=(qemu-system-arm -machine virt -cpu cortex-a15)
+        qemu=(qemu-system-arm -machine virt,highmem=off -cpu cortex-a15)
         ;;
     riscv64)
         # `-bios default`: the OpenSBI firmware that qemu-system-data carries. Debian 12 has no

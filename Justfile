@@ -171,6 +171,14 @@ bench-boot n="3": (setup "bench-boot") image
     qemu-images/reference.sh static >/dev/null
     DINIT_BENCH_BOOT_N={{n}} cargo test -p dinit-hosted --test qemu -- --ignored --exact --nocapture bench_boot_side_by_side
 
+# dinit-core on two microcontroller boards under QEMU (docs/MCU.md): a firmware embedding the
+# engine (`small` profile) for a Cortex-M4F (mps2-an386) and a RISC-V rv32imac (virt), built with
+# Debian's rustc-web and -Zbuild-std, supervises a few tasks as services; its defmt log is
+# decoded and compared with qemu-images/mcu/expected.log. Prints flash and RAM of both;
+# `just mcu sizes` also builds them without the engine to show what the engine costs.
+mcu mode="run": (setup "mcu")
+    qemu-images/mcu/run.sh {{mode}}
+
 # Binary sizes (stripped) and idle memory of the static release build (as the QEMU image has
 # it), the static `small` profile (64 services) and the dynamic build.
 size:

@@ -5,7 +5,7 @@
 #
 #   scripts/setup.sh JOB...       JOB: a recipe of the Justfile: test, image (demo, boot and
 #                                 e2e), lint, unit, compat, e2e-debian, e2e-arch, deb, rpm,
-#                                 packages-test, bench, bench-boot, fresh-check
+#                                 packages-test, bench, bench-boot, fresh-check, mcu
 #   scripts/setup.sh --list JOB...   only print the Debian packages and cargo tools JOB needs
 #
 # Debian packages: as root on Debian or Ubuntu, the missing ones are installed with apt-get
@@ -41,7 +41,7 @@ declare -A apt=(
     # Boot images for other architectures (qemu-system-aarch64 and -arm on QEMU's `virt`
     # machine; qemu-system-riscv64 and the OpenSBI firmware that qemu-system-data carries).
     # Their kernels and busybox are the arm64 and armhf packages (foreign_archs below).
-    [e2e-arch]="${image_apt[*]} qemu-system-arm=qemu-system-aarch64 qemu-system-misc=qemu-system-riscv64"
+    [e2e-arch]="${image_apt[*]} qemu-system-arm qemu-system-misc=qemu-system-riscv32"
     [deb]=""
     [rpm]="rpm=rpmbuild"
     # Package checks and installs into a debootstrapped root and with rpm --root.
@@ -51,6 +51,10 @@ declare -A apt=(
     [bench]="make g++ m4"
     # A clean Debian 12 root made with debootstrap, the demo run inside it.
     [fresh-check]="debootstrap"
+    # dinit-core on microcontrollers (just mcu, qemu-images/mcu/run.sh): Debian's Rust toolchain
+    # with the sources of its core library (built with -Zbuild-std for the bare-metal targets,
+    # for which rustup can fetch nothing here), LLVM's linker, and QEMU for the two boards.
+    [mcu]="rustc-web=/usr/bin/rustc cargo-web=/usr/bin/cargo rust-web-src=/usr/lib/rustlib/src/rust lld-22=/usr/bin/ld.lld-22 qemu-system-arm qemu-system-misc=qemu-system-riscv32"
 )
 # Cargo tools, as TOOL or TOOL=CRATE.
 declare -A cargo_tools=(
@@ -58,6 +62,8 @@ declare -A cargo_tools=(
     [rpm]="cargo-deb"
     [e2e-debian]="cargo-deb"
     [packages-test]="cargo-deb"
+    # Decodes the firmware's defmt log (just mcu).
+    [mcu]="defmt-print"
 )
 # rustup components.
 declare -A components=(

@@ -1474,6 +1474,54 @@ fn trigger_and_untrigger() {
 }
 
 #[test]
+fn catlog_of_a_buffer_keeping_the_newest_output_shows_the_last_lines() {
+    // log-buffer-keep = newest (a dinit-rs extension): old lines make room for new ones;
+    // the default keeps the first output, as Dinit does.
+    let script = "i=1; while [ $$i -le 200 ]; do echo line $$i; i=$$((i+1)); done";
+    let i = Instance::start("ctl", &[
+        (
+            "newest",
+            &format!("type = scripted\ncommand = /bin/sh -c \"{script}\"\nlog-type = buffer\nlog-buffer-size = 100\nlog-buffer-keep = newest\n"),
+        ),
+        (
+            "oldest",
+            &format!("type = scripted\ncommand = /bin/sh -c \"{script}\"\nlog-type = buffer\nlog-buffer-size = 100\n"),
+        ),
+    ]);
+    i.ok(&["start", "newest"]);
+    i.wait_for("the last line", || {
+        i.ctl(&["catlog", "newest"]).stdout.ends_with("line 200\n")
+    });
+    let out = i.ok(&["catlog", "newest"]);
+    assert!(out.len() <= 100, "{out:?}");
+    let numbers: Vec<u32> = out
+        .lines()
+        .map(|l| {
+            l.strip_prefix("line ")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(numbers.len() >= 6, "{out:?}");
+    let first = numbers[0];
+    assert_eq!(
+        numbers,
+        (first..=200).collect::<Vec<_>>(),
+        "whole, consecutive lines up to the last: {out:?}"
+    );
+    i.ok(&["start", "oldest"]);
+    i.wait_for("the buffer to fill", || {
+        i.ctl(&["catlog", "oldest"]).stdout.len() >= 100
+    });
+    let out = i.ok(&["catlog", "oldest"]);
+    assert!(out.starts_with("line 1\nline 2\n"), "{out:?}");
+    assert!(
+        out.ends_with("(last line is truncated or incomplete)\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn catlog_shows_and_clears_the_buffer() {
     let i = Instance::start("ctl", &[
         (

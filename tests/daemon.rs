@@ -287,6 +287,60 @@ fn readiness_notification_delays_started() {
 }
 
 #[test]
+fn a_log_file_with_a_size_limit_is_rotated_between_lines() {
+    // logfile-max-size / logfile-rotate (dinit-rs extensions): 400 lines of 16 bytes into
+    // files of at most 1024 bytes, two rotated files kept. The three files together hold the
+    // last lines, whole, each once, in order; the oldest went; permissions as set. Each run
+    // of the service numbers its lines with the run.
+    let script = "n=$$(cat {dir}/runs 2>/dev/null || echo 0); n=$$((n+1)); echo $$n > {dir}/runs; i=1; while [ $$i -le 400 ]; do printf 'run %d line %04d\\\\n' $$n $$i; i=$$((i+1)); done; exec sleep 1000";
+    let i = Instance::start("daemon", &[(
+        "rotated",
+        &format!("type = process\ncommand = /bin/sh -c \"{script}\"\nlogfile = {{dir}}/r.log\nlogfile-permissions = 640\nlogfile-max-size = 1K\nlogfile-rotate = 2\n"),
+    )]);
+    let files = ["r.log.2", "r.log.1", "r.log"];
+    let check = |run: u32| {
+        let mut all = String::new();
+        for f in files {
+            let text = i.read(f);
+            assert!(text.len() <= 1024, "{f}: {} bytes", text.len());
+            assert!(
+                text.len() > 1024 - 16 || f == "r.log",
+                "{f} rotated early: {} bytes",
+                text.len()
+            );
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(i.path(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "{f}");
+            all.push_str(&text);
+        }
+        assert!(!i.path("r.log.3").exists());
+        let prefix = format!("run {run} line ");
+        let numbers: Vec<u32> = all
+            .lines()
+            .map(|l| {
+                l.strip_prefix(&prefix)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect();
+        let first = numbers[0];
+        assert!(first > 1, "the oldest lines were dropped");
+        assert_eq!(numbers, (first..=400).collect::<Vec<_>>(), "{all}");
+    };
+    i.ok(&["start", "rotated"]);
+    i.wait_for("the last line", || {
+        i.read("r.log").ends_with("run 1 line 0400\n")
+    });
+    check(1);
+    // After a restart the output still goes to the file, rotated the same way.
+    i.ok(&["restart", "rotated"]);
+    i.wait_for("the second run's last line", || {
+        i.read("r.log").ends_with("run 2 line 0400\n")
+    });
+    check(2);
+}
+
+#[test]
 fn log_types_file_buffer_and_none() {
     let i = Instance::start("daemon", &[
         (

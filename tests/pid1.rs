@@ -101,6 +101,75 @@ fn orphans_are_reaped_and_sigterm_halts() {
     );
 }
 
+/// The records of the kernel's log (`/dev/kmsg`) as `dmesg -r` shows them: `PRIORITY;TEXT`.
+fn kernel_log() -> Vec<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+        .expect("/dev/kmsg (the test machine's kernel log)");
+    let mut records = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                // "PRI,SEQ,USEC,FLAGS;TEXT\n" and continuation lines.
+                let rec = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let (head, text) = rec.split_once(';').unwrap_or(("", &rec));
+                let pri = head.split(',').next().unwrap_or("");
+                records.push(format!("{pri};{}", text.lines().next().unwrap_or("")));
+            }
+            // EPIPE: records overwritten meanwhile; the next read goes on.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(_) => break,
+        }
+    }
+    records
+}
+
+#[test]
+fn the_boot_is_in_the_kernel_log_until_the_system_log_is_up() {
+    require_root!();
+    // As process 1 without a log file, the main log is /dev/kmsg until a `starts-log`
+    // service is up: the boot's messages are in dmesg, with the daemon facility and the
+    // main log's priority (notice: 3 << 3 | 5 = 29).
+    // A name no earlier run left in the kernel's log (the test's pid repeats: in a PID
+    // namespace it is a small number).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("kmsg-{nanos}");
+    let boot_text = format!("type = internal\ndepends-on = {name}\n");
+    let p = boot(
+        &[
+            ("boot", boot_text.as_str()),
+            (name.as_str(), "type = internal\n"),
+        ],
+        &[],
+        None,
+    );
+    let want = format!("29;dinit: service {name} started.");
+    harness::wait_until(
+        "the service's start in the kernel log",
+        harness::HANG,
+        || kernel_log().contains(&want),
+        || {
+            let ours: Vec<String> = kernel_log()
+                .into_iter()
+                .filter(|r| r.contains("dinit:"))
+                .collect();
+            format!("dinit's records in the kernel log: {ours:?}")
+        },
+    );
+    p.signal(libc::SIGTERM);
+    let (ended, r) = p.end();
+    assert_eq!(ended, HALTED, "console:\n{}", r.console);
+}
+
 #[test]
 fn kill_all_on_stop_ends_every_other_process_while_the_daemon_keeps_serving() {
     require_root!();

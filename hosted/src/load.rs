@@ -588,6 +588,9 @@ fn service_data(
                 uid: desc.logfile_uid().map(Id::from),
                 gid: desc.logfile_gid().map(Id::from),
                 buffer_size: desc.log_buffer_size(),
+                buffer_keep: desc.log_buffer_keep(),
+                max_size: desc.logfile_max_size(),
+                rotate: desc.logfile_rotate(),
             },
             run_as: desc.run_as().map(Id::from),
             pid_file: resolved(&paths.pid_file),
@@ -1784,6 +1787,8 @@ fn logged_setting(e: &DescError) -> Option<&'static str> {
         | K::InvalidChainTo { .. }
         | K::InvalidIoprio { .. }
         | K::InvalidLogType
+        | K::InvalidLogBufferKeep
+        | K::InvalidSize
         | K::InvalidRestart
         | K::InvalidSmoothRecovery
         | K::InvalidType

@@ -1,6 +1,12 @@
 //! The daemon's logging (dinit(8) LOGGING): the console and the main log (syslog through
 //! `/dev/log`, or a file given with `--log-file`), each with its own level.
 //!
+//! As process 1 without a log file, the main log is the kernel's log (`/dev/kmsg`) until the
+//! system log is up (the service with `starts-log`, a dinit-rs extension of Dinit's
+//! behaviour): each message a record of its own with the main log's priority and a `dinit:`
+//! prefix, so that the boot's messages are in `dmesg` and the kernel's ring buffer instead of
+//! only on the console. Once `/dev/log` is opened it replaces the kernel's log.
+//!
 //! The daemon must never block on a log: each sink has a fixed ring buffer of whole messages
 //! and writes without blocking. What does not fit is dropped, counted, and reported once there
 //! is room again ("N log messages were lost"). A message is never written in part: a line, or a
@@ -191,6 +197,8 @@ enum Target {
     Stream(OwnedFd),
     /// The syslog datagram socket: records are datagrams.
     Syslog(OwnedFd),
+    /// The kernel's log (`/dev/kmsg`): each write is a record.
+    Kmsg(OwnedFd),
 }
 
 /// One log destination with its buffer.
@@ -283,6 +291,22 @@ impl Sink {
         Ok(Sink::new(Target::Syslog(fd), level))
     }
 
+    /// The kernel's log, `/dev/kmsg` (the early main log of process 1).
+    pub fn kmsg(level: Level) -> io::Result<Self> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            "/dev/kmsg",
+            OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )?;
+        Ok(Sink::new(Target::Kmsg(fd), level))
+    }
+
+    /// True if this is the kernel's log.
+    pub fn is_kmsg(&self) -> bool {
+        matches!(self.target, Target::Kmsg(_))
+    }
+
     /// The level at and above which messages are taken.
     pub fn level(&self) -> Level {
         self.level
@@ -296,7 +320,7 @@ impl Sink {
     /// The descriptor, to watch for writability while data is pending.
     pub fn fd(&self) -> BorrowedFd<'_> {
         match &self.target {
-            Target::Stream(fd) | Target::Syslog(fd) => fd.as_fd(),
+            Target::Stream(fd) | Target::Syslog(fd) | Target::Kmsg(fd) => fd.as_fd(),
         }
     }
 
@@ -324,7 +348,7 @@ impl Sink {
     fn push_record(&mut self, level: Level, text: &[u8], named: bool) -> bool {
         let mut rec = Message::default();
         match self.target {
-            Target::Syslog(_) => {
+            Target::Syslog(_) | Target::Kmsg(_) => {
                 let _ = write!(rec, "<{}>dinit: ", level.syslog_priority());
                 rec.push_bytes(text);
             }
@@ -341,8 +365,8 @@ impl Sink {
         }
         if self.lost > 0 {
             let mut note = Message::default();
-            if let Target::Syslog(_) = self.target {
-                // A datagram of its own, formatted like every other one (a syslog daemon
+            if let Target::Syslog(_) | Target::Kmsg(_) = self.target {
+                // A datagram (record) of its own, formatted like every other one (a syslog daemon
                 // would otherwise file it under another facility, without our name).
                 let _ = write!(note, "<{}>dinit: ", Level::Warn.syslog_priority());
             }
@@ -399,6 +423,13 @@ impl Sink {
                         Err(_) => self.ring.pop(),
                     }
                 }
+                Target::Kmsg(fd) => match rustix::io::write(fd, data) {
+                    Ok(_) => self.ring.pop(),
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(rustix::io::Errno::AGAIN) => return,
+                    // (A record the kernel refuses, e.g. one too long: dropped.)
+                    Err(_) => self.ring.pop(),
+                },
             }
         }
     }

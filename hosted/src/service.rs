@@ -4,7 +4,9 @@
 //! into [`crate::load::ReadService`] and consumed when the service is prepared.
 
 use crate::environ::EnvOps;
-use dinit_core::desc::{IdSpec, Ioprio, LoadOptions, LogType, Resource, Rlimit, Securebits};
+use dinit_core::desc::{
+    IdSpec, Ioprio, LoadOptions, LogBufferKeep, LogType, Resource, Rlimit, Securebits,
+};
 use dinit_core::DepKind;
 use std::path::{Path, PathBuf};
 
@@ -63,6 +65,12 @@ pub struct LogSettings {
     pub gid: Option<Id>,
     /// `log-buffer-size`.
     pub buffer_size: Option<u32>,
+    /// `log-buffer-keep` (a dinit-rs extension).
+    pub buffer_keep: LogBufferKeep,
+    /// `logfile-max-size` (a dinit-rs extension): the daemon writes the file and rotates it.
+    pub max_size: Option<u64>,
+    /// `logfile-rotate` (a dinit-rs extension).
+    pub rotate: Option<u8>,
 }
 
 impl LogSettings {
@@ -74,6 +82,9 @@ impl LogSettings {
         uid: None,
         gid: None,
         buffer_size: None,
+        buffer_keep: LogBufferKeep::Oldest,
+        max_size: None,
+        rotate: None,
     };
 }
 

@@ -38,8 +38,8 @@ use core::fmt;
 use super::error::{DescError, DescErrorKind};
 use super::parser::{parse, DescriptionSink};
 use super::setting::{
-    IdSpec, Ioprio, LoadOptions, LogType, Op, ReadyNotification, Resource, Rlimit, Securebits,
-    Setting,
+    IdSpec, Ioprio, LoadOptions, LogBufferKeep, LogType, Op, ReadyNotification, Resource, Rlimit,
+    Securebits, Setting,
 };
 use super::subst::{expand_command, expand_value, SubstEnv};
 use super::tokens::Tokens;
@@ -169,18 +169,6 @@ struct DepSlot {
     origin: Origin,
 }
 
-impl DepSlot {
-    const EMPTY: DepSlot = DepSlot {
-        kind: DepKind::Regular,
-        dir: false,
-        span: Span { off: 0, len: 0 },
-        origin: Origin {
-            fragment: 0,
-            line: 0,
-        },
-    };
-}
-
 /// A service description assembled from its settings, with `BYTES` bytes of string storage
 /// and room for `DEPS` dependencies (dependency directories included).
 ///
@@ -190,12 +178,12 @@ pub struct Description<const BYTES: usize, const DEPS: usize> {
     config: ServiceConfig,
     type_specified: bool,
     fragment: u16,
-    bytes: [u8; BYTES],
-    used: usize,
+    /// String storage: the strings of `strs` and `deps`, and garbage from overridden values
+    /// until `compact` reclaims it.
+    bytes: heapless::Vec<u8, BYTES>,
     strs: [Option<Span>; FIELDS],
     origins: [Origin; FIELDS],
-    deps: [DepSlot; DEPS],
-    dep_count: usize,
+    deps: heapless::Vec<DepSlot, DEPS>,
     run_as: Option<StoredId>,
     socket_uid: Option<StoredId>,
     socket_gid: Option<StoredId>,
@@ -206,6 +194,9 @@ pub struct Description<const BYTES: usize, const DEPS: usize> {
     logfile_permissions: u32,
     log_type: LogType,
     log_buffer_size: Option<u32>,
+    log_buffer_keep: LogBufferKeep,
+    logfile_max_size: Option<u64>,
+    logfile_rotate: Option<u8>,
     load_options: LoadOptions,
     rlimits: [Option<Rlimit>; 4],
     nice: Option<i32>,
@@ -220,8 +211,8 @@ impl<const BYTES: usize, const DEPS: usize> fmt::Debug for Description<BYTES, DE
             .field("config", &self.config)
             .field("command", &self.command())
             .field("stop_command", &self.stop_command())
-            .field("dependencies", &self.dep_count)
-            .field("bytes_used", &self.used)
+            .field("dependencies", &self.deps.len())
+            .field("bytes_used", &self.bytes.len())
             .finish_non_exhaustive()
     }
 }
@@ -246,15 +237,13 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             config: ServiceConfig::new(DEFAULT_KIND),
             type_specified: false,
             fragment: 0,
-            bytes: [0; BYTES],
-            used: 0,
+            bytes: heapless::Vec::new(),
             strs: [None; FIELDS],
             origins: [Origin {
                 fragment: 0,
                 line: 0,
             }; FIELDS],
-            deps: [DepSlot::EMPTY; DEPS],
-            dep_count: 0,
+            deps: heapless::Vec::new(),
             run_as: None,
             socket_uid: None,
             socket_gid: None,
@@ -265,6 +254,9 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             logfile_permissions: DEFAULT_LOGFILE_PERMISSIONS,
             log_type: LogType::None,
             log_buffer_size: None,
+            log_buffer_keep: LogBufferKeep::Oldest,
+            logfile_max_size: None,
+            logfile_rotate: None,
             load_options: LoadOptions::empty(),
             rlimits: [None; 4],
             nice: None,
@@ -280,10 +272,10 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         self.config = ServiceConfig::new(DEFAULT_KIND);
         self.type_specified = false;
         self.fragment = 0;
-        self.used = 0;
+        self.bytes.clear();
         self.strs = [None; FIELDS];
         self.origins = [Origin::default(); FIELDS];
-        self.dep_count = 0;
+        self.deps.clear();
         self.run_as = None;
         self.socket_uid = None;
         self.socket_gid = None;
@@ -294,6 +286,9 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         self.logfile_permissions = DEFAULT_LOGFILE_PERMISSIONS;
         self.log_type = LogType::None;
         self.log_buffer_size = None;
+        self.log_buffer_keep = LogBufferKeep::Oldest;
+        self.logfile_max_size = None;
+        self.logfile_rotate = None;
         self.load_options = LoadOptions::empty();
         self.rlimits = [None; 4];
         self.nice = None;
@@ -460,6 +455,21 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         self.log_buffer_size
     }
 
+    /// `logfile-max-size` in bytes, if set (a dinit-rs extension).
+    pub fn logfile_max_size(&self) -> Option<u64> {
+        self.logfile_max_size
+    }
+
+    /// `logfile-rotate`, if set (a dinit-rs extension; the runtime keeps one file unless set).
+    pub fn logfile_rotate(&self) -> Option<u8> {
+        self.logfile_rotate
+    }
+
+    /// `log-buffer-keep` (a dinit-rs extension; `oldest` unless set).
+    pub fn log_buffer_keep(&self) -> LogBufferKeep {
+        self.log_buffer_keep
+    }
+
     /// `consumer-of` (pre-load substituted).
     pub fn consumer_of(&self) -> Option<&[u8]> {
         self.field(Field::ConsumerOf)
@@ -528,7 +538,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     }
 
     fn dep_slots(&self) -> impl Iterator<Item = &DepSlot> + '_ {
-        self.deps.iter().take(self.dep_count)
+        self.deps.iter()
     }
 
     /// The named dependencies (`depends-on`, `prepared-by`, `depends-ms`, `waits-for`,
@@ -565,7 +575,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
 
     /// Bytes of string storage in use (garbage from overridden values included).
     pub fn bytes_used(&self) -> usize {
-        self.used
+        self.bytes.len()
     }
 
     // ----- post-load substitution -----
@@ -645,12 +655,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| s.map(|s| (false, i, s)));
-            let deps = self
-                .deps
-                .iter()
-                .take(self.dep_count)
-                .enumerate()
-                .map(|(i, d)| (true, i, d.span));
+            let deps = self.deps.iter().enumerate().map(|(i, d)| (true, i, d.span));
             for (is_dep, i, s) in strs.chain(deps) {
                 if s.len > 0 && s.off >= scan && best.is_none_or(|(_, _, b)| s.off < b.off) {
                     best = Some((is_dep, i, s));
@@ -679,17 +684,17 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
             cursor = cursor.saturating_add(s.len);
             scan = s.off.saturating_add(s.len);
         }
-        self.used = cursor;
+        self.bytes.truncate(cursor);
     }
 
     /// Makes room for `need` more bytes at the end of the arena.
     fn reserve(&mut self, need: usize) -> Result<(), DescErrorKind> {
         let full = DescErrorKind::StorageFull { capacity: BYTES };
-        if BYTES.saturating_sub(self.used) >= need {
+        if BYTES.saturating_sub(self.bytes.len()) >= need {
             return Ok(());
         }
         self.compact();
-        if BYTES.saturating_sub(self.used) >= need {
+        if BYTES.saturating_sub(self.bytes.len()) >= need {
             Ok(())
         } else {
             Err(full)
@@ -699,17 +704,12 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
     /// Appends `bytes` to the arena (room must have been reserved).
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<Span, DescErrorKind> {
         let full = DescErrorKind::StorageFull { capacity: BYTES };
-        let end = self.used.checked_add(bytes.len()).ok_or(full)?;
-        self.bytes
-            .get_mut(self.used..end)
-            .ok_or(full)?
-            .copy_from_slice(bytes);
-        let span = Span {
-            off: self.used,
+        let off = self.bytes.len();
+        self.bytes.extend_from_slice(bytes).map_err(|_| full)?;
+        Ok(Span {
+            off,
             len: bytes.len(),
-        };
-        self.used = end;
-        Ok(span)
+        })
     }
 
     /// Allocates a copy of `bytes`.
@@ -756,7 +756,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
                 .get(f as usize)
                 .copied()
                 .flatten()
-                .is_some_and(|s| s.off.saturating_add(s.len) == d.used)
+                .is_some_and(|s| s.off.saturating_add(s.len) == d.bytes.len())
         };
         // The last string can grow in place; any other is copied to the end first.
         let old_len = self
@@ -778,14 +778,13 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         let start = if is_last(self) {
             old.off
         } else {
-            let start = self.used;
+            let start = self.bytes.len();
             for k in 0..old.len {
                 let from = self.bytes.get(old.off.saturating_add(k)).copied();
-                if let (Some(b), Some(dst)) = (from, self.bytes.get_mut(start.saturating_add(k))) {
-                    *dst = b;
+                if let Some(b) = from {
+                    self.bytes.push(b).map_err(|_| full)?;
                 }
             }
-            self.used = start.saturating_add(old.len);
             start
         };
         if let Some(s) = sep {
@@ -795,7 +794,7 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         if let Some(slot) = self.strs.get_mut(f as usize) {
             *slot = Some(Span {
                 off: start,
-                len: self.used.saturating_sub(start),
+                len: self.bytes.len().saturating_sub(start),
             });
         }
         let origin = self.origin_here(line);
@@ -822,23 +821,20 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
         if duplicate {
             return Ok(());
         }
-        if self.dep_count >= DEPS {
-            return Err(DescErrorKind::TooManyDependencies { capacity: DEPS });
+        let too_many = DescErrorKind::TooManyDependencies { capacity: DEPS };
+        if self.deps.is_full() {
+            return Err(too_many);
         }
         let span = self.store(name)?;
         let origin = self.origin_here(line);
-        let slot = self
-            .deps
-            .get_mut(self.dep_count)
-            .ok_or(DescErrorKind::TooManyDependencies { capacity: DEPS })?;
-        *slot = DepSlot {
-            kind,
-            dir,
-            span,
-            origin,
-        };
-        self.dep_count = self.dep_count.saturating_add(1);
-        Ok(())
+        self.deps
+            .push(DepSlot {
+                kind,
+                dir,
+                span,
+                origin,
+            })
+            .map_err(|_| too_many)
     }
 
     fn set_id(
@@ -934,6 +930,9 @@ impl<const BYTES: usize, const DEPS: usize> Description<BYTES, DEPS> {
                 self.logfile_gid = Some(self.set_id(id, Field::LogfileGidName, line)?);
             }
             Setting::LogBufferSize(n) => self.log_buffer_size = Some(n),
+            Setting::LogBufferKeep(k) => self.log_buffer_keep = k,
+            Setting::LogfileMaxSize(n) => self.logfile_max_size = Some(n),
+            Setting::LogfileRotate(n) => self.logfile_rotate = Some(n),
             Setting::ConsumerOf(v) => self.set_field(Field::ConsumerOf, v, line)?,
             Setting::Options(list) => c.options = list.apply_to(c.options),
             Setting::LoadOptions(o) => self.load_options = self.load_options.with(o),

@@ -166,6 +166,10 @@ pub enum DescErrorKind {
     InvalidSmoothRecovery,
     /// `log-type` is not file, buffer, pipe or none.
     InvalidLogType,
+    /// `log-buffer-keep` is not oldest or newest.
+    InvalidLogBufferKeep,
+    /// `logfile-max-size` is not a size (digits, an optional K, M or G) from 1024 bytes up.
+    InvalidSize,
     /// A number (`nice`, `oom-score-adj`, `restart-limit-count`, `log-buffer-size`,
     /// `pipefd:N`, the level of `ioprio`) that is not a number or is out of range.
     InvalidNumber,
@@ -379,6 +383,13 @@ impl fmt::Display for DescErrorKind {
             ),
             K::InvalidLogType => {
                 f.write_str("log type must be one of: \"file\", \"buffer\", \"pipe\", or \"none\"")
+            }
+            K::InvalidSize => f.write_str(
+                "logfile-max-size must be a number of bytes, with an optional K, M or G, of \
+                 at least 1024",
+            ),
+            K::InvalidLogBufferKeep => {
+                f.write_str("log-buffer-keep must be one of: \"oldest\" or \"newest\"")
             }
             K::InvalidNumber => f.write_str(NUMBER),
             K::InvalidPermissions { setting } => f.write_str(setting),

@@ -101,7 +101,7 @@ pub use name::{
 };
 pub use parser::{parse, DescriptionSink, Entry, Item, Parser};
 pub use setting::{
-    is_valid_env_name, IdSpec, Ioprio, Limit, LoadOptions, LogType, Op, OptionList,
+    is_valid_env_name, IdSpec, Ioprio, Limit, LoadOptions, LogBufferKeep, LogType, Op, OptionList,
     ReadyNotification, Resource, Rlimit, Securebits, Setting, SettingKey, Substitution,
 };
 pub use subst::{

@@ -120,7 +120,10 @@ setting_keys! {
     LogfilePermissions => "logfile-permissions",
     LogfileUid => "logfile-uid",
     LogfileGid => "logfile-gid",
+    LogfileMaxSize => "logfile-max-size",
+    LogfileRotate => "logfile-rotate",
     LogBufferSize => "log-buffer-size",
+    LogBufferKeep => "log-buffer-keep",
     ConsumerOf => "consumer-of",
     Options => "options",
     LoadOptions => "load-options",
@@ -224,6 +227,30 @@ impl LogType {
             Self::File => "file",
             Self::Buffer => "buffer",
             Self::Pipe => "pipe",
+        }
+    }
+}
+
+/// `log-buffer-keep` (a dinit-rs extension): what a full log buffer keeps.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LogBufferKeep {
+    /// `oldest`: further output is discarded once the buffer is full (the default, and
+    /// Dinit's only behaviour: "If the buffer becomes full, further output from the service
+    /// process will be discarded").
+    #[default]
+    Oldest,
+    /// `newest`: the oldest lines are dropped to make room, so the buffer holds the latest
+    /// output.
+    Newest,
+}
+
+impl LogBufferKeep {
+    /// The name used by the setting.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Oldest => "oldest",
+            Self::Newest => "newest",
         }
     }
 }
@@ -518,8 +545,14 @@ pub enum Setting<'a> {
     LogfileUid(IdSpec<'a>),
     /// `logfile-gid`.
     LogfileGid(IdSpec<'a>),
+    /// `logfile-max-size` in bytes (a dinit-rs extension).
+    LogfileMaxSize(u64),
+    /// `logfile-rotate` (a dinit-rs extension): the rotated files kept, 0 to 99.
+    LogfileRotate(u8),
     /// `log-buffer-size` (0 to 2^31-1).
     LogBufferSize(u32),
+    /// `log-buffer-keep` (a dinit-rs extension).
+    LogBufferKeep(LogBufferKeep),
     /// `consumer-of` (pre-load substituted, a valid service name).
     ConsumerOf(&'a [u8]),
     /// `options` (additive).
@@ -607,7 +640,10 @@ impl Setting<'_> {
             Setting::LogfilePermissions(_) => K::LogfilePermissions,
             Setting::LogfileUid(_) => K::LogfileUid,
             Setting::LogfileGid(_) => K::LogfileGid,
+            Setting::LogfileMaxSize(_) => K::LogfileMaxSize,
+            Setting::LogfileRotate(_) => K::LogfileRotate,
             Setting::LogBufferSize(_) => K::LogBufferSize,
+            Setting::LogBufferKeep(_) => K::LogBufferKeep,
             Setting::ConsumerOf(_) => K::ConsumerOf,
             Setting::Options(_) => K::Options,
             Setting::LoadOptions(_) => K::LoadOptions,
@@ -651,6 +687,32 @@ fn parse_unum(v: &[u8], max: u64) -> Result<u64, DescErrorKind> {
         Ok((n, end)) if n <= max && end == v.len() => Ok(n),
         _ => Err(DescErrorKind::InvalidNumber),
     }
+}
+
+/// The most rotated log files `logfile-rotate` keeps.
+pub const MAX_LOGFILE_ROTATE: u8 = 99;
+
+/// The smallest `logfile-max-size`: a limit below it would rotate at nearly every line.
+pub const MIN_LOGFILE_MAX_SIZE: u64 = 1024;
+
+/// A size in bytes: a whole number with an optional suffix `K`, `M` or `G` (powers of 1024;
+/// `k`, `m`, `g` too), at least [`MIN_LOGFILE_MAX_SIZE`] and at most 2^62.
+fn parse_size(v: &[u8]) -> Result<u64, DescErrorKind> {
+    let (digits, shift) = match v.split_last() {
+        Some((b'k' | b'K', rest)) => (rest, 10),
+        Some((b'm' | b'M', rest)) => (rest, 20),
+        Some((b'g' | b'G', rest)) => (rest, 30),
+        _ => (v, 0),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(DescErrorKind::InvalidSize);
+    }
+    let n = parse_unum(digits, (1u64 << 62) >> shift).map_err(|_| DescErrorKind::InvalidSize)?;
+    let bytes = n << shift;
+    if bytes < MIN_LOGFILE_MAX_SIZE {
+        return Err(DescErrorKind::InvalidSize);
+    }
+    Ok(bytes)
 }
 
 /// A number read as `std::stoll`, which must be whole and within `min..=max`.
@@ -1047,10 +1109,20 @@ fn text_setting(key: SettingKey, op: Op, v: &[u8]) -> Result<Setting<'_>, DescEr
         K::LogfilePermissions => Setting::LogfilePermissions(parse_perms(key, v)?),
         K::LogfileUid => Setting::LogfileUid(parse_id(key, v, false)?),
         K::LogfileGid => Setting::LogfileGid(parse_id(key, v, true)?),
+        K::LogfileMaxSize => Setting::LogfileMaxSize(parse_size(v)?),
+        K::LogfileRotate => {
+            let n = parse_unum(v, u64::from(MAX_LOGFILE_ROTATE))?;
+            Setting::LogfileRotate(u8::try_from(n).unwrap_or(MAX_LOGFILE_ROTATE))
+        }
         K::LogBufferSize => {
             let n = parse_unum(v, u64::from(u32::MAX / 2))?;
             Setting::LogBufferSize(u32::try_from(n).unwrap_or(u32::MAX / 2))
         }
+        K::LogBufferKeep => Setting::LogBufferKeep(match v {
+            b"oldest" => LogBufferKeep::Oldest,
+            b"newest" => LogBufferKeep::Newest,
+            _ => return Err(DescErrorKind::InvalidLogBufferKeep),
+        }),
         K::ConsumerOf => {
             if parse_service_name(v).is_err() {
                 return Err(DescErrorKind::InvalidServiceName {
@@ -1119,7 +1191,7 @@ mod tests {
         for &k in SettingKey::ALL {
             assert_eq!(SettingKey::from_name(k.name().as_bytes()), Some(k));
         }
-        assert_eq!(SettingKey::ALL.len(), 51);
+        assert_eq!(SettingKey::ALL.len(), 54);
         assert_eq!(
             SettingKey::from_name(b"termsignal"),
             Some(SettingKey::TermSignal)

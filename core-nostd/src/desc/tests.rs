@@ -983,6 +983,76 @@ fn log_type_and_logfile() {
 }
 
 #[test]
+fn logfile_max_size_and_rotate() {
+    // dinit-rs extensions: a size in bytes with an optional K/M/G, and 0 to 99 files.
+    let mut s = [0u8; 256];
+    for (v, n) in [
+        ("4096", 4096),
+        ("1024", 1024),
+        ("64k", 65_536),
+        ("10M", 10 << 20),
+        ("2G", 2 << 30),
+    ] {
+        assert_eq!(
+            one(&std::format!("logfile-max-size = {v}"), &mut s),
+            Ok(Setting::LogfileMaxSize(n)),
+            "{v}"
+        );
+    }
+    for bad in [
+        "",
+        "1023",
+        "0",
+        "K",
+        "-5",
+        "1.5M",
+        "10T",
+        "0x400",
+        "99999999999G",
+    ] {
+        assert_eq!(
+            err(&std::format!("logfile-max-size = {bad}\n")),
+            "line 1: logfile-max-size must be a number of bytes, with an optional K, M or G, \
+             of at least 1024",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        one("logfile-rotate = 0", &mut s),
+        Ok(Setting::LogfileRotate(0))
+    );
+    assert_eq!(
+        one("logfile-rotate = 99", &mut s),
+        Ok(Setting::LogfileRotate(99))
+    );
+    assert!(one("logfile-rotate = 100", &mut s).is_err());
+    let d = load("type = process\ncommand = /bin/true\nlogfile = /tmp/x\n");
+    assert_eq!((d.logfile_max_size(), d.logfile_rotate()), (None, None));
+}
+
+#[test]
+fn log_buffer_keep() {
+    // A dinit-rs extension: `oldest` (Dinit's behaviour, the default) or `newest`.
+    let mut s = [0u8; 256];
+    assert_eq!(
+        one("log-buffer-keep = newest", &mut s),
+        Ok(Setting::LogBufferKeep(LogBufferKeep::Newest))
+    );
+    assert_eq!(
+        one("log-buffer-keep = oldest", &mut s),
+        Ok(Setting::LogBufferKeep(LogBufferKeep::Oldest))
+    );
+    assert_eq!(
+        load("type = internal\n").log_buffer_keep(),
+        LogBufferKeep::Oldest
+    );
+    assert_eq!(
+        err("type = internal\nlog-buffer-keep = last\n"),
+        "line 2: log-buffer-keep must be one of: \"oldest\" or \"newest\""
+    );
+}
+
+#[test]
 fn log_buffer_size() {
     let mut s = [0u8; 256];
     for (v, n) in [
@@ -1308,6 +1378,9 @@ fn every_setting_has_a_test_value() {
             SettingKey::ReadyNotification => "pipefd:3",
             SettingKey::LogType => "buffer",
             SettingKey::LogBufferSize => "100",
+            SettingKey::LogBufferKeep => "newest",
+            SettingKey::LogfileMaxSize => "1M",
+            SettingKey::LogfileRotate => "3",
             SettingKey::Options => "skippable",
             SettingKey::LoadOptions => "export-service-name",
             SettingKey::RlimitNofile
@@ -1327,6 +1400,9 @@ fn every_setting_has_a_test_value() {
     assert_eq!(d.dependencies().count(), 6);
     assert_eq!(d.dependency_dirs().count(), 3);
     assert_eq!(d.log_type(), LogType::Buffer);
+    assert_eq!(d.log_buffer_keep(), LogBufferKeep::Newest);
+    assert_eq!(d.logfile_max_size(), Some(1 << 20));
+    assert_eq!(d.logfile_rotate(), Some(3));
     assert_eq!(d.inittab_id(), Some(&b"nm1"[..]));
     assert_eq!(d.config().term_signal, signal::KILL);
 }

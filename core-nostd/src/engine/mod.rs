@@ -199,7 +199,8 @@ pub struct AddDepOutcome {
 /// The set of services and their dependency graph, with fixed capacities: `S` services,
 /// `E` dependency edges and `N` bytes of names.
 ///
-/// An empty set is all-zero bits, so `static SET: Mutex<ServiceSet<..>> = Mutex::new(ServiceSet::new())`
+/// An empty set is all-zero bits (but for the unused bytes of the name arena, which are not
+/// initialised at all), so `static SET: Mutex<ServiceSet<..>> = Mutex::new(ServiceSet::new())`
 /// costs no file size and only the memory of the pages it touches.
 // `repr(C)`, in this order: the small fields first, so that they share their page with the
 // first records (a set with a few services touches as few pages as possible), then the tables.

@@ -38,9 +38,8 @@ const HEADER: usize = 9;
 /// A fixed-size byte arena of `N` bytes.
 #[derive(Debug)]
 pub(crate) struct Arena<const N: usize> {
-    bytes: [u8; N],
-    /// End of the last block.
-    used: usize,
+    /// The blocks, one after the other; its length is the end of the last block.
+    bytes: heapless::Vec<u8, N>,
     /// Bytes (headers included) of freed blocks not yet reclaimed.
     dead: usize,
 }
@@ -48,21 +47,20 @@ pub(crate) struct Arena<const N: usize> {
 impl<const N: usize> Arena<N> {
     pub const fn new() -> Self {
         Arena {
-            bytes: [0; N],
-            used: 0,
+            bytes: heapless::Vec::new(),
             dead: 0,
         }
     }
 
-    /// Forgets every string (the bytes are overwritten by later allocations).
+    /// Forgets every string.
     pub fn clear(&mut self) {
-        self.used = 0;
+        self.bytes.clear();
         self.dead = 0;
     }
 
     /// Bytes in use, headers and dead blocks included.
     pub fn used(&self) -> usize {
-        self.used
+        self.bytes.len()
     }
 
     /// The bytes of `s` (empty if `s` is out of range, which cannot happen for strings this
@@ -92,7 +90,7 @@ impl<const N: usize> Arena<N> {
     /// True if `len` bytes fit at the end without compaction.
     pub fn fits(&self, len: usize) -> bool {
         match Self::block_size(len) {
-            Some(size) => N.saturating_sub(self.used) >= size,
+            Some(size) => N.saturating_sub(self.bytes.len()) >= size,
             None => false,
         }
     }
@@ -100,7 +98,7 @@ impl<const N: usize> Arena<N> {
     /// True if `len` bytes would fit once dead blocks are reclaimed.
     pub fn fits_after_compaction(&self, len: usize) -> bool {
         match Self::block_size(len) {
-            Some(size) => N.saturating_sub(self.used).saturating_add(self.dead) >= size,
+            Some(size) => N.saturating_sub(self.bytes.len()).saturating_add(self.dead) >= size,
             None => false,
         }
     }
@@ -114,24 +112,21 @@ impl<const N: usize> Arena<N> {
         if !self.fits(data.len()) {
             return None;
         }
-        let start = self.used;
         let len = u32::try_from(data.len()).ok()?;
-        let data_off = start.checked_add(HEADER)?;
-        let end = data_off.checked_add(data.len())?;
-        let header = self.bytes.get_mut(start..data_off)?;
-        let (owner_bytes, rest) = header.split_at_mut(4);
-        owner_bytes.copy_from_slice(&owner.to_le_bytes());
-        let (field_byte, len_bytes) = rest.split_at_mut(1);
-        if let Some(b) = field_byte.first_mut() {
-            *b = field as u8;
+        let start = self.bytes.len();
+        let data_off = u32::try_from(start.checked_add(HEADER)?).ok()?;
+        let [o0, o1, o2, o3] = owner.to_le_bytes();
+        let [l0, l1, l2, l3] = len.to_le_bytes();
+        let header: [u8; HEADER] = [o0, o1, o2, o3, field as u8, l0, l1, l2, l3];
+        // `fits` has made sure that the header and the data fit: neither can fail.
+        let pushed = self.bytes.extend_from_slice(&header).is_ok()
+            && self.bytes.extend_from_slice(data).is_ok();
+        debug_assert!(pushed, "a block that fits did not fit");
+        if !pushed {
+            self.bytes.truncate(start);
+            return None;
         }
-        len_bytes.copy_from_slice(&len.to_le_bytes());
-        self.bytes.get_mut(data_off..end)?.copy_from_slice(data);
-        self.used = end;
-        Some(Str {
-            off: u32::try_from(data_off).ok()?,
-            len,
-        })
+        Some(Str { off: data_off, len })
     }
 
     /// Marks `s` dead. Its bytes are reclaimed by the next compaction.
@@ -152,10 +147,9 @@ impl<const N: usize> Arena<N> {
                 owner.copy_from_slice(&u32::MAX.to_le_bytes());
             }
         }
-        if self.dead >= self.used {
+        if self.dead >= self.bytes.len() {
             // Everything is dead: start again from the beginning.
-            self.used = 0;
-            self.dead = 0;
+            self.clear();
         }
     }
 
@@ -171,9 +165,10 @@ impl<const N: usize> Arena<N> {
     /// block at `old` is still that owner's string, and when a live block has moved it is
     /// called again with `Some(new)` so that the owner can update its offset.
     pub fn compact(&mut self, mut owner_of: impl FnMut(u32, Field, Str, Option<Str>) -> bool) {
+        let used = self.bytes.len();
         let mut read = 0usize;
         let mut write = 0usize;
-        while read < self.used {
+        while read < used {
             let (Some(owner), Some(len)) = (
                 self.read_u32(read),
                 read.checked_add(5).and_then(|a| self.read_u32(a)),
@@ -194,7 +189,7 @@ impl<const N: usize> Arena<N> {
             let Some(next) = read.checked_add(size) else {
                 break;
             };
-            if next > self.used {
+            if next > used {
                 break;
             }
             let old = Str {
@@ -234,11 +229,10 @@ impl<const N: usize> Arena<N> {
             read = next;
         }
         debug_assert!(
-            read >= self.used,
-            "name arena block headers are broken at {read} (of {} bytes in use)",
-            self.used
+            read >= used,
+            "name arena block headers are broken at {read} (of {used} bytes in use)"
         );
-        self.used = write;
+        self.bytes.truncate(write);
         self.dead = 0;
     }
 }

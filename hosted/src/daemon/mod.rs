@@ -14,6 +14,8 @@
 //! is loaded or a connection accepted (see `tests/daemon_noalloc.rs`).
 
 pub mod control;
+mod logbuf;
+mod logfile;
 pub mod options;
 mod pids;
 mod procs;
@@ -108,6 +110,9 @@ pub(crate) struct Deferred {
     reopen_socket: bool,
     /// `starts-log`: open the system log.
     open_syslog: bool,
+    /// A service started while the kernel's log is wanted and not open (`/dev` may have come
+    /// with it): try again.
+    open_kmsg: bool,
     /// Launches whose exec outcome is known but not yet reported to the engine.
     pub(crate) exec_known: Vec<(ServiceId, u8)>,
     /// `exec_known` is being worked through (by an outer call).
@@ -162,6 +167,9 @@ pub struct Runtime {
     exits: system::Exits,
     /// When the recovery service was last started after a boot failure.
     recovery_started: Option<std::time::Instant>,
+    /// Process 1 without a log file: the kernel's log is the main log until the system log is
+    /// up (see the log module).
+    kmsg_wanted: bool,
 }
 
 /// The engine and the runtime.
@@ -179,6 +187,17 @@ pub(crate) struct HostCtx<'a> {
 }
 
 impl Runtime {
+    /// Opens the kernel's log as the main log if it is wanted and the main log is not open
+    /// yet; quietly does nothing if `/dev/kmsg` is not there (yet).
+    fn open_kmsg(&mut self) {
+        if self.kmsg_wanted && self.log.main.is_none() {
+            let level = self.opts.log_level.unwrap_or(Level::Notice);
+            if let Ok(sink) = Sink::kmsg(level) {
+                self.log.main = Some(sink);
+            }
+        }
+    }
+
     /// The current monotonic time.
     pub(crate) fn now(&self) -> Instant {
         // Offset by a second so that no instant is zero (the engine's "never").
@@ -322,6 +341,9 @@ impl Host for HostCtx<'_> {
     }
 
     fn event(&mut self, service: ServiceId, event: ServiceEvent, status: &ServiceStatus) {
+        if event == ServiceEvent::Started && self.rt.kmsg_wanted && self.rt.log.main.is_none() {
+            self.rt.deferred.open_kmsg = true;
+        }
         Daemon::broadcast_event(self.rt, service, event, status);
     }
 
@@ -711,6 +733,7 @@ impl<'s> Daemon<'s> {
         };
 
         let (mut log, console_warning) = startup_logger(&opts);
+        let opts_log_file_none = opts.log_file.is_none();
         let (signals, reactor) = event_loop_setup(&mut log, system_manager)?;
 
         let socket_path = opts
@@ -748,6 +771,7 @@ impl<'s> Daemon<'s> {
             boot_logged: false,
             exits: system::Exits::default(),
             recovery_started: None,
+            kmsg_wanted: is_pid1 && opts_log_file_none,
         };
         if let Some(w) = console_warning {
             rt.log.log(Level::Warn, w.as_bytes());
@@ -761,6 +785,9 @@ impl<'s> Daemon<'s> {
             daemon.rt.log.flush_for(LOG_FLUSH_LIMIT);
             return Err(e);
         }
+        // After the kernel's console output was turned off with the control socket: the
+        // kernel would otherwise print each record on the console, beside our own line.
+        daemon.rt.open_kmsg();
         if system_manager {
             system::system_manager_setup();
         }
@@ -1061,12 +1088,18 @@ impl<'s> Daemon<'s> {
         if std::mem::take(&mut self.rt.deferred.open_syslog) && self.rt.opts.log_file.is_none() {
             let level = self.rt.opts.log_level.unwrap_or(Level::Notice);
             match Sink::syslog(std::path::Path::new("/dev/log"), level) {
-                Ok(s) => self.rt.log.main = Some(s),
+                Ok(s) => {
+                    self.rt.log.main = Some(s);
+                    self.rt.kmsg_wanted = false;
+                }
                 Err(e) => self
                     .rt
                     .log
                     .logf(Level::Warn, format_args!("cannot open /dev/log: {e}")),
             }
+        }
+        if std::mem::take(&mut self.rt.deferred.open_kmsg) {
+            self.rt.open_kmsg();
         }
         if let Some(shutdown) = self.rt.deferred.idle.take() {
             // A chain-to started above by the last active service makes the set active again:

@@ -1,6 +1,8 @@
 //! Processes: the per-service runtime record, launching (through [`crate::spawn`]), signals,
 //! pid files, reaping, exec-status and readiness pipes, and buffered service output.
 
+use super::logbuf::LogBuffer;
+use super::logfile::{FileSpec, RotatingLog, READ_PER_TURN};
 use super::{token, Daemon, Runtime, TokenKind};
 use crate::environ::Environment;
 use crate::load::ReadService;
@@ -26,39 +28,13 @@ use std::rc::Rc;
 /// Default `log-buffer-size`.
 pub const DEFAULT_LOG_BUFFER: usize = 4096;
 
-/// A service's output buffer (`log-type = buffer`): fixed capacity; output beyond it is
-/// discarded (dinit-service(5)).
+/// Where the daemon puts a service's output.
 #[derive(Debug)]
-pub struct LogBuffer {
-    data: Vec<u8>,
-}
-
-impl LogBuffer {
-    fn new(capacity: usize) -> Self {
-        LogBuffer {
-            data: Vec::with_capacity(capacity),
-        }
-    }
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-    /// Up to `n` bytes from `offset`.
-    pub fn bytes(&self, offset: usize, n: usize) -> &[u8] {
-        let end = offset.saturating_add(n).min(self.data.len());
-        self.data.get(offset.min(end)..end).unwrap_or(&[])
-    }
-    /// Removes the first `n` bytes (those a `catlog --clear` reply has sent), keeping what
-    /// came after them; no allocation.
-    pub fn discard_front(&mut self, n: usize) {
-        let n = n.min(self.data.len());
-        self.data.drain(..n);
-    }
-    fn append(&mut self, bytes: &[u8]) {
-        let room = self.data.capacity() - self.data.len();
-        let n = bytes.len().min(room);
-        self.data.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
-    }
+enum OutputSink {
+    /// `log-type = buffer`.
+    Buffer(LogBuffer),
+    /// `log-type = file` with `logfile-max-size`.
+    File(RotatingLog),
 }
 
 /// A launched process being watched.
@@ -97,8 +73,9 @@ pub struct ServiceRt {
     /// The output pipe (`log-type = buffer` or `pipe`): kept across restarts so that no output
     /// is lost.
     output: Option<(OwnedFd, OwnedFd)>,
-    /// `log-type = buffer`.
-    pub log_buffer: Option<Box<LogBuffer>>,
+    /// Where the daemon puts the output it reads from `output`: a buffer (`log-type =
+    /// buffer`) or a file it rotates (`log-type = file` with `logfile-max-size`).
+    sink: Option<Box<OutputSink>>,
     /// The listening socket of `socket-listen`, opened at the first start and kept.
     activation: Option<OwnedFd>,
     /// The daemon's end of the last `pass-cs-fd` connection handed out is a normal control
@@ -157,6 +134,12 @@ fn stdio(data: &ServiceData, opts: Options) -> Result<Stdio, PrepareError> {
         let log = data.log();
         let output = match log.log_type {
             LogType::None => Output::Null,
+            // With a size limit the daemon writes the file (and rotates it).
+            // (Its owner is checked here, as for a file the service opens.)
+            LogType::File if log.file.is_some() && log.max_size.is_some() => {
+                resolve_uid_gid(&log.uid, &log.gid)?;
+                Output::Pipe
+            }
             LogType::File => match &log.file {
                 Some(path) => {
                     let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid)?;
@@ -293,12 +276,13 @@ impl ServiceRt {
         let pass_cs_fd = read.config.options.contains(Options::PASS_CS_FD);
         let scripted = read.config.kind == ServiceKind::Scripted;
         let data = read.data;
-        let log_buffer = (data.log().log_type == LogType::Buffer).then(|| {
-            Box::new(LogBuffer::new(
+        let sink = (data.log().log_type == LogType::Buffer).then(|| {
+            Box::new(OutputSink::Buffer(LogBuffer::new(
                 data.log()
                     .buffer_size
                     .map_or(DEFAULT_LOG_BUFFER, |n| n as usize),
-            ))
+                data.log().buffer_keep,
+            )))
         });
         Ok(ServiceRt {
             data,
@@ -307,7 +291,7 @@ impl ServiceRt {
             procs: [None, None],
             ready: None,
             output: None,
-            log_buffer,
+            sink,
             activation: None,
             pass_cs_fd,
             scripted,
@@ -323,10 +307,64 @@ impl ServiceRt {
         self.stop = new.stop;
         self.pass_cs_fd = new.pass_cs_fd;
         self.scripted = new.scripted;
-        match (&self.log_buffer, new.log_buffer) {
-            (_, None) => self.log_buffer = None,
-            (None, Some(b)) => self.log_buffer = Some(b),
-            (Some(_), Some(_)) => {}
+        // A buffer keeps its contents; a log file is opened again with the new settings at
+        // the next output.
+        match (self.sink.as_deref_mut(), new.sink) {
+            (_, None) => self.sink = None,
+            (Some(OutputSink::Buffer(old)), Some(_)) => old.set_keep(self.data.log().buffer_keep),
+            (_, Some(b)) => self.sink = Some(b),
+        }
+    }
+
+    /// The output buffer (`log-type = buffer`).
+    pub fn log_buffer(&self) -> Option<&LogBuffer> {
+        match self.sink.as_deref() {
+            Some(OutputSink::Buffer(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The output buffer, to change.
+    pub fn log_buffer_mut(&mut self) -> Option<&mut LogBuffer> {
+        match self.sink.as_deref_mut() {
+            Some(OutputSink::Buffer(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The file the daemon writes the output to (`logfile-max-size`), as the settings say
+    /// now: opened again if they changed (a reload).
+    fn rotating_log(&mut self) -> Option<&mut RotatingLog> {
+        let log = self.data.log();
+        let spec = match (log.log_type, &log.file, log.max_size) {
+            (LogType::File, Some(path), Some(max_size)) => FileSpec {
+                path: path.clone(),
+                mode: log.permissions,
+                uid: None,
+                gid: None,
+                max_size,
+                keep: log.rotate.unwrap_or(1),
+            },
+            _ => return None,
+        };
+        let current = match self.sink.as_deref() {
+            Some(OutputSink::File(f)) => {
+                let s = f.spec();
+                s.path == spec.path
+                    && s.mode == spec.mode
+                    && s.max_size == spec.max_size
+                    && s.keep == spec.keep
+            }
+            _ => false,
+        };
+        if !current {
+            let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid).unwrap_or((None, None));
+            let spec = FileSpec { uid, gid, ..spec };
+            self.sink = Some(Box::new(OutputSink::File(RotatingLog::new(spec))));
+        }
+        match self.sink.as_deref_mut() {
+            Some(OutputSink::File(f)) => Some(f),
+            _ => None,
         }
     }
 
@@ -531,17 +569,21 @@ fn open_output_and_socket(
     reactor: &mut Reactor,
     slot: usize,
 ) -> Result<(), LaunchError> {
-    let log_type = svc.data.log().log_type;
-    if matches!(log_type, LogType::Buffer | LogType::Pipe) && svc.output.is_none() {
-        // The daemon reads a buffered service's output without blocking; a `pipe` is read by
-        // its consumer, which expects an ordinary blocking pipe.
-        let pipe = if log_type == LogType::Buffer {
+    let log = svc.data.log();
+    let log_type = log.log_type;
+    // The daemon reads a buffered service's output, or that of a log file it rotates.
+    let daemon_reads = log_type == LogType::Buffer
+        || (log_type == LogType::File && log.file.is_some() && log.max_size.is_some());
+    if (daemon_reads || log_type == LogType::Pipe) && svc.output.is_none() {
+        // The daemon reads without blocking; a `pipe` is read by its consumer, which expects
+        // an ordinary blocking pipe.
+        let pipe = if daemon_reads {
             spawn::child_pipe()
         } else {
             spawn::consumer_pipe()
         }
         .map_err(|e| LaunchError::Step("can't create output pipe", e))?;
-        if log_type == LogType::Buffer {
+        if daemon_reads {
             reactor
                 .add(&pipe.0, token(TokenKind::Output, slot), Interest::READ)
                 .map_err(|_| {
@@ -1020,7 +1062,8 @@ impl Daemon<'_> {
         }
     }
 
-    /// Output of a service with `log-type = buffer` is readable.
+    /// Output the daemon reads (`log-type = buffer`, or a log file it rotates) is readable:
+    /// takes up to [`READ_PER_TURN`] bytes (the loop comes back for the rest).
     pub(crate) fn output_ready(&mut self, slot: usize) {
         let Some(id) = self.set.id_at(slot) else {
             return;
@@ -1029,18 +1072,36 @@ impl Daemon<'_> {
             return;
         };
         let mut buf = [0u8; 4096];
-        let Some((read, _)) = &svc.output else { return };
-        loop {
+        let mut taken = 0;
+        let mut failure = None;
+        while taken < READ_PER_TURN {
+            let Some((read, _)) = &svc.output else { return };
             match rustix::io::read(read, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if let Some(b) = &mut svc.log_buffer {
-                        b.append(buf.get(..n).unwrap_or(&[]));
+                    taken += n;
+                    let bytes = buf.get(..n).unwrap_or(&[]);
+                    if let Some(b) = svc.log_buffer_mut() {
+                        b.append(bytes);
+                    } else if let Some(f) = svc.rotating_log() {
+                        if let Some(e) = f.write_reporting(bytes) {
+                            failure.get_or_insert(e);
+                        }
                     }
                 }
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(_) => break,
             }
+        }
+        if let Some(e) = failure {
+            let name = svc.data.name.clone();
+            self.rt.log.logf(
+                Level::Error,
+                format_args!(
+                    "{}: {e}; its output is dropped until it can be written",
+                    super::Name(&name)
+                ),
+            );
         }
     }
 }
@@ -1058,20 +1119,6 @@ mod size_guard {
         // the engine's configuration and the description's path: 200.
         let size = core::mem::size_of::<super::ServiceRt>();
         assert!(size <= 200, "ServiceRt grew to {size} bytes");
-    }
-
-    #[test]
-    fn catlog_clear_discards_only_what_was_sent() {
-        let mut b = super::LogBuffer::new(16);
-        b.append(b"sent part");
-        let sent = b.len();
-        b.append(b"+new");
-        b.discard_front(sent);
-        assert_eq!(b.bytes(0, 100), b"+new");
-        b.append(b"0123456789abcdef");
-        assert_eq!(b.len(), 16, "full, the rest discarded");
-        b.discard_front(1000);
-        assert_eq!(b.len(), 0);
     }
 
     #[test]

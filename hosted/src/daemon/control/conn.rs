@@ -38,8 +38,8 @@ pub(crate) enum Pending {
     },
     /// `GETALLENV`: the next variable and the body bytes still to send.
     Env { index: usize, remaining: usize },
-    /// `CATLOG`: the service, the offset in its buffer, bytes still to send, and whether to
-    /// clear the buffer at the end.
+    /// `CATLOG`: the service, the absolute position in its buffer of the next byte to send,
+    /// bytes still to send, and whether to clear the buffer at the end.
     Log {
         id: ServiceId,
         offset: usize,

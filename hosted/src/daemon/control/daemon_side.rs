@@ -232,23 +232,23 @@ impl Server for Daemon<'_> {
         }
     }
 
-    fn log_len(&self, id: ServiceId) -> Option<usize> {
+    fn log_extent(&self, id: ServiceId) -> Option<(usize, usize)> {
         self.rt
             .service(id)
-            .and_then(|s| s.log_buffer.as_ref().map(|b| b.len()))
+            .and_then(|s| s.log_buffer().map(|b| (b.start(), b.len())))
     }
 
-    fn log_bytes(&self, id: ServiceId, offset: usize, n: usize) -> &[u8] {
+    fn log_bytes(&self, id: ServiceId, at: usize, n: usize) -> &[u8] {
         self.rt
             .service(id)
-            .and_then(|s| s.log_buffer.as_ref())
-            .map(|buf| buf.bytes(offset, n))
+            .and_then(|s| s.log_buffer())
+            .map(|buf| buf.bytes(at, n))
             .unwrap_or(&[])
     }
 
-    fn log_discard(&mut self, id: ServiceId, n: usize) {
-        if let Some(b) = self.rt.service_mut(id).and_then(|s| s.log_buffer.as_mut()) {
-            b.discard_front(n);
+    fn log_discard(&mut self, id: ServiceId, at: usize) {
+        if let Some(b) = self.rt.service_mut(id).and_then(|s| s.log_buffer_mut()) {
+            b.discard_until(at);
         }
     }
 }

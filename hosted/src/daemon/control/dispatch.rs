@@ -385,7 +385,7 @@ impl Session {
         let Some(id) = self.named(s, handle, UnknownHandle::Nak) else {
             return;
         };
-        let Some(len) = s.log_len(id) else {
+        let Some((start, len)) = s.log_extent(id) else {
             return self.answer(s, &Reply::Nak);
         };
         self.take_events(s);
@@ -395,7 +395,7 @@ impl Session {
         }
         self.pending = Some(Pending::Log {
             id,
-            offset: 0,
+            offset: start,
             remaining: len,
             clear,
         });
@@ -525,14 +525,15 @@ impl Session {
             }
             let chunk = s.log_bytes(id, offset, n);
             if chunk.len() < n {
-                // The buffer was cleared by another client, or went with an unload or reload,
-                // since its length was sent: the reply can no longer be completed, and ending
-                // the connection is better than breaking the framing.
+                // The buffer was cleared by another client, dropped old output to make room
+                // (`log-buffer-keep = newest`), or went with an unload or reload, since its
+                // length was sent: the reply can no longer be completed, and ending the
+                // connection is better than breaking the framing.
                 self.dead = true;
                 return false;
             }
             self.push_bytes(chunk);
-            offset += n;
+            offset = offset.wrapping_add(n);
             remaining -= n;
         }
         if clear {

@@ -162,10 +162,12 @@ pub trait Server {
 
     /// Sends a signal to a service's process.
     fn signal(&mut self, id: ServiceId, signal: i32) -> Result<(), SignalError>;
-    /// The length of a service's output buffer (`None`: it has none).
-    fn log_len(&self, id: ServiceId) -> Option<usize>;
-    /// Up to `n` bytes of it from `offset`.
-    fn log_bytes(&self, id: ServiceId, offset: usize, n: usize) -> &[u8];
-    /// Drops the first `n` bytes of it (sent with `catlog --clear`).
-    fn log_discard(&mut self, id: ServiceId, n: usize);
+    /// The absolute position of the first byte of a service's output buffer, and the number
+    /// of bytes it holds (`None`: it has none). Positions count every byte that has left the
+    /// buffer's front, so they stay valid while the buffer changes.
+    fn log_extent(&self, id: ServiceId) -> Option<(usize, usize)>;
+    /// Up to `n` bytes of it from absolute position `at`; fewer (none) if they have left it.
+    fn log_bytes(&self, id: ServiceId, at: usize, n: usize) -> &[u8];
+    /// Drops what comes before absolute position `at` (sent with `catlog --clear`).
+    fn log_discard(&mut self, id: ServiceId, at: usize);
 }

@@ -9,7 +9,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 test:
     #!/usr/bin/env bash
     set -uo pipefail
-    stages=(setup lint unit nopanic doc compat e2e e2e-aarch64 e2e-debian packages-test)
+    stages=(setup lint cross-lint unit nopanic doc compat e2e e2e-aarch64 e2e-debian packages-test)
     report=()
     total=$(date +%s)
     summary() {
@@ -80,12 +80,18 @@ sim seeds="2000" steps="800" first="0":
         cargo test --release -p dinit-core --lib sim_many -- --ignored --nocapture
 
 # The .debs dinit-rs and dinit-rs-init in target/packages (cargo-deb; packaging/README.md).
-deb: (setup "deb")
-    packaging/build.sh deb
+# `just deb arm64` (or armhf, ...): for that architecture, from its cross build (`just cross`),
+# in target/packages/ARCH.
+[doc("The .debs in target/packages; `just deb arm64` (or armhf) from the cross build, in target/packages/ARCH")]
+deb target="": (setup "deb")
+    {{ if target != "" { "scripts/setup.sh cross" } else { "" } }}
+    packaging/build.sh deb {{target}}
 
-# The same two packages as .rpms in target/packages (rpmbuild, from the .debs' payload).
-rpm: (setup "rpm") deb
-    packaging/build.sh rpm
+# The same two packages as .rpms in target/packages (rpmbuild, from the .debs' payload);
+# `just rpm arm64` for another architecture, as `just deb`.
+[doc("The .rpms in target/packages, from the .debs; `just rpm arm64` for another architecture")]
+rpm target="": (setup "rpm") (deb target)
+    packaging/build.sh rpm {{target}}
 
 # Both package formats.
 packages: rpm
@@ -93,7 +99,7 @@ packages: rpm
 # Package tests: build, lintian/rpmlint, install into a debootstrapped Debian 12 root (cached in
 # target/pkgtest) and with `rpm --root`. Needs root and the tools of packaging/README.md.
 packages-test: (setup "packages-test")
-    cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 2
+    cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 2 --skip cross_packages
 
 # `just image aarch64` (armv7, riscv64) builds the image of QEMU's `virt` machine of that
 # architecture in target/qemu-ARCH, with the cross build of scripts/cross.sh (qemu-images/README.md).
@@ -204,3 +210,35 @@ soak duration="10m":
 [doc("The README's quick start on a fresh Debian 12 root (debootstrap, chroot); 4 to 8 minutes")]
 fresh-check mode="demo": (setup "fresh-check")
     scripts/fresh-check.sh {{mode}}
+
+# ---- Cross builds: routers and boards (scripts/cross.sh, docs/CROSS.md) ---------------------
+# Debian's Rust toolchain with -Zbuild-std and the gcc cross linkers (scripts/setup.sh cross).
+# TARGET: aarch64, armv7, riscv64, mipsel (with the `small` profile), mips, or a Rust triple.
+
+# `just cross [TARGET...]`: the static programs and dinit-box (the packages' build: release
+# profile, glibc linked in, fixed addresses), stripped, in target/cross/TARGET/, with a size
+# table. No TARGET: aarch64, armv7, riscv64 and mipsel (about 2 minutes each, once).
+[doc("Static programs and dinit-box for TARGET (aarch64 armv7 riscv64 mipsel; default all four) in target/cross/TARGET, with sizes")]
+cross *targets: (setup "cross")
+    scripts/cross.sh build {{targets}}
+
+# The unit tests of dinit-core and dinit-hosted for TARGET under qemu-user: `just cross-test
+# armv7` (32-bit little-endian), `just cross-test mips` (big-endian). What cannot run there:
+# docs/CROSS.md.
+[doc("Unit tests of both crates for TARGET (default armv7; mips: big-endian) under qemu-user")]
+cross-test target="armv7": (setup "cross")
+    scripts/cross.sh test {{target}}
+
+# Clippy of both crates for a 32-bit target (armv7), warnings denied: the CI guard that keeps
+# them compiling for 32-bit machines (`just test` runs it after `lint`). `just cross-lint all`
+# also checks the tests and benchmarks.
+[doc("Clippy of both crates for armv7 (32-bit), warnings denied: the CI guard; `all` adds tests and benches")]
+cross-lint scope="": (setup "cross-lint")
+    scripts/cross.sh lint armv7 {{scope}}
+
+# The arm64 and armhf packages (`just deb arm64`, `just rpm armhf`) checked: architecture in
+# their metadata, programs for that machine, lintian and rpmlint, `dinit --version` under
+# qemu-user (tests/packages.rs, cross_packages_*).
+[doc("The arm64 and armhf packages: architecture, programs (file), lintian, rpmlint, dinit --version under qemu-user")]
+packages-cross-test: (setup "packages-test") (setup "cross")
+    cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 1 cross_packages

@@ -4,19 +4,39 @@
 #   packaging/build.sh rpm    the same two as .rpms (rpmbuild, from the .debs' payload)
 #   packaging/build.sh all    both
 #   packaging/build.sh bin    only the programs they carry; prints the folder that holds them
+#   packaging/build.sh deb|rpm|all|bin TARGET
+#                             the same for another architecture (aarch64 or arm64, armv7 or
+#                             armhf, ...; scripts/cross.sh, docs/CROSS.md): the programs from its
+#                             cross build, the packages in target/packages/ARCH/
 # Needs: cargo-deb (`cargo install cargo-deb --locked`) and dpkg-deb; for rpm, rpmbuild (the
 # Debian package `rpm`). Run as any user: file owners in the packages are root either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/target/packages
+# A cross target (second argument): its Rust triple, and its name in Debian and RPM.
+cross=
+if [ -n "${2:-}" ]; then
+    cross=$(scripts/cross.sh triple "$2")
+    case $cross in
+        aarch64-*) debarch=arm64 rpmarch=aarch64 ;;
+        armv7-*) debarch=armhf rpmarch=armv7hl ;;
+        riscv64*) debarch=riscv64 rpmarch=riscv64 ;;
+        mipsel-*) debarch=mipsel rpmarch=mipsel ;;
+        mips-*) debarch=mips rpmarch=mips ;;
+    esac
+    out=$root/target/packages/$debarch
+else
+    debarch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+    rpmarch=
+fi
 mkdir -p "$out"
 
 # The workspace version, and the Debian revision cargo-deb gives (its default, "1").
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 revision=1
 debver=$version-$revision
-deb_main=dinit-rs_${debver}_$(dpkg --print-architecture 2>/dev/null || echo amd64).deb
+deb_main=dinit-rs_${debver}_$debarch.deb
 deb_init=dinit-rs-init_${debver}_all.deb
 
 # The one-line synopsis of each package; cargo-deb would use the crate's description for both.
@@ -36,6 +56,15 @@ build_bin() {
     RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
         cargo build --release --target "$target" -p dinit-hosted --target-dir "$static_dir"
 }
+# A cross build has the same flags and profile (scripts/cross.sh), in its own folder.
+if [ -n "$cross" ]; then
+    target=$cross
+    static_dir=$root/target/cross/build
+    bindir=$static_dir/$target/release
+    build_bin() {
+        scripts/cross.sh bin "$target" >/dev/null
+    }
+fi
 
 need() {
     command -v "$1" >/dev/null 2>&1 || {
@@ -92,10 +121,12 @@ build_rpm() {
         echo "packaging/build.sh: build the .debs first (packaging/build.sh deb)" >&2
         exit 1
     fi
-    local top=$root/target/rpmbuild
+    local top=$root/target/rpmbuild${cross:+-$debarch}
     rm -rf "$top" && mkdir -p "$top"
     rm -f "$out"/dinit-rs*.rpm
-    rpmbuild -bb --quiet \
+    local arch=()
+    [ -n "$rpmarch" ] && arch=(--target "$rpmarch-linux")
+    rpmbuild -bb --quiet "${arch[@]}" \
         --define "_topdir $top" \
         --define "_rpmdir $out" \
         --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
@@ -119,7 +150,7 @@ case ${1:-all} in
         build_rpm
         ;;
     *)
-        echo "usage: packaging/build.sh deb|rpm|all|bin" >&2
+        echo "usage: packaging/build.sh deb|rpm|all|bin [TARGET]" >&2
         exit 2
         ;;
 esac

@@ -4,8 +4,10 @@
 # just e2e, just bench, ...); .ci/run runs it too. It does nothing when all is there.
 #
 #   scripts/setup.sh JOB...       JOB: a recipe of the Justfile: test, image (demo, boot and
-#                                 e2e), lint, unit, compat, e2e-debian, e2e-arch, deb, rpm,
-#                                 packages-test, bench, bench-boot, fresh-check, mcu
+#                                 e2e), lint, unit, compat, e2e-debian, e2e-arch (image-arch and
+#                                 cross), deb, rpm, packages-test, bench, bench-boot, fresh-check,
+#                                 mcu, cross (cross, cross-test, deb and rpm for a target),
+#                                 cross-lint
 #   scripts/setup.sh --list JOB...   only print the Debian packages and cargo tools JOB needs
 #
 # Debian packages: as root on Debian or Ubuntu, the missing ones are installed with apt-get
@@ -28,6 +30,12 @@ base_apt=(gcc=cc libc6-dev=/usr/include/stdio.h)
 # The boot image: cpio and xz-utils make the initramfs from Debian's kernel and busybox packages
 # (fetched with apt-get download), QEMU boots it. fakeroot only when not root (device nodes).
 image_apt=(qemu-system-x86=qemu-system-x86_64 cpio xz-utils=xz)
+# Debian's Rust toolchain for the cross builds (its /usr/bin/cargo and rustc, beside rustup's).
+cross_rust_apt=(rustc-web=/usr/bin/rustc cargo-web=/usr/bin/cargo rust-web-src=/usr/lib/rustlib/src/rust
+    rust-web-clippy=/usr/bin/cargo-clippy)
+cross_target_apt=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf
+    libc6-dev-armhf-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc-mipsel-linux-gnu
+    libc6-dev-mipsel-cross gcc-mips-linux-gnu libc6-dev-mips-cross qemu-user-static=qemu-arm-static)
 declare -A apt=(
     [image]="${image_apt[*]}"
     # The man pages are rendered with groff; the shell completions run in zsh and fish;
@@ -40,8 +48,9 @@ declare -A apt=(
     [e2e-debian]="${image_apt[*]} debootstrap e2fsprogs=mkfs.ext4"
     # Boot images for other architectures (qemu-system-aarch64 and -arm on QEMU's `virt`
     # machine; qemu-system-riscv64 and the OpenSBI firmware that qemu-system-data carries).
-    # Their kernels and busybox are the arm64 and armhf packages (foreign_archs below).
-    [e2e-arch]="${image_apt[*]} qemu-system-arm qemu-system-misc=qemu-system-riscv32"
+    # Their kernels and busybox are the arm64 and armhf packages (foreign_archs below); our
+    # programs the cross build (the job e2e-arch adds cross).
+    [image-arch]="${image_apt[*]} qemu-system-arm qemu-system-misc=qemu-system-riscv32"
     [deb]=""
     [rpm]="rpm=rpmbuild"
     # Package checks and installs into a debootstrapped root and with rpm --root.
@@ -55,6 +64,14 @@ declare -A apt=(
     # with the sources of its core library (built with -Zbuild-std for the bare-metal targets,
     # for which rustup can fetch nothing here), LLVM's linker, and QEMU for the two boards.
     [mcu]="rustc-web=/usr/bin/rustc cargo-web=/usr/bin/cargo rust-web-src=/usr/lib/rustlib/src/rust lld-22=/usr/bin/ld.lld-22 qemu-system-arm qemu-system-misc=qemu-system-riscv32"
+    # --- cross builds (scripts/cross.sh, docs/CROSS.md) ---
+    # Debian's own Rust 1.96 (rustup cannot add targets here): the compiler, cargo, the
+    # standard library's source for -Zbuild-std, clippy; the gcc cross linkers and C libraries
+    # of aarch64, armv7 (armhf), riscv64, mipsel and mips; qemu-user to run their tests.
+    [cross]="${cross_rust_apt[*]} ${cross_target_apt[*]}"
+    # The CI guard (just cross-lint): clippy for armv7 checks without linking, so only the
+    # toolchain.
+    [cross-lint]="${cross_rust_apt[*]}"
 )
 # Cargo tools, as TOOL or TOOL=CRATE.
 declare -A cargo_tools=(
@@ -71,19 +88,21 @@ declare -A components=(
 )
 # Jobs made of others.
 declare -A parts=(
-    [test]="lint unit compat image e2e-arch e2e-debian packages-test"
+    [test]="lint unit compat image image-arch cross e2e-debian packages-test cross-lint"
     [demo]="image"
     [boot]="image"
     # The boot scenarios include the image with the reference Dinit as process 1.
     [e2e]="image bench"
     [bench-boot]="image bench"
+    # The images of other architectures and the cross build of our programs for them.
+    [e2e-arch]="image-arch cross"
 )
 # Jobs that download Debian packages with apt-get download: they need the package lists.
-declare -A needs_lists=([image]=1 [e2e-debian]=1 [e2e-arch]=1)
+declare -A needs_lists=([image]=1 [e2e-debian]=1 [image-arch]=1)
 # Foreign architectures (dpkg's names) whose packages a job downloads (`apt-get download
 # busybox-static:arm64`): dpkg must know them for apt to fetch their package lists. Nothing of
 # them is installed.
-declare -A foreign_archs=([e2e-arch]="arm64 armhf")
+declare -A foreign_archs=([image-arch]="arm64 armhf")
 
 # --- arguments -------------------------------------------------------------------------------
 list_only=0

@@ -340,7 +340,7 @@ impl Drop for MemoryCgroup {
     }
 }
 
-fn set_address_space_limit(pid: i32, bytes: u64) {
+fn set_address_space_limit(pid: i32, bytes: libc::rlim_t) {
     let lim = libc::rlimit {
         rlim_cur: bytes,
         rlim_max: bytes,
@@ -394,7 +394,7 @@ fn steady_state_runs_on_under_a_memory_cap() {
     let vm = status_kb(i.pid, "VmSize");
 
     // The address space is capped just above what the daemon has mapped now.
-    set_address_space_limit(i.pid, vm + (1 << 20));
+    set_address_space_limit(i.pid, (vm + (1 << 20)) as libc::rlim_t);
     // And, as root, its memory in a cgroup capped just above its current usage plus room for
     // the services it starts (they join the daemon's group; they need about 1 MiB here).
     if let Some(cg) = &cgroup {

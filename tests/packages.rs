@@ -347,11 +347,16 @@ fn deb_contents_and_control_fields() {
 #[ignore = "builds the packages; needs lintian (just packages-test)"]
 fn lintian_reports_no_errors_and_only_accepted_warnings() {
     let p = packages();
+    lintian_check(&p.deb_main, &p.deb_init);
+}
+
+/// lintian on the two .debs: no error, only the accepted warnings.
+fn lintian_check(deb_main: &Path, deb_init: &Path) {
     let out = timed("lintian on both .debs", || {
         Command::new("lintian")
             .args(["--no-cfg", "--fail-on", "none"])
-            .arg(&p.deb_main)
-            .arg(&p.deb_init)
+            .arg(deb_main)
+            .arg(deb_init)
             .output()
             .expect("lintian not found: apt-get install lintian")
     });
@@ -438,13 +443,18 @@ fn rpm_contents_match_the_debs() {
 #[ignore = "builds the packages; needs rpmlint (just packages-test)"]
 fn rpmlint_reports_only_accepted_problems() {
     let p = packages();
+    rpmlint_check(&p.rpm_main, &p.rpm_init);
+}
+
+/// rpmlint on the two .rpms: only the accepted problems.
+fn rpmlint_check(rpm_main: &Path, rpm_init: &Path) {
     let config = workspace().join("packaging/rpm/rpmlint.toml");
     let out = timed("rpmlint on both .rpms", || {
         Command::new("rpmlint")
             .arg("-c")
             .arg(&config)
-            .arg(&p.rpm_main)
-            .arg(&p.rpm_init)
+            .arg(rpm_main)
+            .arg(rpm_init)
             .output()
     });
     let Ok(out) = out else {
@@ -473,6 +483,67 @@ fn rpmlint_reports_only_accepted_problems() {
         "{text}"
     );
     eprintln!("rpmlint: {problems} accepted problems");
+}
+
+/// The packages of a cross build (`packaging/build.sh all TARGET`, in target/packages/ARCH):
+/// their architecture in the metadata, programs for that machine (file(1) says `machine`),
+/// lintian and rpmlint as clean as the host's, and `dinit --version` under qemu-user.
+fn check_cross_packages(target: &str, debarch: &str, rpmarch: &str, machine: &str, qemu: &str) {
+    let root = workspace();
+    timed(
+        &format!("cross packages for {target} (packaging/build.sh all {target})"),
+        || run(Command::new(root.join("packaging/build.sh")).args(["all", target])),
+    );
+    let out = root.join("target/packages").join(debarch);
+    let deb_main = out.join(format!("dinit-rs_{VERSION}-1_{debarch}.deb"));
+    let deb_init = out.join(format!("dinit-rs-init_{VERSION}-1_all.deb"));
+    let rpm_main = out.join(format!("dinit-rs-{VERSION}-1.{rpmarch}.rpm"));
+    let rpm_init = out.join(format!("dinit-rs-init-{VERSION}-1.noarch.rpm"));
+    assert_eq!(field(&deb_main, "Architecture"), debarch);
+    assert_eq!(field(&deb_init, "Architecture"), "all");
+    assert_eq!(rpm_query(&rpm_main, &["--qf", "%{ARCH}"]), rpmarch);
+    assert_eq!(rpm_query(&rpm_init, &["--qf", "%{ARCH}"]), "noarch");
+    // The programs inside are static executables for the package's machine.
+    let tree = out.join("payload");
+    let _ = fs::remove_dir_all(&tree);
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb_main).arg(&tree));
+    for program in [
+        "usr/sbin/dinit",
+        "usr/sbin/dinit-shutdown",
+        "usr/bin/dinitctl",
+        "usr/bin/dinit-check",
+        "usr/bin/dinit-monitor",
+    ] {
+        let what = run(Command::new("file").arg("-b").arg(tree.join(program)));
+        assert!(
+            what.contains(machine) && what.contains("statically linked"),
+            "{program}: {what}"
+        );
+    }
+    let version = run(Command::new(qemu)
+        .arg(tree.join("usr/sbin/dinit"))
+        .arg("--version"));
+    assert!(version.starts_with("dinit-rs version"), "{version}");
+    lintian_check(&deb_main, &deb_init);
+    rpmlint_check(&rpm_main, &rpm_init);
+}
+
+#[test]
+#[ignore = "cross-builds for aarch64 (just packages-cross-test)"]
+fn cross_packages_arm64() {
+    check_cross_packages(
+        "aarch64",
+        "arm64",
+        "aarch64",
+        "ARM aarch64",
+        "qemu-aarch64-static",
+    );
+}
+
+#[test]
+#[ignore = "cross-builds for armv7 (just packages-cross-test)"]
+fn cross_packages_armhf() {
+    check_cross_packages("armv7", "armhf", "armv7hl", "ARM, EABI5", "qemu-arm-static");
 }
 
 /// Checks a file's mode and owner in an installed root.

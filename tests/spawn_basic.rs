@@ -952,7 +952,7 @@ fn open_pty() -> (OwnedFd, PathBuf) {
     // SAFETY: ptsname_r writes a C string of at most `name.len()` bytes into `name`.
     let rc = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
     assert_eq!(rc, 0);
-    let path = std::ffi::CStr::from_bytes_until_nul(name.map(|c| c as u8).as_slice())
+    let path = std::ffi::CStr::from_bytes_until_nul(name.map(|c| c.to_ne_bytes()[0]).as_slice())
         .unwrap()
         .to_str()
         .unwrap()

@@ -151,7 +151,7 @@ macro_rules! packet_view {
 
             /// The field of type `F` at `off`. Infallible: outside the buffer it is zero, and
             /// debug builds assert that it is inside.
-            pub(crate) fn get<F: $crate::proto::field::LeField>(&self, off: usize) -> F {
+            pub(crate) fn get<F: $crate::proto::field::WireField>(&self, off: usize) -> F {
                 $crate::proto::field::read(self.buffer.as_ref(), off)
             }
 

@@ -3,8 +3,9 @@
 //! The engine asks the runtime to send a handful of signals (the configured term signal,
 //! `SIGINT` to interrupt a start, `SIGKILL` after a stop timeout), and the
 //! `restart = on-failure` rule classifies the signal that killed a process. These are plain constants: the numbers are Linux's (which the
-//! control protocol carries on the wire); other Unix systems get their own numbers through
-//! `cfg`, so the core still needs no operating-system crate.
+//! control protocol carries on the wire); other Unix systems, and Linux on MIPS (whose numbers
+//! follow IRIX's), get their own numbers through `cfg`, so the core still needs no
+//! operating-system crate. dinit-hosted's tests check them against the C library's.
 
 /// True on the BSDs and Apple systems, whose numbers for a few signals differ from Linux's.
 const BSD_NUMBERS: bool = cfg!(any(
@@ -16,6 +17,10 @@ const BSD_NUMBERS: bool = cfg!(any(
     target_os = "dragonfly"
 ));
 
+/// True on Linux for MIPS (routers), whose numbers for the user, stop and continue signals
+/// differ from the other Linux architectures' (`USR1` is 16, not 10).
+const MIPS_NUMBERS: bool = cfg!(any(target_arch = "mips", target_arch = "mips64")) && !BSD_NUMBERS;
+
 /// Hangup.
 pub const HUP: i32 = 1;
 /// Interrupt: what the engine sends to interrupt a start.
@@ -25,15 +30,39 @@ pub const QUIT: i32 = 3;
 /// Kill: sent when a stop times out.
 pub const KILL: i32 = 9;
 /// User signal 1.
-pub const USR1: i32 = if BSD_NUMBERS { 30 } else { 10 };
+pub const USR1: i32 = if BSD_NUMBERS {
+    30
+} else if MIPS_NUMBERS {
+    16
+} else {
+    10
+};
 /// User signal 2.
-pub const USR2: i32 = if BSD_NUMBERS { 31 } else { 12 };
+pub const USR2: i32 = if BSD_NUMBERS {
+    31
+} else if MIPS_NUMBERS {
+    17
+} else {
+    12
+};
 /// Terminate: the default `term-signal`.
 pub const TERM: i32 = 15;
 /// Continue: sent after the term signal so that a stopped process can act on it.
-pub const CONT: i32 = if BSD_NUMBERS { 19 } else { 18 };
+pub const CONT: i32 = if BSD_NUMBERS {
+    19
+} else if MIPS_NUMBERS {
+    25
+} else {
+    18
+};
 /// Stop.
-pub const STOP: i32 = if BSD_NUMBERS { 17 } else { 19 };
+pub const STOP: i32 = if BSD_NUMBERS {
+    17
+} else if MIPS_NUMBERS {
+    23
+} else {
+    19
+};
 
 /// The signal names `term-signal` and `dinitctl signal` accept, with their numbers, in the
 /// order `dinitctl signal --list` prints them.

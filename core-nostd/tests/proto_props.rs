@@ -66,7 +66,11 @@ fn service_status() -> impl Strategy<Value = ServiceStatus> {
 }
 
 fn timespec() -> impl Strategy<Value = Timespec> {
-    (any::<i64>(), any::<i64>()).prop_map(|(sec, nsec)| Timespec { sec, nsec })
+    // Each field is a C `long` on the wire (32 bits on 32-bit targets): what fits in it.
+    (any::<isize>(), any::<isize>()).prop_map(|(sec, nsec)| Timespec {
+        sec: sec as i64,
+        nsec: nsec as i64,
+    })
 }
 
 fn format() -> impl Strategy<Value = StatusFormat> {

@@ -14,14 +14,16 @@ fn fill(dst: &mut [libc::c_char], src: &[u8]) {
     }
 }
 
-fn now() -> libc::timeval {
+/// The time now as utmp(5) keeps it: seconds and microseconds in 32-bit fields (x86_64), or a
+/// `timeval` of `time_t` and `suseconds_t` (64-bit on aarch64, 32-bit on the 32-bit targets).
+fn now() -> (i32, i32) {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    libc::timeval {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(0),
-        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
-    }
+    (
+        i32::try_from(t.as_secs()).unwrap_or(0),
+        i32::try_from(t.subsec_micros()).unwrap_or(0),
+    )
 }
 
 fn entry(kind: libc::c_short, id: &[u8], line: &[u8], pid: i32) -> libc::utmpx {
@@ -30,9 +32,9 @@ fn entry(kind: libc::c_short, id: &[u8], line: &[u8], pid: i32) -> libc::utmpx {
     u.ut_pid = pid;
     fill(&mut u.ut_id, id);
     fill(&mut u.ut_line, line);
-    let tv = now();
-    u.ut_tv.tv_sec = i32::try_from(tv.tv_sec).unwrap_or(0) as _;
-    u.ut_tv.tv_usec = i32::try_from(tv.tv_usec).unwrap_or(0) as _;
+    let (sec, usec) = now();
+    u.ut_tv.tv_sec = sec as _;
+    u.ut_tv.tv_usec = usec as _;
     u
 }
 

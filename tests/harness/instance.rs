@@ -53,7 +53,7 @@ pub struct Launch {
     dir: PathBuf,
     sock: Option<PathBuf>,
     extra: Vec<String>,
-    nofile: Option<u64>,
+    nofile: Option<libc::rlim_t>,
     groups: Option<Vec<u32>>,
     stdout: Option<Stdio>,
     log_file: bool,
@@ -122,7 +122,7 @@ impl Launch {
     }
 
     /// RLIMIT_NOFILE (soft and hard) of the daemon.
-    pub fn nofile(mut self, n: u64) -> Launch {
+    pub fn nofile(mut self, n: libc::rlim_t) -> Launch {
         self.nofile = Some(n);
         self
     }

@@ -4,9 +4,12 @@
 //! The wire format is described in the project's docs/PROTOCOL.md (cited below as "PROTOCOL.md
 //! §N"). It has no generic length prefix: the first byte of a packet names it and decides how many
 //! bytes follow (PROTOCOL.md §3.1). Requests (codes 0-29) go from a client to the daemon; replies
-//! (50-79) and information packets (100 and up) come back. Integers are little-endian with the C
-//! ABI sizes of x86_64/aarch64 Linux (PROTOCOL.md §3.2): `size_t` is 8 bytes, handles are `u32`, a
-//! `timespec` is two `i64`.
+//! (50-79) and information packets (100 and up) come back. Integers are in the machine's own byte
+//! order and C widths, as Dinit copies them from memory (PROTOCOL.md §3.2): handles are `u32`,
+//! pids and signals `i32`, a `size_t` is as wide as a pointer ([`SIZE_LEN`]: 8 bytes on 64-bit
+//! targets, 4 on 32-bit ones) and a `timespec` two C `long`s ([`TIMESPEC_LEN`]: 16 or 8 bytes).
+//! A client and a daemon on the same machine therefore agree, as Dinit's do; the bytes differ
+//! between a little-endian and a big-endian machine, or a 64-bit and a 32-bit one.
 //!
 //! # Shape
 //!
@@ -68,6 +71,7 @@ pub mod status;
 pub use codes::{
     Command, InfoCode, LoaderMechKind, PacketClass, ReplyCode, StartFlags, WIRE_DEP_KINDS,
 };
+pub use field::{SIZE_LEN, TIMESPEC_LEN};
 pub use info::{emit_service_event_pair, Info, InfoPacket, SERVICE_EVENT_PAIR_LEN};
 pub use reply::{
     BodyReply, DaemonPacket, EnvEntries, Handles, Reply, ReplyPacket, ServiceDirs, ServiceDirsIter,
@@ -174,7 +178,12 @@ pub enum EmitError {
     InvalidField,
 }
 
-// Tests read as scenarios, whatever their length.
+// Tests read as scenarios, whatever their length. The vectors of `tests` are Dinit's bytes as
+// captured on x86_64: they hold on 64-bit little-endian targets only; `native_tests` checks the
+// layout on every target from the target's own representation of each C type.
 #[cfg(test)]
 #[allow(clippy::too_many_lines)]
 mod tests;
+
+#[cfg(test)]
+mod native_tests;

@@ -9,11 +9,14 @@
 //! |---|---|---|
 //! | `SVCINFO` | `3e u8:N` | 2 + status + N |
 //! | `LOADER_MECH` | `40 u8:type u32:total` | total |
-//! | `DEPENDENTS` | `41 u64:n` | 9 + 4n |
+//! | `DEPENDENTS` | `41 size:n` | 1 + size + 4n |
 //! | `SERVICENAME` | `42 00 u16:L` | 4 + L |
 //! | `SERVICE_LOG` | `49 00 u32:N` | 6 + N |
 //! | `SVCDSCDIR` | `4d u32:L` | 5 + L |
-//! | `ALLENV` | `4e u64:N` | 9 + N |
+//! | `ALLENV` | `4e size:N` | 1 + size + N |
+//!
+//! `size` is a C `size_t` ([`SIZE_LEN`] bytes: 8 on 64-bit targets, 4 on 32-bit ones), and every
+//! integer is in the machine's byte order, as Dinit writes them (PROTOCOL.md §3.2).
 //!
 //! Until the header is buffered a parser asks for the header's size; after that, for the
 //! total. [`BodyReply`] lets either side handle the large bodies (logs, environments) in
@@ -21,7 +24,9 @@
 //! reads the header and then consumes the body as it arrives.
 
 use super::codes::{LoaderMechKind, PacketClass, ReplyCode};
-use super::field::{add, bytes_at, check_room, to_usize, u16_at, u32_at, u64_at, u8_at, Writer};
+use super::field::{
+    add, bytes_at, check_room, size_at, to_usize, u16_at, u32_at, u8_at, Writer, SIZE_LEN,
+};
 use super::info::Info;
 use super::status::{StatusBlock, StatusFormat, StatusView};
 use super::{EmitError, Handle, Malformed, ParseError, MAX_SVCINFO_NAME_LEN};
@@ -56,8 +61,8 @@ mod offset {
 
 /// `LOADER_MECH`: code, type, `u32` total size, `u32` directory count, `u32` cwd length.
 const LOADER_MECH_HEADER: usize = 14;
-/// `DEPENDENTS`: code and a `u64` count.
-const DEPENDENTS_HEADER: usize = 9;
+/// `DEPENDENTS`: code and a `size_t` count.
+const DEPENDENTS_HEADER: usize = 1 + SIZE_LEN;
 /// The size of a handle on the wire.
 const HANDLE_SIZE: usize = 4;
 
@@ -108,7 +113,7 @@ fn frame(buf: &[u8], format: StatusFormat) -> Result<usize, ParseError> {
             need(buf, DEPENDENTS_HEADER)?;
             total_from(
                 DEPENDENTS_HEADER,
-                u64_at(buf, offset::DEPENDENTS_COUNT),
+                size_at(buf, offset::DEPENDENTS_COUNT),
                 HANDLE_SIZE,
             )?
         }
@@ -329,7 +334,7 @@ pub enum BodyReply {
     ServiceLog,
     /// `SVCDSCDIR`: `4d u32:L` and the directory.
     SvcDscDir,
-    /// `ALLENV`: `4e u64:N` and the environment.
+    /// `ALLENV`: `4e size:N` and the environment (`size`: a C `size_t`).
     AllEnv,
 }
 
@@ -344,13 +349,14 @@ impl BodyReply {
         }
     }
 
-    /// The header's size: 4, 6, 5 or 9 bytes.
+    /// The header's size: 4, 6, 5 or 1 + [`SIZE_LEN`] (9 on 64-bit targets, 5 on 32-bit ones)
+    /// bytes.
     pub const fn header_len(self) -> usize {
         match self {
             Self::ServiceName => 4,
             Self::ServiceLog => 6,
             Self::SvcDscDir => 5,
-            Self::AllEnv => 9,
+            Self::AllEnv => 1 + SIZE_LEN,
         }
     }
 
@@ -359,7 +365,7 @@ impl BodyReply {
         match self {
             Self::ServiceName => u16::MAX as u64,
             Self::ServiceLog | Self::SvcDscDir => u32::MAX as u64,
-            Self::AllEnv => u64::MAX,
+            Self::AllEnv => usize::MAX as u64,
         }
     }
 
@@ -370,7 +376,7 @@ impl BodyReply {
             Self::ServiceName => u16_at(buf, 2).map(u64::from),
             Self::ServiceLog => u32_at(buf, 2).map(u64::from),
             Self::SvcDscDir => u32_at(buf, 1).map(u64::from),
-            Self::AllEnv => u64_at(buf, 1),
+            Self::AllEnv => size_at(buf, 1),
         };
         total_from(0, len, 1)
     }
@@ -410,7 +416,7 @@ impl BodyReply {
                 w.u32(u32::try_from(len).map_err(|_| EmitError::TooLong)?)?;
             }
             Self::SvcDscDir => w.u32(u32::try_from(len).map_err(|_| EmitError::TooLong)?)?,
-            Self::AllEnv => w.u64(len)?,
+            Self::AllEnv => w.size(len)?,
         }
         Ok(w.finish())
     }
@@ -953,7 +959,7 @@ impl<'a> Reply<'a> {
             }
             Self::Dependents { handles } => {
                 w.u8(self.code() as u8)?;
-                w.u64(u64::try_from(handles.len()).map_err(|_| EmitError::TooLong)?)?;
+                w.size(u64::try_from(handles.len()).map_err(|_| EmitError::TooLong)?)?;
                 for handle in handles.iter() {
                     w.u32(handle)?;
                 }

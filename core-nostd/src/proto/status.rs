@@ -11,19 +11,22 @@
 //! | otherwise | `si_code` | `si_status` | 0 if `si_status` is 0, else -1 |
 //!
 //! and the exec stage is non-zero only in the EXECFAILED case. status30 appends the service
-//! description file's modification time as two `i64` ([`Timespec`]).
+//! description file's modification time as a C `struct timespec` ([`Timespec`]): two `i64` on
+//! 64-bit targets, hence its name, but two `i32` on 32-bit ones, where the block is 22 bytes
+//! ([`StatusFormat::size`]). Every integer is in the machine's byte order, as Dinit copies it.
 //!
 //! Going from a `ServiceStatus` to the wire loses what the case does not carry;
 //! [`StatusBlock::normalized`] computes what survives, and parsing an emitted block gives
 //! exactly that back.
 
-use super::field::{check_room, Writer};
+use super::field::{check_room, timespec_at, Writer, TIMESPEC_LEN};
 use super::{EmitError, Malformed, ParseError};
 use crate::status::{ServiceStatus, StatusFlags};
 use crate::types::{ExecStage, ExitStatus, ServiceState, StopReason};
 
 /// A `struct timespec` as status30 carries it (PROTOCOL.md §3.2): seconds and nanoseconds, each a
-/// little-endian `i64`. It is the modification time of a service's description file when it
+/// C `long` on the wire ([`TIMESPEC_LEN`] bytes for both), widened to `i64` here. It is the
+/// modification time of a service's description file when it
 /// was loaded; zero when unknown.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Debug, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -54,17 +57,18 @@ pub enum StatusFormat {
     Status10,
     /// 14 bytes, protocol 5+: the exit status as a `si_code`/`si_status` pair.
     Status14,
-    /// 30 bytes, protocol 6+: status14 and the description file's modification time.
+    /// Protocol 6+: status14 and the description file's modification time, a C
+    /// `struct timespec`: 30 bytes on 64-bit targets, 22 on 32-bit ones.
     Status30,
 }
 
 impl StatusFormat {
-    /// The block's size in bytes.
+    /// The block's size in bytes (status30's depends on the target: [`TIMESPEC_LEN`]).
     pub const fn size(self) -> usize {
         match self {
             Self::Status10 => 10,
             Self::Status14 => 14,
-            Self::Status30 => 30,
+            Self::Status30 => 14 + TIMESPEC_LEN,
         }
     }
 }
@@ -78,8 +82,7 @@ mod offset {
     pub const EXEC_STAGE: usize = 4;
     pub const DETAIL: usize = 6;
     pub const SI_STATUS: usize = 10;
-    pub const MTIME_SEC: usize = 14;
-    pub const MTIME_NSEC: usize = 22;
+    pub const MTIME: usize = 14;
 }
 
 packet_view! {
@@ -131,10 +134,13 @@ impl<T: AsRef<[u8]>> StatusView<T> {
 
     /// The modification time of status30; `None` for the other sizes.
     pub fn mtime(&self) -> Option<Timespec> {
-        (self.format == StatusFormat::Status30).then(|| Timespec {
-            sec: self.get(offset::MTIME_SEC),
-            nsec: self.get(offset::MTIME_NSEC),
-        })
+        (self.format == StatusFormat::Status30).then(|| self.timespec())
+    }
+
+    /// The `struct timespec` at the end of status30 (zero outside the buffer, as [`Self::get`]).
+    fn timespec(&self) -> Timespec {
+        let (sec, nsec) = timespec_at(self.buffer.as_ref(), offset::MTIME).unwrap_or_default();
+        Timespec { sec, nsec }
     }
 }
 
@@ -228,13 +234,7 @@ impl StatusBlock {
         Ok(match format {
             StatusFormat::Status10 => Self::Status10(status),
             StatusFormat::Status14 => Self::Status14(status),
-            StatusFormat::Status30 => Self::Status30(
-                status,
-                Timespec {
-                    sec: view.get(offset::MTIME_SEC),
-                    nsec: view.get(offset::MTIME_NSEC),
-                },
-            ),
+            StatusFormat::Status30 => Self::Status30(status, view.timespec()),
         })
     }
 
@@ -261,8 +261,7 @@ impl StatusBlock {
             Self::Status14(_) => w.i32(si_status)?,
             Self::Status30(_, mtime) => {
                 w.i32(si_status)?;
-                w.i64(mtime.sec)?;
-                w.i64(mtime.nsec)?;
+                w.timespec(mtime.sec, mtime.nsec)?;
             }
         }
         Ok(())

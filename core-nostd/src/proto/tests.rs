@@ -1,6 +1,11 @@
 //! Unit tests of the codec: every test vector of PROTOCOL.md §12 (requests parsed and re-emitted,
 //! replies and information packets built, emitted byte for byte and parsed back), the error
 //! vectors, and the edge cases of framing and of the status block.
+//!
+//! The vectors are Dinit's bytes as captured on x86_64 (PROTOCOL.md §3.2: native byte order and
+//! C widths), so they hold on 64-bit little-endian targets only; `native_tests` checks the
+//! layout on the others.
+#![cfg(all(target_endian = "little", target_pointer_width = "64"))]
 
 use super::*;
 use crate::status::{ServiceStatus, StatusFlags};

@@ -374,6 +374,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        target_endian = "big",
+        ignore = "Dinit's bytes as captured on x86_64, little-endian (docs/CROSS.md)"
+    )]
     fn handle_bookkeeping() {
         let (a, mut b) = UnixStream::pair().unwrap();
         let mut conn = Connection::new(a);
@@ -416,6 +420,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        target_endian = "big",
+        ignore = "Dinit's bytes as captured on x86_64, little-endian (docs/CROSS.md)"
+    )]
     fn records_events_before_reply_and_frames_pipelined_packets() {
         let (a, mut b) = UnixStream::pair().unwrap();
         let mut conn = Connection::new(a);
@@ -426,7 +434,8 @@ mod tests {
             0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0,
         ];
         bytes.extend_from_slice(&[0x46, 0x00, 2, 2, 0, 0, 0, 0]);
-        bytes.extend_from_slice(&[0u8; 24]);
+        // The rest of the status30 block, its `struct timespec` as wide as the target's.
+        bytes.extend_from_slice(&[0u8; 8 + dinit_core::proto::TIMESPEC_LEN]);
         bytes.extend_from_slice(&[0x66, 5, 1, 4, 0, b'F', b'O', b'O', 0]);
         bytes.extend_from_slice(&[0x70, 3, 9]);
         b.write_all(&bytes).unwrap();

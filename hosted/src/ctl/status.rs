@@ -173,6 +173,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        target_endian = "big",
+        ignore = "Dinit's bytes as captured on x86_64, little-endian (docs/CROSS.md)"
+    )]
     fn decodes_all_sizes() {
         // Test vector V7 (PROTOCOL.md §12): status14 with a pid.
         let b14 = [
@@ -189,9 +193,13 @@ mod tests {
         assert_eq!(s.exit().details(), ExitDetails::Unknown);
         assert!(s.exit().is_nonzero());
         // V5: status30 mtime.
-        let mut b30 = [0u8; 30];
-        b30[14..22].copy_from_slice(&0x6b09_1b9c_i64.to_le_bytes());
-        b30[22..30].copy_from_slice(&0x37c2_5f90_i64.to_le_bytes());
+        // A `struct timespec` of two C longs, in the machine's byte order.
+        let b30 = [
+            &[0u8; 14][..],
+            &0x6b09_1b9c_isize.to_ne_bytes(),
+            &0x37c2_5f90_isize.to_ne_bytes(),
+        ]
+        .concat();
         let s = decode(&b30, StatusFormat::Status30).unwrap();
         assert_eq!(s.mtime, Some(Timespec::new(0x6b09_1b9c, 0x37c2_5f90)));
         assert!(decode(&b30[..20], StatusFormat::Status30).is_none());

@@ -470,7 +470,12 @@ mod tests {
                     errno: libc::ENOENT
                 })
             );
-            assert_eq!(errno, 12345, "the child wrote the parent's errno");
+            // Where the child is a `fork` copy (armv7, mips, ...) it cannot reach the
+            // parent's errno, and glibc's `fork` may itself set errno while succeeding (it
+            // does on MIPS under qemu-user: EAGAIN): nothing of ours to check there.
+            if child::SHARES_MEMORY {
+                assert_eq!(errno, 12345, "the child wrote the parent's errno");
+            }
             reap(child.pid);
         }
     }

@@ -3,12 +3,13 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Everything CI checks: the set-up (scripts/setup.sh test), formatting and lints, all tests, the
-# no-panic proof, the docs, compatibility with Dinit, the QEMU boot scenarios, the package tests.
+# no-panic proof, the docs, compatibility with Dinit, the QEMU boot scenarios (x86-64, and three
+# on aarch64), the package tests.
 # Each stage is a recipe of its own; the time each took is printed at the end (and at a failure).
 test:
     #!/usr/bin/env bash
     set -uo pipefail
-    stages=(setup lint cross-lint unit nopanic doc compat e2e e2e-debian packages-test)
+    stages=(setup lint cross-lint unit nopanic doc compat e2e e2e-aarch64 e2e-debian packages-test)
     report=()
     total=$(date +%s)
     summary() {
@@ -100,13 +101,16 @@ packages: rpm
 packages-test: (setup "packages-test")
     cargo test -p dinit-hosted --test packages -- --ignored --nocapture --test-threads 2 --skip cross_packages
 
+# `just image aarch64` (armv7, riscv64) builds the image of QEMU's `virt` machine of that
+# architecture in target/qemu-ARCH, with the cross build of scripts/cross.sh (qemu-images/README.md).
 # The QEMU boot image in target/qemu (kernel + initramfs); a no-op when no input changed.
-image: (setup "image")
-    qemu-images/build.sh
+image arch="x86_64": (setup if arch == "x86_64" { "image" } else { "e2e-arch" })
+    DINIT_QEMU_ARCH={{arch}} qemu-images/build.sh
 
+# `just boot aarch64` boots that machine's image.
 # Boot the image under QEMU with a shell on the serial console. To quit QEMU: Ctrl-A, then X.
-boot: image
-    qemu-images/run.sh
+boot arch="x86_64": (image arch)
+    DINIT_QEMU_ARCH={{arch}} qemu-images/run.sh
 
 # Build everything, boot, watch the services start, list them with dinitctl, power off.
 demo: image
@@ -117,6 +121,21 @@ demo: image
 # (qemu-images/reference.sh: Dinit built once from ../shared/peers, as `just compat` does).
 e2e: (setup "e2e") image
     cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture --skip debian_boots_to_a_login_prompt_and_powers_off --skip bench_boot_side_by_side
+
+# The scenarios of `just e2e` that do not need a PC (all but Ctrl-Alt-Del and Dinit's images).
+arch_scenarios := "boot_starts_every_service supervision_restarts_and_limits poweroff_stops_services_and_powers_down shutdown_p_powers_down reboot_restarts_the_machine shutdown_r_restarts_the_machine soft_reboot_then_halt boot_failure_starts_recovery"
+
+# `just e2e-arch aarch64` (armv7, riscv64) builds the image for QEMU's `virt` machine of that
+# architecture (Debian's kernel and busybox of it, our programs cross-built by scripts/cross.sh)
+# and runs the scenarios of `just e2e` that need no PC on it, one machine at a time; names of
+# tests after ARCH run only those (qemu-images/README.md, "Other architectures").
+# The boot scenarios on QEMU's aarch64, armv7 or riscv64 `virt` machine.
+e2e-arch arch *tests=(arch_scenarios): (image arch)
+    DINIT_QEMU_ARCH={{arch}} cargo test -p dinit-hosted --test qemu -- --ignored --test-threads=1 --nocapture --exact {{tests}}
+
+# Three boots under TCG: about a minute with the image up to date.
+# What `just test` runs of `just e2e-arch aarch64`: boot, poweroff and reboot.
+e2e-aarch64: (e2e-arch "aarch64" "boot_starts_every_service poweroff_stops_services_and_powers_down reboot_restarts_the_machine")
 
 # A debootstrapped Debian 12 minbase root with our .debs installed (dinit-rs-init as its init),
 # as an ext4 disk (qemu-images/debian.sh, cached in target/qemu-debian), boots to the serial

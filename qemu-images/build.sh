@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Builds the QEMU boot image of dinit-rs: an uncompressed Debian kernel (vmlinux) and an
-# initramfs holding our static release binaries, busybox, the service set of distro/image/ and
-# the in-guest scenario script. See qemu-images/README.md.
+# Builds the QEMU boot image of dinit-rs: a Debian kernel (for x86-64 the uncompressed vmlinux)
+# and an initramfs holding our static release binaries, busybox, the service set of distro/image/
+# and the in-guest scenario script. See qemu-images/README.md.
 #
 #   qemu-images/build.sh            build into target/qemu/ (a no-op when no input changed)
 #   qemu-images/build.sh --fetch    only download the kernel and busybox; print their folders
 #
 # Environment:
-#   DINIT_QEMU_OUT    output folder (default: <workspace>/target/qemu)
+#   DINIT_QEMU_ARCH   the machine: x86_64 (default), aarch64, armv7 or riscv64 (qemu-images/arch.sh);
+#                     the kernel and busybox are Debian's packages of that architecture, our
+#                     programs the cross build of scripts/cross.sh
+#   DINIT_QEMU_BIN    a folder holding dinit-box built for that machine, used as it is instead of
+#                     building it (`cargo build` for x86_64, `scripts/cross.sh bin ARCH` otherwise)
+#   DINIT_QEMU_OUT    output folder (default: <workspace>/target/qemu, target/qemu-ARCH for the
+#                     other architectures)
 #   DINIT_QEMU_CACHE  download cache (default: ${XDG_CACHE_HOME:-~/.cache}/dinit-rs-qemu)
 #   DINIT_QEMU_SERVICES  the service folder installed as /etc/dinit.d (default: distro/image;
 #                     its scripts/ subfolder too), to boot a service set of your own
@@ -23,24 +29,31 @@ set -euo pipefail
 umask 022
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-reference=${DINIT_QEMU_REFERENCE:-}
-if [[ -n $reference ]]; then
-    reference=$(cd "$reference" && pwd)
-    out=${DINIT_QEMU_OUT:-$root/target/qemu-dinit}
-else
-    out=${DINIT_QEMU_OUT:-$root/target/qemu}
-fi
-cache=${DINIT_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dinit-rs-qemu}
-epoch=${SOURCE_DATE_EPOCH:-0}
-target=x86_64-unknown-linux-gnu
-bindir=$root/target/static/$target/release
-services=$(cd "${DINIT_QEMU_SERVICES:-$root/distro/image}" && pwd)
 
 say() { echo "image: $*" >&2; }
 die() {
     echo "image: error: $*" >&2
     exit 1
 }
+
+# shellcheck source=qemu-images/arch.sh
+. "$root/qemu-images/arch.sh"
+qemu_arch "${DINIT_QEMU_ARCH:-x86_64}" ||
+    die "no machine '${DINIT_QEMU_ARCH:-}' (DINIT_QEMU_ARCH: x86_64, aarch64, armv7, riscv64)"
+reference=${DINIT_QEMU_REFERENCE:-}
+if [[ -n $reference ]]; then
+    [[ $arch == x86_64 ]] || die "the reference Dinit's image is built for x86_64 only"
+    reference=$(cd "$reference" && pwd)
+    out=${DINIT_QEMU_OUT:-$root/target/qemu-dinit}
+elif [[ $arch == x86_64 ]]; then
+    out=${DINIT_QEMU_OUT:-$root/target/qemu}
+else
+    out=${DINIT_QEMU_OUT:-$root/target/qemu-$arch}
+fi
+cache=${DINIT_QEMU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dinit-rs-qemu}
+epoch=${SOURCE_DATE_EPOCH:-0}
+bindir=$root/target/static/$triple/release
+services=$(cd "${DINIT_QEMU_SERVICES:-$root/distro/image}" && pwd)
 
 # --pack STAGE ARCHIVE: the step that must run as root (device nodes, owners); split out so
 # that a non-root user can run it under fakeroot.
@@ -69,32 +82,81 @@ fi
 mkdir -p "$out" "$cache"
 
 # --- Debian packages, downloaded once into the cache -----------------------------------------
-# cached_deb PACKAGE: prints the cache folder holding PACKAGE's candidate version unpacked as
-# far as we need it, downloading it if needed. Without apt lists (no `apt-get update` yet), the
-# newest version already in the cache is used.
+host_deb_arch=$(dpkg --print-architecture)
+# A machine whose packages come from another Debian release than this one's (deb_suite:
+# riscv64, which Debian 12 lacks) gets a private apt configuration: its own sources list and
+# package lists in the cache, its architecture as apt's native one, no dpkg status (nothing is
+# installed). The system's apt configuration and state are not touched. The lists are fetched
+# again when a day old.
+private_apt=()
+if [[ -n $deb_suite ]]; then
+    apt_dir=$cache/apt-$deb_suite-$deb_arch
+    private_apt=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+        -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache"
+        -o Dir::State::Status=/dev/null -o APT::Architecture="$deb_arch"
+        -o APT::Architectures::="$deb_arch" -o Acquire::Languages=none)
+    if [[ -z $(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null) ]]; then
+        say "fetching Debian $deb_suite's package lists for $deb_arch (into $apt_dir)"
+        mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+        echo "deb [arch=$deb_arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $deb_suite main" \
+            >"$apt_dir/sources.list"
+        apt-get "${private_apt[@]}" -o APT::Sandbox::User="$(id -un)" -q update >/dev/null ||
+            say "WARNING: apt-get update for Debian $deb_suite failed; using what the cache has"
+    fi
+fi
+
+# apt_for DEB-ARCH: sets `apt_opts` (the options of apt-get and apt-cache) and `apt_suffix`
+# (what follows a package's name) for the packages of architecture DEB-ARCH.
+apt_for() {
+    apt_opts=() apt_suffix=
+    if [[ $1 != "$host_deb_arch" ]]; then
+        if ((${#private_apt[@]} > 0)); then
+            apt_opts=("${private_apt[@]}")
+        else
+            apt_suffix=:$1
+        fi
+    fi
+}
+
+# fetch_deb PACKAGE WHAT DEB-ARCH: prints the cache folder holding PACKAGE's candidate version of
+# architecture DEB-ARCH unpacked as far as we need it, downloading it if needed: WHAT (kernel,
+# busybox) in $cache/WHAT, or $cache/WHAT-DEB-ARCH for a foreign architecture (which dpkg must
+# know, unless it has a private apt configuration: scripts/setup.sh e2e-arch adds it). Without apt
+# lists (no `apt-get update` yet), the newest version already in the cache is used.
 fetch_deb() {
-    local pkg=$1 what=$2 version dir tmp
-    version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1) || true
+    local pkg=$1 what=$2 arch_of=$3 spec folder=$cache/$2 version dir tmp
+    apt_for "$arch_of"
+    spec=$pkg$apt_suffix
+    [[ $arch_of == "$host_deb_arch" ]] || folder=$cache/$what-$arch_of
+    version=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$spec" 2>/dev/null | sed -n 's/^Version: //p' | head -n1) || true
     if [[ -z $version ]]; then
-        dir=$(find "$cache/$what" -mindepth 1 -maxdepth 1 -name "${pkg}_*" 2>/dev/null | LC_ALL=C sort | tail -n1)
-        [[ -n $dir ]] || die "apt knows no package $pkg and the cache has none (run apt-get update)"
+        dir=$(find "$folder" -mindepth 1 -maxdepth 1 -name "${pkg}_*" 2>/dev/null | LC_ALL=C sort | tail -n1)
+        [[ -n $dir ]] || die "apt knows no package $spec and the cache has none (run apt-get update; for $arch_of, scripts/setup.sh e2e-arch)"
         echo "$dir"
         return
     fi
-    dir=$cache/$what/${pkg}_${version//:/%3a}
+    dir=$folder/${pkg}_${version//:/%3a}
     if [[ ! -e $dir/.complete ]]; then
-        say "downloading $pkg $version"
+        say "downloading $spec $version"
         rm -rf "$dir"
+        mkdir -p "$cache"
         tmp=$(mktemp -d "$cache/download.XXXXXX")
         # As root, apt would first try to download as its sandbox user, who cannot write here.
-        (cd "$tmp" && apt-get download -q -o APT::Sandbox::User="$(id -un)" "$pkg=$version" >/dev/null) ||
-            die "apt-get download $pkg=$version failed"
+        (cd "$tmp" && apt-get "${apt_opts[@]}" download -q -o APT::Sandbox::User="$(id -un)" "$spec=$version" >/dev/null) ||
+            die "apt-get download $spec=$version failed"
         mkdir -p "$dir"
         case $what in
         kernel)
-            # Only the kernel image, not its modules: the initramfs needs none.
-            dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir" --wildcards './boot/vmlinuz-*'
-            extract_vmlinux "$dir"/boot/vmlinuz-* "$dir/vmlinux"
+            # Only the kernel image, not its modules: the initramfs needs none. (Debian 13's
+            # riscv64 package calls it vmlinux-*, the others vmlinuz-*.)
+            dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir" --wildcards './boot/vmlinu[xz]-*'
+            if [[ $kernel_file == vmlinux ]]; then
+                extract_vmlinux "$dir"/boot/vmlinuz-* "$dir/vmlinux"
+            else
+                # As Debian ships it: QEMU's `virt` loaders take arm64's and riscv64's Image and
+                # armhf's zImage as they are.
+                ln -s boot/"$(basename "$dir"/boot/vmlinu[xz]-*)" "$dir/$kernel_file"
+            fi
             ;;
         busybox) dpkg-deb -x "$tmp"/*.deb "$dir" ;;
         esac
@@ -124,18 +186,46 @@ extract_vmlinux() {
     cp "$bz" "$dest"
 }
 
-kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1) || true
+kernel_cache=$cache/kernel
+[[ $deb_arch == "$host_deb_arch" ]] || kernel_cache=$cache/kernel-$deb_arch
+apt_for "$deb_arch"
+meta=$kernel_meta$apt_suffix
+# (For a foreign architecture apt names the dependency with it: linux-image-6.1.0-NN-arm64:arm64.)
+kernel_pkg=$(apt-cache "${apt_opts[@]}" depends "$meta" 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9][^ :]*\)\(:[a-z0-9]*\)\{0,1\}$/\1/p' | head -n1) || true
 if [[ -z $kernel_pkg ]]; then
     # No apt lists: fall back on a kernel already in the cache.
-    kernel_pkg=$(find "$cache/kernel" -mindepth 1 -maxdepth 1 -name 'linux-image-*' -printf '%f\n' 2>/dev/null |
+    kernel_pkg=$(find "$kernel_cache" -mindepth 1 -maxdepth 1 -name 'linux-image-*' -printf '%f\n' 2>/dev/null |
         LC_ALL=C sort | tail -n1 | cut -d_ -f1)
-    [[ -n $kernel_pkg ]] || die "cannot resolve linux-image-amd64 (run apt-get update)"
+    [[ -n $kernel_pkg ]] || die "cannot resolve $meta (run apt-get update; for $deb_arch, scripts/setup.sh e2e-arch)"
 fi
-kernel_dir=$(fetch_deb "$kernel_pkg" kernel)
-busybox_dir=$(fetch_deb busybox-static busybox)
+kernel_dir=$(fetch_deb "$kernel_pkg" kernel "$deb_arch")
+busybox_dir=$(fetch_deb busybox-static busybox "$deb_arch")
 busybox=$busybox_dir/bin/busybox
+# (Debian 13 installs it in /usr/bin.)
+[[ -x $busybox ]] || busybox=$busybox_dir/usr/bin/busybox
 [[ -x $busybox ]] || die "no bin/busybox in $busybox_dir"
+
+# run_native: how to run a program of the machine here: directly, or under qemu-user if it is
+# installed (scripts/setup.sh cross installs it); empty if neither.
+run_native=()
+if [[ -z $qemu_user ]]; then
+    run_native=(env)
+else
+    for emulator in "$qemu_user-static" "$qemu_user"; do
+        if command -v "$emulator" >/dev/null 2>&1; then
+            run_native=("$emulator")
+            break
+        fi
+    done
+fi
+# The applets to link come from `busybox --list-full`. Without a way to run the machine's
+# busybox, the host's busybox-static gives the list (the same Debian configuration; for a
+# machine from another release, that release's applets may differ a little).
+list_busybox=("${run_native[@]}" "$busybox")
+if ((${#run_native[@]} == 0)); then
+    list_busybox=("$(fetch_deb busybox-static busybox "$host_deb_arch")/bin/busybox")
+fi
 
 # --fetch: only the downloads; prints the kernel's and busybox's cache folders, one a line (for
 # qemu-images/debian.sh, which boots the same kernel and uses busybox in its initramfs).
@@ -166,31 +256,46 @@ if [[ -n $reference ]]; then
         done | LC_ALL=C sort -u
     )
     bindir=$reference
-else
+elif [[ -n ${DINIT_QEMU_BIN:-} ]]; then
+    bindir=$(cd "$DINIT_QEMU_BIN" && pwd)
+elif [[ $arch == x86_64 ]]; then
     # Ours: static, so the initramfs needs no shared libraries.
     # A separate target folder keeps the ordinary release build's artefacts untouched.
     # Static and not position-independent (relocation-model=static): nothing to relocate at
     # start, so no page of the binary becomes private (docs/PERFORMANCE.md, docs/SECURITY.md).
     say "building static release binaries (target/static)"
     (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-        cargo build --quiet --release --target "$target" -p dinit-hosted \
+        cargo build --quiet --release --target "$triple" -p dinit-hosted \
         --target-dir "$root/target/static")
+else
+    # The same build for another architecture, with Debian's toolchain (docs/CROSS.md).
+    [[ -x $root/scripts/cross.sh ]] || die "scripts/cross.sh is missing: set DINIT_QEMU_BIN to a folder holding dinit-box for $triple"
+    say "cross-building static release binaries for $triple (scripts/cross.sh bin $arch)"
+    bindir=$("$root/scripts/cross.sh" bin "$arch") || die "scripts/cross.sh bin $arch failed"
+fi
+if [[ -z $reference ]]; then
     # The image carries the multi-call binary: one executable for every program, each name a link
     # to it (as a board would ship it: the three programs in 1.7 MB instead of 4.2 MB).
     binaries=(dinit-box)
     [[ -x $bindir/dinit-box ]] || die "$bindir/dinit-box was not built (hosted/src/bin/dinit-box.rs)"
     programs=(dinit init dinitctl dinit-check dinit-monitor dinit-shutdown shutdown halt poweroff reboot soft-reboot)
-    known=$("$bindir/dinit-box" --list)
-    for p in "${programs[@]}"; do
-        grep -qx "$p" <<<"$known" || die "dinit-box does not know the name '$p' (dinit-box --list)"
-    done
+    # (Another architecture's binary runs under qemu-user; without it the names are not checked.)
+    if ((${#run_native[@]} > 0)); then
+        known=$("${run_native[@]}" "$bindir/dinit-box" --list) ||
+            die "$bindir/dinit-box --list failed (is it built for $triple?)"
+        for p in "${programs[@]}"; do
+            grep -qx "$p" <<<"$known" || die "dinit-box does not know the name '$p' (dinit-box --list)"
+        done
+    else
+        say "no $qemu_user-static to run dinit-box --list: the program names are not checked"
+    fi
     links=()
     for p in "${programs[@]}"; do links+=("$p:dinit-box"); done
     libraries=()
 fi
 
 # --- inputs and their hash: rebuild only when one changed -------------------------------------
-inputs=("$root/qemu-images/build.sh" "$busybox")
+inputs=("$root/qemu-images/build.sh" "$root/qemu-images/arch.sh" "$busybox")
 for b in "${binaries[@]}"; do [[ -e $bindir/$b ]] && inputs+=("$bindir/$b"); done
 inputs+=("${libraries[@]}")
 while IFS= read -r f; do inputs+=("$f"); done < <(
@@ -198,6 +303,7 @@ while IFS= read -r f; do inputs+=("$f"); done < <(
 )
 stamp=$({
     echo "kernel $(basename "$kernel_dir") epoch $epoch"
+    [[ $arch == x86_64 ]] || echo "machine $arch"
     [[ -z $reference ]] || echo "reference Dinit: ${binaries[*]}; ${links[*]}"
     for f in "${inputs[@]}"; do
         # The mode counts too: it goes into the image.
@@ -207,10 +313,10 @@ stamp=$({
 
 initramfs=$out/initramfs.cpio.gz
 report() {
-    say "kernel:    $out/vmlinux ($(basename "$kernel_dir"), $(stat -L -c %s "$out/vmlinux") bytes)"
+    say "kernel:    $out/$kernel_file ($(basename "$kernel_dir"), $(stat -L -c %s "$out/$kernel_file") bytes)"
     say "initramfs: $initramfs ($(stat -c %s "$initramfs") bytes)"
 }
-if [[ -e $out/stamp && $(cat "$out/stamp") == "$stamp" && -e $initramfs && -e $out/vmlinux ]]; then
+if [[ -e $out/stamp && $(cat "$out/stamp") == "$stamp" && -e $initramfs && -e $out/$kernel_file ]]; then
     say "up to date"
     report
     exit 0
@@ -251,7 +357,7 @@ while IFS= read -r applet; do
     [[ $applet == linuxrc || $applet == bin/busybox ]] && continue
     rel=$(realpath -m --relative-to="$stage/$(dirname "$applet")" "$stage/bin/busybox")
     ln -s "$rel" "$stage/$applet"
-done < <("$busybox" --list-full | LC_ALL=C sort)
+done < <("${list_busybox[@]}" --list-full | LC_ALL=C sort)
 
 # Services and their scripts, the scenario driver, and the files of qemu-images/rootfs/ (/etc).
 for f in "$services"/*; do
@@ -275,7 +381,7 @@ else
     fakeroot -- "$root/qemu-images/build.sh" --pack "$stage" "$initramfs.tmp"
 fi
 mv "$initramfs.tmp" "$initramfs"
-ln -sfn "$kernel_dir/vmlinux" "$out/vmlinux"
+ln -sfn "$kernel_dir/$kernel_file" "$out/$kernel_file"
 echo "$stamp" >"$out/stamp"
 say "built"
 report

@@ -77,7 +77,8 @@ done
 mkdir -p "$out" "$cache"
 
 # --- the kernel and busybox: the same as the busybox image's (build.sh downloads them) ---------
-mapfile -t fetched < <("$ws/qemu-images/build.sh" --fetch)
+# (The PC's, whatever DINIT_QEMU_ARCH says: this image is x86-64 only.)
+mapfile -t fetched < <(DINIT_QEMU_ARCH=x86_64 "$ws/qemu-images/build.sh" --fetch)
 ((${#fetched[@]} == 2)) || die "qemu-images/build.sh --fetch failed"
 kernel_dir=${fetched[0]}
 busybox=${fetched[1]}/bin/busybox

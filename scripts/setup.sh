@@ -4,9 +4,10 @@
 # just e2e, just bench, ...); .ci/run runs it too. It does nothing when all is there.
 #
 #   scripts/setup.sh JOB...       JOB: a recipe of the Justfile: test, image (demo, boot and
-#                                 e2e), lint, unit, compat, e2e-debian, deb, rpm, packages-test,
-#                                 bench, bench-boot, fresh-check, mcu, cross (cross,
-#                                 cross-test, deb and rpm for a target), cross-lint
+#                                 e2e), lint, unit, compat, e2e-debian, e2e-arch (image-arch and
+#                                 cross), deb, rpm, packages-test, bench, bench-boot, fresh-check,
+#                                 mcu, cross (cross, cross-test, deb and rpm for a target),
+#                                 cross-lint
 #   scripts/setup.sh --list JOB...   only print the Debian packages and cargo tools JOB needs
 #
 # Debian packages: as root on Debian or Ubuntu, the missing ones are installed with apt-get
@@ -45,6 +46,11 @@ declare -A apt=(
     [compat]="make g++ m4 meson ninja-build=ninja"
     # The Debian scenario: a debootstrapped root on an ext4 disk image.
     [e2e-debian]="${image_apt[*]} debootstrap e2fsprogs=mkfs.ext4"
+    # Boot images for other architectures (qemu-system-aarch64 and -arm on QEMU's `virt`
+    # machine; qemu-system-riscv64 and the OpenSBI firmware that qemu-system-data carries).
+    # Their kernels and busybox are the arm64 and armhf packages (foreign_archs below); our
+    # programs the cross build (the job e2e-arch adds cross).
+    [image-arch]="${image_apt[*]} qemu-system-arm qemu-system-misc=qemu-system-riscv32"
     [deb]=""
     [rpm]="rpm=rpmbuild"
     # Package checks and installs into a debootstrapped root and with rpm --root.
@@ -82,15 +88,21 @@ declare -A components=(
 )
 # Jobs made of others.
 declare -A parts=(
-    [test]="lint unit compat image e2e-debian packages-test cross-lint"
+    [test]="lint unit compat image image-arch cross e2e-debian packages-test cross-lint"
     [demo]="image"
     [boot]="image"
     # The boot scenarios include the image with the reference Dinit as process 1.
     [e2e]="image bench"
     [bench-boot]="image bench"
+    # The images of other architectures and the cross build of our programs for them.
+    [e2e-arch]="image-arch cross"
 )
 # Jobs that download Debian packages with apt-get download: they need the package lists.
-declare -A needs_lists=([image]=1 [e2e-debian]=1)
+declare -A needs_lists=([image]=1 [e2e-debian]=1 [image-arch]=1)
+# Foreign architectures (dpkg's names) whose packages a job downloads (`apt-get download
+# busybox-static:arm64`): dpkg must know them for apt to fetch their package lists. Nothing of
+# them is installed.
+declare -A foreign_archs=([image-arch]="arm64 armhf")
 
 # --- arguments -------------------------------------------------------------------------------
 list_only=0
@@ -114,6 +126,7 @@ done
 want_apt=("${base_apt[@]}")
 want_cargo=()
 want_components=()
+want_archs=()
 lists=0
 for job in "${jobs[@]}"; do
     read -ra more <<<"${apt[$job]}"
@@ -122,6 +135,8 @@ for job in "${jobs[@]}"; do
     want_cargo+=("${more[@]}")
     read -ra more <<<"${components[$job]:-}"
     want_components+=("${more[@]}")
+    read -ra more <<<"${foreign_archs[$job]:-}"
+    want_archs+=("${more[@]}")
     [[ -n ${needs_lists[$job]:-} ]] && lists=1
 done
 if ((EUID != 0)) && [[ " ${jobs[*]} " == *" image "* ]]; then
@@ -131,9 +146,11 @@ fi
 mapfile -t want_apt < <(printf '%s\n' "${want_apt[@]}" | LC_ALL=C sort -u)
 mapfile -t want_cargo < <(printf '%s\n' "${want_cargo[@]}" | sed '/^$/d' | LC_ALL=C sort -u)
 mapfile -t want_components < <(printf '%s\n' "${want_components[@]}" | sed '/^$/d' | LC_ALL=C sort -u)
+mapfile -t want_archs < <(printf '%s\n' "${want_archs[@]}" | sed '/^$/d' | LC_ALL=C sort -u)
 
 if ((list_only)); then
     echo "debian: ${want_apt[*]%%=*}"
+    echo "dpkg architectures: ${want_archs[*]}"
     echo "cargo: ${want_cargo[*]}"
     echo "rustup: ${want_components[*]}"
     exit 0
@@ -165,7 +182,32 @@ apt_lists_fresh() {
     [[ -n $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null) ]]
 }
 
+# Foreign architectures dpkg does not know yet: added (as root), then the lists must be fetched
+# again to include theirs.
+missing_archs=()
+if ((have_dpkg && ${#want_archs[@]} > 0)); then
+    known_archs=" $(dpkg --print-architecture) $(dpkg --print-foreign-architectures | tr '\n' ' ') "
+    for arch in "${want_archs[@]}"; do
+        [[ $known_archs == *" $arch "* ]] || missing_archs+=("$arch")
+    done
+fi
+if ((${#missing_archs[@]} > 0)); then
+    if ((EUID != 0)); then
+        say "dpkg does not know the architectures ${missing_archs[*]}; run this once, then try again:"
+        echo "$(printf 'sudo dpkg --add-architecture %s && ' "${missing_archs[@]}")sudo apt-get update" >&2
+        exit 1
+    fi
+    say "adding the dpkg architectures ${missing_archs[*]} (for apt-get download only)"
+    for arch in "${missing_archs[@]}"; do
+        dpkg --add-architecture "$arch"
+    done
+fi
+
 updated=0
+if ((${#missing_archs[@]} > 0 && ${#missing[@]} == 0)); then
+    apt-get update -qq
+    updated=1
+fi
 if ((${#missing[@]} > 0)); then
     if ((have_dpkg == 0)); then
         die "missing: ${missing[*]} (Debian package names; install the equivalent packages of your system)"

@@ -12,8 +12,13 @@
 //! These tests boot virtual machines, so they are `#[ignore]`d: `just e2e` runs them (and builds
 //! the image first; each test also runs the builder, a no-op when the image is up to date).
 //! Environment: `DINIT_QEMU_OUT` (image folder), `DINIT_QEMU_NO_BUILD=1` (use the image as it
-//! is), `DINIT_QEMU_TIMEOUT` (seconds per scenario, default 60). Each machine's console, with host
-//! times, is kept in `target/qemu/logs/<scenario>.log`.
+//! is), `DINIT_QEMU_TIMEOUT` (seconds per scenario, default 60, 180 on another machine than
+//! x86-64). Each machine's console, with host times, is kept in `target/qemu/logs/<scenario>.log`.
+//!
+//! `DINIT_QEMU_ARCH=aarch64` (or `armv7`, `riscv64`; qemu-images/arch.sh) runs the same scenarios
+//! on QEMU's `virt` machine of that architecture, with the image build.sh makes for it in
+//! `target/qemu-ARCH` (`just e2e-arch ARCH`). Ctrl-Alt-Del (the PC's keyboard) and the images
+//! with the reference Dinit are x86-64 only.
 //!
 //! The last scenario, `debian_boots_to_a_login_prompt_and_powers_off` (`just e2e-debian`), boots
 //! something else: a debootstrapped Debian 12 with our .debs installed, from a disk
@@ -60,28 +65,107 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// The machine the scenarios boot: `DINIT_QEMU_ARCH`, by the names of qemu-images/arch.sh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arch {
+    X86_64,
+    Aarch64,
+    Armv7,
+    Riscv64,
+}
+
+impl Arch {
+    fn get() -> Arch {
+        match std::env::var("DINIT_QEMU_ARCH").as_deref() {
+            Err(_) | Ok("" | "x86_64" | "amd64") => Arch::X86_64,
+            Ok("aarch64" | "arm64") => Arch::Aarch64,
+            Ok("armv7" | "armhf") => Arch::Armv7,
+            Ok("riscv64") => Arch::Riscv64,
+            Ok(other) => {
+                panic!("DINIT_QEMU_ARCH: no machine {other:?} (x86_64, aarch64, armv7, riscv64)")
+            }
+        }
+    }
+
+    /// What `uname -m` says in the guest.
+    fn uname(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Armv7 => "armv7l",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+
+    /// The serial console (qemu-images/arch.sh), where the getty service must give a shell.
+    fn tty(self) -> &'static str {
+        match self {
+            Arch::X86_64 | Arch::Riscv64 => "/dev/ttyS0",
+            Arch::Aarch64 | Arch::Armv7 => "/dev/ttyAMA0",
+        }
+    }
+
+    /// Whether the kernel powers the machine off when asked to halt it: Linux on RISC-V does
+    /// (arch/riscv/kernel/reset.c: `machine_halt` calls `do_kernel_power_off`); on a PC and on
+    /// ARM the machine stays up, halted.
+    fn halt_powers_off(self) -> bool {
+        self == Arch::Riscv64
+    }
+
+    /// The canonical name (build.sh's and run.sh's `DINIT_QEMU_ARCH`).
+    fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Armv7 => "armv7",
+            Arch::Riscv64 => "riscv64",
+        }
+    }
+
+    /// The QEMU program that runs the machine, and the Debian package that has it.
+    fn qemu(self) -> (&'static str, &'static str) {
+        match self {
+            Arch::X86_64 => ("qemu-system-x86_64", "qemu-system-x86"),
+            Arch::Aarch64 => ("qemu-system-aarch64", "qemu-system-arm"),
+            Arch::Armv7 => ("qemu-system-arm", "qemu-system-arm"),
+            Arch::Riscv64 => ("qemu-system-riscv64", "qemu-system-misc"),
+        }
+    }
+}
+
+/// Fails the test unless the machine is a PC: `what` needs it.
+fn require_x86_64(what: &str) {
+    let arch = Arch::get();
+    assert!(
+        arch == Arch::X86_64,
+        "{what}: x86-64 only, not {}",
+        arch.name()
+    );
+}
+
 fn image_dir() -> PathBuf {
     std::env::var_os("DINIT_QEMU_OUT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/qemu"))
+        .unwrap_or_else(|| match Arch::get() {
+            Arch::X86_64 => workspace().join("target/qemu"),
+            arch => workspace().join(format!("target/qemu-{}", arch.name())),
+        })
 }
 
 /// Builds the image once per test binary (the builder itself skips an up-to-date image).
 fn ensure_image() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let result = BUILT.get_or_init(|| {
-        if Command::new("qemu-system-x86_64")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            return Err("qemu-system-x86_64 not found (apt-get install qemu-system-x86)".into());
+        let (qemu, package) = Arch::get().qemu();
+        if Command::new(qemu).arg("--version").output().is_err() {
+            return Err(format!("{qemu} not found (apt-get install {package})"));
         }
         if std::env::var_os("DINIT_QEMU_NO_BUILD").is_some() {
             return Ok(());
         }
         let out = Command::new("bash")
             .arg(workspace().join("qemu-images/build.sh"))
+            .env("DINIT_QEMU_ARCH", Arch::get().name())
             .env("DINIT_QEMU_OUT", image_dir())
             .output()
             .map_err(|e| format!("running qemu-images/build.sh: {e}"))?;
@@ -98,10 +182,13 @@ fn ensure_image() {
 }
 
 fn scenario_timeout() -> Duration {
+    // An ARM or RISC-V guest is emulated instruction by instruction too, but its kernel does more
+    // before init under TCG (armhf's zImage decompresses itself): a wider margin.
+    let default = if Arch::get() == Arch::X86_64 { 60 } else { 180 };
     let secs = std::env::var("DINIT_QEMU_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(default);
     Duration::from_secs(secs)
 }
 
@@ -232,6 +319,7 @@ impl Machine {
         let mut run = Command::new("bash");
         run.arg(workspace().join("qemu-images/run.sh"))
             .args(&args)
+            .env("DINIT_QEMU_ARCH", Arch::get().name())
             .env("DINIT_QEMU_OUT", image)
             .env("DINIT_QEMU_MONITOR", dir.join("monitor"))
             .env_remove("DINIT_QEMU_ICOUNT")
@@ -594,6 +682,18 @@ fn boot_starts_every_service() {
         level.ends_with("console log level: 1"),
         "console output not turned off: {level}"
     );
+    // The machine is the one asked for (DINIT_QEMU_ARCH), and our programs run on it.
+    let machine = m.line(m.wait_for("E2E: machine: ")).text;
+    let want = format!("E2E: machine: {}", Arch::get().uname());
+    if !machine.ends_with(&want) {
+        m.fail(&format!("expected {want:?}, the guest says {machine:?}"));
+    }
+    // The shell of the getty service is on this machine's serial console.
+    let getty = m.line(m.wait_for("E2E: getty on: ")).text;
+    let want = format!("E2E: getty on: {}", Arch::get().tty());
+    if !getty.ends_with(&want) {
+        m.fail(&format!("expected {want:?}, the guest says {getty:?}"));
+    }
     let mut expected = BOOT_SET.to_vec();
     expected.push("e2e");
     m.assert_all_started(0, &expected);
@@ -685,6 +785,8 @@ fn shutdown_r_restarts_the_machine() {
 #[test]
 #[ignore = "boots a QEMU machine: run with `just e2e`"]
 fn ctrl_alt_del_reboots_cleanly() {
+    // (QEMU's ARM and RISC-V `virt` machines have no keyboard for `sendkey`.)
+    require_x86_64("Ctrl-Alt-Del");
     let mut m = Machine::boot("ctrl-alt-del", WITH_DRIVER);
     let ready = m.wait_for("E2E: ready for ctrl-alt-del");
     let sent = Instant::now();
@@ -707,7 +809,7 @@ fn ctrl_alt_del_reboots_cleanly() {
 
 /// Scenario 6, soft reboot (`shutdown -s`): the services stop and start again under a new dinit
 /// without a kernel reboot; then halt (`dinitctl shutdown`): the kernel halts and QEMU stays up
-/// until the test stops it.
+/// until the test stops it (on RISC-V the kernel powers the machine off instead, and QEMU exits).
 #[test]
 #[ignore = "boots a QEMU machine: run with `just e2e`"]
 fn soft_reboot_then_halt() {
@@ -734,12 +836,20 @@ fn soft_reboot_then_halt() {
     let halt = m.wait_for_from(again, "E2E: shutdown requested: dinitctl shutdown");
     let halted = m.wait_for_from(halt, "reboot: System halted");
     m.assert_stop_order(halt, halted);
-    // A halted machine stays up: QEMU must still be running. (The pause proves that something
-    // does not happen: on a loaded machine it may prove less, never fail wrongly.)
-    std::thread::sleep(Duration::from_millis(300));
     let mut m = m;
-    if let Some(status) = m.child.try_wait().unwrap() {
-        m.fail(&format!("QEMU exited ({status}) after a halt"));
+    if Arch::get().halt_powers_off() {
+        // Linux on RISC-V turns a halt into a power-off: QEMU exits by itself, cleanly.
+        let (status, _) = m.wait_exit();
+        if !status.success() {
+            m.fail(&format!("QEMU exited with {status} after a halt"));
+        }
+    } else {
+        // A halted machine stays up: QEMU must still be running. (The pause proves that
+        // something does not happen: on a loaded machine it may prove less, never fail wrongly.)
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(status) = m.child.try_wait().unwrap() {
+            m.fail(&format!("QEMU exited ({status}) after a halt"));
+        }
     }
     m.report_boot();
     m.report_shutdown(
@@ -793,6 +903,7 @@ fn boot_failure_starts_recovery() {
 #[test]
 #[ignore = "boots a QEMU machine: run with `just e2e`"]
 fn bench_scenario_runs_on_our_image() {
+    require_x86_64("the boot benchmark");
     boot_bench::check(boot_bench::Init::Ours);
 }
 
@@ -802,6 +913,7 @@ fn bench_scenario_runs_on_our_image() {
 #[test]
 #[ignore = "boots a QEMU machine: run with `just e2e`"]
 fn reference_dinit_boots_and_powers_off() {
+    require_x86_64("the reference Dinit's image");
     boot_bench::check(boot_bench::Init::Dinit);
 }
 
@@ -809,6 +921,7 @@ fn reference_dinit_boots_and_powers_off() {
 #[test]
 #[ignore = "boots a QEMU machine: run with `just e2e`"]
 fn reference_dinit_static_boots_and_powers_off() {
+    require_x86_64("the reference Dinit's image");
     boot_bench::check(boot_bench::Init::DinitStatic);
 }
 
@@ -818,6 +931,7 @@ fn reference_dinit_static_boots_and_powers_off() {
 #[test]
 #[ignore = "the boot benchmark: run with `just bench-boot`"]
 fn bench_boot_side_by_side() {
+    require_x86_64("the boot benchmark");
     let n = std::env::var("DINIT_BENCH_BOOT_N")
         .ok()
         .map(|s| s.parse().expect("DINIT_BENCH_BOOT_N: a number"))
@@ -856,7 +970,7 @@ fn image_services_pass_dinit_check() {
             return root.join("distro/image/scripts").join(script).is_file();
         }
         program == "/usr/libexec/dinit-e2e/e2e.sh"
-            || ["/sbin/syslogd", "/sbin/getty", "/bin/hostname"].contains(&program)
+            || ["/sbin/syslogd", "/bin/hostname"].contains(&program)
     };
     let mut absent = 0;
     for line in stderr.lines() {
@@ -892,7 +1006,7 @@ fn image_scripts_parse() {
     for entry in std::fs::read_dir(root.join("distro/image/scripts")).unwrap() {
         scripts.push(("sh", entry.unwrap().path()));
     }
-    for builder in ["build.sh", "run.sh", "reference.sh"] {
+    for builder in ["build.sh", "run.sh", "reference.sh", "arch.sh"] {
         scripts.push(("bash", root.join("qemu-images").join(builder)));
     }
     for (shell, script) in scripts {
@@ -1155,6 +1269,7 @@ fn failed_services(lines: &[Line]) -> BTreeSet<String> {
 #[test]
 #[ignore = "builds a Debian image and boots it under QEMU: run with `just e2e-debian`"]
 fn debian_boots_to_a_login_prompt_and_powers_off() {
+    require_x86_64("the Debian image");
     let scenario_start = Instant::now();
     let build = ensure_debian_image();
     let mut m = Machine::boot_debian();

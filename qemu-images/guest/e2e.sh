@@ -46,6 +46,11 @@ ticker_restarted() {
     [ -n "$new" ] && [ "$new" != "$old" ]
 }
 
+# The getty service's process has opened its tty (busybox getty makes it its standard input).
+getty_opened() {
+    readlink "/proc/$(pid_of getty)/fd/0" 2>/dev/null | grep -q '^/dev/tty'
+}
+
 crasher_stopped() {
     dinitctl status crasher | grep -q 'State: STOPPED'
 }
@@ -64,6 +69,9 @@ boot)
     list
     # The console log level the init left (process 1 turns the kernel's console output off).
     say "console log level: $(cut -f1 /proc/sys/kernel/printk)"
+    say "machine: $(uname -m)"
+    retry 100 getty_opened || true
+    say "getty on: $(readlink "/proc/$(pid_of getty)/fd/0")"
     say "done"
     ;;
 demo)

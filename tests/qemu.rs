@@ -694,6 +694,28 @@ fn boot_starts_every_service() {
     if !getty.ends_with(&want) {
         m.fail(&format!("expected {want:?}, the guest says {getty:?}"));
     }
+    // Until the system log was up, process 1's messages went to the kernel's log: `dmesg`
+    // in the guest shows services of the boot set started (those after early-fs, which
+    // mounts /dev, and up to syslog, which takes the main log over).
+    let begin = m.wait_for("E2E: kernel log begin");
+    let end = m.wait_for_from(begin, "E2E: kernel log end");
+    let kernel_log: Vec<String> = m
+        .lines()
+        .into_iter()
+        .skip(begin + 1)
+        .take(end - begin - 1)
+        .map(|l| l.text)
+        .collect();
+    let started = |name: &str| {
+        kernel_log
+            .iter()
+            .any(|l| l.contains(&format!("dinit: service {name} started.")))
+    };
+    if !BOOT_SET.iter().any(|s| started(s)) {
+        m.fail(&format!(
+            "no service of the boot set started in the guest's kernel log: {kernel_log:?}"
+        ));
+    }
     let mut expected = BOOT_SET.to_vec();
     expected.push("e2e");
     m.assert_all_started(0, &expected);

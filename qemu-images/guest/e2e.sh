@@ -72,6 +72,10 @@ boot)
     say "machine: $(uname -m)"
     retry 100 getty_opened || true
     say "getty on: $(readlink "/proc/$(pid_of getty)/fd/0")"
+    # Process 1's messages before the system log was up, in the kernel's log (dinit-rs).
+    say "kernel log begin"
+    dmesg | grep -F "dinit: service" | sed 's/^\[[^]]*\] *//'
+    say "kernel log end"
     say "done"
     ;;
 demo)

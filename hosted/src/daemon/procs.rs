@@ -336,30 +336,33 @@ impl ServiceRt {
     /// now: opened again if they changed (a reload).
     fn rotating_log(&mut self) -> Option<&mut RotatingLog> {
         let log = self.data.log();
-        let spec = match (log.log_type, &log.file, log.max_size) {
-            (LogType::File, Some(path), Some(max_size)) => FileSpec {
-                path: path.clone(),
-                mode: log.permissions,
-                uid: None,
-                gid: None,
-                max_size,
-                keep: log.rotate.unwrap_or(1),
-            },
-            _ => return None,
+        let (LogType::File, Some(path), Some(max_size)) = (log.log_type, &log.file, log.max_size)
+        else {
+            return None;
         };
+        let keep = log.rotate.unwrap_or(1);
+        // Compared in place: this runs for every chunk of output, and allocates nothing
+        // unless the file is to be opened anew.
         let current = match self.sink.as_deref() {
             Some(OutputSink::File(f)) => {
                 let s = f.spec();
-                s.path == spec.path
-                    && s.mode == spec.mode
-                    && s.max_size == spec.max_size
-                    && s.keep == spec.keep
+                s.path == *path
+                    && s.mode == log.permissions
+                    && s.max_size == max_size
+                    && s.keep == keep
             }
             _ => false,
         };
         if !current {
             let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid).unwrap_or((None, None));
-            let spec = FileSpec { uid, gid, ..spec };
+            let spec = FileSpec {
+                path: path.clone(),
+                mode: log.permissions,
+                uid,
+                gid,
+                max_size,
+                keep,
+            };
             self.sink = Some(Box::new(OutputSink::File(RotatingLog::new(spec))));
         }
         match self.sink.as_deref_mut() {

@@ -21,28 +21,22 @@
 //! - a file that cannot be written, renamed or opened is reported in the daemon's log (once
 //!   per failure, with the file's name) and the output is dropped until it can again.
 
+use crate::spawn::Logfile;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 /// The most output taken from a service's pipe in one turn of the loop: a service that
 /// writes without pause does not keep the daemon from everything else.
 pub const READ_PER_TURN: usize = 64 * 1024;
 
-/// How the file is created.
+/// The file (created as the service would create it) and its limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSpec {
-    /// `logfile`.
-    pub path: PathBuf,
-    /// `logfile-permissions`.
-    pub mode: u32,
-    /// `logfile-uid`, resolved.
-    pub uid: Option<u32>,
-    /// `logfile-gid`, resolved.
-    pub gid: Option<u32>,
+    /// `logfile`, `logfile-permissions`, `logfile-uid`, `logfile-gid`.
+    pub file: Logfile,
     /// `logfile-max-size`.
     pub max_size: u64,
     /// `logfile-rotate`.
@@ -170,7 +164,7 @@ impl RotatingLog {
                     chunk = chunk.get(w..).unwrap_or(&[]);
                 }
                 Err(Errno::INTR) => continue,
-                Err(errno) => return Err(self.error("writing", &self.spec.path.clone(), errno)),
+                Err(errno) => return Err(self.error("writing", &self.path(), errno)),
             }
         }
         Ok(())
@@ -179,7 +173,7 @@ impl RotatingLog {
     /// `NAME.K-1` -> `NAME.K` for K from `keep` down to 2, `NAME` -> `NAME.1`, a new `NAME`.
     fn rotate(&mut self) -> Result<(), LogFileError> {
         self.fd = None;
-        let path = self.spec.path.clone();
+        let path = self.path();
         let keep = self.spec.keep;
         if keep == 0 {
             match rustix::fs::unlink(&path) {
@@ -205,13 +199,18 @@ impl RotatingLog {
     }
 
     fn reopen(&mut self) -> Result<(), LogFileError> {
-        let path = self.spec.path.clone();
-        let fd = open_log(&self.spec).map_err(|errno| self.error("opening", &path, errno))?;
+        let fd = open_log(&self.spec.file)
+            .map_err(|errno| self.error("opening", &self.path(), errno))?;
         let size = rustix::fs::fstat(&fd).map_or(0, |st| st.st_size.max(0) as u64);
         self.fd = Some(fd);
         self.size = size;
         self.at_line_start = true;
         Ok(())
+    }
+
+    fn path(&self) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(&self.spec.file.path))
     }
 
     fn error(&self, doing: &'static str, path: &Path, errno: Errno) -> LogFileError {
@@ -225,15 +224,15 @@ impl RotatingLog {
 
 /// `PATH.K`.
 fn numbered(path: &Path, k: u8) -> PathBuf {
-    let mut name: OsString = path.as_os_str().to_owned();
+    let mut name = path.as_os_str().to_owned();
     name.push(format!(".{k}"));
     PathBuf::from(name)
 }
 
-/// Opens `spec.path` as a service's log file is opened: appending, created if missing,
-/// never through a symbolic link, never waiting; then the permissions and owner.
-fn open_log(spec: &FileSpec) -> Result<OwnedFd, Errno> {
-    let c = CString::new(spec.path.as_os_str().as_bytes()).map_err(|_| Errno::INVAL)?;
+/// Opens the file as a service's log file is opened (spawn's step 6'): appending, created if
+/// missing, never through a symbolic link, never waiting; then the permissions and owner.
+fn open_log(spec: &Logfile) -> Result<OwnedFd, Errno> {
+    let c = CString::new(spec.path.as_slice()).map_err(|_| Errno::INVAL)?;
     let fd = rustix::fs::open(
         c.as_c_str(),
         OFlags::WRONLY
@@ -266,11 +265,11 @@ mod tests {
     }
 
     fn spec(path: &Path, max_size: u64, keep: u8) -> FileSpec {
+        use std::os::unix::ffi::OsStrExt;
+        let mut file = Logfile::new(path.as_os_str().as_bytes());
+        file.mode = 0o640;
         FileSpec {
-            path: path.to_path_buf(),
-            mode: 0o640,
-            uid: None,
-            gid: None,
+            file,
             max_size,
             keep,
         }

@@ -8,7 +8,7 @@ use crate::environ::Environment;
 use crate::load::ReadService;
 use crate::log::Level;
 use crate::reactor::{Interest, Reactor};
-use crate::service::{Id, Readiness, ServiceData};
+use crate::service::{Id, LogSettings, Readiness, ServiceData};
 use crate::spawn::{
     self, Console, Credentials, ExecOutcome, ExecStatus, Input, LaunchFds, Logfile, Output,
     PrepareError, SpawnConfig, SpawnSpec, Stdio,
@@ -120,6 +120,20 @@ fn resolve_uid_gid(
     Ok((out_uid, out_gid))
 }
 
+/// The log file of `log-type = file` as the settings describe it (owner resolved), if any.
+fn logfile_of(log: &LogSettings) -> Result<Option<Logfile>, PrepareError> {
+    let Some(path) = &log.file else {
+        return Ok(None);
+    };
+    let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid)?;
+    Ok(Some(Logfile {
+        path: path.as_os_str().as_bytes().to_vec(),
+        mode: log.permissions,
+        uid,
+        gid,
+    }))
+}
+
 /// Where a service's standard input and output go: the console, or a log file, a pipe or
 /// nowhere.
 fn stdio(data: &ServiceData, opts: Options) -> Result<Stdio, PrepareError> {
@@ -135,22 +149,11 @@ fn stdio(data: &ServiceData, opts: Options) -> Result<Stdio, PrepareError> {
         let output = match log.log_type {
             LogType::None => Output::Null,
             // With a size limit the daemon writes the file (and rotates it).
-            // (Its owner is checked here, as for a file the service opens.)
-            LogType::File if log.file.is_some() && log.max_size.is_some() => {
-                resolve_uid_gid(&log.uid, &log.gid)?;
-                Output::Pipe
-            }
-            LogType::File => match &log.file {
-                Some(path) => {
-                    let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid)?;
-                    Output::Logfile(Logfile {
-                        path: path.as_os_str().as_bytes().to_vec(),
-                        mode: log.permissions,
-                        uid,
-                        gid,
-                    })
-                }
-                None => Output::Null,
+            // With a size limit the daemon writes the file (its owner is still checked here).
+            LogType::File => match (logfile_of(log)?, log.max_size) {
+                (Some(_), Some(_)) => Output::Pipe,
+                (Some(file), None) => Output::Logfile(file),
+                (None, _) => Output::Null,
             },
             LogType::Buffer | LogType::Pipe => Output::Pipe,
         };
@@ -346,20 +349,18 @@ impl ServiceRt {
         let current = match self.sink.as_deref() {
             Some(OutputSink::File(f)) => {
                 let s = f.spec();
-                s.path == *path
-                    && s.mode == log.permissions
+                s.file.path == path.as_os_str().as_bytes()
+                    && s.file.mode == log.permissions
                     && s.max_size == max_size
                     && s.keep == keep
             }
             _ => false,
         };
         if !current {
-            let (uid, gid) = resolve_uid_gid(&log.uid, &log.gid).unwrap_or((None, None));
+            // (An owner that cannot be resolved failed the launch already.)
+            let file = logfile_of(log).ok().flatten()?;
             let spec = FileSpec {
-                path: path.clone(),
-                mode: log.permissions,
-                uid,
-                gid,
+                file,
                 max_size,
                 keep,
             };
